@@ -1,0 +1,114 @@
+"""Joint network-security inspection app: the application factory."""
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from . import config as config_module
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the app is started with settings that are unsafe or incomplete."""
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then INSPECT_* env vars, then test_config."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_module.Defaults)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("INSPECT")
+    else:
+        app.config.from_prefixed_env("INSPECT")
+        app.config.update(test_config)
+    _finish_config(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+
+    from . import errors, i18n, security
+    from . import labels
+    from .main import nav
+
+    errors.register(app)
+    security.register(app)
+    i18n.register(app)
+    nav.register(app)
+    labels.register(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    cfg = app.config
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not cfg.get("SQLALCHEMY_DATABASE_URI"):
+        cfg["SQLALCHEMY_DATABASE_URI"] = cfg.get("DATABASE_URL") or (
+            "sqlite:///" + str(Path(app.instance_path) / "inspect.sqlite")
+        )
+    if not cfg.get("UPLOAD_DIR"):
+        cfg["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
+    if cfg.get("REDIS_URL") and not cfg.get("RATELIMIT_STORAGE_URI"):
+        cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"]
+    cfg.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LOCALE"]
+    cfg["REMEMBER_COOKIE_SECURE"] = cfg["SESSION_COOKIE_SECURE"]
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
+            "connect_args": {"timeout": 30},
+        }
+    secret = cfg.get("SECRET_KEY")
+    if not (app.debug or app.testing) and (
+        not secret or secret == config_module.INSECURE_SECRET_KEY or len(str(secret)) < 16
+    ):
+        raise ConfigurationError(
+            "SECRET_KEY is missing or is the insecure default: set INSPECT_SECRET_KEY "
+            "or SECRET_KEY in instance/config.py (see instance/README.md)."
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _tune_sqlite(db.engine)
+
+
+def _tune_sqlite(engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database and engine.url.database != ":memory:":
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api.routes import bp as api_bp
+    from .audit.routes import bp as audit_bp
+    from .auth.routes import bp as auth_bp
+    from .directory.routes import bp as directory_bp
+    from .main.routes import bp as main_bp
+
+    for bp in (main_bp, auth_bp, directory_bp, audit_bp, api_bp):
+        app.register_blueprint(bp)
+
+
+def register_cli(app: Flask) -> None:
+    from .audit.cli import audit_cli
+    from .auth.cli import users_cli
+    from .demo.cli import demo_cli
+
+    for group in (users_cli, audit_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,59 @@
+"""Browsing the audit log: coordinators see everything, a unit user only its own unit's events."""
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user, login_required
+
+from ..auth.permissions import action_required, get_visible_or_404, scope
+from ..extensions import db
+from ..models import AuditEvent
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+def _parse_date(value: str | None):
+    try:
+        return datetime.strptime(value, "%Y-%m-%d") if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@login_required
+@action_required("audit.view")
+def index():
+    args = {k: (request.args.get(k) or "").strip() for k in ("action", "actor", "object_type", "object_id", "since", "until")}
+    stmt = scope(sa.select(AuditEvent), AuditEvent, current_user)
+    if args["action"]:
+        stmt = stmt.where(AuditEvent.action.startswith(args["action"]))
+    if args["actor"]:
+        stmt = stmt.where(AuditEvent.actor_name.contains(args["actor"]))
+    if args["object_type"]:
+        stmt = stmt.where(AuditEvent.object_type == args["object_type"])
+    if args["object_id"]:
+        stmt = stmt.where(AuditEvent.object_id == args["object_id"])
+    if since := _parse_date(args["since"]):
+        stmt = stmt.where(AuditEvent.created_at >= since - timedelta(hours=8))
+    if until := _parse_date(args["until"]):
+        stmt = stmt.where(AuditEvent.created_at < until + timedelta(days=1) - timedelta(hours=8))
+    page = db.paginate(
+        stmt.order_by(AuditEvent.id.desc()),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    object_types = db.session.scalars(
+        scope(sa.select(AuditEvent.object_type).distinct(), AuditEvent, current_user).order_by(AuditEvent.object_type)
+    ).all()
+    return render_template(
+        "audit/index.html", page=page, args=args, object_types=[t for t in object_types if t]
+    )
+
+
+@bp.get("/<int:event_id>")
+@login_required
+@action_required("audit.view")
+def show(event_id: int):
+    event = get_visible_or_404(AuditEvent, event_id)
+    return render_template("audit/show.html", event=event)

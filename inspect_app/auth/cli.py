@@ -1,0 +1,36 @@
+"""`flask users create`: make an account from the command line."""
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from ..errors import DomainError
+from ..models import ROLES
+from . import services
+
+users_cli = AppGroup("users", help="User account commands.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--unit", "unit_code", help="Unit code (for --role unit).")
+@click.option("--department", "department_code", help="Department code (for --role inspector).")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.password_option(help="Prompted for when not given.")
+def create_command(username, role, unit_code, department_code, display_name, password):
+    """Create USERNAME with ROLE; the password is prompted for."""
+    try:
+        user = services.create_user(
+            username,
+            password,
+            role,
+            unit_code=unit_code,
+            department_code=department_code,
+            display_name=display_name,
+        )
+    except DomainError as err:
+        click.echo(f"Error: {err.message}", err=True)
+        sys.exit(1)
+    click.echo(f"Created user {user.username} ({user.role}).")

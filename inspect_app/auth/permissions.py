@@ -1,0 +1,176 @@
+"""The one place that answers "may this user do that to this object", and scopes every list.
+
+Rules of thumb: admin may do everything; coordinators run the office; viewers read; inspectors
+see what they are assigned to; a unit user sees only rows of its own unit, and anything else is
+reported as not found (404) so the existence of other units' records never leaks.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user
+
+from ..errors import NotAllowed, NotFound
+from ..extensions import db
+from ..models import AuditEvent, Inspection, InspectionMember, System, Unit, User
+
+OFFICE = ("admin", "coordinator")
+READERS = ("admin", "coordinator", "viewer")
+
+# action -> roles allowed before any object check.
+ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "directory.view": READERS + ("unit",),
+    "directory.edit": OFFICE,
+    "directory.import": OFFICE,
+    "users.view": OFFICE,
+    "users.edit": ("admin",),
+    "audit.view": READERS + ("unit",),
+    "audit.view_all": READERS,
+    "checklists.view": READERS + ("inspector",),
+    "checklists.edit": OFFICE,
+    "rounds.view": READERS + ("inspector",),
+    "rounds.edit": OFFICE,
+    "inspection.view": READERS + ("inspector", "unit"),
+    "inspection.fill": ("admin", "coordinator", "inspector"),
+    "inspection.reopen": OFFICE,
+    "rectification.view": READERS + ("inspector", "unit"),
+    "rectification.respond": ("unit",),
+    "rectification.verify": OFFICE + ("inspector",),
+    "exports.download": READERS,
+}
+
+# Models whose rows belong to a unit, and the column that says which.
+_UNIT_COLUMN = {
+    Unit: Unit.id,
+    System: System.unit_id,
+    AuditEvent: AuditEvent.unit_id,
+    Inspection: Inspection.unit_id,
+}
+
+
+def _unit_of(obj: Any) -> int | None:
+    if isinstance(obj, Unit):
+        return obj.id
+    return getattr(obj, "unit_id", None)
+
+
+def can(user: User | None, action: str, obj: Any = None) -> bool:
+    """True when user may perform action (on obj, when given)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.role == "admin":
+        return True
+    roles = ROLE_ACTIONS.get(action)
+    if roles is None or user.role not in roles:
+        return False
+    if obj is None:
+        return True
+    return is_visible(user, obj)
+
+
+def is_visible(user: User, obj: Any) -> bool:
+    """Object-level visibility: the same rule the list scopes apply."""
+    if user.role in READERS:
+        return True
+    if user.role == "unit":
+        if isinstance(obj, Inspection) and obj.status not in ("submitted", "closed"):
+            return False
+        return _unit_of(obj) is not None and _unit_of(obj) == user.unit_id
+    if user.role == "inspector":
+        if isinstance(obj, Inspection):
+            return any(m.user_id == user.id for m in obj.members) or obj.lead_id == user.id
+        return not isinstance(obj, AuditEvent)
+    return False
+
+
+def require(user: User | None, action: str, obj: Any = None) -> None:
+    """Raise NotFound when obj is hidden from the user, NotAllowed when the action is refused."""
+    if can(user, action, obj):
+        return
+    if obj is not None and user is not None and user.is_authenticated and not is_visible(user, obj):
+        raise NotFound("Not found")
+    raise NotAllowed("Forbidden")
+
+
+def scope(stmt: sa.Select, model: type, user: User) -> sa.Select:
+    """Restrict a SELECT over model to the rows user may see."""
+    if user.role in READERS:
+        return stmt
+    if user.role == "unit":
+        column = _UNIT_COLUMN.get(model)
+        if column is None:
+            return stmt.where(sa.false())
+        stmt = stmt.where(column == user.unit_id)
+        if model is Inspection:
+            stmt = stmt.where(Inspection.status.in_(("submitted", "closed")))
+        return stmt
+    if user.role == "inspector":
+        if model is Inspection:
+            mine = sa.select(InspectionMember.inspection_id).where(InspectionMember.user_id == user.id)
+            return stmt.where(sa.or_(Inspection.id.in_(mine), Inspection.lead_id == user.id))
+        if model is AuditEvent:
+            return stmt.where(sa.false())
+        return stmt
+    return stmt.where(sa.false())
+
+
+def get_visible_or_404(model: type, ident: Any, user: User | None = None):
+    """Load one row the user may see, or abort 404 (also for rows of other units)."""
+    user = user or current_user
+    obj = db.session.get(model, ident)
+    if obj is None or not is_visible(user, obj):
+        abort(404)
+    return obj
+
+
+def roles_required(*roles: str):
+    """View decorator: 403 unless the logged-in user has one of roles (admin always passes)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from ..extensions import login_manager
+
+                return login_manager.unauthorized()
+            if current_user.role != "admin" and current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def action_required(action: str):
+    """View decorator: 403 unless can(current_user, action)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from ..extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not can(current_user, action):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+__all__ = [
+    "action_required",
+    "can",
+    "get_visible_or_404",
+    "is_visible",
+    "require",
+    "roles_required",
+    "scope",
+]

@@ -1,0 +1,53 @@
+"""Configuration defaults; overridden by instance/config.py and INSPECT_* environment variables."""
+
+from datetime import timedelta
+
+# A value the app refuses to run with outside debug/testing.
+INSECURE_SECRET_KEY = "dev-insecure-change-me"
+
+
+class Defaults:
+    """Settings every deployment starts from."""
+
+    SECRET_KEY = INSECURE_SECRET_KEY
+    DATABASE_URL = None  # falls back to sqlite in instance/
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    UPLOAD_DIR = None  # falls back to instance/uploads
+    REDIS_URL = None  # when set, Flask-Limiter stores its counters there
+    DEFAULT_LOCALE = "zh_Hans_CN"
+    LANGUAGES = ("zh_Hans_CN", "en")
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = "translations"
+
+    # Requests: 16 MB is plenty once the tablet has downscaled photos.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+
+    # Tokens live as long as the session: field work spans hours offline.
+    WTF_CSRF_TIME_LIMIT = None
+
+    LOGIN_RATE_LIMIT = "10 per minute"
+    RATELIMIT_HEADERS_ENABLED = False
+
+    # werkzeug's default (scrypt); tests use a cheaper method.
+    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_MIN_LENGTH = 8
+
+    PAGE_SIZE = 25
+
+    # Yearly inspection cap per unit kind (国办发〔2024〕54号); a unit's own cap overrides it.
+    INSPECTION_CAPS = {
+        "party_gov": 6,
+        "public_institution": 4,
+        "soe": 4,
+        "private_enterprise": 4,
+        "other": 4,
+    }

@@ -1,0 +1,49 @@
+"""Locale choice: ?lang=, then the user's setting, then Accept-Language; zh_Hans_CN by default."""
+
+from flask import Flask, current_app, request, session
+from flask_login import current_user
+
+from .extensions import babel
+
+# Short names people type (and the Accept-Language tags browsers send) -> catalog locale.
+ALIASES = {
+    "zh": "zh_Hans_CN",
+    "zh_cn": "zh_Hans_CN",
+    "zh-cn": "zh_Hans_CN",
+    "zh_hans_cn": "zh_Hans_CN",
+    "zh-hans": "zh_Hans_CN",
+    "en": "en",
+    "en_us": "en",
+    "en-us": "en",
+}
+
+
+def normalise(tag: str | None) -> str | None:
+    if not tag:
+        return None
+    return ALIASES.get(tag.strip().lower())
+
+
+def select_locale() -> str:
+    chosen = normalise(request.args.get("lang"))
+    if chosen:
+        session["lang"] = chosen
+        return chosen
+    if "lang" in session and normalise(session["lang"]):
+        return normalise(session["lang"])
+    if current_user and current_user.is_authenticated and normalise(current_user.locale):
+        return normalise(current_user.locale)
+    best = request.accept_languages.best_match(["zh", "zh-CN", "en"])
+    return normalise(best) or current_app.config["DEFAULT_LOCALE"]
+
+
+def html_lang() -> str:
+    from flask_babel import get_locale
+
+    loc = get_locale()
+    return "zh-CN" if loc and loc.language == "zh" else "en"
+
+
+def register(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["html_lang"] = html_lang

@@ -1,0 +1,46 @@
+"""Navigation per role: a link shows when its endpoint exists and the user may use it."""
+
+from flask import Flask, current_app, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..auth.permissions import can
+
+# (endpoint, label, action needed, roles that see it in the menu)
+NAV = [
+    ("main.index", _l("Home"), None),
+    ("inspections.mine", _l("My inspections"), "inspection.fill"),
+    ("rounds.index", _l("Rounds"), "rounds.edit"),
+    ("rectification.index", _l("Rectification"), "rectification.view"),
+    ("checklists.index", _l("Checklists"), "checklists.edit"),
+    ("directory.units", _l("Units"), "directory.edit"),
+    ("directory.systems", _l("Systems"), "directory.edit"),
+    ("directory.departments", _l("Departments"), "directory.edit"),
+    ("directory.users", _l("Users"), "users.view"),
+    ("directory.my_unit", _l("My unit"), "unit.self"),
+    ("audit.index", _l("Audit log"), "audit.view"),
+    ("exports.index", _l("Exports"), "exports.download"),
+]
+
+
+def nav_items() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    endpoints = {rule.endpoint for rule in current_app.url_map.iter_rules()}
+    items = []
+    for endpoint, label, action in NAV:
+        if endpoint not in endpoints:
+            continue
+        if action == "unit.self":
+            if current_user.role != "unit":
+                continue
+        elif action and not can(current_user, action):
+            continue
+        items.append(
+            {"endpoint": endpoint, "label": label, "active": request.endpoint == endpoint}
+        )
+    return items
+
+
+def register(app: Flask) -> None:
+    app.context_processor(lambda: {"nav_items": nav_items, "can": can})

@@ -1,0 +1,191 @@
+"""Rounds of the year, inspections with their teams, answers, attachments and applied changes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import in_values, utcnow
+from .checklist import ChecklistItem, ChecklistTemplate
+from .org import Department, System, Unit
+from .user import User
+
+if TYPE_CHECKING:
+    from .rectification import Finding
+
+ROUND_STATUSES = ("planned", "active", "closed")
+ROUND_NATURES = ("enterprise_inspection", "party_gov_supervision", "special_review")
+INSPECTION_STATUSES = ("planned", "in_progress", "submitted", "closed")
+ANSWER_RESULTS = ("compliant", "noncompliant", "not_applicable")
+
+round_departments = sa.Table(
+    "round_departments",
+    db.metadata,
+    sa.Column("round_id", sa.ForeignKey("rounds.id"), primary_key=True),
+    sa.Column("department_id", sa.ForeignKey("departments.id"), primary_key=True),
+)
+
+
+class Round(db.Model):
+    """One of the six joint inspection rounds of a year."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "seq", name="uq_rounds_year_seq"),
+        sa.CheckConstraint("seq BETWEEN 1 AND 6", name="seq"),
+        sa.CheckConstraint(in_values("status", ROUND_STATUSES), name="status"),
+        sa.CheckConstraint(in_values("nature", ROUND_NATURES), name="nature"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    seq: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    theme: Mapped[str] = mapped_column(sa.String(100), default="")
+    nature: Mapped[str] = mapped_column(sa.String(30), default="enterprise_inspection")
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(sa.String(10), default="planned")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    departments: Mapped[list[Department]] = relationship(secondary=round_departments)
+    inspections: Mapped[list[Inspection]] = relationship(back_populates="round")
+
+    def __repr__(self) -> str:
+        return f"<Round {self.year}-{self.seq}>"
+
+
+class Inspection(db.Model):
+    """A visit to one unit (optionally one of its systems) with a frozen checklist version."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (sa.CheckConstraint(in_values("status", INSPECTION_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    system_id: Mapped[int | None] = mapped_column(sa.ForeignKey("systems.id"), index=True)
+    template_id: Mapped[int] = mapped_column(sa.ForeignKey("checklist_templates.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="planned")
+    scheduled_on: Mapped[date | None]
+    lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    signatory_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    # The signature image is an Attachment of kind "signature" on this inspection.
+    signed_at: Mapped[datetime | None]
+    score: Mapped[float | None]
+    compliance_rate: Mapped[float | None]
+    submitted_at: Mapped[datetime | None]
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    notice_number: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    notice_served_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    round: Mapped[Round] = relationship(back_populates="inspections")
+    unit: Mapped[Unit] = relationship()
+    system: Mapped[System | None] = relationship()
+    template: Mapped[ChecklistTemplate] = relationship()
+    lead: Mapped[User | None] = relationship(foreign_keys=[lead_id])
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    members: Mapped[list[InspectionMember]] = relationship(
+        back_populates="inspection", cascade="all, delete-orphan"
+    )
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="inspection", cascade="all, delete-orphan"
+    )
+    findings: Mapped[list[Finding]] = relationship(back_populates="inspection")
+
+    def __repr__(self) -> str:
+        return f"<Inspection {self.id} {self.status}>"
+
+
+class InspectionMember(db.Model):
+    """An inspector on an inspection team, with the enforcement certificate shown on site."""
+
+    __tablename__ = "inspection_members"
+    __table_args__ = (
+        sa.UniqueConstraint("inspection_id", "user_id", name="uq_inspection_members_inspection_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(sa.ForeignKey("inspections.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    certificate_no: Mapped[str] = mapped_column(sa.String(60), default="")
+
+    inspection: Mapped[Inspection] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+    department: Mapped[Department | None] = relationship()
+
+
+class Answer(db.Model):
+    """The answer to one item in one inspection; `version` guards concurrent edits."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        sa.UniqueConstraint("inspection_id", "item_id", name="uq_answers_inspection_item"),
+        sa.CheckConstraint(
+            "result IS NULL OR " + in_values("result", ANSWER_RESULTS), name="result"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(sa.ForeignKey("inspections.id"), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("checklist_items.id"), index=True)
+    result: Mapped[str | None] = mapped_column(sa.String(20))
+    value: Mapped[Any | None] = mapped_column(sa.JSON)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    # Finding fields proposed on site for a non-compliant answer.
+    finding_description: Mapped[str] = mapped_column(sa.Text, default="")
+    finding_severity: Mapped[str | None] = mapped_column(sa.String(10))
+    finding_deadline_days: Mapped[int | None]
+    version: Mapped[int] = mapped_column(default=0)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="answers")
+    item: Mapped[ChecklistItem] = relationship()
+    updated_by: Mapped[User | None] = relationship()
+
+
+class AppliedChange(db.Model):
+    """A client change already applied, so a replayed batch is reported as a duplicate."""
+
+    __tablename__ = "applied_changes"
+
+    change_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(sa.ForeignKey("inspections.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    response: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Attachment(db.Model):
+    """An evidence file stored by content hash outside static/, owned by one object."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    mime: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    original_name: Mapped[str] = mapped_column(sa.String(255), default="")
+    kind: Mapped[str] = mapped_column(sa.String(20), default="photo")
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    exif: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    inspection_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inspections.id"), index=True)
+    answer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("answers.id"), index=True)
+    rectification_event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("rectification_events.id"), index=True
+    )
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    uploaded_by: Mapped[User | None] = relationship()

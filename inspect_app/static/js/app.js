@@ -1,0 +1,24 @@
+// Small progressive enhancements shared by every page: the menu toggle and confirmations.
+
+const toggle = document.querySelector("[data-nav-toggle]");
+if (toggle) {
+  const nav = document.getElementById(toggle.getAttribute("aria-controls"));
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") === "true";
+    toggle.setAttribute("aria-expanded", String(!open));
+    nav.classList.toggle("open", !open);
+  });
+}
+
+// <form data-confirm="message"> asks before submitting.
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) {
+    event.preventDefault();
+  }
+});
+
+export function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
