@@ -98,17 +98,19 @@ def register_blueprints(app: Flask) -> None:
     from .api.routes import bp as api_bp
     from .audit.routes import bp as audit_bp
     from .auth.routes import bp as auth_bp
+    from .checklists.routes import bp as checklists_bp
     from .directory.routes import bp as directory_bp
     from .main.routes import bp as main_bp
 
-    for bp in (main_bp, auth_bp, directory_bp, audit_bp, api_bp):
+    for bp in (main_bp, auth_bp, directory_bp, checklists_bp, audit_bp, api_bp):
         app.register_blueprint(bp)
 
 
 def register_cli(app: Flask) -> None:
     from .audit.cli import audit_cli
     from .auth.cli import users_cli
+    from .checklists.cli import checklists_cli
     from .demo.cli import demo_cli
 
-    for group in (users_cli, audit_cli, demo_cli):
+    for group in (users_cli, checklists_cli, audit_cli, demo_cli):
         app.cli.add_command(group)

@@ -211,3 +211,13 @@ def login_as(app, make):
         return b
 
     return _login
+
+
+def pytest_sessionstart(session):
+    """Compile the translation catalogs so the app under test speaks Chinese."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "i18n.py"
+    subprocess.run([sys.executable, str(script), "compile"], check=True, capture_output=True)

@@ -1,0 +1,1 @@
+"""Checklist templates: the YAML/XLSX format, validation, loading and the coordinator pages."""

@@ -1,0 +1,5 @@
+"""Coordinator pages for checklist templates."""
+
+from flask import Blueprint
+
+bp = Blueprint("checklists", __name__, url_prefix="/checklists")
