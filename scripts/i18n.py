@@ -37,19 +37,21 @@ def locked():
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _run(*args: str) -> None:
-    subprocess.run([*PYBABEL, *args], cwd=ROOT, check=True, capture_output=True)
+def _run(*args: str) -> str:
+    done = subprocess.run([*PYBABEL, *args], cwd=ROOT, check=True, capture_output=True, text=True)
+    return done.stdout + done.stderr
 
 
 def extract() -> None:
     with locked():
         _run(
             "extract", "-F", "babel.cfg", "-k", "lazy_gettext", "-k", "_l", "--no-location",
-            "--sort-output", "--omit-header", "-o", str(POT), ".",
+            "--sort-output", "--omit-header", "--ignore-dirs", ".* __pycache__ .venv node_modules",
+            "-o", str(POT), ".",
         )
         if ZH_PO.exists():
             _run("update", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", "zh_Hans_CN",
-                 "--no-fuzzy-matching", "--ignore-obsolete", "--omit-header")
+                 "--no-fuzzy-matching", "--ignore-obsolete")
         else:
             _run("init", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", "zh_Hans_CN")
 
@@ -64,12 +66,20 @@ def add(path: str) -> None:
     with locked():
         catalog = _load()
         for msgid, msgstr in pairs.items():
-            if isinstance(msgstr, list):  # plural forms
-                catalog.add((msgid, msgstr[0]), tuple(msgstr[1:]) or (msgstr[0],))
+            message = catalog.get(msgid)
+            if message is None:
+                message = catalog.add(msgid, "")
+            if isinstance(message.id, tuple | list):  # plural forms: one string per form
+                forms = msgstr if isinstance(msgstr, list) else [msgstr]
+                message.string = tuple(forms[: catalog.num_plurals] + forms[-1:] * catalog.num_plurals)[
+                    : catalog.num_plurals
+                ]
             else:
-                catalog.add(msgid, msgstr)
+                message.string = msgstr if isinstance(msgstr, str) else msgstr[0]
+            message.flags.discard("fuzzy")
+        catalog.fuzzy = False
         with open(ZH_PO, "wb") as fh:
-            write_po(fh, catalog, omit_header=True, sort_output=True, no_location=True)
+            write_po(fh, catalog, sort_output=True, no_location=True)
 
 
 def missing() -> list[str]:
@@ -86,7 +96,9 @@ def missing() -> list[str]:
 
 def compile_catalogs() -> None:
     with locked():
-        _run("compile", "-d", str(TRANSLATIONS), "--statistics")
+        output = _run("compile", "-d", str(TRANSLATIONS), "--statistics")
+    if "skipping" in output:
+        raise SystemExit("catalog not compiled:\n" + output)
 
 
 def main(argv: list[str]) -> int:
