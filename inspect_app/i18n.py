@@ -1,6 +1,8 @@
 """Locale choice: ?lang=, then the user's setting, then Accept-Language; zh_Hans_CN by default."""
 
-from flask import Flask, current_app, request, session
+import os
+
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
 from .extensions import babel
@@ -25,6 +27,9 @@ def normalise(tag: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI: follow the shell's language, Chinese by default
+        shell = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
+        return "en" if shell.lower().startswith("en") else current_app.config["DEFAULT_LOCALE"]
     chosen = normalise(request.args.get("lang"))
     if chosen:
         session["lang"] = chosen

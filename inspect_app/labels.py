@@ -1,5 +1,7 @@
 """Display names for stored codes (roles, unit kinds, statuses), translated per request."""
 
+import json
+
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
@@ -34,7 +36,15 @@ def label(mapping: dict, code: str | None) -> str:
     return str(mapping.get(code, code))
 
 
+def pretty_json(value) -> str:
+    """Indented JSON that keeps Chinese readable (autoescaping still applies)."""
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+
+
 def register(app: Flask) -> None:
+    app.jinja_env.filters["pretty_json"] = pretty_json
     app.jinja_env.globals.update(
         role_label=lambda code: label(ROLE_LABELS, code),
         role_intro=lambda code: label(ROLE_INTROS, code),

@@ -116,22 +116,24 @@ def _isolated(request, app):
         yield  # browser tests use their own committed database
         return
     with app.app_context():
-        engines = db.engines
+        engines = db.engines  # the app's own dict: replacing an entry affects every context
         engine = engines[None]
         conn = engine.connect()
         outer = conn.begin()
         engines[None] = conn
-        old_session = db.session
-        db.session = db._make_scoped_session({"join_transaction_mode": "create_savepoint"})
         limiter.reset()
-        try:
-            yield
-        finally:
+    old_session = db.session
+    db.session = db._make_scoped_session({"join_transaction_mode": "create_savepoint"})
+    try:
+        # No app context is held here: Flask-Login and CSRF cache per-request state on `g`.
+        yield
+    finally:
+        with app.app_context():
             db.session.remove()
-            db.session = old_session
-            engines[None] = engine
-            outer.rollback()
-            conn.close()
+        db.session = old_session
+        engines[None] = engine
+        outer.rollback()
+        conn.close()
 
 
 @pytest.fixture
@@ -192,7 +194,7 @@ class Browser:
 
 
 @pytest.fixture
-def browser(client):
+def web(client):
     return Browser(client)
 
 

@@ -100,6 +100,10 @@ def _one(model, **by):
     return db.session.scalar(sa.select(model).filter_by(**by))
 
 
+def has_users() -> bool:
+    return db.session.scalar(sa.select(User.id).limit(1)) is not None
+
+
 def seed(year: int | None = None) -> dict[str, int]:
     """Create whatever of the demo data is missing. Commits once; returns how many rows it added."""
     year = year or date.today().year

@@ -1,0 +1,59 @@
+# Two commands set everything up on a fresh machine with Python 3.11:
+#   make run   -> venv, install, migrate, load checklists, demo data, serve on http://127.0.0.1:5000
+#   make test  -> venv, install dev deps, run the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app inspect_app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run serve test lint format translations setup-db install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+translations: $(VENV)/.installed
+	$(BIN)/python scripts/i18n.py compile
+
+instance/config.py: | $(VENV)/.installed
+	$(BIN)/python scripts/make_instance_config.py
+
+setup-db: $(VENV)/.installed translations instance/config.py
+	$(FLASK) db upgrade
+	@if $(FLASK) checklists --help 2>/dev/null | grep -q " load"; then $(FLASK) checklists load; fi
+	$(FLASK) demo seed --if-empty
+
+run: setup-db
+	@echo "Serving on http://$(HOST):$(PORT)  (demo users: see README.md)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+serve: setup-db
+	$(BIN)/gunicorn --workers 4 --bind $(HOST):$(PORT) --access-logfile - 'inspect_app:create_app()'
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python scripts/i18n.py compile
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,57 @@
+"""Demo data: idempotent, and every demo user logs in and sees its role's navigation."""
+
+import pytest
+
+from inspect_app.demo.seed import DEMO_PASSWORD, USERS, seed
+from inspect_app.extensions import db
+from inspect_app.models import Round, System, Unit, User
+
+from ..conftest import Browser
+
+
+def test_seed_twice_adds_nothing_the_second_time(ctx):
+    first = seed(year=2026)
+    assert first["departments"] == 4 and first["units"] >= 20 and first["rounds"] == 6
+    assert seed(year=2026) == {k: 0 for k in first}
+    assert db.session.query(Round).filter_by(year=2026).count() == 6
+    assert {s.mlps_level for s in db.session.query(System)} >= {1, 2, 3, 4}
+    assert len({u.kind for u in db.session.query(Unit)}) >= 4
+
+
+def test_seed_if_empty_does_nothing_when_users_exist(app, make):
+    with app.app_context():
+        make.user(role="admin")
+    result = app.test_cli_runner().invoke(args=["demo", "seed", "--if-empty"])
+    assert result.exit_code == 0
+    with app.app_context():
+        assert db.session.query(Unit).count() == 0
+
+
+EXPECTED_NAV = {
+    "admin": {"directory.users", "audit.index", "directory.units"},
+    "coordinator": {"directory.units", "directory.systems", "audit.index"},
+    "inspector": set(),
+    "viewer": {"audit.index"},
+    "unit": {"directory.my_unit", "audit.index"},
+}
+FORBIDDEN_NAV = {
+    "inspector": {"directory.units", "audit.index", "directory.users"},
+    "unit": {"directory.units", "directory.users"},
+    "viewer": {"directory.users"},
+}
+
+
+@pytest.mark.parametrize("username,role", [(u[0], u[1]) for u in USERS])
+def test_every_demo_user_logs_in_and_sees_the_navigation_of_its_role(app, username, role):
+    with app.app_context():
+        seed(year=2026)
+    b = Browser(app.test_client())
+    b.login(username, DEMO_PASSWORD)
+    html = b.get("/").get_data(as_text=True)
+    assert b.get("/").status_code == 200
+    present = {ep for ep in EXPECTED_NAV[role] | FORBIDDEN_NAV.get(role, set()) if f'data-nav="{ep}"' in html}
+    available = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert present >= (EXPECTED_NAV[role] & available)
+    assert not (present & FORBIDDEN_NAV.get(role, set()))
+    with app.app_context():
+        assert db.session.query(User).filter_by(username=username).one().role == role

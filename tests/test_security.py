@@ -1,0 +1,59 @@
+"""Security defaults: headers, CSP, secret key, request size, CSRF on JSON calls."""
+
+import pytest
+
+from inspect_app import ConfigurationError, create_app
+from inspect_app.config import INSECURE_SECRET_KEY
+
+
+def test_pages_carry_security_headers_and_a_strict_csp(client):
+    response = client.get("/auth/login")
+    csp = response.headers["Content-Security-Policy"]
+    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_app_refuses_to_start_in_production_with_the_default_secret(monkeypatch, tmp_path):
+    monkeypatch.delenv("INSPECT_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigurationError):
+        create_app({"SECRET_KEY": INSECURE_SECRET_KEY, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with pytest.raises(ConfigurationError):
+        create_app({"SECRET_KEY": "", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_app_starts_in_production_with_a_real_secret():
+    app = create_app({"SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert not app.testing
+
+
+def test_secure_cookie_setting_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("INSPECT_SESSION_COOKIE_SECURE", "true")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_request_body_is_limited(app, client):
+    assert app.config["MAX_CONTENT_LENGTH"] == 16 * 1024 * 1024
+    response = client.post("/auth/login", data=b"x" * (16 * 1024 * 1024 + 1), content_type="application/octet-stream")
+    assert response.status_code == 413
+    assert "文件过大" in response.get_data(as_text=True)
+
+
+def test_json_post_without_csrf_header_is_refused_with_json(login_as):
+    b = login_as("viewer")
+    response = b.client.post("/auth/language", json={"lang": "en"})
+    assert response.status_code == 400
+
+
+def test_api_errors_are_json_not_html(client):
+    response = client.get("/api/v1/nope")
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.get_json()["error"]["code"] == "not_found"
+    assert client.get("/api/v1/me").get_json()["error"]["code"] == "unauthorized"
