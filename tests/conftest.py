@@ -112,7 +112,7 @@ def _isolated(request, app):
     Flask-SQLAlchemy 3.1 ignores a session `bind=`, so the connection replaces the engine in
     db.engines (engineering-notes §5); app code may still commit, into a SAVEPOINT.
     """
-    if "live_server" in request.fixturenames:
+    if "live_server" in request.fixturenames or "tablet" in request.fixturenames:
         yield  # browser tests use their own committed database
         return
     with app.app_context():

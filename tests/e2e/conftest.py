@@ -1,0 +1,89 @@
+"""Browser tests: Playwright driving Debian's Chromium against a live server with demo data.
+
+Never downloads a browser. Without /usr/bin/chromium the tests skip, unless REQUIRE_BROWSER=1
+(set by .ci/run), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from inspect_app import create_app
+from inspect_app.extensions import db
+
+from ..conftest import make_test_config
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+IPAD = {"viewport": {"width": 820, "height": 1180}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM:
+        return
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            if os.environ.get("REQUIRE_BROWSER"):
+                item.add_marker(pytest.mark.usefixtures("_fail_without_browser"))
+            else:
+                item.add_marker(pytest.mark.skip(reason="Chromium not installed (apt-get install chromium)"))
+
+
+@pytest.fixture
+def _fail_without_browser():
+    pytest.fail("REQUIRE_BROWSER is set but no Chromium was found")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def live_app(new_database_url, tmp_path_factory):
+    app = create_app(make_test_config(new_database_url(), tmp_path_factory.mktemp("live")))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from inspect_app.demo.seed import seed
+
+        upgrade()
+        seed()
+        db.session.remove()
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    with live_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def tablet(browser, live_server):
+    context = browser.new_context(**IPAD, base_url=live_server, locale="zh-CN", service_workers="block")
+    page = context.new_page()
+    yield page
+    context.close()
