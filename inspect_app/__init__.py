@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from . import config as config_module
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate
 
 
 class ConfigurationError(RuntimeError):
@@ -30,8 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_cli(app)
 
-    from . import errors, i18n, security
-    from . import labels
+    from . import errors, i18n, labels, security
     from .main import nav
 
     errors.register(app)

@@ -47,7 +47,10 @@ class Conflict(DomainError):
 
 def _titles() -> dict[int, tuple[str, str]]:
     return {
-        400: (_("Bad request"), _("The request could not be understood. Check what you entered and try again.")),
+        400: (
+            _("Bad request"),
+            _("The request could not be understood. Check what you entered and try again."),
+        ),
         401: (_("Login required"), _("Please log in.")),
         403: (_("Forbidden"), _("You do not have permission to do this.")),
         404: (_("Not found"), _("The page or record does not exist, or you may not see it.")),
@@ -55,7 +58,10 @@ def _titles() -> dict[int, tuple[str, str]]:
         409: (_("Conflict"), _("The request conflicts with the current state of the record.")),
         413: (_("File too large"), _("The upload is larger than the server accepts.")),
         429: (_("Too many requests"), _("Too many attempts. Wait a minute and try again.")),
-        500: (_("Server error"), _("Something went wrong on our side. Your last change may not have been saved.")),
+        500: (
+            _("Server error"),
+            _("Something went wrong on our side. Your last change may not have been saved."),
+        ),
     }
 
 
@@ -63,7 +69,9 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, message: str | None = None, *, code: str | None = None, details=None):
+def error_response(
+    status: int, message: str | None = None, *, code: str | None = None, details=None
+):
     title, default_message = _titles().get(status, _titles()[500])
     message = message or default_message
     if wants_json():
@@ -98,7 +106,9 @@ def register(app: Flask) -> None:
     def _csrf(err: CSRFError):
         return error_response(
             400,
-            _("The form has expired or was not sent from this site. Reload the page and try again."),
+            _(
+                "The form has expired or was not sent from this site. Reload the page and try again."
+            ),
             code="csrf_failed",
         )
 

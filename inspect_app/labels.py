@@ -15,7 +15,9 @@ ROLE_LABELS = {
 
 ROLE_INTROS = {
     "admin": _l("You manage accounts and can do everything coordinators do."),
-    "coordinator": _l("Keep the registry of units and systems, plan the rounds and follow rectification."),
+    "coordinator": _l(
+        "Keep the registry of units and systems, plan the rounds and follow rectification."
+    ),
     "inspector": _l("Your assigned inspections are listed under My inspections."),
     "unit": _l("Here you see your unit's rectification items and answer them."),
     "viewer": _l("You can read the registry, the audit log and the summaries."),

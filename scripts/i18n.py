@@ -45,13 +45,34 @@ def _run(*args: str) -> str:
 def extract() -> None:
     with locked():
         _run(
-            "extract", "-F", "babel.cfg", "-k", "lazy_gettext", "-k", "_l", "--no-location",
-            "--sort-output", "--omit-header", "--ignore-dirs", ".* __pycache__ .venv node_modules",
-            "-o", str(POT), ".",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "lazy_gettext",
+            "-k",
+            "_l",
+            "--no-location",
+            "--sort-output",
+            "--omit-header",
+            "--ignore-dirs",
+            ".* __pycache__ .venv node_modules",
+            "-o",
+            str(POT),
+            ".",
         )
         if ZH_PO.exists():
-            _run("update", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", "zh_Hans_CN",
-                 "--no-fuzzy-matching", "--ignore-obsolete")
+            _run(
+                "update",
+                "-i",
+                str(POT),
+                "-d",
+                str(TRANSLATIONS),
+                "-l",
+                "zh_Hans_CN",
+                "--no-fuzzy-matching",
+                "--ignore-obsolete",
+            )
         else:
             _run("init", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", "zh_Hans_CN")
 
@@ -71,9 +92,9 @@ def add(path: str) -> None:
                 message = catalog.add(msgid, "")
             if isinstance(message.id, tuple | list):  # plural forms: one string per form
                 forms = msgstr if isinstance(msgstr, list) else [msgstr]
-                message.string = tuple(forms[: catalog.num_plurals] + forms[-1:] * catalog.num_plurals)[
-                    : catalog.num_plurals
-                ]
+                message.string = tuple(
+                    forms[: catalog.num_plurals] + forms[-1:] * catalog.num_plurals
+                )[: catalog.num_plurals]
             else:
                 message.string = msgstr if isinstance(msgstr, str) else msgstr[0]
             message.flags.discard("fuzzy")

@@ -209,7 +209,12 @@ def login_as(app, make):
             unit_id, department_id = user.unit_id, user.department_id
         b = Browser(app.test_client())
         b.login(username)
-        b.user_id, b.username, b.unit_id, b.department_id = user_id, username, unit_id, department_id
+        b.user_id, b.username, b.unit_id, b.department_id = (
+            user_id,
+            username,
+            unit_id,
+            department_id,
+        )
         return b
 
     return _login

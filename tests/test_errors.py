@@ -8,8 +8,24 @@ from inspect_app.errors import InvalidTransition
 
 from .conftest import make_test_config
 
-ZH = {400: "请求有误", 403: "无权访问", 404: "未找到", 409: "冲突", 413: "文件过大", 429: "请求过于频繁", 500: "服务器错误"}
-EN = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict", 413: "File too large", 429: "Too many requests", 500: "Server error"}
+ZH = {
+    400: "请求有误",
+    403: "无权访问",
+    404: "未找到",
+    409: "冲突",
+    413: "文件过大",
+    429: "请求过于频繁",
+    500: "服务器错误",
+}
+EN = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "File too large",
+    429: "Too many requests",
+    500: "Server error",
+}
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,26 @@ def extracted(tmp_path_factory):
     """msgids extracted from the code right now (not the committed .pot)."""
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "lazy_gettext", "-k", "_l", "--ignore-dirs", ".* __pycache__ .venv node_modules",
-         "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "lazy_gettext",
+            "-k",
+            "_l",
+            "--ignore-dirs",
+            ".* __pycache__ .venv node_modules",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with open(pot, "rb") as fh:
         return [m for m in read_po(fh) if m.id]
@@ -33,8 +49,12 @@ def test_every_english_msgid_has_a_chinese_translation(extracted):
     missing = []
     for message in extracted:
         translated = catalog.get(message.id)
-        strings = () if translated is None else (
-            translated.string if isinstance(translated.string, tuple) else (translated.string,)
+        strings = (
+            ()
+            if translated is None
+            else (
+                translated.string if isinstance(translated.string, tuple) else (translated.string,)
+            )
         )
         if translated is None or translated.fuzzy or not strings or not all(strings):
             missing.append(message.id)
@@ -81,7 +101,9 @@ def test_lang_query_parameter_switches_and_sticks(client):
 
 
 def test_accept_language_is_used_when_nothing_else_is_set(client):
-    html = client.get("/auth/login", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
+    html = client.get("/auth/login", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(
+        as_text=True
+    )
     assert "Log in" in html
     html = client.get("/auth/login", headers={"Accept-Language": "fr-FR"}).get_data(as_text=True)
     assert "登录" in html

@@ -6,12 +6,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "inspect_app"
-EXTERNAL = re.compile(r"""(?:src|href|action|srcset|poster|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
-CSS_EXTERNAL = re.compile(r"""(?:url\(\s*["']?(?:https?:)?//|@import\s+["']?(?:https?:)?//)""", re.I)
-JS_EXTERNAL = re.compile(r"""(?:import\s.*from\s+["'](?:https?:)?//|fetch\(\s*["'](?:https?:)?//)""", re.I)
+EXTERNAL = re.compile(
+    r"""(?:src|href|action|srcset|poster|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I
+)
+CSS_EXTERNAL = re.compile(
+    r"""(?:url\(\s*["']?(?:https?:)?//|@import\s+["']?(?:https?:)?//)""", re.I
+)
+JS_EXTERNAL = re.compile(
+    r"""(?:import\s.*from\s+["'](?:https?:)?//|fetch\(\s*["'](?:https?:)?//)""", re.I
+)
 
 
-@pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.suffix in {".html", ".css", ".js"}))
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.suffix in {".html", ".css", ".js"}
+    ),
+)
 def test_static_and_template_files_reference_no_external_url(path):
     text = (ROOT / path).read_text(encoding="utf-8")
     assert not EXTERNAL.search(text)

@@ -40,7 +40,9 @@ def test_secure_cookie_setting_comes_from_the_environment(monkeypatch):
 
 def test_request_body_is_limited(app, client):
     assert app.config["MAX_CONTENT_LENGTH"] == 16 * 1024 * 1024
-    response = client.post("/auth/login", data=b"x" * (16 * 1024 * 1024 + 1), content_type="application/octet-stream")
+    response = client.post(
+        "/auth/login", data=b"x" * (16 * 1024 * 1024 + 1), content_type="application/octet-stream"
+    )
     assert response.status_code == 413
     assert "文件过大" in response.get_data(as_text=True)
 

@@ -24,7 +24,10 @@ def _parse_date(value: str | None):
 @login_required
 @action_required("audit.view")
 def index():
-    args = {k: (request.args.get(k) or "").strip() for k in ("action", "actor", "object_type", "object_id", "since", "until")}
+    args = {
+        k: (request.args.get(k) or "").strip()
+        for k in ("action", "actor", "object_type", "object_id", "since", "until")
+    }
     stmt = scope(sa.select(AuditEvent), AuditEvent, current_user)
     if args["action"]:
         stmt = stmt.where(AuditEvent.action.startswith(args["action"]))
@@ -44,7 +47,9 @@ def index():
         error_out=False,
     )
     object_types = db.session.scalars(
-        scope(sa.select(AuditEvent.object_type).distinct(), AuditEvent, current_user).order_by(AuditEvent.object_type)
+        scope(sa.select(AuditEvent.object_type).distinct(), AuditEvent, current_user).order_by(
+            AuditEvent.object_type
+        )
     ).all()
     return render_template(
         "audit/index.html", page=page, args=args, object_types=[t for t in object_types if t]

@@ -129,7 +129,10 @@ def verify_chain(batch: int = 2000) -> tuple[int, ChainProblem | None]:
     last_id = 0
     while True:
         rows = db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            sa.select(AuditEvent)
+            .where(AuditEvent.id > last_id)
+            .order_by(AuditEvent.id)
+            .limit(batch)
         ).all()
         if not rows:
             return checked, None

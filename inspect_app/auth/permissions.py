@@ -110,7 +110,9 @@ def scope(stmt: sa.Select, model: type, user: User) -> sa.Select:
         return stmt
     if user.role == "inspector":
         if model is Inspection:
-            mine = sa.select(InspectionMember.inspection_id).where(InspectionMember.user_id == user.id)
+            mine = sa.select(InspectionMember.inspection_id).where(
+                InspectionMember.user_id == user.id
+            )
             return stmt.where(sa.or_(Inspection.id.in_(mine), Inspection.lead_id == user.id))
         if model is AuditEvent:
             return stmt.where(sa.false())

@@ -47,7 +47,9 @@ def _unauthorized():
     if request.path.startswith("/api/"):
         return error_response(401, _("Please log in."), code="unauthorized")
     flash(_("Please log in to open this page."), "info")
-    return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+    return redirect(
+        url_for("auth.login", next=request.full_path if request.query_string else request.path)
+    )
 
 
 def _username_key() -> str:

@@ -36,7 +36,9 @@ def authenticate(username: str, password: str, *, ip: str = "") -> User | None:
     if user is None:
         _DUMMY_HASH = _DUMMY_HASH or hash_password("not-a-real-password")
         check_password_hash(_DUMMY_HASH, password)
-        audit.record(None, "auth.login_failed", object_type="User", after={"username": username[:80]})
+        audit.record(
+            None, "auth.login_failed", object_type="User", after={"username": username[:80]}
+        )
         db.session.commit()
         return None
     ok = check_password_hash(user.password_hash, password) and user.is_active
@@ -75,7 +77,9 @@ def set_locale(user: User, locale: str | None) -> None:
     """Remember the user's language. Commits."""
     before = {"locale": user.locale}
     user.locale = locale
-    audit.record(user, "user.locale", user, before=before, after={"locale": locale}, unit_id=user.unit_id)
+    audit.record(
+        user, "user.locale", user, before=before, after={"locale": locale}, unit_id=user.unit_id
+    )
     db.session.commit()
 
 
@@ -106,7 +110,9 @@ def create_user(
         if unit is None:
             raise ValidationFailed(_("No unit has the code %(code)s.", code=unit_code))
     if department_code:
-        department = db.session.scalar(sa.select(Department).where(Department.code == department_code))
+        department = db.session.scalar(
+            sa.select(Department).where(Department.code == department_code)
+        )
         if department is None:
             raise ValidationFailed(_("No department has the code %(code)s.", code=department_code))
     if role == "unit" and unit is None:
@@ -129,7 +135,12 @@ def create_user(
         actor,
         "user.create",
         user,
-        after={"username": username, "role": role, "unit": unit_code, "department": department_code},
+        after={
+            "username": username,
+            "role": role,
+            "unit": unit_code,
+            "department": department_code,
+        },
         unit_id=unit.id if unit else None,
     )
     db.session.commit()

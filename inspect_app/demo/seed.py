@@ -25,40 +25,215 @@ DEPARTMENTS = [
 
 # code, name, kind, key unit, CII, sector, facts
 UNITS = [
-    ("U001", "示例市人民政府办公室", "party_gov", True, False, "政务", {"has_website": True, "has_new_media": True, "handles_pi": True, "classified": True}),
-    ("U002", "示例市教育局", "party_gov", True, False, "教育", {"has_website": True, "has_new_media": True, "handles_pi": True}),
-    ("U003", "示例市卫生健康委员会", "party_gov", True, False, "卫生健康", {"has_website": True, "has_new_media": True, "handles_pi": True, "important_data": True}),
-    ("U004", "示例市人力资源和社会保障局", "party_gov", True, False, "人社", {"has_website": True, "handles_pi": True, "important_data": True}),
-    ("U005", "示例市公共资源交易中心", "public_institution", True, False, "公共资源", {"has_website": True, "handles_pi": True}),
-    ("U006", "示例市第一人民医院", "public_institution", True, True, "医疗", {"has_website": True, "has_new_media": True, "handles_pi": True, "important_data": True}),
-    ("U007", "示例市第二中学", "public_institution", False, False, "教育", {"has_website": True, "handles_pi": True}),
-    ("U008", "示例市融媒体中心", "public_institution", True, False, "新闻媒体", {"has_website": True, "has_new_media": True}),
-    ("U009", "示例市大数据中心", "public_institution", True, True, "政务云", {"has_website": True, "handles_pi": True, "important_data": True}),
-    ("U010", "示例市自来水有限公司", "soe", True, True, "供水", {"has_website": True, "handles_pi": True, "important_data": True}),
-    ("U011", "示例市燃气集团有限公司", "soe", True, True, "燃气", {"has_website": True, "handles_pi": True, "important_data": True}),
-    ("U012", "示例市公交集团有限公司", "soe", True, False, "交通", {"has_website": True, "has_new_media": True, "handles_pi": True}),
-    ("U013", "示例市供电有限公司", "soe", True, True, "电力", {"has_website": True, "handles_pi": True, "important_data": True}),
-    ("U014", "示例市农村商业银行股份有限公司", "soe", True, True, "金融", {"has_website": True, "has_new_media": True, "handles_pi": True, "important_data": True}),
-    ("U015", "示例云计算科技有限公司", "private_enterprise", True, False, "云服务", {"has_website": True, "handles_pi": True}),
-    ("U016", "示例网络科技有限公司", "private_enterprise", False, False, "互联网信息服务", {"has_website": True, "has_new_media": True, "handles_pi": True}),
-    ("U017", "示例智慧停车运营有限公司", "private_enterprise", False, False, "交通", {"has_website": True, "handles_pi": True}),
-    ("U018", "示例电子商务有限公司", "private_enterprise", True, False, "电子商务", {"has_website": True, "has_new_media": True, "handles_pi": True, "important_data": True}),
-    ("U019", "示例物流信息服务有限公司", "private_enterprise", False, False, "物流", {"has_website": True, "handles_pi": True}),
-    ("U020", "示例市图书馆", "public_institution", False, False, "文化", {"has_website": True, "has_new_media": True}),
+    (
+        "U001",
+        "示例市人民政府办公室",
+        "party_gov",
+        True,
+        False,
+        "政务",
+        {"has_website": True, "has_new_media": True, "handles_pi": True, "classified": True},
+    ),
+    (
+        "U002",
+        "示例市教育局",
+        "party_gov",
+        True,
+        False,
+        "教育",
+        {"has_website": True, "has_new_media": True, "handles_pi": True},
+    ),
+    (
+        "U003",
+        "示例市卫生健康委员会",
+        "party_gov",
+        True,
+        False,
+        "卫生健康",
+        {"has_website": True, "has_new_media": True, "handles_pi": True, "important_data": True},
+    ),
+    (
+        "U004",
+        "示例市人力资源和社会保障局",
+        "party_gov",
+        True,
+        False,
+        "人社",
+        {"has_website": True, "handles_pi": True, "important_data": True},
+    ),
+    (
+        "U005",
+        "示例市公共资源交易中心",
+        "public_institution",
+        True,
+        False,
+        "公共资源",
+        {"has_website": True, "handles_pi": True},
+    ),
+    (
+        "U006",
+        "示例市第一人民医院",
+        "public_institution",
+        True,
+        True,
+        "医疗",
+        {"has_website": True, "has_new_media": True, "handles_pi": True, "important_data": True},
+    ),
+    (
+        "U007",
+        "示例市第二中学",
+        "public_institution",
+        False,
+        False,
+        "教育",
+        {"has_website": True, "handles_pi": True},
+    ),
+    (
+        "U008",
+        "示例市融媒体中心",
+        "public_institution",
+        True,
+        False,
+        "新闻媒体",
+        {"has_website": True, "has_new_media": True},
+    ),
+    (
+        "U009",
+        "示例市大数据中心",
+        "public_institution",
+        True,
+        True,
+        "政务云",
+        {"has_website": True, "handles_pi": True, "important_data": True},
+    ),
+    (
+        "U010",
+        "示例市自来水有限公司",
+        "soe",
+        True,
+        True,
+        "供水",
+        {"has_website": True, "handles_pi": True, "important_data": True},
+    ),
+    (
+        "U011",
+        "示例市燃气集团有限公司",
+        "soe",
+        True,
+        True,
+        "燃气",
+        {"has_website": True, "handles_pi": True, "important_data": True},
+    ),
+    (
+        "U012",
+        "示例市公交集团有限公司",
+        "soe",
+        True,
+        False,
+        "交通",
+        {"has_website": True, "has_new_media": True, "handles_pi": True},
+    ),
+    (
+        "U013",
+        "示例市供电有限公司",
+        "soe",
+        True,
+        True,
+        "电力",
+        {"has_website": True, "handles_pi": True, "important_data": True},
+    ),
+    (
+        "U014",
+        "示例市农村商业银行股份有限公司",
+        "soe",
+        True,
+        True,
+        "金融",
+        {"has_website": True, "has_new_media": True, "handles_pi": True, "important_data": True},
+    ),
+    (
+        "U015",
+        "示例云计算科技有限公司",
+        "private_enterprise",
+        True,
+        False,
+        "云服务",
+        {"has_website": True, "handles_pi": True},
+    ),
+    (
+        "U016",
+        "示例网络科技有限公司",
+        "private_enterprise",
+        False,
+        False,
+        "互联网信息服务",
+        {"has_website": True, "has_new_media": True, "handles_pi": True},
+    ),
+    (
+        "U017",
+        "示例智慧停车运营有限公司",
+        "private_enterprise",
+        False,
+        False,
+        "交通",
+        {"has_website": True, "handles_pi": True},
+    ),
+    (
+        "U018",
+        "示例电子商务有限公司",
+        "private_enterprise",
+        True,
+        False,
+        "电子商务",
+        {"has_website": True, "has_new_media": True, "handles_pi": True, "important_data": True},
+    ),
+    (
+        "U019",
+        "示例物流信息服务有限公司",
+        "private_enterprise",
+        False,
+        False,
+        "物流",
+        {"has_website": True, "handles_pi": True},
+    ),
+    (
+        "U020",
+        "示例市图书馆",
+        "public_institution",
+        False,
+        False,
+        "文化",
+        {"has_website": True, "has_new_media": True},
+    ),
 ]
 
 # unit code -> [(system code suffix, name, MLPS level, CII, internet-facing)]
 SYSTEMS = {
     "U001": [("OA", "协同办公系统", 3, False, False), ("WEB", "政府门户网站", 3, False, True)],
-    "U002": [("EDU", "教育招生管理平台", 3, False, True), ("WEB", "教育局门户网站", 2, False, True)],
+    "U002": [
+        ("EDU", "教育招生管理平台", 3, False, True),
+        ("WEB", "教育局门户网站", 2, False, True),
+    ],
     "U003": [("HIS", "全民健康信息平台", 3, False, False)],
-    "U004": [("SI", "社会保险业务系统", 3, False, False), ("WEB", "人社网上办事大厅", 3, False, True)],
+    "U004": [
+        ("SI", "社会保险业务系统", 3, False, False),
+        ("WEB", "人社网上办事大厅", 3, False, True),
+    ],
     "U005": [("TRADE", "电子交易平台", 3, False, True)],
-    "U006": [("HIS", "医院信息系统", 3, True, False), ("APP", "预约挂号小程序后台", 2, False, True)],
+    "U006": [
+        ("HIS", "医院信息系统", 3, True, False),
+        ("APP", "预约挂号小程序后台", 2, False, True),
+    ],
     "U007": [("WEB", "学校门户网站", 2, False, True)],
     "U008": [("CMS", "融媒体内容发布系统", 3, False, True)],
-    "U009": [("CLOUD", "政务云平台", 3, True, False), ("SHARE", "数据共享交换平台", 3, True, False)],
-    "U010": [("SCADA", "供水调度控制系统", 3, True, False), ("BILL", "营业收费系统", 2, False, True)],
+    "U009": [
+        ("CLOUD", "政务云平台", 3, True, False),
+        ("SHARE", "数据共享交换平台", 3, True, False),
+    ],
+    "U010": [
+        ("SCADA", "供水调度控制系统", 3, True, False),
+        ("BILL", "营业收费系统", 2, False, True),
+    ],
     "U011": [("SCADA", "燃气管网监控系统", 3, True, False)],
     "U012": [("PAY", "公交支付系统", 3, False, True), ("DISP", "智能调度系统", 2, False, False)],
     "U013": [("DMS", "配电自动化系统", 4, True, False)],
@@ -121,10 +296,20 @@ def seed(year: int | None = None) -> dict[str, int]:
         unit = _one(Unit, code=code)
         if unit is None:
             unit = Unit(
-                code=code, name=name, kind=kind, is_key_unit=key, is_cii=cii, sector=sector,
-                credit_code=f"91990000MA{n:07d}X" if kind in ("soe", "private_enterprise") else f"11990000MB{n:07d}Y",
-                address=f"示例市示例区示例路{n}号", contact_name=f"联络员{n}",
-                contact_phone=f"0999-8000{n:04d}", contact_email=f"liaison{n}@example.cn", **facts,
+                code=code,
+                name=name,
+                kind=kind,
+                is_key_unit=key,
+                is_cii=cii,
+                sector=sector,
+                credit_code=f"91990000MA{n:07d}X"
+                if kind in ("soe", "private_enterprise")
+                else f"11990000MB{n:07d}Y",
+                address=f"示例市示例区示例路{n}号",
+                contact_name=f"联络员{n}",
+                contact_phone=f"0999-8000{n:04d}",
+                contact_email=f"liaison{n}@example.cn",
+                **facts,
             )
             db.session.add(unit)
             added["units"] += 1
@@ -134,27 +319,47 @@ def seed(year: int | None = None) -> dict[str, int]:
         for suffix, name, level, cii, internet in systems:
             code = f"{unit_code}-{suffix}"
             if _one(System, code=code) is None:
-                db.session.add(System(
-                    unit=units[unit_code], code=code, name=name, mlps_level=level, is_cii=cii,
-                    internet_facing=internet,
-                    filing_number=f"99010099{int(unit_code[1:]):03d}{len(code):02d}-{level}" if level >= 2 else "",
-                    address="https://www.example.cn/" + code.lower() if internet else "机房A",
-                ))
+                db.session.add(
+                    System(
+                        unit=units[unit_code],
+                        code=code,
+                        name=name,
+                        mlps_level=level,
+                        is_cii=cii,
+                        internet_facing=internet,
+                        filing_number=f"99010099{int(unit_code[1:]):03d}{len(code):02d}-{level}"
+                        if level >= 2
+                        else "",
+                        address="https://www.example.cn/" + code.lower() if internet else "机房A",
+                    )
+                )
                 added["systems"] += 1
     password_hash = None
     for username, role, display, dept_code, unit_code, cert in USERS:
         if _one(User, username=username) is None:
             password_hash = password_hash or hash_password(DEMO_PASSWORD)
-            db.session.add(User(
-                username=username, role=role, display_name=display, password_hash=password_hash,
-                department=departments.get(dept_code), unit=units.get(unit_code), certificate_no=cert,
-            ))
+            db.session.add(
+                User(
+                    username=username,
+                    role=role,
+                    display_name=display,
+                    password_hash=password_hash,
+                    department=departments.get(dept_code),
+                    unit=units.get(unit_code),
+                    certificate_no=cert,
+                )
+            )
             added["users"] += 1
     for seq, (title, theme, nature, start, end) in enumerate(ROUNDS, start=1):
         if _one(Round, year=year, seq=seq) is None:
             rnd = Round(
-                year=year, seq=seq, title=f"{year}年第{seq}轮{title}", theme=theme, nature=nature,
-                start_date=date(year, *start), end_date=date(year, *end),
+                year=year,
+                seq=seq,
+                title=f"{year}年第{seq}轮{title}",
+                theme=theme,
+                nature=nature,
+                start_date=date(year, *start),
+                end_date=date(year, *end),
             )
             rnd.departments = list(departments.values())
             db.session.add(rnd)

@@ -36,9 +36,7 @@ def nav_items() -> list[dict]:
                 continue
         elif action and not can(current_user, action):
             continue
-        items.append(
-            {"endpoint": endpoint, "label": label, "active": request.endpoint == endpoint}
-        )
+        items.append({"endpoint": endpoint, "label": label, "active": request.endpoint == endpoint})
     return items
 
 

@@ -3,7 +3,7 @@
 from .audit import AuditEvent
 from .base import utcnow
 from .checklist import ChecklistItem, ChecklistTemplate
-from .inspection import AppliedChange, Answer, Attachment, Inspection, InspectionMember, Round
+from .inspection import Answer, AppliedChange, Attachment, Inspection, InspectionMember, Round
 from .org import UNIT_KINDS, Department, System, Unit
 from .rectification import Finding, RectificationEvent, RectificationItem
 from .user import ROLES, User

@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..errors import Conflict
 from ..extensions import db
 from .base import in_values, utcnow
 
@@ -85,3 +87,56 @@ class ChecklistItem(db.Model):
 
     def __repr__(self) -> str:
         return f"<ChecklistItem {self.code}>"
+
+
+# --- immutability: a version an inspection uses never changes ------------------------------------
+
+# Columns that make up a version's content; other columns may be added later for bookkeeping.
+_FROZEN = {
+    ChecklistTemplate: (
+        "key",
+        "version",
+        "title",
+        "title_en",
+        "target",
+        "description",
+        "sha256",
+        "definition",
+    ),
+    ChecklistItem: tuple(c.key for c in ChecklistItem.__table__.columns if c.key != "id"),
+}
+_inspections = sa.table("inspections", sa.column("template_id"))
+
+
+def _template_in_use(connection, template_id: int | None) -> bool:
+    if template_id is None:
+        return False
+    stmt = (
+        sa.select(sa.literal(1))
+        .select_from(_inspections)
+        .where(_inspections.c.template_id == template_id)
+    )
+    return connection.execute(stmt.limit(1)).first() is not None
+
+
+def _changed(target, names) -> bool:
+    state = sa.inspect(target)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def _guard(kind: str):
+    def listener(_mapper, connection, target):
+        if kind == "update" and not _changed(target, _FROZEN[type(target)]):
+            return
+        template_id = target.id if isinstance(target, ChecklistTemplate) else target.template_id
+        if _template_in_use(connection, template_id):
+            raise Conflict(
+                _l("This version is used by an inspection and cannot be changed or deleted.")
+            )
+
+    return listener
+
+
+for _model in (ChecklistTemplate, ChecklistItem):
+    sa.event.listen(_model, "before_update", _guard("update"))
+    sa.event.listen(_model, "before_delete", _guard("delete"))

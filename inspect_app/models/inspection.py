@@ -109,7 +109,9 @@ class InspectionMember(db.Model):
 
     __tablename__ = "inspection_members"
     __table_args__ = (
-        sa.UniqueConstraint("inspection_id", "user_id", name="uq_inspection_members_inspection_user"),
+        sa.UniqueConstraint(
+            "inspection_id", "user_id", name="uq_inspection_members_inspection_user"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

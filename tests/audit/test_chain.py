@@ -88,7 +88,9 @@ def test_coordinator_can_filter_the_audit_log(login_as, app, make):
 def test_audit_event_page_shows_before_and_after(login_as, app, make):
     with app.app_context():
         unit = make.unit()
-        ev = audit.record(None, "unit.update", unit, before={"name": "旧名"}, after={"name": "新名"})
+        ev = audit.record(
+            None, "unit.update", unit, before={"name": "旧名"}, after={"name": "新名"}
+        )
         db.session.commit()
         event_id = ev.id
     html = login_as("coordinator").get(f"/audit/{event_id}").get_data(as_text=True)

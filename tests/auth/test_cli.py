@@ -19,7 +19,8 @@ def test_users_create_prompts_for_password_and_creates_the_account(app, make):
 
 def test_users_create_refuses_a_unit_user_without_a_unit(app):
     result = app.test_cli_runner().invoke(
-        args=["users", "create", "liaison", "--role", "unit"], input="long-enough-pw\nlong-enough-pw\n"
+        args=["users", "create", "liaison", "--role", "unit"],
+        input="long-enough-pw\nlong-enough-pw\n",
     )
     assert result.exit_code == 1
     assert "--unit" in result.output

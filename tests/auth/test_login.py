@@ -21,7 +21,9 @@ def test_login_with_right_password_redirects_home(app, make, web):
     assert web.get("/").status_code == 200
 
 
-def test_failed_login_gives_the_same_generic_message_for_unknown_user_and_wrong_password(app, make, web):
+def test_failed_login_gives_the_same_generic_message_for_unknown_user_and_wrong_password(
+    app, make, web
+):
     with app.app_context():
         make.user(role="coordinator", username="chen")
     wrong = web.post("/auth/login", {"username": "chen", "password": "nope-nope"})
@@ -73,7 +75,8 @@ def test_next_parameter_only_redirects_inside_the_site(app, make, web):
         make.user(role="viewer", username="v")
     token = web.token()
     response = web.client.post(
-        "/auth/login?next=https://evil.example/", data={"username": "v", "password": TEST_PASSWORD, "csrf_token": token}
+        "/auth/login?next=https://evil.example/",
+        data={"username": "v", "password": TEST_PASSWORD, "csrf_token": token},
     )
     assert response.headers["Location"] == "/"
 
@@ -100,7 +103,8 @@ def test_password_change_with_wrong_current_password_changes_nothing(app, make, 
         before = make.user(role="coordinator", username="chen").password_hash
     web.login("chen")
     response = web.post(
-        "/auth/password", {"current": "wrong-one!", "new": "a-brand-new-secret", "confirm": "a-brand-new-secret"}
+        "/auth/password",
+        {"current": "wrong-one!", "new": "a-brand-new-secret", "confirm": "a-brand-new-secret"},
     )
     assert response.status_code == 400
     assert "当前密码不正确" in response.get_data(as_text=True)
@@ -112,7 +116,9 @@ def test_too_short_new_password_is_refused(app, make, web):
     with app.app_context():
         make.user(role="coordinator", username="chen")
     web.login("chen")
-    response = web.post("/auth/password", {"current": TEST_PASSWORD, "new": "short", "confirm": "short"})
+    response = web.post(
+        "/auth/password", {"current": TEST_PASSWORD, "new": "short", "confirm": "short"}
+    )
     assert response.status_code == 400
     assert "至少需要 8 个字符" in response.get_data(as_text=True)
 

@@ -49,7 +49,11 @@ def test_every_demo_user_logs_in_and_sees_the_navigation_of_its_role(app, userna
     b.login(username, DEMO_PASSWORD)
     html = b.get("/").get_data(as_text=True)
     assert b.get("/").status_code == 200
-    present = {ep for ep in EXPECTED_NAV[role] | FORBIDDEN_NAV.get(role, set()) if f'data-nav="{ep}"' in html}
+    present = {
+        ep
+        for ep in EXPECTED_NAV[role] | FORBIDDEN_NAV.get(role, set())
+        if f'data-nav="{ep}"' in html
+    }
     available = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert present >= (EXPECTED_NAV[role] & available)
     assert not (present & FORBIDDEN_NAV.get(role, set()))

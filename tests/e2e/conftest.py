@@ -19,7 +19,12 @@ from inspect_app.extensions import db
 from ..conftest import make_test_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-IPAD = {"viewport": {"width": 820, "height": 1180}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+IPAD = {
+    "viewport": {"width": 820, "height": 1180},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -30,7 +35,9 @@ def pytest_collection_modifyitems(config, items):
             if os.environ.get("REQUIRE_BROWSER"):
                 item.add_marker(pytest.mark.usefixtures("_fail_without_browser"))
             else:
-                item.add_marker(pytest.mark.skip(reason="Chromium not installed (apt-get install chromium)"))
+                item.add_marker(
+                    pytest.mark.skip(reason="Chromium not installed (apt-get install chromium)")
+                )
 
 
 @pytest.fixture
@@ -83,7 +90,9 @@ def live_server(live_app):
 
 @pytest.fixture
 def tablet(browser, live_server):
-    context = browser.new_context(**IPAD, base_url=live_server, locale="zh-CN", service_workers="block")
+    context = browser.new_context(
+        **IPAD, base_url=live_server, locale="zh-CN", service_workers="block"
+    )
     page = context.new_page()
     yield page
     context.close()
