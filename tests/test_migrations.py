@@ -19,3 +19,14 @@ def test_upgrade_then_check_finds_no_model_change_without_migration(new_database
         assert "audit_events" not in inspect(db.engine).get_table_names()
         upgrade()
         db.engine.dispose()
+
+
+def test_migrations_have_a_single_head():
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1

@@ -77,11 +77,14 @@ class Inspection(db.Model):
     signatory_name: Mapped[str] = mapped_column(sa.String(100), default="")
     # The signature image is an Attachment of kind "signature" on this inspection.
     signed_at: Mapped[datetime | None]
+    # SHA-256 of the answers as signed, so a later change to them is visible.
+    signed_snapshot_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
     score: Mapped[float | None]
     compliance_rate: Mapped[float | None]
     submitted_at: Mapped[datetime | None]
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     notice_number: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    notice_issued_on: Mapped[date | None]
     notice_served_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

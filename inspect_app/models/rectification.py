@@ -59,6 +59,8 @@ class RectificationItem(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     finding_id: Mapped[int] = mapped_column(sa.ForeignKey("findings.id"), unique=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    # Days from the date the notice is served; due_date follows once it is served.
+    deadline_days: Mapped[int] = mapped_column(default=30)
     due_date: Mapped[date | None]
     status: Mapped[str] = mapped_column(sa.String(20), default="open", index=True)
     responsible_person: Mapped[str] = mapped_column(sa.String(100), default="")
