@@ -99,9 +99,20 @@ def register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
     from .checklists.routes import bp as checklists_bp
     from .directory.routes import bp as directory_bp
+    from .inspections.routes import bp as inspections_bp
     from .main.routes import bp as main_bp
+    from .rounds.routes import bp as rounds_bp
 
-    for bp in (main_bp, auth_bp, directory_bp, checklists_bp, audit_bp, api_bp):
+    for bp in (
+        main_bp,
+        auth_bp,
+        directory_bp,
+        checklists_bp,
+        rounds_bp,
+        inspections_bp,
+        audit_bp,
+        api_bp,
+    ):
         app.register_blueprint(bp)
 
 

@@ -1,0 +1,1 @@
+"""Field inspections: filling on a tablet, evidence, signature, submission into findings."""

@@ -1,0 +1,1 @@
+"""The six rounds of the year: planning, targets and joint teams."""
