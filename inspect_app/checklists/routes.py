@@ -1,5 +1,176 @@
-"""Coordinator pages for checklist templates."""
+"""Coordinator pages for checklist templates: versions, preview, diff, upload check, downloads."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..auth.permissions import action_required
+from ..extensions import db
+from ..models import System, Unit
+from . import display, loader, schema, services, xlsx
+from .errors import ChecklistError
+from .forms import DeleteVersionForm, UploadChecklistForm
 
 bp = Blueprint("checklists", __name__, url_prefix="/checklists")
+
+
+@bp.context_processor
+def _helpers():
+    return {"ck_label": display.label, "basis_text": display.basis_text, "flow": xlsx.flow}
+
+
+def _download_name(template, suffix: str) -> str:
+    return f"{template.key}_{template.version}.{suffix}"
+
+
+@bp.get("/")
+@login_required
+@action_required("checklists.edit")
+def index():
+    return render_template(
+        "checklists/index.html",
+        groups=services.overview(),
+        form=UploadChecklistForm(),
+        max_mb=_max_mb(),
+    )
+
+
+@bp.get("/<int:template_id>")
+@login_required
+@action_required("checklists.edit")
+def show(template_id: int):
+    template = services.get_template(template_id)
+    unit = system = None
+    if template.target == "system":
+        system = db.session.get(System, request.args.get("system_id", type=int) or 0)
+    else:
+        unit = db.session.get(Unit, request.args.get("unit_id", type=int) or 0)
+    return render_template(
+        "checklists/show.html",
+        template=template,
+        sections=services.preview(
+            template, unit=unit, system=system, value_label=display.value_label
+        ),
+        candidates=services.candidates(template.target),
+        unit=unit,
+        system=system,
+        uses=services.inspections_using(template.id),
+        previous=services.previous_version(template),
+        delete_form=DeleteVersionForm(),
+    )
+
+
+@bp.get("/<int:template_id>.xlsx")
+@login_required
+@action_required("checklists.edit")
+def download_xlsx(template_id: int):
+    template = services.get_template(template_id)
+    return send_file(
+        io.BytesIO(xlsx.build_workbook(template.definition)),
+        mimetype=xlsx.XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name=_download_name(template, "xlsx"),
+    )
+
+
+@bp.get("/<int:template_id>.yaml")
+@login_required
+@action_required("checklists.edit")
+def download_yaml(template_id: int):
+    template = services.get_template(template_id)
+    text = xlsx.to_yaml(schema.TemplateModel.model_validate(template.definition))
+    return send_file(
+        io.BytesIO(text.encode("utf-8")),
+        mimetype="application/yaml",
+        as_attachment=True,
+        download_name=_download_name(template, "yaml"),
+    )
+
+
+@bp.get("/diff")
+@login_required
+@action_required("checklists.edit")
+def diff():
+    old = services.get_template(request.args.get("old", type=int) or 0)
+    new = services.get_template(request.args.get("new", type=int) or 0)
+    return render_template(
+        "checklists/diff.html",
+        old=old,
+        new=new,
+        diff=services.diff(old.definition, new.definition),
+        versions=services.versions_of(new.key),
+    )
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@login_required
+@action_required("checklists.edit")
+def upload():
+    form = UploadChecklistForm()
+    if not form.validate_on_submit():
+        return render_template("checklists/upload.html", form=form, max_mb=_max_mb(), checked=None)
+    raw, filename = form.file.data.read(), form.file.data.filename
+    if request.form.get("action") == "load":
+        try:
+            result = services.load_upload(raw, filename, actor=current_user)
+        except ChecklistError as err:
+            return _upload_page(form, services.upload_name(filename), err.problems, None)
+        if result.status == "added":
+            flash(
+                _("%(key)s version %(version)s loaded.", key=result.key, version=result.version),
+                "success",
+            )
+        else:
+            flash(
+                _(
+                    "%(key)s version %(version)s is already loaded with the same content.",
+                    key=result.key,
+                    version=result.version,
+                ),
+                "success",
+            )
+        return redirect(url_for("checklists.show", template_id=result.template_id))
+    checked = services.check_upload(raw, filename)
+    return _upload_page(form, checked.source, checked.problems, checked.template)
+
+
+def _upload_page(form, name, problems, template):
+    latest = services.find_version(template.key) if template else None
+    existing = services.find_version(template.key, template.version) if template else None
+    changes = (
+        services.diff(latest.definition, template.definition()) if latest and template else None
+    )
+    return render_template(
+        "checklists/upload.html",
+        form=form,
+        max_mb=_max_mb(),
+        checked={
+            "name": name,
+            "problems": problems,
+            "template": template,
+            "latest": latest,
+            "existing": existing,
+        },
+        changes=changes,
+    ), (200 if not problems else 422)
+
+
+@bp.post("/<int:template_id>/delete")
+@login_required
+@action_required("checklists.edit")
+def delete(template_id: int):
+    if not DeleteVersionForm().validate_on_submit():
+        abort(400)
+    template = services.get_template(template_id)
+    label = f"{template.key} {template.version}"
+    services.delete_version(template_id, actor=current_user)
+    flash(_("Version %(label)s deleted.", label=label), "success")
+    return redirect(url_for("checklists.index"))
+
+
+def _max_mb() -> float:
+    return round(loader.max_bytes() / 1_000_000, 1)

@@ -1,0 +1,252 @@
+"""Coordinator pages: versions list, preview with applicability, diff, upload check, downloads, rights."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from inspect_app.checklists import services, xlsx
+from inspect_app.extensions import db
+from inspect_app.models import ChecklistTemplate
+
+from .conftest import SYSTEM_OK, UNIT_OK
+
+
+@pytest.fixture
+def loaded(app):
+    """Both fixture templates loaded; returns {key: template id}."""
+    with app.app_context():
+        services.load_paths([str(UNIT_OK), str(SYSTEM_OK)])
+        return {t.key: t.id for t in db.session.scalars(sa.select(ChecklistTemplate))}
+
+
+@pytest.fixture
+def coordinator(login_as):
+    return login_as("coordinator")
+
+
+def applies_map(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-code="([^"]+)" data-applies="(yes|no)"', html))
+
+
+def test_index_lists_templates_versions_and_item_counts(coordinator, loaded):
+    html = coordinator.get("/checklists/?lang=en").get_data(as_text=True)
+    assert "TESTU" in html and "TESTS" in html
+    row = re.search(
+        r'TESTU.*?<td><a href="/checklists/\d+">2026.1</a></td>\s*<td>(\d+)</td>', html, re.S
+    )
+    assert row and row.group(1) == "8"
+
+
+def test_index_in_chinese_by_default(coordinator, loaded):
+    html = coordinator.get("/checklists/").get_data(as_text=True)
+    assert 'lang="zh-CN"' in html and "检查清单" in html
+
+
+def test_preview_for_a_level_2_system_hides_level_3_only_items(app, coordinator, loaded, make):
+    with app.app_context():
+        level2 = make.system(mlps_level=2).id
+        level3 = make.system(mlps_level=3).id
+    html = coordinator.get(f"/checklists/{loaded['TESTS']}?system_id={level2}&lang=en").get_data(
+        as_text=True
+    )
+    assert applies_map(html) == {
+        "TESTS-01": "yes",
+        "TESTS-02": "no",
+        "TESTS-03": "no",
+        "TESTS-04": "no",
+    }
+    assert "Not applicable here" in html and "MLPS level ≥ 3" in html
+    assert "1 of 4 items apply" in html
+    html = coordinator.get(f"/checklists/{loaded['TESTS']}?system_id={level3}&lang=en").get_data(
+        as_text=True
+    )
+    assert applies_map(html)["TESTS-02"] == "yes"
+
+
+def test_preview_for_a_cii_unit_shows_the_cii_items(app, coordinator, loaded, make):
+    with app.app_context():
+        cii = make.unit(is_cii=True, kind="soe").id
+        plain = make.unit(has_website=True, kind="party_gov").id
+    html = coordinator.get(f"/checklists/{loaded['TESTU']}?unit_id={cii}&lang=en").get_data(
+        as_text=True
+    )
+    assert applies_map(html)["TESTU-CII-01"] == "yes"
+    assert applies_map(html)["TESTU-WEB-01"] == "no"
+    html = coordinator.get(f"/checklists/{loaded['TESTU']}?unit_id={plain}&lang=en").get_data(
+        as_text=True
+    )
+    assert applies_map(html)["TESTU-CII-01"] == "no"
+    assert applies_map(html)["TESTU-WEB-01"] == "yes"
+
+
+def test_preview_marks_conditional_items_and_renders_answers(coordinator, loaded):
+    html = coordinator.get(f"/checklists/{loaded['TESTU']}?lang=en").get_data(as_text=True)
+    assert "data-applies" in html and "Not applicable here" not in html  # nothing chosen: all shown
+    assert "Conditional: shown only if TESTU-02 = never" in html
+    assert 'class="card ck-item ck-conditional"' in html
+    assert "Compliant" in html and "Non-compliant" in html  # yes/no answers
+    assert "Yearly" in html  # choice options
+    assert "网络安全法 第23条 (formerly 第21条)" in html
+    assert 'style="' not in html and "<script>" not in html
+
+
+def test_every_preview_input_has_a_label(coordinator, loaded):
+    html = coordinator.get(f"/checklists/{loaded['TESTU']}").get_data(as_text=True)
+    tags = re.findall(r"<(?:input|select|textarea)[^>]*>", html)
+    ids = [re.search(r'\bid="([^"]+)"', t).group(1) for t in tags if 'type="hidden"' not in t]
+    assert ids
+    for ident in ids:
+        assert f'for="{ident}"' in html, ident
+
+
+def test_diff_between_versions(app, coordinator, loaded, tmp_path):
+    text = (
+        UNIT_OK.read_text(encoding="utf-8")
+        .replace('version: "2026.1"', 'version: "2026.2"')
+        .replace("severity: low\n", "severity: high\n")
+        .replace("      - code: TESTU-06\n", "      - code: TESTU-07\n")
+    )
+    path = tmp_path / "v2.yaml"
+    path.write_text(text, encoding="utf-8")
+    with app.app_context():
+        new_id = services.load_paths([str(path)])[0].template_id
+    html = coordinator.get(f"/checklists/diff?old={loaded['TESTU']}&new={new_id}&lang=en").get_data(
+        as_text=True
+    )
+    assert "Items added (1)" in html and "TESTU-07" in html
+    assert "Items removed (1)" in html and "TESTU-06" in html
+    assert "Items changed (1)" in html and "TESTU-02" in html
+    assert re.search(
+        r"Severity</td><td class=\"diff-old\">Low</td><td class=\"diff-new\">High", html
+    )
+    index = coordinator.get("/checklists/?lang=en").get_data(as_text=True)
+    assert "Changes since 2026.1" in index
+
+
+def test_download_xlsx_and_yaml(coordinator, loaded):
+    response = coordinator.get(f"/checklists/{loaded['TESTU']}.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype == xlsx.XLSX_MIMETYPE
+    assert "TESTU_2026.1.xlsx" in response.headers["Content-Disposition"]
+    wb = load_workbook(io.BytesIO(response.data))
+    assert wb.sheetnames == ["settings", "items", "options"]
+    response = coordinator.get(f"/checklists/{loaded['TESTS']}.yaml")
+    assert response.status_code == 200 and b"key: TESTS" in response.data
+
+
+def _upload(browser, raw: bytes, name: str, action: str):
+    return browser.post(
+        "/checklists/upload?lang=en",
+        {"file": (io.BytesIO(raw), name), "action": action},
+        content_type="multipart/form-data",
+    )
+
+
+def test_upload_check_shows_problems_and_saves_nothing(app, coordinator, loaded):
+    with app.app_context():
+        raw = xlsx.build_workbook(services.find_version("TESTU").definition)
+    wb = load_workbook(io.BytesIO(raw))
+    wb["items"]["I3"] = "urgent"
+    wb.remove(wb["options"])
+    out = io.BytesIO()
+    wb.save(out)
+    for action in ("check", "load"):
+        response = _upload(coordinator, out.getvalue(), "mine.xlsx", action)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert "sheet options is missing" in html and "mine.xlsx cannot be loaded" in html
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ChecklistTemplate.id))) == 2
+
+
+def test_upload_check_of_a_good_new_version_shows_changes_then_loads(app, coordinator, loaded):
+    text = (
+        UNIT_OK.read_text(encoding="utf-8")
+        .replace('version: "2026.1"', 'version: "2026.2"')
+        .replace("从未", "从来没有")
+    )
+    response = _upload(coordinator, text.encode(), "v2.yaml", "check")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert (
+        "No problems found in v2.yaml" in html
+        and "New version; the latest loaded is 2026.1" in html
+    )
+    assert "Items changed (1)" in html
+    with app.app_context():
+        assert services.find_version("TESTU", "2026.2") is None
+    response = _upload(coordinator, text.encode(), "v2.yaml", "load")
+    assert response.status_code == 302
+    with app.app_context():
+        t = services.find_version("TESTU", "2026.2")
+        assert t is not None and t.source_path == "v2.yaml"
+
+
+def test_upload_of_bad_yaml_names_the_line(coordinator, loaded):
+    html = _upload(coordinator, b"key: TESTU\nversion: [\n", "bad.yaml", "check").get_data(
+        as_text=True
+    )
+    assert "line 3, column 1" in html and "YAML syntax error" in html
+
+
+def test_upload_requires_a_file(coordinator):
+    response = coordinator.post("/checklists/upload?lang=en", {"action": "check"})
+    assert response.status_code == 200 and "Choose a file to upload." in response.get_data(
+        as_text=True
+    )
+
+
+def test_delete_an_unused_version(app, coordinator, loaded):
+    response = coordinator.post(f"/checklists/{loaded['TESTS']}/delete")
+    assert response.status_code == 302
+    with app.app_context():
+        assert services.find_version("TESTS") is None
+
+
+def test_deleting_a_used_version_is_a_conflict(app, coordinator, loaded, make):
+    from inspect_app.models import Inspection
+
+    with app.app_context():
+        rnd, unit = make.round(), make.unit()
+        db.session.add(Inspection(round_id=rnd.id, unit_id=unit.id, template_id=loaded["TESTS"]))
+        db.session.commit()
+    response = coordinator.post(f"/checklists/{loaded['TESTS']}/delete?lang=en")
+    assert response.status_code == 409
+    assert "used by an inspection" in response.get_data(as_text=True)
+    html = coordinator.get(f"/checklists/{loaded['TESTS']}?lang=en").get_data(as_text=True)
+    assert "Delete this version" not in html and "this version can no longer change" in html
+
+
+def test_unknown_version_is_404(coordinator):
+    assert coordinator.get("/checklists/999999").status_code == 404
+    assert coordinator.get("/checklists/diff?old=1&new=999999").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["inspector", "unit", "viewer"])
+def test_only_coordinators_and_admins_may_use_the_pages(login_as, loaded, role):
+    browser = login_as(role)
+    tid = loaded["TESTU"]
+    for url in (
+        "/checklists/",
+        f"/checklists/{tid}",
+        f"/checklists/{tid}.xlsx",
+        f"/checklists/{tid}.yaml",
+        f"/checklists/diff?old={tid}&new={tid}",
+        "/checklists/upload",
+    ):
+        assert browser.get(url).status_code == 403, url
+    assert browser.post(f"/checklists/{tid}/delete").status_code == 403
+
+
+def test_admin_may_use_the_pages(login_as, loaded):
+    assert login_as("admin").get("/checklists/").status_code == 200
+
+
+def test_anonymous_users_are_sent_to_login(client):
+    response = client.get("/checklists/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
