@@ -18,11 +18,18 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from ..labels import ROLE_LABELS, UNIT_KIND_LABELS
 from ..models import UNIT_KINDS
-from . import services
+from . import creditcode, services
 
 MLPS_LEVEL_LABELS = {
     1: _l("Level 1"),
@@ -94,6 +101,12 @@ class UnitForm(_ValuesForm):
         validators=[Optional(), NumberRange(min=0, max=services.MAX_INSPECTION_CAP)],
     )
     active = BooleanField(_l("Active"), default=True)
+
+    def validate_credit_code(self, field) -> None:
+        # Checked here too so the message shows together with the form's other messages.
+        value = creditcode.normalise(field.data)
+        if value and (message := services.credit_code_error(value)):
+            raise ValidationError(message)
 
 
 class SystemForm(_ValuesForm):

@@ -196,3 +196,11 @@ def test_an_english_user_gets_english_messages(login_as):
         as_text=True
     )
     assert "The check digit (last character) is wrong" in html
+
+
+def test_a_bad_credit_code_is_reported_together_with_other_form_errors(login_as):
+    b = login_as("coordinator")
+    html = b.post(
+        "/directory/units/new", form_data(kind="", credit_code="12990000MB0000001X")
+    ).get_data(as_text=True)
+    assert 'id="kind-error"' in html and 'id="credit_code-error"' in html
