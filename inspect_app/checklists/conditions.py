@@ -446,11 +446,11 @@ def describe(cond: Any, value_label: Callable[[str, Any], str] | None = None) ->
     parts = []
     for key, value in cond.items():
         if key in ("all", "any") and isinstance(value, list):
-            joiner = f" {_('and')} " if key == "all" else f" {_('or')} "
+            joiner = " " + (_("and") if key == "all" else _("or")) + " "
             inner = joiner.join(describe(sub, label) for sub in value)
             parts.append(f"({inner})" if len(value) > 1 else inner)
         elif key == "not":
-            parts.append(f"{_('not')} ({describe(value, label)})")
+            parts.append(_("not") + f" ({describe(value, label)})")
         else:
             name = str(FIELD_LABELS.get(key, key))
             if isinstance(value, Mapping) and len(value) == 1:
@@ -462,4 +462,4 @@ def describe(cond: Any, value_label: Callable[[str, Any], str] | None = None) ->
             else:
                 shown = label(key, operand)
             parts.append(f"{name} {_OP_SIGNS.get(op, op)} {shown}")
-    return f" {_('and')} ".join(parts)
+    return (" " + _("and") + " ").join(parts)
