@@ -42,6 +42,19 @@ class Defaults:
     PASSWORD_MIN_LENGTH = 8
 
     PAGE_SIZE = 25
+    # Unit/system Excel imports: largest file accepted.
+    DIRECTORY_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+
+    # Rectification notices: 文号 pattern with {year} and {seq}.
+    NOTICE_NUMBER_PATTERN = "示网信整改〔{year}〕第{seq}号"
+    NOTICE_ISSUER = "示例市委网信办"
+    # A non-compliant veto item (一票否决) caps an inspection's score at this value.
+    VETO_SCORE_CAP = 59
+
+    # Evidence files: photos are downscaled on the tablet; this is the hard limit per file.
+    EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+    EVIDENCE_MAX_PIXELS = 40_000_000
+    THUMBNAIL_SIZE = 320
 
     # Yearly inspection cap per unit kind (国办发〔2024〕54号); a unit's own cap overrides it.
     INSPECTION_CAPS = {

@@ -31,6 +31,59 @@ UNIT_KIND_LABELS = {
     "other": _l("Other"),
 }
 
+INSPECTION_STATUS_LABELS = {
+    "planned": _l("Planned"),
+    "in_progress": _l("In progress"),
+    "submitted": _l("Submitted"),
+    "closed": _l("Closed"),
+}
+
+RESULT_LABELS = {
+    "compliant": _l("Compliant"),
+    "noncompliant": _l("Non-compliant"),
+    "not_applicable": _l("Not applicable"),
+}
+
+SEVERITY_LABELS = {"high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}
+
+RECTIFICATION_STATUS_LABELS = {
+    "open": _l("Pending rectification"),
+    "submitted": _l("Awaiting verification"),
+    "returned": _l("Returned"),
+    "closed": _l("Closed (verified)"),
+    "risk_accepted": _l("Risk accepted"),
+    "escalated": _l("Escalated"),
+}
+
+DEPARTMENT_CODES = {
+    "CAC": _l("Cyberspace Affairs"),
+    "PSB": _l("Public Security"),
+    "MIIT": _l("Industry and IT"),
+    "SEC": _l("Secrecy"),
+}
+
+
+def legal_basis_text(entry: dict) -> str:
+    """One legal basis as a citation: 网络安全法第23条（原第21条） or GB/T 22239-2019 8.1.5.4."""
+    if "law" in entry:
+        text = f"《{entry['law']}》{entry.get('article', '')}"
+        if entry.get("article_pre2026"):
+            text += str(_l("(formerly %(article)s)", article=entry["article_pre2026"]))
+        return text
+    return f"{entry.get('standard', '')} {entry.get('clause', '')}".strip()
+
+
+def localized(obj, field: str) -> str:
+    """obj.<field>_en in English when it has one, else the Chinese obj.<field>."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    if locale is not None and locale.language == "en":
+        english = getattr(obj, f"{field}_en", "") or ""
+        if english:
+            return english
+    return getattr(obj, field, "") or ""
+
 
 def label(mapping: dict, code: str | None) -> str:
     if code is None:
@@ -51,4 +104,11 @@ def register(app: Flask) -> None:
         role_label=lambda code: label(ROLE_LABELS, code),
         role_intro=lambda code: label(ROLE_INTROS, code),
         unit_kind_label=lambda code: label(UNIT_KIND_LABELS, code),
+        inspection_status_label=lambda code: label(INSPECTION_STATUS_LABELS, code),
+        result_label=lambda code: label(RESULT_LABELS, code),
+        severity_label=lambda code: label(SEVERITY_LABELS, code),
+        rectification_status_label=lambda code: label(RECTIFICATION_STATUS_LABELS, code),
+        department_label=lambda code: label(DEPARTMENT_CODES, code),
+        legal_basis_text=legal_basis_text,
+        localized=localized,
     )

@@ -62,9 +62,72 @@ class Factory:
         return user
 
     def round(self, year: int = 2026, seq: int = 1, **kw) -> Round:
+        existing = db.session.query(Round).filter_by(year=year, seq=seq).one_or_none()
+        if existing is not None:
+            return existing
         kw.setdefault("title", f"{year}年第{seq}轮")
         kw.setdefault("start_date", date(year, seq * 2 - 1, 1))
         rnd = Round(year=year, seq=seq, **kw)
         db.session.add(rnd)
         db.session.commit()
         return rnd
+
+    def template(
+        self, key: str = "TST", version: str = "1", target: str = "unit", items=None, **kw
+    ):
+        """A checklist version; items are dicts of ChecklistItem fields (code and text at least)."""
+        from inspect_app.models import ChecklistItem, ChecklistTemplate
+
+        template = ChecklistTemplate(
+            key=key,
+            version=version,
+            title=kw.pop("title", f"测试清单{key}"),
+            target=target,
+            sha256=kw.pop("sha256", f"{key}-{version}".ljust(64, "0")[:64]),
+            **kw,
+        )
+        for position, spec in enumerate(items or [{"code": f"{key}-01", "text": "是否符合？"}]):
+            spec = {
+                "kind": "yes_no",
+                "severity": "medium",
+                "deadline_days": 30,
+                "evidence": "optional",
+                **spec,
+            }
+            spec.setdefault("section_title", "A 基本要求")
+            template.items.append(ChecklistItem(position=position, **spec))
+        db.session.add(template)
+        db.session.commit()
+        return template
+
+    def inspection(
+        self, *, template=None, unit=None, system=None, round=None, members=None, lead=None, **kw
+    ):
+        """An inspection with a team of two inspectors (the first is the lead) unless given."""
+        from inspect_app.models import Inspection, InspectionMember
+
+        template = template or self.template()
+        unit = unit or (system.unit if system is not None else self.unit())
+        round = round or self.round(seq=kw.pop("seq", 3))
+        if members is None:
+            members = [self.user(role="inspector"), self.user(role="inspector")]
+        inspection = Inspection(
+            round_id=round.id,
+            unit_id=unit.id,
+            system_id=system.id if system is not None else None,
+            template_id=template.id,
+            lead_id=(lead or members[0]).id,
+            **kw,
+        )
+        db.session.add(inspection)
+        for user in members:
+            inspection.members.append(
+                InspectionMember(
+                    user_id=user.id,
+                    department_id=user.department_id,
+                    certificate_no=f"证{user.id:04d}",
+                )
+            )
+        db.session.add(inspection)
+        db.session.commit()
+        return inspection

@@ -69,7 +69,11 @@ _ATTR = re.compile(r'\b(?:placeholder|title|alt|aria-label)="([^"{]*[A-Za-z][^"{
 _ALLOWED = {"中文", "English", "#", "·", "&nbsp;", "&middot;", "×", "—"}
 
 
+_CLASS_BLOCK = re.compile(r"\{% block body_class %\}.*?\{% endblock %\}", re.S)
+
+
 def _unmarked(source: str) -> list[str]:
+    source = _CLASS_BLOCK.sub("", source)  # a CSS class name, not text
     found = [f'attribute "{m}"' for m in _ATTR.findall(_JINJA.sub("", source))]
     text = _BLOCKS.sub(" ", source)
     text = _JINJA.sub(" ", text)

@@ -1,10 +1,36 @@
-"""JSON API v1 (the offline client and integrations use it)."""
+"""JSON API v1, used by the tablet's offline client and by integrations; see /api/v1/openapi.json."""
 
-from flask import Blueprint, jsonify
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from ..errors import ValidationFailed, error_response
+from ..inspections import evidence, services
+from . import openapi, serializers
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _require_login():
+    if request.endpoint in ("api.csrf_token", "api.openapi_document"):
+        return None
+    if not current_user.is_authenticated:
+        return error_response(401, _("Please log in."), code="unauthorized")
+    return None
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed(_("The request body must be a JSON object."))
+    return body
 
 
 @bp.get("/csrf")
@@ -13,12 +39,13 @@ def csrf_token():
     return jsonify({"csrf_token": generate_csrf()})
 
 
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(openapi.document())
+
+
 @bp.get("/me")
 def me():
-    if not current_user.is_authenticated:
-        from ..errors import error_response
-
-        return error_response(401, code="unauthorized")
     return jsonify(
         {
             "id": current_user.id,
@@ -29,3 +56,73 @@ def me():
             "locale": current_user.locale,
         }
     )
+
+
+@bp.get("/inspections")
+def list_inspections():
+    year = request.args.get("year", type=int)
+    actor = current_user._get_current_object()
+    inspections = services.my_inspections(actor, year=year)
+    progress = services.progress_by_inspection(inspections)
+    return jsonify(
+        {"inspections": [serializers.inspection_summary(i, progress[i.id]) for i in inspections]}
+    )
+
+
+@bp.get("/inspections/<int:inspection_id>")
+def get_inspection(inspection_id: int):
+    ctx = services.fill_context(inspection_id, actor=current_user._get_current_object())
+    return jsonify(serializers.inspection_detail(ctx))
+
+
+@bp.post("/inspections/<int:inspection_id>/answers")
+def post_answers(inspection_id: int):
+    body = _json_body()
+    results = services.apply_changes(
+        inspection_id, body.get("changes"), actor=current_user._get_current_object()
+    )
+    return jsonify({"results": results})
+
+
+@bp.post("/inspections/<int:inspection_id>/evidence")
+def post_evidence(inspection_id: int):
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed(_("Choose a file to upload."))
+    item_id = request.form.get("item_id", type=int)
+    attachment = evidence.upload_evidence(
+        inspection_id,
+        upload.read(),
+        actor=current_user._get_current_object(),
+        filename=upload.filename or "",
+        item_id=item_id,
+    )
+    return jsonify(serializers.attachment_dict(attachment)), 201
+
+
+@bp.delete("/evidence/<int:attachment_id>")
+def delete_evidence(attachment_id: int):
+    evidence.delete_evidence(attachment_id, actor=current_user._get_current_object())
+    return "", 204
+
+
+def decode_png_data_url(value: str | None) -> bytes | None:
+    """The bytes of a `data:image/png;base64,...` URL, or None when absent or malformed."""
+    if not value or not isinstance(value, str) or not value.startswith("data:image/png;base64,"):
+        return None
+    try:
+        return base64.b64decode(value.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+@bp.post("/inspections/<int:inspection_id>/submit")
+def submit(inspection_id: int):
+    body = _json_body()
+    inspection = services.submit_inspection(
+        inspection_id,
+        actor=current_user._get_current_object(),
+        signatory_name=str(body.get("signatory_name") or ""),
+        signature_png=decode_png_data_url(body.get("signature")),
+    )
+    return jsonify(serializers.inspection_summary(inspection))

@@ -52,6 +52,21 @@ _UNIT_COLUMN = {
 }
 
 
+# Accounts a coordinator may create and change; admin and coordinator accounts are for admins.
+COORDINATOR_MANAGED_ROLES = ("inspector", "unit", "viewer")
+
+
+def may_manage_account(actor: User | None, role: str) -> bool:
+    """Whether actor may create or change an account with this role."""
+    if can(actor, "users.edit"):
+        return True
+    return (
+        can(actor, "users.view")
+        and actor.role == "coordinator"
+        and role in COORDINATOR_MANAGED_ROLES
+    )
+
+
 def _unit_of(obj: Any) -> int | None:
     if isinstance(obj, Unit):
         return obj.id

@@ -21,7 +21,8 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def _check_strength(password: str) -> None:
+def check_password_strength(password: str) -> None:
+    """Raise ValidationFailed unless the password meets the length rules (ASVS 6.2)."""
     min_len = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < min_len:
         raise ValidationFailed(_("The password must have at least %(n)d characters.", n=min_len))
@@ -65,7 +66,7 @@ def change_password(user: User, *, current: str, new: str) -> None:
     """
     if not check_password_hash(user.password_hash, current):
         raise ValidationFailed(_("The current password is wrong."))
-    _check_strength(new)
+    check_password_strength(new)
     user.password_hash = hash_password(new)
     user.session_token = new_session_token()
     user.password_changed_at = utcnow()
@@ -103,7 +104,7 @@ def create_user(
         raise ValidationFailed(_("Unknown role %(role)s.", role=role))
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ValidationFailed(_("The username %(name)s is already taken.", name=username))
-    _check_strength(password)
+    check_password_strength(password)
     unit = department = None
     if unit_code:
         unit = db.session.scalar(sa.select(Unit).where(Unit.code == unit_code))

@@ -271,6 +271,14 @@ ROUNDS = [
 ]
 
 
+def _credit_code(n: int, kind: str) -> str:
+    """A fictional 统一社会信用代码 with a valid GB 32100 check digit."""
+    from ..directory.creditcode import check_digit
+
+    first17 = ("9199" if kind in ("soe", "private_enterprise") else "1199") + f"0000MA{n:07d}"
+    return first17 + check_digit(first17)
+
+
 def _one(model, **by):
     return db.session.scalar(sa.select(model).filter_by(**by))
 
@@ -302,9 +310,7 @@ def seed(year: int | None = None) -> dict[str, int]:
                 is_key_unit=key,
                 is_cii=cii,
                 sector=sector,
-                credit_code=f"91990000MA{n:07d}X"
-                if kind in ("soe", "private_enterprise")
-                else f"11990000MB{n:07d}Y",
+                credit_code=_credit_code(n, kind),
                 address=f"示例市示例区示例路{n}号",
                 contact_name=f"联络员{n}",
                 contact_phone=f"0999-8000{n:04d}",

@@ -63,8 +63,6 @@ SYSTEM_FIELDS = (
 )
 MLPS_LEVELS = (1, 2, 3, 4, 5)
 MAX_INSPECTION_CAP = 99
-# Roles a coordinator may give and manage; only admins touch admin and coordinator accounts.
-COORDINATOR_MANAGED_ROLES = ("inspector", "unit", "viewer")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LENGTHS = {
@@ -497,13 +495,7 @@ USER_AUDIT_FIELDS = ("display_name", "role", "certificate_no", "is_active_flag")
 
 def may_manage_role(actor: User, role: str) -> bool:
     """Admins manage every account; coordinators only inspector, unit and viewer accounts."""
-    if permissions.can(actor, "users.edit"):
-        return True
-    return (
-        permissions.can(actor, "users.view")
-        and actor.role == "coordinator"
-        and role in COORDINATOR_MANAGED_ROLES
-    )
+    return permissions.may_manage_account(actor, role)
 
 
 def assignable_roles(actor: User) -> tuple[str, ...]:
@@ -605,7 +597,7 @@ def create_account(values: Mapping[str, Any], *, actor: User) -> User:
     department, unit = _membership(values, role, errors)
     password = values.get("password") or ""
     try:
-        auth_services._check_strength(password)  # the one password rule, kept in auth
+        auth_services.check_password_strength(password)  # the one password rule, kept in auth
     except ValidationFailed as err:
         errors["password"] = err.message
     _raise_if(errors)
@@ -686,7 +678,7 @@ def reset_password(user_id: int, new_password: str, *, actor: User) -> User:
         raise NotFound(_("No such account."))
     _require_manage(actor, user.role)
     try:
-        auth_services._check_strength(new_password)
+        auth_services.check_password_strength(new_password)
     except ValidationFailed as err:
         raise ValidationFailed(err.message, details={"password": err.message}) from None
     user.password_hash = auth_services.hash_password(new_password)

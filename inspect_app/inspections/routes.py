@@ -1,5 +1,265 @@
-"""Inspector pages: my inspections, the filling page, documents."""
+"""Inspector pages: my inspections, the filling page, submission, printable documents, evidence."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..auth import permissions
+from ..errors import DomainError, ValidationFailed
+from ..extensions import db
+from ..models import Attachment
+from . import evidence, services
+from .forms import EmptyForm, NoticeServedForm, ReopenForm, SubmitInspectionForm
 
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+@bp.get("/")
+@login_required
+@permissions.action_required("inspection.fill")
+def mine():
+    inspections = services.my_inspections(_actor())
+    progress = services.progress_by_inspection(inspections)
+    today = date.today()
+    groups = {"today": [], "current": [], "other": []}
+    for inspection in inspections:
+        if inspection.scheduled_on == today and inspection.status in services.EDITABLE:
+            groups["today"].append(inspection)
+        elif inspection.round.status == "active" or inspection.status in services.EDITABLE:
+            groups["current"].append(inspection)
+        else:
+            groups["other"].append(inspection)
+    return render_template("inspections/mine.html", groups=groups, progress=progress, today=today)
+
+
+@bp.get("/<int:inspection_id>")
+@login_required
+def fill(inspection_id: int):
+    ctx = services.fill_context(inspection_id, actor=_actor())
+    editable = ctx.inspection.status in services.EDITABLE and permissions.can(
+        _actor(), "inspection.fill", ctx.inspection
+    )
+    return render_template("inspections/fill.html", ctx=ctx, editable=editable, form=EmptyForm())
+
+
+@bp.post("/<int:inspection_id>/start")
+@login_required
+def start(inspection_id: int):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.start_inspection(inspection_id, actor=_actor())
+    return redirect(url_for(".fill", inspection_id=inspection_id))
+
+
+def _changes_from_form(ctx: services.FillContext, form) -> list[dict]:
+    """Changes for the items whose posted fields differ from the stored answer (no-JS saving)."""
+    changes = []
+    for item in ctx.applicability.applicable:
+        if f"v-{item.id}" not in form:
+            continue
+        answer = ctx.answers.get(item.id)
+        posted: dict = {}
+        if item.kind == "yes_no":
+            posted["result"] = form.get(f"r-{item.id}") or None
+        else:
+            raw = form.get(f"val-{item.id}", "").strip()
+            posted["value"] = raw or None
+            if form.get(f"na-{item.id}"):
+                posted["result"] = "not_applicable"
+            else:
+                posted["result"] = None
+        posted["note"] = form.get(f"note-{item.id}", "")
+        if f"fd-{item.id}" in form:
+            posted["finding_description"] = form.get(f"fd-{item.id}", "")
+            posted["finding_severity"] = form.get(f"fs-{item.id}") or None
+            days = form.get(f"fdd-{item.id}", "").strip()
+            posted["finding_deadline_days"] = int(days) if days.isdigit() else (days or None)
+        current = {k: getattr(answer, k) if answer else None for k in posted}
+        if current.get("note") is None:
+            current["note"] = ""
+        if current.get("finding_description") is None and "finding_description" in current:
+            current["finding_description"] = ""
+        if posted != current:
+            try:
+                base = int(form.get(f"v-{item.id}", "0"))
+            except ValueError:
+                base = -1
+            changes.append(
+                {"change_id": str(uuid.uuid4()), "item_id": item.id, "base_version": base, **posted}
+            )
+    return changes
+
+
+@bp.post("/<int:inspection_id>/save")
+@login_required
+def save(inspection_id: int):
+    """Saving without JavaScript: the whole form at once, photos included."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    ctx = services.fill_context(inspection_id, actor=_actor(), action="inspection.fill")
+    changes = _changes_from_form(ctx, request.form)
+    problems = []
+    if changes:
+        outcomes = services.apply_changes(inspection_id, changes, actor=_actor())
+        problems = [o for o in outcomes if o["status"] in ("conflict", "rejected")]
+    for key, upload in request.files.items(multi=True):
+        if key.startswith("photo-") and upload and upload.filename:
+            try:
+                evidence.upload_evidence(
+                    inspection_id,
+                    upload.read(),
+                    actor=_actor(),
+                    filename=upload.filename,
+                    item_id=int(key.removeprefix("photo-")),
+                )
+            except (DomainError, ValueError) as err:
+                problems.append(
+                    {"status": "rejected", "message": getattr(err, "message", str(err))}
+                )
+    for problem in problems:
+        if problem["status"] == "conflict":
+            flash(
+                _(
+                    "%(item)s was changed by someone else meanwhile; the current answer is shown.",
+                    item=problem["server"]["item_code"],
+                ),
+                "warning",
+            )
+        else:
+            flash(problem["message"], "error")
+    if not problems:
+        flash(_("Saved."), "success")
+    return redirect(url_for(".fill", inspection_id=inspection_id))
+
+
+@bp.route("/<int:inspection_id>/submit", methods=["GET", "POST"])
+@login_required
+def submit(inspection_id: int):
+    ctx = services.fill_context(inspection_id, actor=_actor(), action="inspection.fill")
+    form = SubmitInspectionForm()
+    missing = services.missing_for_submit(
+        ctx.inspection,
+        ctx.items,
+        ctx.answers,
+        {aid: len(files) for aid, files in ctx.attachments.items() if aid is not None},
+    )
+    if form.validate_on_submit():
+        from ..api.routes import decode_png_data_url
+
+        try:
+            services.submit_inspection(
+                inspection_id,
+                actor=_actor(),
+                signatory_name=form.signatory_name.data,
+                signature_png=decode_png_data_url(form.signature.data),
+            )
+        except ValidationFailed as err:
+            flash(err.message, "error")
+            missing = [services.Missing(**d) for d in (err.details or [])]
+            return render_template(
+                "inspections/submit.html", ctx=ctx, form=form, missing=missing
+            ), 400
+        flash(
+            _("The inspection has been submitted. Findings and rectification items were created."),
+            "success",
+        )
+        return redirect(url_for(".record", inspection_id=inspection_id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("inspections/submit.html", ctx=ctx, form=form, missing=missing), status
+
+
+@bp.get("/<int:inspection_id>/record")
+@login_required
+def record(inspection_id: int):
+    ctx = services.fill_context(inspection_id, actor=_actor())
+    return render_template(
+        "inspections/record.html", ctx=ctx, served_form=NoticeServedForm(), reopen_form=ReopenForm()
+    )
+
+
+@bp.get("/<int:inspection_id>/notice")
+@login_required
+def notice(inspection_id: int):
+    ctx = services.fill_context(inspection_id, actor=_actor())
+    if not ctx.inspection.notice_number:
+        abort(404)
+    findings = sorted(ctx.inspection.findings, key=lambda f: f.code)
+    laws = list(
+        dict.fromkeys(f"《{b['law']}》" for f in findings for b in f.legal_basis if "law" in b)
+    )
+    departments = list(
+        dict.fromkeys(m.department.name for m in ctx.inspection.members if m.department)
+    )
+    return render_template(
+        "inspections/notice.html",
+        ctx=ctx,
+        findings=findings,
+        laws=laws,
+        departments=departments,
+        issuer=current_app.config["NOTICE_ISSUER"],
+    )
+
+
+@bp.post("/<int:inspection_id>/served")
+@login_required
+def served(inspection_id: int):
+    form = NoticeServedForm()
+    if not form.validate_on_submit():
+        flash(_("Enter the date the notice was served."), "error")
+        return redirect(url_for(".record", inspection_id=inspection_id))
+    services.record_notice_served(inspection_id, actor=_actor(), served_on=form.served_on.data)
+    flash(_("The service date was recorded; the deadlines count from it."), "success")
+    return redirect(url_for(".record", inspection_id=inspection_id))
+
+
+@bp.post("/<int:inspection_id>/reopen")
+@login_required
+@permissions.action_required("inspection.reopen")
+def reopen(inspection_id: int):
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for reopening."), "error")
+        return redirect(url_for(".record", inspection_id=inspection_id))
+    services.reopen_inspection(inspection_id, actor=_actor(), reason=form.reason.data)
+    flash(_("The inspection was reopened."), "success")
+    return redirect(url_for(".fill", inspection_id=inspection_id))
+
+
+@bp.get("/evidence/<int:attachment_id>")
+@login_required
+def evidence_file(attachment_id: int):
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.inspection_id is None:
+        abort(404)
+    services.load(attachment.inspection_id, actor=_actor())  # 404 unless the actor may see it
+    thumb = request.args.get("thumb") == "1" and attachment.mime != "application/pdf"
+    path = evidence.file_for(attachment, thumbnail=thumb)
+    response = send_file(
+        path,
+        mimetype="image/jpeg" if thumb else attachment.mime,
+        as_attachment=attachment.mime == "application/pdf",
+        download_name=f"evidence-{attachment.id}{path.suffix}",
+        max_age=3600,
+        conditional=True,
+    )
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -13,9 +13,9 @@ NAV = [
     ("rounds.index", _l("Rounds"), "rounds.edit"),
     ("rectification.index", _l("Rectification"), "rectification.view"),
     ("checklists.index", _l("Checklists"), "checklists.edit"),
-    ("directory.units", _l("Units"), "directory.edit"),
-    ("directory.systems", _l("Systems"), "directory.edit"),
-    ("directory.departments", _l("Departments"), "directory.edit"),
+    ("directory.units", _l("Units"), "directory.browse"),
+    ("directory.systems", _l("Systems"), "directory.browse"),
+    ("directory.departments", _l("Departments"), "directory.browse"),
     ("directory.users", _l("Users"), "users.view"),
     ("directory.my_unit", _l("My unit"), "unit.self"),
     ("audit.index", _l("Audit log"), "audit.view"),
@@ -33,6 +33,9 @@ def nav_items() -> list[dict]:
             continue
         if action == "unit.self":
             if current_user.role != "unit":
+                continue
+        elif action == "directory.browse":  # unit users see their own unit under "My unit"
+            if current_user.role == "unit" or not can(current_user, "directory.view"):
                 continue
         elif action and not can(current_user, action):
             continue

@@ -31,7 +31,7 @@ EXPECTED_NAV = {
     "admin": {"directory.users", "audit.index", "directory.units"},
     "coordinator": {"directory.units", "directory.systems", "audit.index"},
     "inspector": set(),
-    "viewer": {"audit.index"},
+    "viewer": {"audit.index", "directory.units"},
     "unit": {"directory.my_unit", "audit.index"},
 }
 FORBIDDEN_NAV = {
@@ -59,3 +59,11 @@ def test_every_demo_user_logs_in_and_sees_the_navigation_of_its_role(app, userna
     assert not (present & FORBIDDEN_NAV.get(role, set()))
     with app.app_context():
         assert db.session.query(User).filter_by(username=username).one().role == role
+
+
+def test_demo_credit_codes_pass_the_check_digit(ctx):
+    from inspect_app.directory.creditcode import is_valid
+
+    seed(year=2026)
+    codes = [u.credit_code for u in db.session.query(Unit)]
+    assert codes and all(is_valid(code) for code in codes)

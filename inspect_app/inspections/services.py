@@ -1,0 +1,963 @@
+"""Inspection rules: what applies, answering in batches, submission into findings, notices.
+
+Every public command checks first, then changes, writes its audit events and commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import audit
+from ..auth import permissions
+from ..checklists.conditions import applies, visible_codes
+from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from ..extensions import db
+from ..models import (
+    Answer,
+    AppliedChange,
+    Attachment,
+    ChecklistItem,
+    Finding,
+    Inspection,
+    InspectionMember,
+    RectificationItem,
+    Round,
+    User,
+    utcnow,
+)
+from ..models.inspection import ANSWER_RESULTS
+
+SEVERITIES = ("high", "medium", "low")
+# Fields an inspector may write in an answer change, and nothing else.
+ANSWER_FIELDS = (
+    "result",
+    "value",
+    "note",
+    "finding_description",
+    "finding_severity",
+    "finding_deadline_days",
+)
+MAX_TEXT = 5000
+EDITABLE = ("planned", "in_progress")
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def load(inspection_id: int, *, actor: User, action: str = "inspection.view") -> Inspection:
+    """The inspection with its team, checklist items and answers loaded in a fixed few queries.
+
+    Raises NotFound when it does not exist or the actor may not see it, NotAllowed when the
+    actor sees it but may not do `action`.
+    """
+    inspection = db.session.scalar(
+        sa.select(Inspection)
+        .where(Inspection.id == inspection_id)
+        .options(
+            selectinload(Inspection.members).joinedload(InspectionMember.user),
+            joinedload(Inspection.unit),
+            joinedload(Inspection.system),
+            joinedload(Inspection.round),
+            joinedload(Inspection.template),
+        )
+    )
+    if inspection is None or not permissions.is_visible(actor, inspection):
+        raise NotFound(_("No such inspection."))
+    permissions.require(actor, action, inspection)
+    return inspection
+
+
+def items_of(inspection: Inspection) -> list[ChecklistItem]:
+    return list(
+        db.session.scalars(
+            sa.select(ChecklistItem)
+            .where(ChecklistItem.template_id == inspection.template_id)
+            .order_by(ChecklistItem.position)
+        )
+    )
+
+
+def answers_of(inspection: Inspection) -> dict[int, Answer]:
+    return {
+        a.item_id: a
+        for a in db.session.scalars(
+            sa.select(Answer)
+            .where(Answer.inspection_id == inspection.id)
+            .options(selectinload(Answer.updated_by))
+        )
+    }
+
+
+def show_if_value(item: ChecklistItem, answer: Answer | None) -> Any:
+    """What a show_if condition compares: the result for yes/no items, else the value."""
+    if answer is None:
+        return None
+    if item.kind == "yes_no" or answer.result == "not_applicable":
+        return answer.result
+    return answer.value
+
+
+@dataclass
+class Applicability:
+    """Which items apply to the target (applies_if) and which are shown now (show_if)."""
+
+    applicable: list[ChecklistItem]
+    shown: set[str]
+
+    @property
+    def active(self) -> list[ChecklistItem]:
+        return [i for i in self.applicable if i.code in self.shown]
+
+
+def applicability(
+    inspection: Inspection, items: list[ChecklistItem], answers: dict[int, Answer]
+) -> Applicability:
+    applicable = [
+        i for i in items if applies(i.applies_if, unit=inspection.unit, system=inspection.system)
+    ]
+    by_code = {i.code: show_if_value(i, answers.get(i.id)) for i in applicable}
+    by_code = {k: v for k, v in by_code.items() if v is not None}
+    shown = visible_codes([(i.code, i.show_if) for i in applicable], by_code)
+    return Applicability(applicable, shown)
+
+
+def is_member(user: User, inspection: Inspection) -> bool:
+    return inspection.lead_id == user.id or any(m.user_id == user.id for m in inspection.members)
+
+
+def _require_fill(actor: User, inspection: Inspection) -> None:
+    permissions.require(actor, "inspection.fill", inspection)
+    if actor.role == "inspector" and not is_member(actor, inspection):
+        raise NotFound(_("No such inspection."))
+    if inspection.status not in EDITABLE:
+        raise InvalidTransition(
+            _("This inspection has been submitted and is read-only."),
+            details={"status": inspection.status},
+        )
+
+
+def previous_answers(inspection: Inspection, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Last round's answers for the same unit (and system) by item code, from the most recent
+    earlier submitted inspection. One query."""
+    codes = list(codes)
+    if not codes:
+        return {}
+    prev = (
+        sa.select(
+            ChecklistItem.code,
+            Answer.result,
+            Answer.value,
+            Answer.note,
+            Round.year,
+            Round.seq,
+            Inspection.id.label("inspection_id"),
+        )
+        .join(Answer, Answer.item_id == ChecklistItem.id)
+        .join(Inspection, Inspection.id == Answer.inspection_id)
+        .join(Round, Round.id == Inspection.round_id)
+        .where(
+            Inspection.unit_id == inspection.unit_id,
+            Inspection.id != inspection.id,
+            Inspection.status.in_(("submitted", "closed")),
+            ChecklistItem.code.in_(codes),
+            Answer.result.is_not(None) | Answer.value.is_not(None),
+        )
+        .order_by(Inspection.submitted_at.desc(), Inspection.id.desc())
+    )
+    if inspection.system_id is None:
+        prev = prev.where(Inspection.system_id.is_(None))
+    else:
+        prev = prev.where(Inspection.system_id == inspection.system_id)
+    out: dict[str, dict[str, Any]] = {}
+    for row in db.session.execute(prev):
+        if row.code not in out:
+            out[row.code] = {
+                "result": row.result,
+                "value": row.value,
+                "note": row.note,
+                "round": f"{row.year}-{row.seq}",
+                "inspection_id": row.inspection_id,
+            }
+    return out
+
+
+def progress(inspection: Inspection) -> tuple[int, int]:
+    """(answered, total) among the items that apply and are shown."""
+    items = items_of(inspection)
+    answers = answers_of(inspection)
+    active = applicability(inspection, items, answers).active
+    answered = sum(1 for i in active if _is_answered(i, answers.get(i.id)))
+    return answered, len(active)
+
+
+def _is_answered(item: ChecklistItem, answer: Answer | None) -> bool:
+    if answer is None:
+        return False
+    if answer.result is not None:
+        return True
+    return item.kind != "yes_no" and answer.value not in (None, "")
+
+
+# --- starting and answering -----------------------------------------------------------------------
+
+
+def _start(inspection: Inspection, actor: User, items: list[ChecklistItem]) -> None:
+    """planned -> in_progress, creating one answer row per item (version 0) so that every later
+    write is a compare-and-set on an existing row."""
+    existing = set(
+        db.session.scalars(sa.select(Answer.item_id).where(Answer.inspection_id == inspection.id))
+    )
+    for item in items:
+        if item.id not in existing:
+            db.session.add(Answer(inspection_id=inspection.id, item_id=item.id, version=0))
+    if inspection.status == "planned":
+        inspection.status = "in_progress"
+        audit.record(
+            actor,
+            "inspection.start",
+            inspection,
+            before={"status": "planned"},
+            after={"status": "in_progress"},
+        )
+
+
+def start_inspection(inspection_id: int, *, actor: User) -> Inspection:
+    """Mark a planned inspection as started. Raises NotFound/NotAllowed/InvalidTransition. Commits."""
+    inspection = load(inspection_id, actor=actor, action="inspection.fill")
+    _require_fill(actor, inspection)
+    _start(inspection, actor, items_of(inspection))
+    db.session.commit()
+    return inspection
+
+
+def _clean_change(item: ChecklistItem, change: dict[str, Any]) -> dict[str, Any]:
+    """The answer fields of one change, checked against the item. Raises ValidationFailed."""
+    fields = {k: change[k] for k in ANSWER_FIELDS if k in change}
+    if not fields:
+        raise ValidationFailed(_("The change has no answer field."))
+    if "result" in fields:
+        result = fields["result"]
+        if result is not None and result not in ANSWER_RESULTS:
+            raise ValidationFailed(_("Unknown result %(value)s.", value=str(result)[:40]))
+        if item.kind != "yes_no" and result not in (None, "not_applicable"):
+            raise ValidationFailed(_("Only yes/no items take a compliance result."))
+    if "value" in fields and fields["value"] is not None:
+        fields["value"] = _clean_value(item, fields["value"])
+    for key in ("note", "finding_description"):
+        if key in fields:
+            text = fields[key] if fields[key] is not None else ""
+            if not isinstance(text, str) or len(text) > MAX_TEXT:
+                raise ValidationFailed(_("Text may have at most %(n)d characters.", n=MAX_TEXT))
+            fields[key] = text
+    if "finding_severity" in fields and fields["finding_severity"] not in (None, *SEVERITIES):
+        raise ValidationFailed(_("The risk level must be high, medium or low."))
+    if "finding_deadline_days" in fields and fields["finding_deadline_days"] is not None:
+        days = fields["finding_deadline_days"]
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
+            raise ValidationFailed(_("The deadline must be a whole number of days from 1 to 365."))
+    return fields
+
+
+def _clean_value(item: ChecklistItem, value: Any) -> Any:
+    if item.kind == "yes_no":
+        raise ValidationFailed(_("Yes/no items take a result, not a value."))
+    if item.kind == "choice":
+        allowed = [o.get("value") for o in item.options or []]
+        if value not in allowed:
+            raise ValidationFailed(_("Choose one of the listed options."))
+        return value
+    if item.kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            try:
+                value = float(str(value).strip())
+            except ValueError:
+                raise ValidationFailed(_("Enter a number.")) from None
+        if value != value or value in (float("inf"), float("-inf")):  # NaN or infinite
+            raise ValidationFailed(_("Enter a number."))
+        return int(value) if float(value).is_integer() else value
+    if item.kind == "date":
+        try:
+            return date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise ValidationFailed(_("Enter a date as YYYY-MM-DD.")) from None
+    text = str(value)
+    if len(text) > MAX_TEXT:
+        raise ValidationFailed(_("Text may have at most %(n)d characters.", n=MAX_TEXT))
+    return text
+
+
+def answer_dict(answer: Answer, item: ChecklistItem | None = None) -> dict[str, Any]:
+    item = item or answer.item
+    return {
+        "item_id": answer.item_id,
+        "item_code": item.code if item else None,
+        "result": answer.result,
+        "value": answer.value,
+        "note": answer.note,
+        "finding_description": answer.finding_description,
+        "finding_severity": answer.finding_severity,
+        "finding_deadline_days": answer.finding_deadline_days,
+        "version": answer.version,
+        "updated_by": answer.updated_by.username if answer.updated_by else None,
+        "updated_at": answer.updated_at.isoformat() + "Z" if answer.updated_at else None,
+    }
+
+
+def _request_hash(change: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        json.dumps(change, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def apply_changes(
+    inspection_id: int, changes: list[dict[str, Any]], *, actor: User, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Apply a batch of answer changes made on a tablet, each {change_id, item_id, base_version,
+    <fields>}. Returns one outcome per change, in order: `applied` (with the new answer),
+    `duplicate` (already applied: nothing changes), `conflict` (made on a stale version: the
+    server's answer is returned and nothing changes) or `rejected` (bad input, with a message).
+
+    Raises NotFound/NotAllowed/InvalidTransition for the inspection as a whole, ValidationFailed
+    for a malformed batch. One transaction; commits.
+    """
+    if not isinstance(changes, list) or not changes:
+        raise ValidationFailed(_("Send a non-empty list of changes."))
+    if len(changes) > 500:
+        raise ValidationFailed(_("Send at most 500 changes at a time."))
+    inspection = load(inspection_id, actor=actor, action="inspection.fill")
+    _require_fill(actor, inspection)
+    items = {i.id: i for i in items_of(inspection)}
+    _start(inspection, actor, list(items.values()))
+    db.session.flush()
+    answers = answers_of(inspection)
+    change_ids = [c.get("change_id") for c in changes if isinstance(c, dict)]
+    seen = {
+        row.change_id: row
+        for row in db.session.scalars(
+            sa.select(AppliedChange).where(
+                AppliedChange.change_id.in_([c for c in change_ids if isinstance(c, str)])
+            )
+        )
+    }
+    now = now or utcnow()
+    outcomes = []
+    for change in changes:
+        outcomes.append(_apply_one(inspection, change, items, answers, seen, actor, now))
+    db.session.commit()
+    return outcomes
+
+
+def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str, Any]:
+    if not isinstance(change, dict):
+        return {
+            "change_id": None,
+            "status": "rejected",
+            "message": _("A change must be an object."),
+        }
+    change_id = change.get("change_id")
+    if not isinstance(change_id, str) or not _UUID.match(change_id):
+        return {
+            "change_id": change_id,
+            "status": "rejected",
+            "message": _("change_id must be a UUID."),
+        }
+    change_id = change_id.lower()
+    digest = _request_hash(change)
+    if change_id in seen:
+        prior = seen[change_id]
+        if prior.inspection_id == inspection.id and prior.request_hash == digest:
+            return {**prior.response, "status": "duplicate"}
+        return {
+            "change_id": change_id,
+            "status": "rejected",
+            "message": _("This change_id was already used for a different change."),
+        }
+    item = items.get(change.get("item_id"))
+    if item is None:
+        return {
+            "change_id": change_id,
+            "status": "rejected",
+            "message": _("Unknown item for this inspection."),
+        }
+    base = change.get("base_version")
+    if not isinstance(base, int) or isinstance(base, bool):
+        return {
+            "change_id": change_id,
+            "status": "rejected",
+            "message": _("base_version must be a whole number."),
+        }
+    try:
+        fields = _clean_change(item, change)
+    except ValidationFailed as err:
+        return {"change_id": change_id, "status": "rejected", "message": err.message}
+    answer = answers[item.id]
+    if answer.version != base:
+        if all(getattr(answer, k) == v for k, v in fields.items()):
+            outcome = {
+                "change_id": change_id,
+                "status": "applied",
+                "answer": answer_dict(answer, item),
+            }
+        else:
+            return {
+                "change_id": change_id,
+                "status": "conflict",
+                "server": answer_dict(answer, item),
+            }
+    else:
+        before = {k: getattr(answer, k) for k in fields}
+        # Compare-and-set: the row changes only if nobody else changed it since we read it.
+        updated = db.session.execute(
+            sa.update(Answer)
+            .where(Answer.id == answer.id, Answer.version == base)
+            .values(**fields, version=base + 1, updated_by_id=actor.id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.refresh(answer)
+        if updated != 1:
+            return {
+                "change_id": change_id,
+                "status": "conflict",
+                "server": answer_dict(answer, item),
+            }
+        audit.record(
+            actor,
+            "answer.update",
+            object_type="Answer",
+            object_id=answer.id,
+            unit_id=inspection.unit_id,
+            before={"item": item.code, **before},
+            after={"item": item.code, **fields, "version": answer.version},
+        )
+        outcome = {"change_id": change_id, "status": "applied", "answer": answer_dict(answer, item)}
+    db.session.add(
+        AppliedChange(
+            change_id=change_id,
+            inspection_id=inspection.id,
+            user_id=actor.id,
+            request_hash=digest,
+            response=outcome,
+        )
+    )
+    seen[change_id] = AppliedChange(
+        inspection_id=inspection.id, request_hash=digest, response=outcome
+    )
+    return outcome
+
+
+# --- submission -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Missing:
+    """Something that blocks submission, pointing at an item when it is about one."""
+
+    message: str
+    item_id: int | None = None
+    item_code: str | None = None
+
+
+def missing_for_submit(
+    inspection: Inspection,
+    items: list[ChecklistItem] | None = None,
+    answers: dict[int, Answer] | None = None,
+    evidence_counts: dict[int, int] | None = None,
+) -> list[Missing]:
+    """Every reason the inspection cannot be submitted yet, in checklist order."""
+    items = items if items is not None else items_of(inspection)
+    answers = answers if answers is not None else answers_of(inspection)
+    if evidence_counts is None:
+        evidence_counts = evidence_counts_by_answer(inspection)
+    missing = []
+    for item in applicability(inspection, items, answers).active:
+        answer = answers.get(item.id)
+        label = f"{item.code} {item.text[:40]}"
+        if not _is_answered(item, answer):
+            missing.append(Missing(_("%(item)s is not answered.", item=label), item.id, item.code))
+            continue
+        photos = evidence_counts.get(answer.id, 0)
+        needs_evidence = item.evidence == "required" or (
+            item.evidence == "required_if_noncompliant" and answer.result == "noncompliant"
+        )
+        if needs_evidence and answer.result != "not_applicable" and photos == 0:
+            missing.append(
+                Missing(
+                    _("%(item)s needs evidence (a photo or document).", item=label),
+                    item.id,
+                    item.code,
+                )
+            )
+        if answer.result == "noncompliant" and not (answer.finding_description or "").strip():
+            missing.append(
+                Missing(
+                    _("%(item)s is non-compliant but has no finding description.", item=label),
+                    item.id,
+                    item.code,
+                )
+            )
+    if len(inspection.members) < 2:
+        missing.append(Missing(_("The team needs at least two inspectors.")))
+    return missing
+
+
+def evidence_counts_by_answer(inspection: Inspection) -> dict[int, int]:
+    rows = db.session.execute(
+        sa.select(Attachment.answer_id, sa.func.count(Attachment.id))
+        .where(Attachment.inspection_id == inspection.id, Attachment.answer_id.is_not(None))
+        .group_by(Attachment.answer_id)
+    )
+    return {answer_id: n for answer_id, n in rows}
+
+
+def score(
+    items: list[ChecklistItem], answers: dict[int, Answer]
+) -> tuple[float | None, float | None, bool]:
+    """(score 0–100, compliance rate 0–1, vetoed) over yes/no items answered compliant or not.
+
+    A non-compliant veto item (一票否决) caps the score at VETO_SCORE_CAP.
+    """
+    total = got = 0.0
+    compliant = noncompliant = 0
+    vetoed = False
+    for item in items:
+        answer = answers.get(item.id)
+        if (
+            item.kind != "yes_no"
+            or answer is None
+            or answer.result not in ("compliant", "noncompliant")
+        ):
+            continue
+        total += item.weight
+        if answer.result == "compliant":
+            got += item.weight
+            compliant += 1
+        else:
+            noncompliant += 1
+            vetoed = vetoed or item.veto
+    if total == 0:
+        return None, None, False
+    value = round(100 * got / total, 1)
+    if vetoed:
+        value = min(value, float(current_app.config["VETO_SCORE_CAP"]))
+    return value, round(compliant / (compliant + noncompliant), 4), vetoed
+
+
+def _snapshot_hash(
+    inspection: Inspection, active: list[ChecklistItem], answers: dict[int, Answer]
+) -> str:
+    snapshot = [
+        {"item": i.code, **{k: getattr(answers[i.id], k) for k in ANSWER_FIELDS}}
+        for i in active
+        if i.id in answers
+    ]
+    return hashlib.sha256(
+        json.dumps(
+            {"inspection": inspection.id, "answers": snapshot}, sort_keys=True, ensure_ascii=False
+        ).encode()
+    ).hexdigest()
+
+
+def next_notice_number(year: int) -> str:
+    """The next free notice number of the year from NOTICE_NUMBER_PATTERN ({year}, {seq})."""
+    pattern = current_app.config["NOTICE_NUMBER_PATTERN"]
+    taken = set(
+        db.session.scalars(
+            sa.select(Inspection.notice_number).where(Inspection.notice_number.is_not(None))
+        )
+    )
+    seq = sum(1 for n in taken if n and _notice_year(n, pattern) == year) + 1
+    while pattern.format(year=year, seq=seq) in taken:
+        seq += 1
+    return pattern.format(year=year, seq=seq)
+
+
+def _notice_year(number: str, pattern: str) -> int | None:
+    regex = re.escape(pattern).replace(r"\{year\}", r"(?P<year>\d{4})").replace(r"\{seq\}", r"\d+")
+    match = re.fullmatch(regex, number)
+    return int(match.group("year")) if match else None
+
+
+def _finding_code(inspection: Inspection, n: int) -> str:
+    return f"{inspection.round.year}-R{inspection.round.seq}-{inspection.unit.code}-{inspection.id}-{n:02d}"
+
+
+CATEGORY_BY_TEMPLATE = {
+    "RESP": "responsibility",
+    "CII": "cii",
+    "MLPS": "mlps",
+    "DATA": "data_pi",
+    "WEB": "web_secrecy",
+}
+
+
+def submit_inspection(
+    inspection_id: int,
+    *,
+    actor: User,
+    signatory_name: str,
+    signature_png: bytes | None,
+    today: date | None = None,
+    now: datetime | None = None,
+) -> Inspection:
+    """Submit a filled inspection, signed by the unit's representative and confirmed by the lead.
+
+    In one transaction: findings and rectification items for every non-compliant answer (due date
+    = notice date + deadline days), score and compliance rate, notice number, status submitted,
+    audit events. Raises NotFound/NotAllowed, InvalidTransition when not editable, ValidationFailed
+    listing what is missing (details = [{item_id, item_code, message}]). Commits.
+    """
+    from . import evidence
+
+    inspection = load(inspection_id, actor=actor, action="inspection.fill")
+    _require_fill(actor, inspection)
+    if actor.role == "inspector" and inspection.lead_id != actor.id:
+        raise NotAllowed(_("Only the lead inspector can submit the inspection."))
+    name = (signatory_name or "").strip()
+    problems = []
+    if not name:
+        problems.append(Missing(_("The unit representative must print a name.")))
+    if len(name) > 100:
+        problems.append(Missing(_("The name may have at most 100 characters.")))
+    if not signature_png:
+        problems.append(Missing(_("The unit representative must sign.")))
+    items = items_of(inspection)
+    _start(inspection, actor, items)
+    db.session.flush()
+    answers = answers_of(inspection)
+    problems += missing_for_submit(inspection, items, answers)
+    if problems:
+        raise ValidationFailed(
+            _("The inspection cannot be submitted yet: %(n)d thing(s) missing.", n=len(problems)),
+            details=[m.__dict__ for m in problems],
+        )
+    now = now or utcnow()
+    today = today or date.today()
+    signature = evidence.store_signature(signature_png, inspection=inspection, actor=actor)
+    active = applicability(inspection, items, answers).active
+    value, rate, vetoed = score(active, answers)
+    findings = _create_findings(inspection, active, answers, today=today, actor=actor)
+    inspection.score, inspection.compliance_rate = value, rate
+    inspection.signatory_name = name
+    inspection.signed_at = now
+    inspection.signed_snapshot_sha256 = _snapshot_hash(inspection, active, answers)
+    inspection.status = "submitted"
+    inspection.submitted_at = now
+    inspection.submitted_by_id = actor.id
+    if findings:
+        inspection.notice_number = inspection.notice_number or next_notice_number(today.year)
+        inspection.notice_issued_on = today
+    audit.record(
+        actor,
+        "inspection.submit",
+        inspection,
+        before={"status": "in_progress"},
+        after={
+            "status": "submitted",
+            "score": value,
+            "compliance_rate": rate,
+            "vetoed": vetoed,
+            "findings": len(findings),
+            "notice_number": inspection.notice_number,
+            "signatory": name,
+            "signature_sha256": signature.sha256,
+            "snapshot_sha256": inspection.signed_snapshot_sha256,
+        },
+    )
+    db.session.commit()
+    return inspection
+
+
+def _create_findings(inspection, active, answers, *, today: date, actor: User) -> list[Finding]:
+    earlier = _earlier_findings(inspection, [i.code for i in active])
+    findings = []
+    for item in active:
+        answer = answers[item.id]
+        if answer.result != "noncompliant":
+            continue
+        days = answer.finding_deadline_days or item.deadline_days
+        finding = Finding(
+            code=_finding_code(inspection, len(findings) + 1),
+            inspection=inspection,
+            item_id=item.id,
+            unit_id=inspection.unit_id,
+            system_id=inspection.system_id,
+            description=answer.finding_description.strip(),
+            category=CATEGORY_BY_TEMPLATE.get(
+                inspection.template.key, inspection.template.key.lower()
+            ),
+            severity=answer.finding_severity or item.severity,
+            major_hazard=item.major_hazard,
+            legal_basis=item.legal_basis,
+            repeat_of_id=earlier.get(item.code),
+        )
+        rect = RectificationItem(
+            finding=finding,
+            unit_id=inspection.unit_id,
+            deadline_days=days,
+            due_date=today + timedelta(days=days),
+            status="open",
+        )
+        db.session.add_all([finding, rect])
+        findings.append(finding)
+    db.session.flush()
+    for finding in findings:
+        audit.record(
+            actor,
+            "finding.create",
+            finding,
+            after={
+                "code": finding.code,
+                "severity": finding.severity,
+                "due_date": finding.rectification.due_date,
+                "repeat_of": finding.repeat_of_id,
+            },
+        )
+    return findings
+
+
+def _earlier_findings(inspection: Inspection, codes: list[str]) -> dict[str, int]:
+    """The latest earlier finding of the same unit and item code, for `repeat_of`."""
+    if not codes:
+        return {}
+    rows = db.session.execute(
+        sa.select(ChecklistItem.code, Finding.id)
+        .join(Finding, Finding.item_id == ChecklistItem.id)
+        .where(
+            Finding.unit_id == inspection.unit_id,
+            Finding.inspection_id != inspection.id,
+            ChecklistItem.code.in_(codes),
+        )
+        .order_by(Finding.id)
+    )
+    return {code: finding_id for code, finding_id in rows}
+
+
+def reopen_inspection(inspection_id: int, *, actor: User, reason: str) -> Inspection:
+    """Reopen a submitted inspection for correction (coordinators), with a reason on record.
+
+    Its findings and rectification items are withdrawn and made again on the next submission;
+    refused (InvalidTransition) once the unit has started answering any of them. Commits.
+    """
+    inspection = load(inspection_id, actor=actor, action="inspection.reopen")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Give a reason for reopening."))
+    if inspection.status != "submitted":
+        raise InvalidTransition(_("Only a submitted inspection can be reopened."))
+    findings = list(
+        db.session.scalars(
+            sa.select(Finding)
+            .where(Finding.inspection_id == inspection.id)
+            .options(selectinload(Finding.rectification).selectinload(RectificationItem.events))
+        )
+    )
+    if any(
+        f.rectification and (f.rectification.status != "open" or f.rectification.events)
+        for f in findings
+    ):
+        raise InvalidTransition(
+            _(
+                "The unit has already acted on the rectification items; the inspection cannot be reopened."
+            )
+        )
+    for finding in findings:
+        audit.record(
+            actor,
+            "finding.withdraw",
+            finding,
+            before={"code": finding.code},
+            after={"reason": reason},
+        )
+        if finding.rectification:
+            db.session.delete(finding.rectification)
+        db.session.delete(finding)
+    db.session.execute(
+        sa.update(Finding)
+        .where(Finding.repeat_of_id.in_([f.id for f in findings]))
+        .values(repeat_of_id=None)
+    )
+    inspection.status = "in_progress"
+    inspection.score = inspection.compliance_rate = None
+    inspection.submitted_at = None
+    audit.record(
+        actor,
+        "inspection.reopen",
+        inspection,
+        before={"status": "submitted"},
+        after={"status": "in_progress", "reason": reason},
+    )
+    db.session.commit()
+    return inspection
+
+
+def record_notice_served(inspection_id: int, *, actor: User, served_on: date) -> Inspection:
+    """Record the date the rectification notice was served (送达); due dates count from it.
+
+    Raises InvalidTransition before submission or when no notice exists, ValidationFailed for a
+    date before the notice was issued. Commits.
+    """
+    inspection = load(inspection_id, actor=actor, action="inspection.fill")
+    if actor.role == "inspector" and not is_member(actor, inspection):
+        raise NotFound(_("No such inspection."))
+    if inspection.status not in ("submitted", "closed") or not inspection.notice_number:
+        raise InvalidTransition(_("There is no rectification notice to serve yet."))
+    if inspection.notice_issued_on and served_on < inspection.notice_issued_on:
+        raise ValidationFailed(_("The notice cannot be served before it was issued."))
+    if served_on > date.today() + timedelta(days=1):
+        raise ValidationFailed(_("The service date cannot be in the future."))
+    before = inspection.notice_served_on
+    inspection.notice_served_on = served_on
+    for finding in inspection.findings:
+        rect = finding.rectification
+        if (
+            rect is not None
+            and rect.status == "open"
+            and not any(e.kind == "extension_granted" for e in rect.events)
+        ):
+            rect.due_date = served_on + timedelta(days=rect.deadline_days)
+    audit.record(
+        actor,
+        "inspection.notice_served",
+        inspection,
+        before={"served_on": before},
+        after={"served_on": served_on},
+    )
+    db.session.commit()
+    return inspection
+
+
+@dataclass
+class InspectionCard:
+    inspection: Inspection
+    answered: int = 0
+    total: int = 0
+    team: list[str] = field(default_factory=list)
+
+
+def my_inspections(actor: User, *, year: int | None = None) -> list[Inspection]:
+    """Inspections the actor is on (inspectors) or may see (office), newest round first."""
+    stmt = permissions.scope(sa.select(Inspection), Inspection, actor).options(
+        selectinload(Inspection.unit),
+        selectinload(Inspection.system),
+        selectinload(Inspection.round),
+        selectinload(Inspection.template),
+        selectinload(Inspection.members).selectinload(InspectionMember.user),
+    )
+    if year is not None:
+        stmt = stmt.join(Round, Round.id == Inspection.round_id).where(Round.year == year)
+    return list(
+        db.session.scalars(
+            stmt.order_by(Inspection.scheduled_on.desc().nulls_last(), Inspection.id.desc())
+        )
+    )
+
+
+def progress_by_inspection(inspections: list[Inspection]) -> dict[int, tuple[int, int]]:
+    """(answered, total applicable) per inspection, from two queries for the whole list."""
+    if not inspections:
+        return {}
+    ids = [i.id for i in inspections]
+    template_ids = {i.template_id for i in inspections}
+    items_by_template: dict[int, list[ChecklistItem]] = {}
+    for item in db.session.scalars(
+        sa.select(ChecklistItem)
+        .where(ChecklistItem.template_id.in_(template_ids))
+        .order_by(ChecklistItem.position)
+    ):
+        items_by_template.setdefault(item.template_id, []).append(item)
+    answers_by_inspection: dict[int, dict[int, Answer]] = {}
+    for answer in db.session.scalars(sa.select(Answer).where(Answer.inspection_id.in_(ids))):
+        answers_by_inspection.setdefault(answer.inspection_id, {})[answer.item_id] = answer
+    out = {}
+    for inspection in inspections:
+        items = items_by_template.get(inspection.template_id, [])
+        answers = answers_by_inspection.get(inspection.id, {})
+        active = applicability(inspection, items, answers).active
+        out[inspection.id] = (
+            sum(1 for i in active if _is_answered(i, answers.get(i.id))),
+            len(active),
+        )
+    return out
+
+
+def require_conflict_free(outcomes: list[dict[str, Any]]) -> None:
+    """For page forms (no JavaScript): turn a conflict into a 409 the user can read."""
+    for outcome in outcomes:
+        if outcome["status"] == "conflict":
+            raise Conflict(
+                _("Someone else changed this answer meanwhile. Reload to see the current answer.")
+            )
+        if outcome["status"] == "rejected":
+            raise ValidationFailed(outcome["message"])
+
+
+@dataclass
+class FillContext:
+    """Everything the filling page and the API need about one inspection, in a fixed few queries."""
+
+    inspection: Inspection
+    items: list[ChecklistItem]
+    answers: dict[int, Answer]
+    applicability: Applicability
+    previous: dict[str, dict[str, Any]]
+    attachments: dict[int | None, list[Attachment]]
+
+    @property
+    def sections(self) -> list[tuple[int, str, str, list[ChecklistItem]]]:
+        out: list[tuple[int, str, str, list[ChecklistItem]]] = []
+        applicable = {i.id for i in self.applicability.applicable}
+        for item in self.items:
+            if item.id not in applicable:
+                continue
+            if not out or out[-1][0] != item.section_index:
+                out.append((item.section_index, item.section_title, item.section_title_en, []))
+            out[-1][3].append(item)
+        return out
+
+    def answered(self, item: ChecklistItem) -> bool:
+        return _is_answered(item, self.answers.get(item.id))
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        active = self.applicability.active
+        return sum(1 for i in active if self.answered(i)), len(active)
+
+
+def fill_context(
+    inspection_id: int, *, actor: User, action: str = "inspection.view"
+) -> FillContext:
+    """Load an inspection for filling or reading. Raises NotFound/NotAllowed."""
+    inspection = load(inspection_id, actor=actor, action=action)
+    if actor.role == "inspector" and not is_member(actor, inspection):
+        raise NotFound(_("No such inspection."))
+    items = items_of(inspection)
+    answers = answers_of(inspection)
+    attachments: dict[int | None, list[Attachment]] = {}
+    for attachment in db.session.scalars(
+        sa.select(Attachment)
+        .where(Attachment.inspection_id == inspection.id)
+        .order_by(Attachment.id)
+    ):
+        attachments.setdefault(attachment.answer_id, []).append(attachment)
+    return FillContext(
+        inspection=inspection,
+        items=items,
+        answers=answers,
+        applicability=applicability(inspection, items, answers),
+        previous=previous_answers(inspection, [i.code for i in items]),
+        attachments=attachments,
+    )

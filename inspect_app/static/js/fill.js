@@ -1,0 +1,454 @@
+// The filling page: every change is kept on the device (IndexedDB) and sent to the API in
+// batches; replies say applied / duplicate / conflict / rejected for each change. Photos are
+// downscaled here before upload. show_if conditions are evaluated live.
+import { csrfToken } from "./app.js";
+import { openStore } from "./outbox.js";
+
+const form = document.getElementById("fill-form");
+const readonly = !form || form.hasAttribute("data-readonly");
+const T = JSON.parse(document.getElementById("fill-i18n")?.textContent || "{}");
+const fmt = (s, args) => (s || "").replace(/%\((\w+)\)s/g, (_, k) => String(args[k] ?? ""));
+const stateEl = document.querySelector("[data-save-state]");
+const inspectionId = form ? Number(form.dataset.inspection) : 0;
+
+const queues = new Map(); // item id -> [change, ...]; the head may be in flight
+let inflight = false;
+let token = csrfToken();
+let store = null;
+let seq = Date.now();
+
+function setState(text, kind) {
+  if (!stateEl) return;
+  stateEl.textContent = text;
+  stateEl.dataset.kind = kind;
+}
+
+function pendingCount() {
+  let n = 0;
+  for (const q of queues.values()) n += q.length;
+  return n;
+}
+
+function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const itemEl = (id) => document.getElementById(`i${id}`);
+
+// ---- reading the inputs --------------------------------------------------------------------
+
+function fieldsOf(el) {
+  const id = el.dataset.id;
+  const get = (name) => form.elements.namedItem(`${name}-${id}`);
+  const out = {};
+  if (el.dataset.kind === "yes_no") {
+    const checked = el.querySelector(`input[name="r-${id}"]:checked`);
+    out.result = checked ? checked.value : null;
+  } else {
+    const val = get("val");
+    const na = get("na");
+    let value = val && val.value !== "" ? val.value : null;
+    if (value !== null && el.dataset.kind === "number") value = Number(value);
+    out.value = value;
+    out.result = na && na.checked ? "not_applicable" : null;
+  }
+  out.note = get("note")?.value ?? "";
+  const fd = get("fd");
+  if (fd) {
+    out.finding_description = fd.value;
+    out.finding_severity = get("fs")?.value || null;
+    const days = get("fdd")?.value;
+    out.finding_deadline_days = days ? Number(days) : null;
+  }
+  return out;
+}
+
+function answerValue(el) {
+  const f = fieldsOf(el);
+  if (el.dataset.kind === "yes_no" || f.result === "not_applicable") return f.result;
+  return f.value;
+}
+
+// ---- show_if: the same grammar as inspect_app/checklists/conditions.py ----------------------
+
+function compare(op, actual, operand) {
+  if (actual === null || actual === undefined) return op === "ne" || op === "not_in";
+  switch (op) {
+    case "eq": return actual === operand;
+    case "ne": return actual !== operand;
+    case "gt": return actual > operand;
+    case "gte": return actual >= operand;
+    case "lt": return actual < operand;
+    case "lte": return actual <= operand;
+    case "in": return operand.includes(actual);
+    case "not_in": return !operand.includes(actual);
+    default: return false;
+  }
+}
+
+function evaluate(cond, lookup) {
+  return Object.entries(cond).every(([key, value]) => {
+    if (key === "all") return value.every((c) => evaluate(c, lookup));
+    if (key === "any") return value.some((c) => evaluate(c, lookup));
+    if (key === "not") return !evaluate(value, lookup);
+    const actual = lookup(key);
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      const [op, operand] = Object.entries(value)[0];
+      if (actual === null || actual === undefined) return false;
+      return compare(op, actual, operand);
+    }
+    return actual !== null && actual !== undefined && actual === value;
+  });
+}
+
+function refreshVisibility() {
+  const answers = {};
+  for (const el of form.querySelectorAll("fieldset.q")) {
+    let shown = true;
+    if (el.dataset.show) shown = evaluate(JSON.parse(el.dataset.show), (code) => answers[code]);
+    el.hidden = !shown;
+    if (shown) {
+      const v = answerValue(el);
+      if (v !== null && v !== "") answers[el.dataset.code] = v;
+    }
+  }
+  refreshProgress();
+}
+
+function refreshProgress() {
+  let done = 0;
+  let total = 0;
+  const perSection = new Map();
+  for (const el of form.querySelectorAll("fieldset.q")) {
+    if (el.hidden) continue;
+    const answered = answerValue(el) !== null && answerValue(el) !== "";
+    total += 1;
+    done += answered ? 1 : 0;
+    const sec = el.closest("[data-section]").dataset.section;
+    const s = perSection.get(sec) || [0, 0];
+    perSection.set(sec, [s[0] + (answered ? 1 : 0), s[1] + 1]);
+  }
+  const bar = document.querySelector("[data-progress]");
+  if (bar) {
+    bar.max = total || 1;
+    bar.value = done;
+  }
+  const text = document.querySelector("[data-progress-text]");
+  if (text) text.textContent = fmt(T.answered, { done, total });
+  for (const [sec, [d, t]] of perSection) {
+    const span = document.querySelector(`[data-section-count="${sec}"]`);
+    if (span) span.textContent = `${d}/${t}`;
+  }
+}
+
+// ---- the finding block for a non-compliant answer -------------------------------------------
+
+function ensureFinding(el) {
+  if (el.querySelector(".nc")) return false;
+  const id = el.dataset.id;
+  const block = document.getElementById("nc-template").content.firstElementChild.cloneNode(true);
+  for (const input of block.querySelectorAll("[name]")) input.name = `${input.name}${id}`;
+  block.querySelector(`[name="fd-${id}"]`).value = el.querySelector(".qt").textContent.trim();
+  block.querySelector(`[name="fs-${id}"]`).value = el.dataset.sev;
+  block.querySelector(`[name="fdd-${id}"]`).value = el.dataset.dd;
+  el.querySelector(".ph").before(block);
+  return true;
+}
+
+function showResultClass(el) {
+  const f = fieldsOf(el);
+  el.classList.remove("r-compliant", "r-noncompliant", "r-not_applicable");
+  if (f.result) el.classList.add(`r-${f.result}`);
+  const nc = el.querySelector(".nc");
+  if (nc) nc.hidden = f.result !== "noncompliant";
+}
+
+// ---- the queue ------------------------------------------------------------------------------
+
+async function persist(change) {
+  if (store) await store.put({ ...change, inspection_id: inspectionId });
+}
+
+async function forget(change) {
+  if (store) await store.delete(change.change_id);
+}
+
+function enqueue(el, fields) {
+  const id = Number(el.dataset.id);
+  const q = queues.get(id) || [];
+  let change = q[q.length - 1];
+  if (!change || change.sent) {
+    change = { change_id: uuid(), item_id: id, base_version: q.length ? null : Number(el.dataset.v), seq: seq++, fields: {} };
+    q.push(change);
+  }
+  Object.assign(change.fields, fields);
+  queues.set(id, q);
+  persist(change);
+  setState(navigator.onLine ? T.saving : fmt(T.offline, { n: pendingCount() }), "pending");
+}
+
+let timer = null;
+function scheduleFlush(delay = 0) {
+  clearTimeout(timer);
+  timer = setTimeout(flush, delay);
+}
+
+async function refreshToken() {
+  const r = await fetch("/api/v1/csrf", { credentials: "same-origin" });
+  if (r.ok) token = (await r.json()).csrf_token;
+}
+
+async function post(url, body, retry = true) {
+  const r = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+    body: JSON.stringify(body),
+  });
+  if (r.status === 400 && retry) {
+    const err = await r.clone().json().catch(() => ({}));
+    if (err.error && err.error.code === "csrf_failed") {
+      await refreshToken();
+      return post(url, body, false);
+    }
+  }
+  return r;
+}
+
+function applyServerAnswer(el, answer) {
+  el.dataset.v = answer.version;
+  form.elements.namedItem(`v-${el.dataset.id}`).value = answer.version;
+}
+
+function showServerValues(el, answer) {
+  const id = el.dataset.id;
+  if (el.dataset.kind === "yes_no") {
+    for (const r of el.querySelectorAll(`input[name="r-${id}"]`)) r.checked = r.value === answer.result;
+  } else {
+    const val = form.elements.namedItem(`val-${id}`);
+    if (val) val.value = answer.value ?? "";
+  }
+  const note = form.elements.namedItem(`note-${id}`);
+  if (note) note.value = answer.note ?? "";
+  if (answer.result === "noncompliant") ensureFinding(el);
+  const fd = form.elements.namedItem(`fd-${id}`);
+  if (fd) fd.value = answer.finding_description ?? "";
+  showResultClass(el);
+}
+
+async function flush() {
+  if (inflight || readonly) return;
+  const batch = [];
+  for (const q of queues.values()) {
+    const head = q[0];
+    if (!head || head.sent) continue;
+    if (head.base_version === null) head.base_version = Number(itemEl(head.item_id).dataset.v);
+    head.sent = true;
+    batch.push(head);
+  }
+  if (!batch.length) {
+    if (!pendingCount()) setState(T.saved, "saved");
+    return;
+  }
+  inflight = true;
+  setState(T.saving, "pending");
+  let problem = null;
+  try {
+    const r = await post(form.dataset.api, {
+      changes: batch.map((c) => ({ change_id: c.change_id, item_id: c.item_id, base_version: c.base_version, ...c.fields })),
+    });
+    if (r.status === 401) throw new Error("login");
+    const body = await r.json();
+    if (!r.ok) {
+      problem = body.error ? body.error.message : String(r.status);
+      for (const c of batch) {
+        c.sent = false;
+      }
+      if (r.status >= 500) throw new Error(problem);
+      // The whole batch was refused (e.g. submitted meanwhile): keep it on the device.
+    } else {
+      for (const result of body.results) {
+        const change = batch.find((c) => c.change_id === result.change_id);
+        if (!change) continue;
+        const el = itemEl(change.item_id);
+        const q = queues.get(change.item_id);
+        q.shift();
+        if (!q.length) queues.delete(change.item_id);
+        await forget(change);
+        if (result.status === "applied" || result.status === "duplicate") {
+          if (result.answer) applyServerAnswer(el, result.answer);
+          if (q.length && q[0].base_version === null) q[0].base_version = Number(el.dataset.v);
+        } else if (result.status === "conflict") {
+          applyServerAnswer(el, result.server);
+          showServerValues(el, result.server);
+          for (const later of q) await forget(later);
+          queues.delete(change.item_id);
+          problem = fmt(T.conflict, { code: el.dataset.code });
+        } else {
+          problem = result.message;
+          el.classList.add("q-error");
+        }
+      }
+    }
+  } catch (err) {
+    for (const c of batch) c.sent = false;
+    inflight = false;
+    if (err.message === "login") setState(T.login, "failed");
+    else setState(fmt(T.offline, { n: pendingCount() }), "offline");
+    scheduleFlush(15000);
+    return;
+  }
+  inflight = false;
+  refreshVisibility();
+  if (problem) setState(fmt(T.failed, { msg: problem }), "failed");
+  else if (pendingCount()) scheduleFlush(0);
+  else setState(T.saved, "saved");
+}
+
+// ---- photos ---------------------------------------------------------------------------------
+
+const MAX_EDGE = 1600;
+
+function loadImage(file) {
+  return new Promise((resolve, reject) => {
+    const url = URL.createObjectURL(file);
+    const img = new Image();
+    img.onload = () => resolve({ img, url });
+    img.onerror = () => {
+      URL.revokeObjectURL(url);
+      reject(new Error("image"));
+    };
+    img.src = url;
+  });
+}
+
+// Never draw the photo into a full-size canvas (iOS limits canvas area): every canvas here is
+// at most twice the target size, and large photos are halved step by step.
+export async function downscale(file) {
+  const { img, url } = await loadImage(file);
+  try {
+    const scale = Math.min(1, MAX_EDGE / Math.max(img.naturalWidth, img.naturalHeight));
+    const w = Math.round(img.naturalWidth * scale);
+    const h = Math.round(img.naturalHeight * scale);
+    let source = img;
+    if (scale < 0.5) {
+      const mid = document.createElement("canvas");
+      mid.width = w * 2;
+      mid.height = h * 2;
+      mid.getContext("2d").drawImage(img, 0, 0, mid.width, mid.height);
+      source = mid;
+    }
+    const canvas = document.createElement("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(source, 0, 0, w, h);
+    return await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+async function uploadFile(el, input) {
+  const file = input.files && input.files[0];
+  if (!file) return;
+  setState(T.uploading, "pending");
+  try {
+    const blob = file.type === "application/pdf" ? file : await downscale(file);
+    const data = new FormData();
+    data.append("file", blob, file.type === "application/pdf" ? file.name : "photo.jpg");
+    data.append("item_id", el.dataset.id);
+    let r = await fetch(form.dataset.evidence, { method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": token } });
+    if (r.status === 400) {
+      await refreshToken();
+      r = await fetch(form.dataset.evidence, { method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": token } });
+    }
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error ? body.error.message : String(r.status));
+    const link = document.createElement("a");
+    link.href = body.url;
+    link.dataset.att = body.id;
+    if (body.thumbnail_url) {
+      const thumb = document.createElement("img");
+      thumb.src = body.thumbnail_url;
+      thumb.width = 72;
+      thumb.height = 72;
+      thumb.alt = T.uploaded;
+      link.append(thumb);
+    } else {
+      link.textContent = "PDF";
+    }
+    input.closest(".ph").prepend(link);
+    input.value = "";
+    setState(T.uploaded, "saved");
+  } catch (err) {
+    setState(fmt(T.failed, { msg: err.message }), "failed");
+  }
+}
+
+// ---- wiring ---------------------------------------------------------------------------------
+
+function onInput(event) {
+  const el = event.target.closest("fieldset.q");
+  if (!el || readonly) return;
+  if (event.target.type === "file") {
+    uploadFile(el, event.target);
+    return;
+  }
+  const typing = event.type === "input" && (event.target.tagName === "TEXTAREA" || event.target.type === "number");
+  if (event.type === "input" && !typing) return;
+  const fields = fieldsOf(el);
+  if (fields.result === "noncompliant" && ensureFinding(el)) Object.assign(fields, fieldsOf(el));
+  showResultClass(el);
+  enqueue(el, fields);
+  refreshVisibility();
+  scheduleFlush(typing ? 600 : 0);
+}
+
+async function restore() {
+  try {
+    store = await openStore();
+  } catch {
+    store = null;
+    return;
+  }
+  const saved = (await store.all()).filter((c) => c.inspection_id === inspectionId).sort((a, b) => a.seq - b.seq);
+  for (const change of saved) {
+    const el = itemEl(change.item_id);
+    if (!el) continue;
+    change.sent = false;
+    const q = queues.get(change.item_id) || [];
+    q.push(change);
+    queues.set(change.item_id, q);
+    showServerValues(el, { ...fieldsOf(el), ...change.fields, version: el.dataset.v });
+  }
+  if (saved.length) scheduleFlush(0);
+}
+
+if (form && !readonly) {
+  form.addEventListener("change", onInput);
+  form.addEventListener("input", onInput);
+  form.addEventListener("submit", (event) => {
+    if (!navigator.onLine || pendingCount() || window.fetch) {
+      event.preventDefault();
+      scheduleFlush(0);
+    }
+  });
+  window.addEventListener("online", () => scheduleFlush(0));
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") scheduleFlush(0);
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (pendingCount() && !store) event.preventDefault();
+  });
+  restore();
+}
+if (form) refreshVisibility();
+
+window.inspectFill = { flush, pendingCount, evaluate };

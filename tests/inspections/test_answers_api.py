@@ -1,0 +1,211 @@
+"""Answer batches through the API: applied, duplicate on replay, conflict on a stale version."""
+
+from inspect_app.extensions import db
+from inspect_app.models import Answer, AuditEvent
+
+from ..conftest import Browser
+from .conftest import change
+
+
+def _post(b, inspection_id, *changes):
+    return b.post_json(f"/api/v1/inspections/{inspection_id}/answers", {"changes": list(changes)})
+
+
+def test_first_answer_starts_the_inspection_and_is_applied(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    r = _post(
+        b,
+        setup["inspection"],
+        change(setup["items"]["T-01"], result="compliant", note="有任命文件"),
+    )
+    assert r.status_code == 200
+    [outcome] = r.get_json()["results"]
+    assert outcome["status"] == "applied"
+    assert outcome["answer"]["version"] == 1 and outcome["answer"]["result"] == "compliant"
+    detail = b.get(f"/api/v1/inspections/{setup['inspection']}").get_json()
+    assert detail["status"] == "in_progress"
+    with app.app_context():
+        assert db.session.query(AuditEvent).filter_by(action="answer.update").count() == 1
+
+
+def test_replayed_batch_reports_duplicate_and_changes_nothing(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    batch = [change(setup["items"]["T-01"], result="noncompliant", finding_description="未任命")]
+    first = _post(b, setup["inspection"], *batch).get_json()["results"][0]
+    second = _post(b, setup["inspection"], *batch).get_json()["results"][0]
+    assert first["status"] == "applied" and second["status"] == "duplicate"
+    assert second["answer"]["version"] == 1
+    with app.app_context():
+        answer = db.session.query(Answer).filter_by(item_id=setup["items"]["T-01"]).one()
+        assert answer.version == 1
+        assert db.session.query(AuditEvent).filter_by(action="answer.update").count() == 1
+
+
+def test_stale_base_version_reports_conflict_with_the_servers_value(app, setup):
+    lead, member = Browser(app.test_client()), Browser(app.test_client())
+    lead.login(setup["lead"])
+    member.login(setup["member"])
+    item = setup["items"]["T-02"]
+    assert (
+        _post(lead, setup["inspection"], change(item, 0, result="compliant")).get_json()["results"][
+            0
+        ]["status"]
+        == "applied"
+    )
+    outcome = _post(member, setup["inspection"], change(item, 0, result="noncompliant")).get_json()[
+        "results"
+    ][0]
+    assert outcome["status"] == "conflict"
+    assert outcome["server"]["result"] == "compliant" and outcome["server"]["version"] == 1
+    with app.app_context():
+        assert db.session.query(Answer).filter_by(item_id=item).one().result == "compliant"
+
+
+def test_two_inspectors_filling_different_items_lose_nothing(app, setup):
+    lead, member = Browser(app.test_client()), Browser(app.test_client())
+    lead.login(setup["lead"])
+    member.login(setup["member"])
+    _post(lead, setup["inspection"], change(setup["items"]["T-01"], result="compliant"))
+    _post(
+        member,
+        setup["inspection"],
+        change(setup["items"]["T-02"], result="noncompliant", finding_description="日志仅保留30天"),
+    )
+    _post(lead, setup["inspection"], change(setup["items"]["T-01"], 1, note="复核"))
+    with app.app_context():
+        answers = {
+            a.item.code: a for a in db.session.query(Answer).filter(Answer.result.is_not(None))
+        }
+        assert answers["T-01"].result == "compliant" and answers["T-01"].note == "复核"
+        assert answers["T-02"].finding_description == "日志仅保留30天"
+
+
+def test_same_value_on_a_stale_version_is_not_a_conflict(app, setup):
+    lead, member = Browser(app.test_client()), Browser(app.test_client())
+    lead.login(setup["lead"])
+    member.login(setup["member"])
+    item = setup["items"]["T-02"]
+    _post(lead, setup["inspection"], change(item, 0, result="compliant"))
+    outcome = _post(member, setup["inspection"], change(item, 0, result="compliant")).get_json()[
+        "results"
+    ][0]
+    assert outcome["status"] == "applied"
+
+
+def test_bad_changes_are_rejected_one_by_one_and_the_good_ones_applied(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    results = _post(
+        b,
+        setup["inspection"],
+        change(setup["items"]["T-01"], result="maybe"),
+        change(setup["items"]["T-06"], value="很多"),
+        {
+            "change_id": "not-a-uuid",
+            "item_id": setup["items"]["T-01"],
+            "base_version": 0,
+            "result": "compliant",
+        },
+        change(999999, result="compliant"),
+        change(setup["items"]["T-06"], value="12"),
+    ).get_json()["results"]
+    assert [r["status"] for r in results] == [
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+        "applied",
+    ]
+    assert results[4]["answer"]["value"] == 12
+    assert "UUID" in results[2]["message"]
+
+
+def test_reused_change_id_with_different_content_is_rejected(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    first = change(setup["items"]["T-01"], result="compliant")
+    _post(b, setup["inspection"], first)
+    second = {**first, "result": "noncompliant"}
+    assert _post(b, setup["inspection"], second).get_json()["results"][0]["status"] == "rejected"
+
+
+def test_inspector_not_on_the_team_gets_404(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["outsider"])
+    assert b.get(f"/api/v1/inspections/{setup['inspection']}").status_code == 404
+    r = _post(b, setup["inspection"], change(setup["items"]["T-01"], result="compliant"))
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+
+
+def test_unit_user_cannot_see_an_inspection_before_submission(app, make, setup):
+    from inspect_app.models import Unit
+
+    with app.app_context():
+        make.user(role="unit", username="liaison", unit=db.session.get(Unit, setup["unit"]))
+    b = Browser(app.test_client())
+    b.login("liaison")
+    assert b.get(f"/api/v1/inspections/{setup['inspection']}").status_code == 404
+    assert b.get(f"/inspections/{setup['inspection']}").status_code == 404
+
+
+def test_answers_without_csrf_header_are_refused(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    r = b.client.post(
+        f"/api/v1/inspections/{setup['inspection']}/answers",
+        json={"changes": [change(setup["items"]["T-01"], result="compliant")]},
+    )
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "csrf_failed"
+
+
+def test_api_needs_login_and_answers_in_json(client, setup):
+    r = client.get(f"/api/v1/inspections/{setup['inspection']}")
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_malformed_batch_is_a_json_400(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    r = b.post_json(f"/api/v1/inspections/{setup['inspection']}/answers", {"changes": []})
+    assert r.status_code == 400 and r.is_json
+
+
+def test_my_inspections_lists_team_inspections_with_progress(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["member"])
+    _post(b, setup["inspection"], change(setup["items"]["T-01"], result="compliant"))
+    listing = b.get("/api/v1/inspections").get_json()["inspections"]
+    assert [i["id"] for i in listing] == [setup["inspection"]]
+    assert listing[0]["progress"] == {
+        "answered": 1,
+        "total": 4,
+    }  # T-04 hidden, T-05 not for non-CII units
+    outsider = Browser(app.test_client())
+    outsider.login(setup["outsider"])
+    assert outsider.get("/api/v1/inspections").get_json()["inspections"] == []
+
+
+def test_detail_lists_applicable_items_and_shown_codes(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    detail = b.get(f"/api/v1/inspections/{setup['inspection']}").get_json()
+    assert [i["code"] for i in detail["items"]] == ["T-01", "T-02", "T-03", "T-04", "T-06"]
+    assert "T-04" not in detail["shown_item_codes"]
+    _post(b, setup["inspection"], change(setup["items"]["T-03"], result="compliant"))
+    detail = b.get(f"/api/v1/inspections/{setup['inspection']}").get_json()
+    assert "T-04" in detail["shown_item_codes"]
+
+
+def test_openapi_document_describes_the_answer_endpoint(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    post = doc["paths"]["/api/v1/inspections/{inspection_id}/answers"]["post"]
+    assert post["responses"]["200"]
+    assert set(doc["components"]["schemas"]["Outcome"]["properties"]["status"]["enum"]) == {
+        "applied",
+        "duplicate",
+        "conflict",
+        "rejected",
+    }
