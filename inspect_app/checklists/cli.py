@@ -56,7 +56,10 @@ def _paths_or_default(paths: tuple[str, ...]) -> tuple[str, ...]:
     if paths:
         return paths
     folder = loader.default_folder()
-    return (str(folder),) if folder.is_dir() else ()
+    if not folder.is_dir():
+        return ()
+    shown = os.path.relpath(folder)  # messages and source_path read "checklists/resp.yaml"
+    return (str(folder) if shown.startswith("..") else shown,)
 
 
 @checklists_cli.command("validate")

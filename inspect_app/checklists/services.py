@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..audit import services as audit
 from ..errors import Conflict, NotFound
@@ -40,7 +40,11 @@ def parse_paths(
 
 
 def _database_ready() -> bool:
-    return sa.inspect(db.engine).has_table(ChecklistTemplate.__tablename__)
+    """Whether loaded versions can be compared (validate also works without a database)."""
+    try:
+        return sa.inspect(db.engine).has_table(ChecklistTemplate.__tablename__)
+    except SQLAlchemyError:
+        return False
 
 
 def check_against_database(parsed: list[loader.ParsedFile]) -> list[Problem]:

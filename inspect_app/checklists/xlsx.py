@@ -58,7 +58,9 @@ _FLOAT_COLUMNS = {"weight"}
 _ENUM_COLUMNS = {"kind", "severity", "evidence", "lead_department", "target"}
 _CONDITION_COLUMNS = {"applies_if", "show_if"}
 _WIDTHS = {"section": 18, "code": 14, "text": 48, "text_en": 40, "guidance": 30, "legal_basis": 48}
-DEFAULT_MAX_UNPACKED = 30_000_000
+DEFAULT_MAX_UNPACKED = 10_000_000  # a 40-item checklist unpacks to about 100 kB
+MAX_ROWS = 5000
+MAX_COLUMNS = 60
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -302,6 +304,25 @@ class _Table:
 def _read_table(
     ws, name: str, columns: tuple[str, ...], source: str, problems: list[Problem]
 ) -> _Table | None:
+    if ws.max_row > MAX_ROWS or ws.max_column > MAX_COLUMNS:
+        # Reading cells creates them: a stray value far down the sheet would cost memory for nothing.
+        problems.append(
+            Problem(
+                source,
+                message=_l(
+                    "the sheet uses %(rows)d rows and %(columns)d columns",
+                    rows=ws.max_row,
+                    columns=ws.max_column,
+                ),
+                expected=_l(
+                    "at most %(rows)d rows and %(columns)d columns; delete unused rows and columns",
+                    rows=MAX_ROWS,
+                    columns=MAX_COLUMNS,
+                ),
+                sheet=name,
+            )
+        )
+        return None
     header_row = None
     for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, 10)):
         if any(isinstance(c.value, str) and c.value.strip() == columns[0] for c in row):

@@ -213,6 +213,14 @@ def test_a_workbook_that_unpacks_too_large_is_refused(app, en):
         del app.config["CHECKLIST_MAX_UNPACKED_BYTES"]
 
 
+def test_a_sheet_with_too_many_rows_is_refused_unread(en):
+    problems = messages(_book(lambda wb: wb["options"].__setitem__("A6000", "x")))
+    assert problems == [
+        "book.xlsx:options: the sheet uses 6000 rows and 4 columns "
+        "(expected at most 5000 rows and 60 columns; delete unused rows and columns)"
+    ]
+
+
 def test_header_row_missing(en):
     wb = Workbook()
     wb.active.title = "settings"
