@@ -184,7 +184,8 @@ def load_paths(paths, *, actor: User | None = None) -> list[LoadResult]:
     """Load the files under paths (see load_parsed). Raises ChecklistError; commits."""
     parsed, problems = parse_paths(paths)
     if problems:
-        raise ChecklistError(problems + [p for pf in parsed for p in pf.problems])
+        file_problems = [p for pf in parsed for p in pf.problems]
+        raise ChecklistError(problems + file_problems + check_against_database(parsed))
     return load_parsed(parsed, actor=actor)
 
 
