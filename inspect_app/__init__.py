@@ -26,6 +26,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     _finish_config(app)
 
+    # Leaner HTML: long pages (a 120-item checklist) carry no template indentation.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 
@@ -10,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -19,6 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import labels
 from ..auth import permissions
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
@@ -61,6 +64,31 @@ def fill(inspection_id: int):
     return render_template("inspections/fill.html", ctx=ctx, editable=editable, form=EmptyForm())
 
 
+@bp.get("/<int:inspection_id>/guidance")
+@login_required
+def guidance(inspection_id: int):
+    """How to check each item and its legal basis: a page, or JSON the filling page loads on demand.
+
+    Immutable per checklist version, so browsers may keep it.
+    """
+    inspection = services.load(inspection_id, actor=_actor())
+    items = services.items_of(inspection)
+    if request.args.get("format") == "json":
+        response = jsonify(
+            {
+                str(item.id): {
+                    "guidance": item.guidance,
+                    "basis": [labels.legal_basis_text(b) for b in item.legal_basis],
+                }
+                for item in items
+                if item.guidance or item.legal_basis
+            }
+        )
+        response.headers["Cache-Control"] = "private, max-age=86400"
+        return response
+    return render_template("inspections/guidance.html", inspection=inspection, items=items)
+
+
 @bp.post("/<int:inspection_id>/start")
 @login_required
 def start(inspection_id: int):
@@ -70,28 +98,33 @@ def start(inspection_id: int):
     return redirect(url_for(".fill", inspection_id=inspection_id))
 
 
+# The filling page's radio values are one letter to keep a 120-item page light.
+RADIO_RESULTS = {"c": "compliant", "n": "noncompliant", "x": "not_applicable"}
+
+
 def _changes_from_form(ctx: services.FillContext, form) -> list[dict]:
     """Changes for the items whose posted fields differ from the stored answer (no-JS saving)."""
     changes = []
+    versions = dict(pair.split(":", 1) for pair in form.get("versions", "").split() if ":" in pair)
     for item in ctx.applicability.applicable:
-        if f"v-{item.id}" not in form:
+        if str(item.id) not in versions:
             continue
         answer = ctx.answers.get(item.id)
         posted: dict = {}
         if item.kind == "yes_no":
-            posted["result"] = form.get(f"r-{item.id}") or None
+            posted["result"] = RADIO_RESULTS.get(form.get(f"r{item.id}", ""))
         else:
-            raw = form.get(f"val-{item.id}", "").strip()
+            raw = form.get(f"val{item.id}", "").strip()
             posted["value"] = raw or None
-            if form.get(f"na-{item.id}"):
+            if form.get(f"na{item.id}"):
                 posted["result"] = "not_applicable"
             else:
                 posted["result"] = None
-        posted["note"] = form.get(f"note-{item.id}", "")
-        if f"fd-{item.id}" in form:
-            posted["finding_description"] = form.get(f"fd-{item.id}", "")
-            posted["finding_severity"] = form.get(f"fs-{item.id}") or None
-            days = form.get(f"fdd-{item.id}", "").strip()
+        posted["note"] = form.get(f"n{item.id}", "")
+        if f"fd{item.id}" in form:
+            posted["finding_description"] = form.get(f"fd{item.id}", "")
+            posted["finding_severity"] = form.get(f"fs{item.id}") or None
+            days = form.get(f"fdd{item.id}", "").strip()
             posted["finding_deadline_days"] = int(days) if days.isdigit() else (days or None)
         current = {k: getattr(answer, k) if answer else None for k in posted}
         if current.get("note") is None:
@@ -100,7 +133,7 @@ def _changes_from_form(ctx: services.FillContext, form) -> list[dict]:
             current["finding_description"] = ""
         if posted != current:
             try:
-                base = int(form.get(f"v-{item.id}", "0"))
+                base = int(versions[str(item.id)])
             except ValueError:
                 base = -1
             changes.append(
@@ -122,14 +155,14 @@ def save(inspection_id: int):
         outcomes = services.apply_changes(inspection_id, changes, actor=_actor())
         problems = [o for o in outcomes if o["status"] in ("conflict", "rejected")]
     for key, upload in request.files.items(multi=True):
-        if key.startswith("photo-") and upload and upload.filename:
+        if re.fullmatch(r"p\d+", key) and upload and upload.filename:
             try:
                 evidence.upload_evidence(
                     inspection_id,
                     upload.read(),
                     actor=_actor(),
                     filename=upload.filename,
-                    item_id=int(key.removeprefix("photo-")),
+                    item_id=int(key[1:]),
                 )
             except (DomainError, ValueError) as err:
                 problems.append(

@@ -928,6 +928,25 @@ class FillContext:
             out[-1][3].append(item)
         return out
 
+    @property
+    def referenced_codes(self) -> set[str]:
+        """Codes that some show_if condition looks at (the page marks only those)."""
+        from ..checklists.conditions import referenced_codes
+
+        out: set[str] = set()
+        for item in self.items:
+            if item.show_if:
+                out |= referenced_codes(item.show_if)
+        return out
+
+    @property
+    def versions_field(self) -> str:
+        """`item:version` pairs of the applicable items, the base of a no-JavaScript save."""
+        return " ".join(
+            f"{item.id}:{self.answers[item.id].version if item.id in self.answers else 0}"
+            for item in self.applicability.applicable
+        )
+
     def answered(self, item: ChecklistItem) -> bool:
         return _is_answered(item, self.answers.get(item.id))
 

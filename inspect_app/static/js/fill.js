@@ -7,7 +7,7 @@ import { openStore } from "./outbox.js";
 const form = document.getElementById("fill-form");
 const readonly = !form || form.hasAttribute("data-readonly");
 const T = JSON.parse(document.getElementById("fill-i18n")?.textContent || "{}");
-const fmt = (s, args) => (s || "").replace(/%\((\w+)\)s/g, (_, k) => String(args[k] ?? ""));
+const fmt = (s, args) => (s || "").replace(/\{(\w+)\}/g, (_, k) => String(args[k] ?? ""));
 const stateEl = document.querySelector("[data-save-state]");
 const inspectionId = form ? Number(form.dataset.inspection) : 0;
 
@@ -39,25 +39,42 @@ function uuid() {
 }
 
 const itemEl = (id) => document.getElementById(`i${id}`);
+const itemId = (el) => el.id.slice(1);
+const kindOf = (el) => el.dataset.kind || "yes_no";
+// Answer versions travel in one hidden input ("id:version ...") that a no-JS save also posts.
+const versionsInput = form ? form.elements.namedItem("versions") : null;
+const versions = new Map(
+  (versionsInput ? versionsInput.value.split(" ") : []).filter(Boolean).map((p) => p.split(":").map(Number)),
+);
+const versionOf = (el) => versions.get(Number(itemId(el))) ?? 0;
+function setVersion(el, version) {
+  versions.set(Number(itemId(el)), version);
+  versionsInput.value = [...versions].map(([k, v]) => `${k}:${v}`).join(" ");
+}
+const codeOf = (el) => el.querySelector("legend b").textContent;
+const SEVERITY = { h: "high", m: "medium", l: "low" };
+// Radio values are one letter on the page (see _item.html).
+const RESULTS = { c: "compliant", n: "noncompliant", x: "not_applicable" };
+const SHORT = { compliant: "c", noncompliant: "n", not_applicable: "x" };
 
 // ---- reading the inputs --------------------------------------------------------------------
 
 function fieldsOf(el) {
-  const id = el.dataset.id;
-  const get = (name) => form.elements.namedItem(`${name}-${id}`);
+  const id = itemId(el);
+  const get = (name) => form.elements.namedItem(`${name}${id}`);
   const out = {};
-  if (el.dataset.kind === "yes_no") {
-    const checked = el.querySelector(`input[name="r-${id}"]:checked`);
-    out.result = checked ? checked.value : null;
+  if (kindOf(el) === "yes_no") {
+    const checked = el.querySelector(`input[name="r${id}"]:checked`);
+    out.result = checked ? RESULTS[checked.value] : null;
   } else {
     const val = get("val");
     const na = get("na");
     let value = val && val.value !== "" ? val.value : null;
-    if (value !== null && el.dataset.kind === "number") value = Number(value);
+    if (value !== null && kindOf(el) === "number") value = Number(value);
     out.value = value;
     out.result = na && na.checked ? "not_applicable" : null;
   }
-  out.note = get("note")?.value ?? "";
+  out.note = get("n")?.value ?? "";
   const fd = get("fd");
   if (fd) {
     out.finding_description = fd.value;
@@ -70,7 +87,7 @@ function fieldsOf(el) {
 
 function answerValue(el) {
   const f = fieldsOf(el);
-  if (el.dataset.kind === "yes_no" || f.result === "not_applicable") return f.result;
+  if (kindOf(el) === "yes_no" || f.result === "not_applicable") return f.result;
   return f.value;
 }
 
@@ -114,7 +131,7 @@ function refreshVisibility() {
     el.hidden = !shown;
     if (shown) {
       const v = answerValue(el);
-      if (v !== null && v !== "") answers[el.dataset.code] = v;
+      if (v !== null && v !== "" && el.dataset.code) answers[el.dataset.code] = v;
     }
   }
   refreshProgress();
@@ -150,12 +167,12 @@ function refreshProgress() {
 
 function ensureFinding(el) {
   if (el.querySelector(".nc")) return false;
-  const id = el.dataset.id;
+  const id = itemId(el);
   const block = document.getElementById("nc-template").content.firstElementChild.cloneNode(true);
   for (const input of block.querySelectorAll("[name]")) input.name = `${input.name}${id}`;
-  block.querySelector(`[name="fd-${id}"]`).value = el.querySelector(".qt").textContent.trim();
-  block.querySelector(`[name="fs-${id}"]`).value = el.dataset.sev;
-  block.querySelector(`[name="fdd-${id}"]`).value = el.dataset.dd;
+  block.querySelector(`[name="fd${id}"]`).value = el.querySelector(".qt").textContent.trim();
+  block.querySelector(`[name="fs${id}"]`).value = SEVERITY[el.dataset.d[0]];
+  block.querySelector(`[name="fdd${id}"]`).value = el.dataset.d.slice(1);
   el.querySelector(".ph").before(block);
   return true;
 }
@@ -179,11 +196,11 @@ async function forget(change) {
 }
 
 function enqueue(el, fields) {
-  const id = Number(el.dataset.id);
+  const id = Number(itemId(el));
   const q = queues.get(id) || [];
   let change = q[q.length - 1];
   if (!change || change.sent) {
-    change = { change_id: uuid(), item_id: id, base_version: q.length ? null : Number(el.dataset.v), seq: seq++, fields: {} };
+    change = { change_id: uuid(), item_id: id, base_version: q.length ? null : versionOf(el), seq: seq++, fields: {} };
     q.push(change);
   }
   Object.assign(change.fields, fields);
@@ -221,22 +238,21 @@ async function post(url, body, retry = true) {
 }
 
 function applyServerAnswer(el, answer) {
-  el.dataset.v = answer.version;
-  form.elements.namedItem(`v-${el.dataset.id}`).value = answer.version;
+  setVersion(el, answer.version);
 }
 
 function showServerValues(el, answer) {
-  const id = el.dataset.id;
-  if (el.dataset.kind === "yes_no") {
-    for (const r of el.querySelectorAll(`input[name="r-${id}"]`)) r.checked = r.value === answer.result;
+  const id = itemId(el);
+  if (kindOf(el) === "yes_no") {
+    for (const r of el.querySelectorAll(`input[name="r${id}"]`)) r.checked = r.value === SHORT[answer.result];
   } else {
-    const val = form.elements.namedItem(`val-${id}`);
+    const val = form.elements.namedItem(`val${id}`);
     if (val) val.value = answer.value ?? "";
   }
-  const note = form.elements.namedItem(`note-${id}`);
+  const note = form.elements.namedItem(`n${id}`);
   if (note) note.value = answer.note ?? "";
   if (answer.result === "noncompliant") ensureFinding(el);
-  const fd = form.elements.namedItem(`fd-${id}`);
+  const fd = form.elements.namedItem(`fd${id}`);
   if (fd) fd.value = answer.finding_description ?? "";
   showResultClass(el);
 }
@@ -247,7 +263,7 @@ async function flush() {
   for (const q of queues.values()) {
     const head = q[0];
     if (!head || head.sent) continue;
-    if (head.base_version === null) head.base_version = Number(itemEl(head.item_id).dataset.v);
+    if (head.base_version === null) head.base_version = versionOf(itemEl(head.item_id));
     head.sent = true;
     batch.push(head);
   }
@@ -282,13 +298,13 @@ async function flush() {
         await forget(change);
         if (result.status === "applied" || result.status === "duplicate") {
           if (result.answer) applyServerAnswer(el, result.answer);
-          if (q.length && q[0].base_version === null) q[0].base_version = Number(el.dataset.v);
+          if (q.length && q[0].base_version === null) q[0].base_version = versionOf(el);
         } else if (result.status === "conflict") {
           applyServerAnswer(el, result.server);
           showServerValues(el, result.server);
           for (const later of q) await forget(later);
           queues.delete(change.item_id);
-          problem = fmt(T.conflict, { code: el.dataset.code });
+          problem = fmt(T.conflict, { code: codeOf(el) });
         } else {
           problem = result.message;
           el.classList.add("q-error");
@@ -310,95 +326,22 @@ async function flush() {
   else setState(T.saved, "saved");
 }
 
-// ---- photos ---------------------------------------------------------------------------------
-
-const MAX_EDGE = 1600;
-
-function loadImage(file) {
-  return new Promise((resolve, reject) => {
-    const url = URL.createObjectURL(file);
-    const img = new Image();
-    img.onload = () => resolve({ img, url });
-    img.onerror = () => {
-      URL.revokeObjectURL(url);
-      reject(new Error("image"));
-    };
-    img.src = url;
-  });
-}
-
-// Never draw the photo into a full-size canvas (iOS limits canvas area): every canvas here is
-// at most twice the target size, and large photos are halved step by step.
-export async function downscale(file) {
-  const { img, url } = await loadImage(file);
-  try {
-    const scale = Math.min(1, MAX_EDGE / Math.max(img.naturalWidth, img.naturalHeight));
-    const w = Math.round(img.naturalWidth * scale);
-    const h = Math.round(img.naturalHeight * scale);
-    let source = img;
-    if (scale < 0.5) {
-      const mid = document.createElement("canvas");
-      mid.width = w * 2;
-      mid.height = h * 2;
-      mid.getContext("2d").drawImage(img, 0, 0, mid.width, mid.height);
-      source = mid;
-    }
-    const canvas = document.createElement("canvas");
-    canvas.width = w;
-    canvas.height = h;
-    const ctx = canvas.getContext("2d");
-    ctx.imageSmoothingQuality = "high";
-    ctx.drawImage(source, 0, 0, w, h);
-    return await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
-  } finally {
-    URL.revokeObjectURL(url);
-  }
-}
-
-async function uploadFile(el, input) {
-  const file = input.files && input.files[0];
-  if (!file) return;
-  setState(T.uploading, "pending");
-  try {
-    const blob = file.type === "application/pdf" ? file : await downscale(file);
-    const data = new FormData();
-    data.append("file", blob, file.type === "application/pdf" ? file.name : "photo.jpg");
-    data.append("item_id", el.dataset.id);
-    let r = await fetch(form.dataset.evidence, { method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": token } });
-    if (r.status === 400) {
-      await refreshToken();
-      r = await fetch(form.dataset.evidence, { method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": token } });
-    }
-    const body = await r.json();
-    if (!r.ok) throw new Error(body.error ? body.error.message : String(r.status));
-    const link = document.createElement("a");
-    link.href = body.url;
-    link.dataset.att = body.id;
-    if (body.thumbnail_url) {
-      const thumb = document.createElement("img");
-      thumb.src = body.thumbnail_url;
-      thumb.width = 72;
-      thumb.height = 72;
-      thumb.alt = T.uploaded;
-      link.append(thumb);
-    } else {
-      link.textContent = "PDF";
-    }
-    input.closest(".ph").prepend(link);
-    input.value = "";
-    setState(T.uploaded, "saved");
-  } catch (err) {
-    setState(fmt(T.failed, { msg: err.message }), "failed");
-  }
-}
-
 // ---- wiring ---------------------------------------------------------------------------------
 
 function onInput(event) {
   const el = event.target.closest("fieldset.q");
   if (!el || readonly) return;
   if (event.target.type === "file") {
-    uploadFile(el, event.target);
+    // Photo handling is loaded only when a photo is taken: the page stays light.
+    import("./fill-media.js").then((media) =>
+      media.uploadFile(el, event.target, {
+        url: form.dataset.evidence,
+        token: () => token,
+        refreshToken,
+        say: (key, args) => setState(fmt(T[key], args || {}), key === "failed" ? "failed" : key === "uploaded" ? "saved" : "pending"),
+        label: T.uploaded,
+      }),
+    );
     return;
   }
   const typing = event.type === "input" && (event.target.tagName === "TEXTAREA" || event.target.type === "number");
@@ -426,7 +369,7 @@ async function restore() {
     const q = queues.get(change.item_id) || [];
     q.push(change);
     queues.set(change.item_id, q);
-    showServerValues(el, { ...fieldsOf(el), ...change.fields, version: el.dataset.v });
+    showServerValues(el, { ...fieldsOf(el), ...change.fields });
   }
   if (saved.length) scheduleFlush(0);
 }
@@ -452,3 +395,11 @@ if (form && !readonly) {
 if (form) refreshVisibility();
 
 window.inspectFill = { flush, pendingCount, evaluate };
+
+// Guidance and legal basis are loaded on demand, once per page, when a <details> is opened.
+document.addEventListener("toggle", async (event) => {
+  const details = event.target;
+  if (!(details instanceof HTMLDetailsElement) || !details.open || !details.hasAttribute("data-g")) return;
+  const media = await import("./fill-media.js");
+  media.showGuidance(details, document.querySelector("[data-guidance-url]")?.dataset.guidanceUrl);
+}, true);

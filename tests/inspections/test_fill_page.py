@@ -1,0 +1,181 @@
+"""The filling page: constant SQL whatever the item count, light enough for a tablet, permissions."""
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from inspect_app.extensions import db
+from inspect_app.models import Answer
+
+from ..conftest import Browser
+from .conftest import change
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def shipped_items(n: int) -> list[dict]:
+    """n real items from the shipped checklists (real text lengths), every one applicable."""
+    items = []
+    for path in sorted((ROOT / "checklists").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for si, section in enumerate(data["sections"]):
+            for item in section["items"]:
+                items.append(
+                    {
+                        "code": f"{item['code']}-{len(items)}",
+                        "text": item["text"],
+                        "text_en": item.get("text_en", ""),
+                        "guidance": item.get("guidance", ""),
+                        "legal_basis": item.get("legal_basis", []),
+                        "severity": item.get("severity", "medium"),
+                        "deadline_days": item.get("deadline_days", 30),
+                        "evidence": item.get("evidence", "optional"),
+                        "section_index": len(items) // 12,
+                        "section_title": section["title"],
+                    }
+                )
+    assert len(items) >= n
+    return items[:n]
+
+
+@pytest.fixture
+def big(app, make):
+    with app.app_context():
+        template = make.template(key="BIG", items=shipped_items(120))
+        lead, member = make.user(role="inspector"), make.user(role="inspector")
+        unit = make.unit()
+        earlier = make.inspection(
+            template=template,
+            unit=unit,
+            members=[lead, member],
+            round=make.round(seq=2),
+            status="submitted",
+        )
+        inspection = make.inspection(
+            template=template, unit=unit, members=[lead, member], round=make.round(seq=3)
+        )
+        ids = [i.id for i in template.items]
+        for i, item_id in enumerate(ids):
+            db.session.add(
+                Answer(
+                    inspection_id=earlier.id,
+                    item_id=item_id,
+                    result="compliant",
+                    note="上轮备注",
+                    version=1,
+                )
+            )
+            # A heavy but plausible day: one in five non-compliant, one in seven not applicable.
+            result = (
+                "noncompliant" if i % 5 == 0 else "not_applicable" if i % 7 == 0 else "compliant"
+            )
+            db.session.add(
+                Answer(
+                    inspection_id=inspection.id,
+                    item_id=item_id,
+                    result=result,
+                    note="现场查看",
+                    version=1,
+                    finding_description="问题描述" if result == "noncompliant" else "",
+                )
+            )
+        db.session.commit()
+        return {"inspection": inspection.id, "lead": lead.username, "item_ids": ids}
+
+
+class StatementCounter:
+    def __init__(self):
+        self.statements = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            self.statements.append(statement)
+
+
+def test_fill_page_of_120_items_issues_a_constant_small_number_of_statements(app, big):
+    b = Browser(app.test_client())
+    b.login(big["lead"])
+    counter = StatementCounter()
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", counter)
+    try:
+        response = b.get(f"/inspections/{big['inspection']}")
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", counter)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count('<fieldset class="q') == 120
+    assert len(counter.statements) <= 10, "\n\n".join(counter.statements)
+
+
+def test_fill_page_with_css_and_js_weighs_at_most_150_kb(app, big):
+    b = Browser(app.test_client())
+    b.login(big["lead"])
+    html = b.get(f"/inspections/{big['inspection']}").get_data()
+    total = len(html)
+    import re
+
+    for asset in re.findall(rb'(?:src|href)="(/static/[^"]+)"', html):
+        with b.get(asset.decode()) as r:
+            total += len(r.data)
+            if asset.endswith(b"fill.js"):
+                for imported in re.findall(rb'from "\./([\w.]+)"', r.data):
+                    with b.get("/static/js/" + imported.decode()) as dep:
+                        total += len(dep.data)
+    print(f"fill page weight {total / 1024:.1f} KB")
+    assert total <= 150 * 1024, f"{total / 1024:.1f} KB"
+
+
+def test_last_rounds_answer_is_shown_beside_the_item(app, big):
+    b = Browser(app.test_client())
+    b.login(big["lead"])
+    html = b.get(f"/inspections/{big['inspection']}").get_data(as_text=True)
+    assert html.count("上轮备注") == 120
+
+
+def test_page_save_without_javascript_applies_changed_answers(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    item = setup["items"]["T-01"]
+    r = b.post(
+        f"/inspections/{setup['inspection']}/save",
+        {"versions": f"{item}:0", f"r{item}": "c", f"n{item}": "已查看"},
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        answer = db.session.query(Answer).filter_by(item_id=item).one()
+        assert (answer.result, answer.note, answer.version) == ("compliant", "已查看", 1)
+    html = b.get(f"/inspections/{setup['inspection']}").get_data(as_text=True)
+    assert "已查看" in html
+
+
+def test_page_save_of_a_stale_form_warns_instead_of_overwriting(app, setup):
+    lead, member = Browser(app.test_client()), Browser(app.test_client())
+    lead.login(setup["lead"])
+    member.login(setup["member"])
+    item = setup["items"]["T-02"]
+    member.post_json(
+        f"/api/v1/inspections/{setup['inspection']}/answers",
+        {"changes": [change(item, result="noncompliant", finding_description="x")]},
+    )
+    r = lead.post(
+        f"/inspections/{setup['inspection']}/save",
+        {"versions": f"{item}:0", f"r{item}": "c", f"n{item}": ""},
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        assert db.session.query(Answer).filter_by(item_id=item).one().result == "noncompliant"
+
+
+def test_inspector_not_on_the_team_gets_404_on_the_page(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["outsider"])
+    assert b.get(f"/inspections/{setup['inspection']}").status_code == 404
+    assert b.get(f"/inspections/{setup['inspection']}/submit").status_code == 404
+
+
+def test_my_inspections_shows_cards_with_progress(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["member"])
+    html = b.get("/inspections/").get_data(as_text=True)
+    assert f'/inspections/{setup["inspection"]}"' in html and "<progress" in html

@@ -1,0 +1,255 @@
+"""Submission: what is missing, findings and rectification items in one transaction, score, notice."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from inspect_app.errors import InvalidTransition, NotAllowed, ValidationFailed
+from inspect_app.extensions import db
+from inspect_app.inspections import services
+from inspect_app.models import (
+    Answer,
+    Attachment,
+    AuditEvent,
+    Finding,
+    Inspection,
+    RectificationItem,
+    User,
+)
+
+from ..conftest import Browser
+from .conftest import change
+from .helpers import jpeg_bytes, png_bytes, signature_data_url
+
+
+def _user(name):
+    return db.session.query(User).filter_by(username=name).one()
+
+
+def _answer_all(setup, lead, **overrides):
+    results = {"T-01": "compliant", "T-02": "compliant", "T-03": "compliant", "T-04": "compliant"}
+    results.update(overrides)
+    changes = []
+    for code, result in results.items():
+        fields = {"result": result}
+        if result == "noncompliant":
+            fields["finding_description"] = f"{code} 问题"
+        changes.append(change(setup["items"][code], **fields))
+    changes.append(change(setup["items"]["T-06"], value=3))
+    outcomes = services.apply_changes(setup["inspection"], changes, actor=lead)
+    assert all(o["status"] == "applied" for o in outcomes), outcomes
+
+
+def test_missing_lists_unanswered_items_evidence_and_descriptions(ctx, setup):
+    lead = _user(setup["lead"])
+    services.apply_changes(
+        setup["inspection"], [change(setup["items"]["T-01"], result="noncompliant")], actor=lead
+    )
+    with pytest.raises(ValidationFailed) as err:
+        services.submit_inspection(
+            setup["inspection"], actor=lead, signatory_name="", signature_png=None
+        )
+    details = err.value.details
+    codes = [d["item_code"] for d in details if d["item_code"]]
+    assert codes.count("T-01") == 2  # needs evidence and a description
+    assert {"T-02", "T-03", "T-06"} <= set(codes)
+    assert "T-05" not in codes  # not for a non-CII unit
+    assert "T-04" not in codes  # hidden until T-03 is compliant
+    assert any(
+        "name" in d["message"] or "姓名" in d["message"] or "签" in d["message"] for d in details
+    )
+    assert db.session.query(Finding).count() == 0
+    assert db.session.get(Inspection, setup["inspection"]).status == "in_progress"
+
+
+def test_submit_creates_findings_and_items_with_due_dates_in_one_go(ctx, setup):
+    lead = _user(setup["lead"])
+    _answer_all(setup, lead, **{"T-01": "noncompliant", "T-02": "noncompliant"})
+    inspection = db.session.get(Inspection, setup["inspection"])
+    answer = db.session.query(Answer).filter_by(item_id=setup["items"]["T-01"]).one()
+    from inspect_app.inspections import evidence
+
+    evidence.add_evidence(inspection, jpeg_bytes(), actor=lead, answer=answer)
+    services.apply_changes(
+        setup["inspection"],
+        [change(setup["items"]["T-02"], 1, finding_deadline_days=10, finding_severity="high")],
+        actor=lead,
+    )
+    today = date(2026, 5, 10)
+    services.submit_inspection(
+        setup["inspection"],
+        actor=lead,
+        signatory_name="张三",
+        signature_png=png_bytes(),
+        today=today,
+    )
+    inspection = db.session.get(Inspection, setup["inspection"])
+    assert inspection.status == "submitted" and inspection.signatory_name == "张三"
+    findings = {f.item.code: f for f in db.session.query(Finding)}
+    assert set(findings) == {"T-01", "T-02"}
+    assert findings["T-01"].rectification.due_date == today + timedelta(days=15)
+    assert findings["T-02"].rectification.due_date == today + timedelta(days=10)
+    assert findings["T-02"].severity == "high"
+    assert findings["T-01"].legal_basis[0]["article_pre2026"] == "第21条"
+    assert all(f.rectification.status == "open" for f in findings.values())
+    assert inspection.notice_number == "示网信整改〔2026〕第1号"
+    # weights: T-01 1 (nc), T-02 2 (nc), T-03 1, T-04 1 -> 2 of 5
+    assert inspection.score == 40.0 and inspection.compliance_rate == 0.5
+    assert db.session.query(Attachment).filter_by(kind="signature").count() == 1
+    actions = [e.action for e in db.session.query(AuditEvent)]
+    assert actions.count("finding.create") == 2 and "inspection.submit" in actions
+
+
+def test_a_non_compliant_veto_item_caps_the_score(ctx, setup):
+    lead = _user(setup["lead"])
+    _answer_all(setup, lead, **{"T-03": "noncompliant"})
+    services.submit_inspection(
+        setup["inspection"], actor=lead, signatory_name="张三", signature_png=png_bytes()
+    )
+    inspection = db.session.get(Inspection, setup["inspection"])
+    assert inspection.score == 59.0  # 3 of 4 weight points would be 75
+
+
+def test_only_the_lead_submits(ctx, setup):
+    _answer_all(setup, _user(setup["lead"]))
+    with pytest.raises(NotAllowed):
+        services.submit_inspection(
+            setup["inspection"],
+            actor=_user(setup["member"]),
+            signatory_name="张三",
+            signature_png=png_bytes(),
+        )
+
+
+def test_a_submitted_inspection_is_read_only(ctx, setup):
+    lead = _user(setup["lead"])
+    _answer_all(setup, lead)
+    services.submit_inspection(
+        setup["inspection"], actor=lead, signatory_name="张三", signature_png=png_bytes()
+    )
+    with pytest.raises(InvalidTransition):
+        services.apply_changes(
+            setup["inspection"],
+            [change(setup["items"]["T-01"], 1, result="noncompliant")],
+            actor=lead,
+        )
+
+
+def test_bad_signature_refuses_submission_and_writes_nothing(ctx, setup):
+    lead = _user(setup["lead"])
+    _answer_all(setup, lead, **{"T-02": "noncompliant"})
+    with pytest.raises(ValidationFailed):
+        services.submit_inspection(
+            setup["inspection"], actor=lead, signatory_name="张三", signature_png=b"<html>"
+        )
+    db.session.rollback()
+    assert db.session.query(Finding).count() == 0
+    assert db.session.query(RectificationItem).count() == 0
+    assert db.session.get(Inspection, setup["inspection"]).status == "in_progress"
+
+
+def test_serving_the_notice_moves_due_dates(ctx, setup):
+    lead = _user(setup["lead"])
+    _answer_all(setup, lead, **{"T-02": "noncompliant"})
+    services.submit_inspection(
+        setup["inspection"],
+        actor=lead,
+        signatory_name="张三",
+        signature_png=png_bytes(),
+        today=date(2026, 5, 10),
+    )
+    served = date(2026, 5, 12)
+    services.record_notice_served(setup["inspection"], actor=lead, served_on=served)
+    item = db.session.query(RectificationItem).one()
+    assert item.due_date == served + timedelta(days=30)
+    with pytest.raises(ValidationFailed):
+        services.record_notice_served(setup["inspection"], actor=lead, served_on=date(2026, 5, 1))
+
+
+def test_coordinator_reopens_with_a_reason_and_findings_are_withdrawn(ctx, setup, make):
+    lead = _user(setup["lead"])
+    coordinator = make.user(role="coordinator")
+    _answer_all(setup, lead, **{"T-02": "noncompliant"})
+    services.submit_inspection(
+        setup["inspection"], actor=lead, signatory_name="张三", signature_png=png_bytes()
+    )
+    number = db.session.get(Inspection, setup["inspection"]).notice_number
+    with pytest.raises(ValidationFailed):
+        services.reopen_inspection(setup["inspection"], actor=coordinator, reason=" ")
+    with pytest.raises(NotAllowed):
+        services.reopen_inspection(setup["inspection"], actor=lead, reason="写错了")
+    services.reopen_inspection(setup["inspection"], actor=coordinator, reason="T-02 结论有误")
+    inspection = db.session.get(Inspection, setup["inspection"])
+    assert inspection.status == "in_progress" and db.session.query(Finding).count() == 0
+    event = db.session.query(AuditEvent).filter_by(action="inspection.reopen").one()
+    assert event.after["reason"] == "T-02 结论有误"
+    services.submit_inspection(
+        setup["inspection"], actor=lead, signatory_name="张三", signature_png=png_bytes()
+    )
+    assert db.session.get(Inspection, setup["inspection"]).notice_number == number
+
+
+def test_repeat_findings_point_to_the_earlier_one(ctx, setup, make):
+    from inspect_app.models import ChecklistTemplate, Unit
+
+    lead = _user(setup["lead"])
+    _answer_all(setup, lead, **{"T-02": "noncompliant"})
+    services.submit_inspection(
+        setup["inspection"], actor=lead, signatory_name="张三", signature_png=png_bytes()
+    )
+    first = db.session.query(Finding).one()
+    template = db.session.query(ChecklistTemplate).one()
+    later = make.inspection(
+        template=template,
+        unit=db.session.get(Unit, setup["unit"]),
+        members=[lead, _user(setup["member"])],
+        round=make.round(seq=4),
+    )
+    previous = services.previous_answers(later, ["T-02"])
+    assert previous["T-02"]["result"] == "noncompliant" and previous["T-02"]["round"] == "2026-3"
+    setup2 = {**setup, "inspection": later.id}
+    _answer_all(setup2, lead, **{"T-02": "noncompliant"})
+    services.submit_inspection(
+        later.id, actor=lead, signatory_name="李四", signature_png=png_bytes()
+    )
+    second = db.session.query(Finding).filter(Finding.inspection_id == later.id).one()
+    assert second.repeat_of_id == first.id
+    assert (
+        db.session.get(Inspection, later.id).notice_number
+        == f"示网信整改〔{date.today().year}〕第2号"
+    )
+
+
+def test_submit_page_lists_what_is_missing_with_links(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    html = b.get(f"/inspections/{setup['inspection']}/submit").get_data(as_text=True)
+    assert f"/inspections/{setup['inspection']}#i{setup['items']['T-01']}" in html
+
+
+def test_submit_through_the_page_creates_findings(app, setup):
+    with app.app_context():
+        _answer_all(setup, _user(setup["lead"]), **{"T-02": "noncompliant"})
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    r = b.post(
+        f"/inspections/{setup['inspection']}/submit",
+        {"signatory_name": "张三", "signature": signature_data_url(), "confirm": "y"},
+    )
+    assert r.status_code == 302
+    record = b.get(r.headers["Location"]).get_data(as_text=True)
+    assert "张三" in record
+    notice = b.get(f"/inspections/{setup['inspection']}/notice").get_data(as_text=True)
+    assert "示网信整改〔" in notice and "T-02 问题" in notice and "张三" in record
+
+
+def test_submit_through_the_api_reports_missing_items_as_json(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    r = b.post_json(
+        f"/api/v1/inspections/{setup['inspection']}/submit",
+        {"signatory_name": "张三", "signature": signature_data_url()},
+    )
+    assert r.status_code == 400
+    details = r.get_json()["error"]["details"]
+    assert any(d["item_code"] == "T-01" for d in details)
