@@ -32,7 +32,7 @@ ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "audit.view_all": READERS,
     "checklists.view": READERS + ("inspector",),
     "checklists.edit": OFFICE,
-    "rounds.view": READERS + ("inspector",),
+    "rounds.view": READERS,
     "rounds.edit": OFFICE,
     "inspection.view": READERS + ("inspector", "unit"),
     "inspection.fill": ("admin", "coordinator", "inspector"),

@@ -10,7 +10,7 @@ from ..auth.permissions import can
 NAV = [
     ("main.index", _l("Home"), None),
     ("inspections.mine", _l("My inspections"), "inspection.fill"),
-    ("rounds.index", _l("Rounds"), "rounds.edit"),
+    ("rounds.index", _l("Rounds"), "rounds.view"),
     ("rectification.index", _l("Rectification"), "rectification.view"),
     ("checklists.index", _l("Checklists"), "checklists.edit"),
     ("directory.units", _l("Units"), "directory.browse"),
