@@ -287,10 +287,10 @@ def has_users() -> bool:
     return db.session.scalar(sa.select(User.id).limit(1)) is not None
 
 
-def seed(year: int | None = None) -> dict[str, int]:
+def seed(year: int | None = None, *, inspections: bool = True) -> dict[str, int]:
     """Create whatever of the demo data is missing. Commits once; returns how many rows it added."""
     year = year or date.today().year
-    added = {"departments": 0, "units": 0, "systems": 0, "users": 0, "rounds": 0}
+    added = {"departments": 0, "units": 0, "systems": 0, "users": 0, "rounds": 0, "inspections": 0}
     departments = {}
     for code, name, name_en in DEPARTMENTS:
         dept = _one(Department, code=code)
@@ -373,4 +373,7 @@ def seed(year: int | None = None) -> dict[str, int]:
     if any(added.values()):
         audit.record(None, "demo.seed", object_type="Demo", after=added)
     db.session.commit()
+    from .inspections import seed_inspections
+
+    added["inspections"] = seed_inspections(year) if inspections else 0
     return added

@@ -72,8 +72,35 @@ def live_app(new_database_url, tmp_path_factory):
 
         upgrade()
         seed()
+        _thirty_item_inspection()
         db.session.remove()
     return app
+
+
+def _thirty_item_inspection() -> None:
+    """A 30-item checklist (real items from the shipped files) assigned to inspector1 and 2."""
+    import sqlalchemy as sa
+
+    from inspect_app.models import Round, Unit, User
+
+    from ..factories import Factory
+    from ..inspections.test_fill_page import shipped_items
+
+    make = Factory()
+    items = shipped_items(30)
+    items[0]["evidence"] = "required_if_noncompliant"
+    template = make.template(key="E2E", items=items, title="三十项检查清单")
+    users = {
+        u.username: u
+        for u in db.session.scalars(
+            sa.select(User).where(User.username.in_(["inspector1", "inspector2"]))
+        )
+    }
+    rnd = db.session.scalar(sa.select(Round).order_by(Round.year.desc(), Round.seq.desc()))
+    unit = db.session.scalar(sa.select(Unit).where(Unit.code == "U020"))
+    make.inspection(
+        template=template, unit=unit, round=rnd, members=[users["inspector1"], users["inspector2"]]
+    )
 
 
 @pytest.fixture(scope="session")

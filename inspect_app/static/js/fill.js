@@ -332,6 +332,7 @@ function onInput(event) {
   const el = event.target.closest("fieldset.q");
   if (!el || readonly) return;
   if (event.target.type === "file") {
+    if (event.type !== "change") return; // browsers fire both input and change for a file
     // Photo handling is loaded only when a photo is taken: the page stays light.
     import("./fill-media.js").then((media) =>
       media.uploadFile(el, event.target, {

@@ -1,0 +1,216 @@
+"""Demo inspections through the real services: earlier rounds submitted with findings, the current
+round in progress for the demo inspectors, and one inspection ready to fill today.
+
+Deterministic (a fixed random seed), and only run for a year that has no inspections yet.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import uuid
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from PIL import Image, ImageDraw
+
+from ..checklists import services as checklist_services
+from ..checklists.loader import default_folder
+from ..extensions import db
+from ..inspections import evidence
+from ..inspections import services as inspections
+from ..models import Answer, ChecklistTemplate, Inspection, Round, System, Unit, User
+from ..rounds import services as rounds
+from ..rounds.services import Target, TeamMember
+
+# (lead, member) usernames: joint teams of two departments.
+TEAMS = [("inspector1", "inspector2"), ("inspector3", "inspector4"), ("inspector2", "inspector1")]
+# Per round: unit codes inspected with RESP, and system codes inspected with MLPS.
+PLAN = {
+    1: (["U001", "U010"], ["U014-EBANK"]),
+    2: (["U002", "U006"], ["U009-CLOUD"]),
+    3: (["U011", "U015"], ["U004-SI", "U013-DMS"]),
+    4: (["U003", "U018"], ["U006-HIS"]),
+    5: (["U012", "U016"], ["U010-SCADA"]),
+    6: (["U005", "U014", "U008"], ["U001-WEB"]),
+}
+
+
+def _photo(text: str) -> bytes:
+    image = Image.new("RGB", (640, 480), (90, 110, 130))
+    ImageDraw.Draw(image).text((20, 20), text, fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def _signature() -> bytes:
+    image = Image.new("RGB", (400, 120), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.line(
+        [(20, 90), (80, 30), (140, 95), (220, 35), (300, 80), (380, 40)], fill=(20, 20, 20), width=4
+    )
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _user(username: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def _template(key: str) -> ChecklistTemplate | None:
+    return checklist_services.find_version(key)
+
+
+def ensure_checklists() -> None:
+    """Load the shipped checklists when none are loaded yet."""
+    if db.session.scalar(sa.select(ChecklistTemplate.id).limit(1)) is None:
+        checklist_services.load_paths([str(default_folder())])
+
+
+def _fill(inspection_id: int, lead: User, rng: random.Random, *, share: float = 1.0) -> None:
+    """Answer (a share of) the applicable items as a plausible inspection would."""
+    ctx = inspections.fill_context(inspection_id, actor=lead, action="inspection.fill")
+    changes = []
+    for item in ctx.applicability.applicable:
+        if rng.random() > share:
+            continue
+        roll = rng.random()
+        if item.kind != "yes_no":
+            fields = {"result": "not_applicable"}
+        elif roll < 0.14:
+            fields = {
+                "result": "noncompliant",
+                "finding_description": f"现场检查发现：{item.text.removeprefix('是否').rstrip('？?')}未落实到位。",
+                "note": "已向单位说明问题。",
+            }
+        elif roll < 0.20:
+            fields = {"result": "not_applicable", "note": "该单位无此情形。"}
+        else:
+            fields = {"result": "compliant"}
+        changes.append(
+            {"change_id": str(uuid.uuid4()), "item_id": item.id, "base_version": 0, **fields}
+        )
+    if changes:
+        inspections.apply_changes(inspection_id, changes, actor=lead)
+    # Photos where the checklist asks for evidence of a non-compliance.
+    inspection = db.session.get(Inspection, inspection_id)
+    for answer in db.session.scalars(
+        sa.select(Answer).where(
+            Answer.inspection_id == inspection_id, Answer.result == "noncompliant"
+        )
+    ):
+        if answer.item.evidence in ("required", "required_if_noncompliant"):
+            evidence.add_evidence(
+                inspection,
+                _photo(answer.item.code),
+                actor=lead,
+                filename="photo.jpg",
+                answer=answer,
+            )
+    for item in ctx.applicability.applicable:
+        if item.evidence == "required":
+            answer = db.session.scalar(
+                sa.select(Answer).where(
+                    Answer.inspection_id == inspection_id, Answer.item_id == item.id
+                )
+            )
+            if answer and answer.result == "compliant":
+                evidence.add_evidence(
+                    inspection, _photo(item.code), actor=lead, filename="photo.jpg", answer=answer
+                )
+    db.session.commit()
+
+
+def _assign(
+    rnd: Round, coordinator: User, targets: list[Target], key: str, day: date, team: tuple[str, str]
+) -> list[int]:
+    template = _template(key)
+    if template is None or not targets:
+        return []
+    lead, member = _user(team[0]), _user(team[1])
+    assignment = rounds.assign_targets(
+        rnd.id,
+        targets,
+        actor=coordinator,
+        template_id=template.id,
+        scheduled_on=day,
+        team=[TeamMember(lead.id), TeamMember(member.id)],
+        lead_id=lead.id,
+        confirmed_over_cap=True,
+    )
+    return [i.id for i in assignment.inspections]
+
+
+def _targets(codes: list[str], model) -> list[Target]:
+    rows = db.session.scalars(sa.select(model).where(model.code.in_(codes))).all()
+    kind = "unit" if model is Unit else "system"
+    return [Target(kind, row.id) for row in rows]
+
+
+def seed_inspections(year: int, *, today: date | None = None) -> int:
+    """Create the demo inspections of `year` unless it has some. Returns how many were made."""
+    today = today or date.today()
+    has_any = db.session.scalar(
+        sa.select(Inspection.id)
+        .join(Round, Round.id == Inspection.round_id)
+        .where(Round.year == year)
+        .limit(1)
+    )
+    coordinator = _user("coordinator")
+    if has_any or coordinator is None or _user("inspector1") is None:
+        return 0
+    ensure_checklists()
+    rng = random.Random(year)
+    all_rounds = db.session.scalars(
+        sa.select(Round).where(Round.year == year).order_by(Round.seq)
+    ).all()
+    started = [r for r in all_rounds if r.start_date and r.start_date <= today] or all_rounds[:1]
+    current = started[-1] if started else None
+    made = 0
+    for rnd in all_rounds:
+        if current is None or rnd.seq > current.seq or rnd.seq not in PLAN:
+            continue
+        if rnd.status == "planned":
+            rounds.change_round_status(rnd.id, "active", actor=coordinator)
+        unit_codes, system_codes = PLAN[rnd.seq]
+        team = TEAMS[rnd.seq % len(TEAMS)]
+        day = rnd.start_date + timedelta(days=3) if rnd.start_date else today
+        if rnd is current:
+            day = today
+        ids = _assign(rnd, coordinator, _targets(unit_codes, Unit), "RESP", day, team)
+        ids += _assign(rnd, coordinator, _targets(system_codes, System), "MLPS", day, team)
+        cii = [t for t in _targets(unit_codes, Unit) if db.session.get(Unit, t.id).is_cii]
+        ids += _assign(rnd, coordinator, cii, "CII", day, team)
+        made += len(ids)
+        lead = _user(team[0])
+        if rnd is current:
+            # In progress for the demo inspectors, and the last one left untouched, ready to fill.
+            for n, inspection_id in enumerate(ids[:-1]):
+                _fill(inspection_id, lead, rng, share=0.3 + 0.2 * n)
+            continue
+        for inspection_id in ids:
+            _fill(inspection_id, lead, rng)
+            submitted_on = min(day + timedelta(days=1), today)
+            try:
+                inspections.submit_inspection(
+                    inspection_id,
+                    actor=lead,
+                    signatory_name=rng.choice(["王建国", "李秀英", "张伟", "刘洋", "陈静"]),
+                    signature_png=_signature(),
+                    today=submitted_on,
+                    now=datetime.combine(submitted_on, time(16, 30)),
+                )
+            except Exception:  # noqa: BLE001 - a demo inspection that cannot be submitted stays open
+                db.session.rollback()
+                continue
+            inspection = db.session.get(Inspection, inspection_id)
+            if inspection.notice_number:
+                inspections.record_notice_served(
+                    inspection_id,
+                    actor=lead,
+                    served_on=min(submitted_on + timedelta(days=2), today),
+                )
+        rounds.change_round_status(rnd.id, "closed", actor=coordinator, confirmed=True)
+    return made
