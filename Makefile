@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app inspect_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve test lint format translations setup-db install install-dev clean
+.PHONY: run serve test lint format translations setup-db install install-dev clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,7 @@ format: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/fill_page.py
+	$(BIN)/python bench/fill_page.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
