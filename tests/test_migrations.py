@@ -28,5 +28,7 @@ def test_migrations_have_a_single_head():
     from alembic.script import ScriptDirectory
 
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
+    config.set_main_option(
+        "script_location", str(Path(__file__).resolve().parent.parent / "migrations")
+    )
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1

@@ -82,7 +82,7 @@ def _fill(inspection_id: int, lead: User, rng: random.Random, *, share: float = 
         elif roll < 0.14:
             fields = {
                 "result": "noncompliant",
-                "finding_description": f"现场检查发现：{item.text.removeprefix('是否').rstrip('？?')}未落实到位。",
+                "finding_description": inspections.finding_prefill(item.text),
                 "note": "已向单位说明问题。",
             }
         elif roll < 0.20:

@@ -61,7 +61,13 @@ def fill(inspection_id: int):
     editable = ctx.inspection.status in services.EDITABLE and permissions.can(
         _actor(), "inspection.fill", ctx.inspection
     )
-    return render_template("inspections/fill.html", ctx=ctx, editable=editable, form=EmptyForm())
+    return render_template(
+        "inspections/fill.html",
+        ctx=ctx,
+        editable=editable,
+        form=EmptyForm(),
+        finding_prefill=services.finding_prefill,
+    )
 
 
 @bp.get("/<int:inspection_id>/guidance")

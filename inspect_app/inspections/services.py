@@ -209,6 +209,13 @@ def _is_answered(item: ChecklistItem, answer: Answer | None) -> bool:
     return item.kind != "yes_no" and answer.value not in (None, "")
 
 
+def finding_prefill(question: str) -> str:
+    """A first draft of the finding description from the item's question, for the inspector
+    to edit: the leading 是否 and the question mark are dropped. (fill.js mirrors this.)"""
+    core = re.sub(r"^(（[^）]*）)?是否", r"\1", (question or "").strip()).rstrip("？?。 ")
+    return _("Found not compliant: %(requirement)s", requirement=core)
+
+
 # --- starting and answering -----------------------------------------------------------------------
 
 

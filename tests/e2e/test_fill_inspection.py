@@ -61,6 +61,9 @@ def test_inspector_fills_and_submits_a_30_item_inspection_on_a_tablet(tablet, li
     page.get_by_role("link", name="整改通知书").click()
     page.wait_for_url("**/notice")
     assert page.locator("table.findings tbody tr").count() == 1
+    pdf = page.pdf(format="A4")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 1 <= pages <= 2, f"the notice prints on {pages} A4 pages"
 
     with live_app.app_context():
         inspection = (

@@ -20,7 +20,7 @@ def shipped_items(n: int) -> list[dict]:
     items = []
     for path in sorted((ROOT / "checklists").glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for si, section in enumerate(data["sections"]):
+        for section in data["sections"]:
             for item in section["items"]:
                 items.append(
                     {

@@ -170,7 +170,9 @@ function ensureFinding(el) {
   const id = itemId(el);
   const block = document.getElementById("nc-template").content.firstElementChild.cloneNode(true);
   for (const input of block.querySelectorAll("[name]")) input.name = `${input.name}${id}`;
-  block.querySelector(`[name="fd${id}"]`).value = el.querySelector(".qt").textContent.trim();
+  // The same first draft as services.finding_prefill: no leading 是否, no question mark.
+  const requirement = el.querySelector(".qt").textContent.trim().replace(/^(（[^）]*）)?是否/, "$1").replace(/[？?。\s]+$/, "");
+  block.querySelector(`[name="fd${id}"]`).value = fmt(T.prefill, { requirement });
   block.querySelector(`[name="fs${id}"]`).value = SEVERITY[el.dataset.d[0]];
   block.querySelector(`[name="fdd${id}"]`).value = el.dataset.d.slice(1);
   el.querySelector(".ph").before(block);
