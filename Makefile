@@ -33,7 +33,7 @@ instance/config.py: | $(VENV)/.installed
 
 setup-db: $(VENV)/.installed translations instance/config.py
 	$(FLASK) db upgrade
-	@if $(FLASK) checklists --help 2>/dev/null | grep -q " load"; then $(FLASK) checklists load; fi
+	$(FLASK) checklists load
 	$(FLASK) demo seed --if-empty
 
 run: setup-db

@@ -40,6 +40,13 @@ class InvalidTransition(DomainError):
     code = "invalid_transition"
 
 
+class ConfirmationRequired(DomainError):
+    """The command goes ahead only when the user confirms; `details` says what to confirm."""
+
+    status_code = 409
+    code = "confirmation_required"
+
+
 class Conflict(DomainError):
     status_code = 409
     code = "conflict"

@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import audit
 from ..audit.services import snapshot
 from ..auth import permissions
-from ..errors import DomainError, InvalidTransition, ValidationFailed
+from ..errors import ConfirmationRequired, DomainError, InvalidTransition, ValidationFailed
 from ..extensions import db
 from ..labels import INSPECTION_STATUS_LABELS
 from ..models import (
@@ -103,13 +103,6 @@ DEFAULT_ROUNDS: dict[int, tuple[Any, str, str, tuple[int, int], tuple[int, int]]
         (11, 27),
     ),
 }
-
-
-class ConfirmationRequired(DomainError):
-    """The command goes ahead only when the user confirms; `details` says what to confirm."""
-
-    status_code = 409
-    code = "confirmation_required"
 
 
 # --- inputs and results -----------------------------------------------------------------------
