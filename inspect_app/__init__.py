@@ -85,8 +85,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def _tune_sqlite(engine) -> None:
+    """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE for every transaction.
+
+    pysqlite would start a transaction only at the first write, so a transaction that reads and
+    then writes (the audit chain head, a notice number) could interleave with another worker's;
+    taking the write lock at BEGIN makes SQLite transactions queue instead. SQLite is for small
+    single-office installs; use PostgreSQL when many people work at once.
+    """
+
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we send BEGIN ourselves, below
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
@@ -94,6 +103,10 @@ def _tune_sqlite(engine) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -84,17 +84,8 @@ def make_test_config(database_url: str, tmp_path) -> dict:
 def app(database_url, tmp_path_factory):
     app = create_app(make_test_config(database_url, tmp_path_factory.mktemp("instance")))
     with app.app_context():
+        # SQLite transactions (BEGIN IMMEDIATE, SAVEPOINT) are set up by create_app itself.
         engine = db.engine
-        if engine.dialect.name == "sqlite":
-            # pysqlite SAVEPOINT recipe: let SQLAlchemy, not the driver, open transactions.
-            @sa.event.listens_for(engine, "connect")
-            def _no_driver_tx(dbapi_conn, _record):
-                dbapi_conn.isolation_level = None
-
-            @sa.event.listens_for(engine, "begin")
-            def _begin(conn):
-                conn.exec_driver_sql("BEGIN")
-
         from flask_migrate import upgrade
 
         upgrade()

@@ -36,7 +36,9 @@ def test_every_get_route_needs_a_login_except_the_public_ones(app, client):
 
 
 @pytest.mark.parametrize("role", ["admin", "coordinator", "inspector", "unit", "viewer"])
-def test_every_page_without_parameters_renders_for_every_role_without_external_urls(app, login_as, role):
+def test_every_page_without_parameters_renders_for_every_role_without_external_urls(
+    app, login_as, role
+):
     b = login_as(role)
     for rule in _get_rules(app):
         if rule.arguments:

@@ -4,6 +4,7 @@ import sys
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from .services import verify_chain
 
@@ -15,12 +16,18 @@ def verify_command() -> None:
     """Exit 0 when the chain is intact, 1 naming the first bad event otherwise."""
     checked, problem = verify_chain()
     if problem is None:
-        click.echo(f"OK: {checked} audit events, chain intact.")
+        click.echo(_("OK: %(n)d audit events, chain intact.", n=checked))
         return
     if problem.reason == "prev_hash":
-        why = "its prev_hash does not match the event before it (a row was deleted, inserted or edited)"
+        why = _(
+            "its prev_hash does not match the event before it (a row was deleted, inserted or edited)"
+        )
+    elif problem.reason == "tail":
+        why = _(
+            "it is missing: the newest events were deleted (the log ends before the chain head)"
+        )
     else:
-        why = "its content does not match its hash (the row was edited)"
-    click.echo(f"BROKEN at audit event {problem.event_id}: {why}.", err=True)
-    click.echo(f"{checked} events before it are intact.", err=True)
+        why = _("its content does not match its hash (the row was edited)")
+    click.echo(_("BROKEN at audit event %(id)d: %(why)s.", id=problem.event_id, why=why), err=True)
+    click.echo(_("%(n)d events before it are intact.", n=checked), err=True)
     sys.exit(1)

@@ -17,11 +17,9 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 
 from ..extensions import db
-from ..models import AuditEvent, User, utcnow
+from ..models import AuditEvent, AuditHead, User, utcnow
 
 GENESIS = "0" * 64
-# Any fixed number: the advisory lock that serialises appends on PostgreSQL.
-_PG_LOCK_KEY = 727_001
 
 
 def _jsonable(value: Any) -> Any:
@@ -72,14 +70,21 @@ def _unit_id_of(obj: Any) -> int | None:
     return getattr(obj, "unit_id", None)
 
 
-def _last_hash() -> str:
+def _lock_head() -> AuditHead:
+    """The chain head, locked to the end of the transaction (FOR UPDATE on PostgreSQL; SQLite
+    transactions already hold the database's write lock, see create_app)."""
     session = db.session
-    # Flush first so events recorded earlier in this transaction are the ones we chain to.
-    session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    last = session.scalar(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    return last or GENESIS
+    session.flush()  # events recorded earlier in this transaction are part of the chain first
+    head = session.scalar(
+        sa.select(AuditHead)
+        .where(AuditHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if head is None:  # a database made without the migration's first row
+        head = AuditHead(id=1, last_event_id=0, hash=GENESIS, count=0)
+        session.add(head)
+    return head
 
 
 def record(
@@ -92,12 +97,13 @@ def record(
     object_type: str | None = None,
     object_id: Any = None,
     unit_id: int | None = None,
+    hidden_from_unit: bool = False,
 ) -> AuditEvent:
     """Add an audit event to the current session; the caller's commit writes it with the change.
 
-    On PostgreSQL an advisory lock held to the end of the transaction keeps the chain linear.
+    Appends queue on the locked chain head, so the chain never forks.
     """
-    prev_hash = _last_hash()  # flushes, so a new obj has its id below
+    head = _lock_head()  # flushes, so a new obj has its id below
     ev = AuditEvent(
         created_at=utcnow(),
         actor_id=actor.id if actor is not None else None,
@@ -105,14 +111,20 @@ def record(
         action=action,
         object_type=object_type or (type(obj).__name__ if obj is not None else ""),
         object_id=str(object_id if object_id is not None else getattr(obj, "id", "") or ""),
-        unit_id=unit_id if unit_id is not None else _unit_id_of(obj),
+        # Untagged events stay out of the unit's own audit view (work on an inspection before
+        # it is submitted is not the unit's to see).
+        unit_id=None
+        if hidden_from_unit
+        else (unit_id if unit_id is not None else _unit_id_of(obj)),
         before=_jsonable(before) if before is not None else None,
         after=_jsonable(after) if after is not None else None,
         ip=(request.remote_addr or "") if has_request_context() else "",
     )
-    ev.prev_hash = prev_hash
+    ev.prev_hash = head.hash
     ev.hash = compute_hash(ev)
     db.session.add(ev)
+    db.session.flush()
+    head.last_event_id, head.hash, head.count = ev.id, ev.hash, head.count + 1
     return ev
 
 
@@ -123,7 +135,12 @@ class ChainProblem:
 
 
 def verify_chain(batch: int = 2000) -> tuple[int, ChainProblem | None]:
-    """Walk the chain in id order. Returns (events checked, first problem or None)."""
+    """Walk the chain in id order, then compare its end with the head.
+
+    Returns (events checked, first problem or None). A problem names the first event that does
+    not chain (edited, inserted or deleted before it) or, when the newest events were deleted,
+    the newest event the head still remembers ("tail").
+    """
     prev = GENESIS
     checked = 0
     last_id = 0
@@ -135,7 +152,7 @@ def verify_chain(batch: int = 2000) -> tuple[int, ChainProblem | None]:
             .limit(batch)
         ).all()
         if not rows:
-            return checked, None
+            break
         for ev in rows:
             if ev.prev_hash != prev:
                 return checked, ChainProblem(ev.id, "prev_hash")
@@ -145,3 +162,9 @@ def verify_chain(batch: int = 2000) -> tuple[int, ChainProblem | None]:
             checked += 1
             last_id = ev.id
         db.session.expunge_all()
+    head = db.session.get(AuditHead, 1)
+    if head is not None and (
+        head.hash != prev or head.count != checked or head.last_event_id != last_id
+    ):
+        return checked, ChainProblem(head.last_event_id, "tail")
+    return checked, None

@@ -197,7 +197,7 @@ def add_evidence(
             actor,
             "evidence.add",
             attachment,
-            unit_id=inspection.unit_id,
+            hidden_from_unit=True,
             after={
                 "sha256": sha256,
                 "mime": info["mime"],
@@ -218,7 +218,7 @@ def upload_evidence(
     given. Raises NotFound, NotAllowed, InvalidTransition, EvidenceRefused. Commits."""
     from . import services
 
-    inspection = services.load(inspection_id, actor=actor, action="inspection.fill")
+    inspection = services.load(inspection_id, actor=actor, action="inspection.fill", lock=True)
     services._require_fill(actor, inspection)
     answer = None
     if item_id is not None:
@@ -257,13 +257,15 @@ def delete_evidence(attachment_id: int, *, actor: User) -> None:
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.inspection_id is None:
         raise NotFound(_("No such file."))
-    inspection = services.load(attachment.inspection_id, actor=actor, action="inspection.fill")
+    inspection = services.load(
+        attachment.inspection_id, actor=actor, action="inspection.fill", lock=True
+    )
     services._require_fill(actor, inspection)
     if attachment.kind == "signature":
         raise InvalidTransition(_("A signature cannot be removed."))
     sha256, mime = attachment.sha256, attachment.mime
     audit.record(
-        actor, "evidence.delete", attachment, unit_id=inspection.unit_id, before={"sha256": sha256}
+        actor, "evidence.delete", attachment, hidden_from_unit=True, before={"sha256": sha256}
     )
     db.session.delete(attachment)
     db.session.commit()

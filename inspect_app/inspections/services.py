@@ -31,6 +31,7 @@ from ..models import (
     Finding,
     Inspection,
     InspectionMember,
+    NoticeCounter,
     RectificationItem,
     Round,
     User,
@@ -55,16 +56,22 @@ EDITABLE = ("planned", "in_progress")
 # --- loading ------------------------------------------------------------------------------------
 
 
-def load(inspection_id: int, *, actor: User, action: str = "inspection.view") -> Inspection:
+def load(
+    inspection_id: int, *, actor: User, action: str = "inspection.view", lock: bool = False
+) -> Inspection:
     """The inspection with its team, checklist items and answers loaded in a fixed few queries.
 
+    With lock=True the inspection row is locked to the end of the transaction (every command
+    that changes an inspection takes it), so two writers on one inspection queue up: nobody
+    answers an inspection that is being submitted, and the first answers are made once.
     Raises NotFound when it does not exist or the actor may not see it, NotAllowed when the
     actor sees it but may not do `action`.
     """
+    stmt = sa.select(Inspection)
+    if lock:
+        stmt = stmt.with_for_update(of=Inspection).execution_options(populate_existing=True)
     inspection = db.session.scalar(
-        sa.select(Inspection)
-        .where(Inspection.id == inspection_id)
-        .options(
+        stmt.where(Inspection.id == inspection_id).options(
             selectinload(Inspection.members).joinedload(InspectionMember.user),
             joinedload(Inspection.unit),
             joinedload(Inspection.system),
@@ -236,12 +243,13 @@ def _start(inspection: Inspection, actor: User, items: list[ChecklistItem]) -> N
             inspection,
             before={"status": "planned"},
             after={"status": "in_progress"},
+            hidden_from_unit=True,
         )
 
 
 def start_inspection(inspection_id: int, *, actor: User) -> Inspection:
     """Mark a planned inspection as started. Raises NotFound/NotAllowed/InvalidTransition. Commits."""
-    inspection = load(inspection_id, actor=actor, action="inspection.fill")
+    inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
     _require_fill(actor, inspection)
     _start(inspection, actor, items_of(inspection))
     db.session.commit()
@@ -345,7 +353,7 @@ def apply_changes(
         raise ValidationFailed(_("Send a non-empty list of changes."))
     if len(changes) > 500:
         raise ValidationFailed(_("Send at most 500 changes at a time."))
-    inspection = load(inspection_id, actor=actor, action="inspection.fill")
+    inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
     _require_fill(actor, inspection)
     items = {i.id: i for i in items_of(inspection)}
     _start(inspection, actor, list(items.values()))
@@ -446,7 +454,7 @@ def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str
             "answer.update",
             object_type="Answer",
             object_id=answer.id,
-            unit_id=inspection.unit_id,
+            hidden_from_unit=True,
             before={"item": item.code, **before},
             after={"item": item.code, **fields, "version": answer.version},
         )
@@ -579,23 +587,36 @@ def _snapshot_hash(
 
 
 def next_notice_number(year: int) -> str:
-    """The next free notice number of the year from NOTICE_NUMBER_PATTERN ({year}, {seq})."""
+    """The next free notice number of the year from NOTICE_NUMBER_PATTERN ({year}, {seq}).
+
+    The year's counter row is locked to the end of the transaction, so two notices issued at
+    the same moment get different numbers.
+    """
     pattern = current_app.config["NOTICE_NUMBER_PATTERN"]
-    taken = set(
-        db.session.scalars(
-            sa.select(Inspection.notice_number).where(Inspection.notice_number.is_not(None))
-        )
+    counter = db.session.scalar(
+        sa.select(NoticeCounter).where(NoticeCounter.year == year).with_for_update()
     )
-    seq = sum(1 for n in taken if n and _notice_year(n, pattern) == year) + 1
-    while pattern.format(year=year, seq=seq) in taken:
-        seq += 1
+    if counter is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(NoticeCounter(year=year, last_seq=0))
+        except sa.exc.IntegrityError:  # another notice of that year made the row meanwhile
+            pass
+        counter = db.session.scalar(
+            sa.select(NoticeCounter)
+            .where(NoticeCounter.year == year)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    seq = counter.last_seq + 1
+    while db.session.scalar(
+        sa.select(Inspection.id).where(
+            Inspection.notice_number == pattern.format(year=year, seq=seq)
+        )
+    ):
+        seq += 1  # a number given by hand or before the counter existed
+    counter.last_seq = seq
     return pattern.format(year=year, seq=seq)
-
-
-def _notice_year(number: str, pattern: str) -> int | None:
-    regex = re.escape(pattern).replace(r"\{year\}", r"(?P<year>\d{4})").replace(r"\{seq\}", r"\d+")
-    match = re.fullmatch(regex, number)
-    return int(match.group("year")) if match else None
 
 
 def _finding_code(inspection: Inspection, n: int) -> str:
@@ -629,7 +650,7 @@ def submit_inspection(
     """
     from . import evidence
 
-    inspection = load(inspection_id, actor=actor, action="inspection.fill")
+    inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
     _require_fill(actor, inspection)
     if actor.role == "inspector" and inspection.lead_id != actor.id:
         raise NotAllowed(_("Only the lead inspector can submit the inspection."))
@@ -759,7 +780,7 @@ def reopen_inspection(inspection_id: int, *, actor: User, reason: str) -> Inspec
     Its findings and rectification items are withdrawn and made again on the next submission;
     refused (InvalidTransition) once the unit has started answering any of them. Commits.
     """
-    inspection = load(inspection_id, actor=actor, action="inspection.reopen")
+    inspection = load(inspection_id, actor=actor, action="inspection.reopen", lock=True)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Give a reason for reopening."))
@@ -781,6 +802,15 @@ def reopen_inspection(inspection_id: int, *, actor: User, reason: str) -> Inspec
                 "The unit has already acted on the rectification items; the inspection cannot be reopened."
             )
         )
+    # Later findings that repeat these lose the link first, or deleting them breaks the key.
+    withdrawn = [f.id for f in findings]
+    if withdrawn:
+        db.session.execute(
+            sa.update(Finding)
+            .where(Finding.repeat_of_id.in_(withdrawn))
+            .values(repeat_of_id=None)
+            .execution_options(synchronize_session=False)
+        )
     for finding in findings:
         audit.record(
             actor,
@@ -792,11 +822,6 @@ def reopen_inspection(inspection_id: int, *, actor: User, reason: str) -> Inspec
         if finding.rectification:
             db.session.delete(finding.rectification)
         db.session.delete(finding)
-    db.session.execute(
-        sa.update(Finding)
-        .where(Finding.repeat_of_id.in_([f.id for f in findings]))
-        .values(repeat_of_id=None)
-    )
     inspection.status = "in_progress"
     inspection.score = inspection.compliance_rate = None
     inspection.submitted_at = None
@@ -817,7 +842,7 @@ def record_notice_served(inspection_id: int, *, actor: User, served_on: date) ->
     Raises InvalidTransition before submission or when no notice exists, ValidationFailed for a
     date before the notice was issued. Commits.
     """
-    inspection = load(inspection_id, actor=actor, action="inspection.fill")
+    inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
     if actor.role == "inspector" and not is_member(actor, inspection):
         raise NotFound(_("No such inspection."))
     if inspection.status not in ("submitted", "closed") or not inspection.notice_number:

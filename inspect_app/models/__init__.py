@@ -1,9 +1,17 @@
 """All models, imported here so Alembic and the app see every table."""
 
-from .audit import AuditEvent
+from .audit import AuditEvent, AuditHead
 from .base import utcnow
 from .checklist import ChecklistItem, ChecklistTemplate
-from .inspection import Answer, AppliedChange, Attachment, Inspection, InspectionMember, Round
+from .inspection import (
+    Answer,
+    AppliedChange,
+    Attachment,
+    Inspection,
+    InspectionMember,
+    NoticeCounter,
+    Round,
+)
 from .org import UNIT_KINDS, Department, System, Unit
 from .rectification import Finding, RectificationEvent, RectificationItem
 from .user import ROLES, User
@@ -15,12 +23,14 @@ __all__ = [
     "AppliedChange",
     "Attachment",
     "AuditEvent",
+    "AuditHead",
     "ChecklistItem",
     "ChecklistTemplate",
     "Department",
     "Finding",
     "Inspection",
     "InspectionMember",
+    "NoticeCounter",
     "RectificationEvent",
     "RectificationItem",
     "Round",

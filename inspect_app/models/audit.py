@@ -34,3 +34,18 @@ class AuditEvent(db.Model):
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
 
     actor: Mapped[User | None] = relationship()
+
+
+class AuditHead(db.Model):
+    """The newest event of the chain, in one row (id 1).
+
+    Every append locks and moves it, so concurrent appends queue up instead of forking the chain,
+    and `flask audit verify` notices when the newest events were deleted.
+    """
+
+    __tablename__ = "audit_heads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(sa.String(64), default="0" * 64)
+    count: Mapped[int] = mapped_column(default=0)

@@ -171,6 +171,15 @@ class AppliedChange(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class NoticeCounter(db.Model):
+    """The last rectification-notice sequence number used in a year, locked while a notice is issued."""
+
+    __tablename__ = "notice_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(default=0)
+
+
 class Attachment(db.Model):
     """An evidence file stored by content hash outside static/, owned by one object."""
 

@@ -95,3 +95,53 @@ def test_audit_event_page_shows_before_and_after(login_as, app, make):
         event_id = ev.id
     html = login_as("coordinator").get(f"/audit/{event_id}").get_data(as_text=True)
     assert "旧名" in html and "新名" in html
+
+
+def test_deleting_the_newest_rows_makes_verify_exit_1(app, make):
+    with app.app_context():
+        ids = [e.id for e in _record_three(make)]
+        db.session.execute(sa.text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[-1]})
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"audit event {ids[-1]}" in result.output or str(ids[-1]) in result.output
+
+
+def test_concurrent_appends_from_many_threads_keep_one_chain(new_database_url, tmp_path):
+    """Eight workers appending at once (SQLite file or PostgreSQL) never fork the chain."""
+    import threading
+
+    from flask_migrate import upgrade
+
+    from inspect_app import create_app
+
+    from ..conftest import make_test_config
+
+    other = create_app(make_test_config(new_database_url(), tmp_path))
+    with other.app_context():
+        upgrade()
+    errors = []
+
+    def work(n):
+        try:
+            with other.app_context():
+                for i in range(10):
+                    db.session.scalar(
+                        sa.select(sa.func.count(AuditEvent.id))
+                    )  # read first, then write
+                    audit.record(None, "test.concurrent", object_type="T", object_id=f"{n}-{i}")
+                    db.session.commit()
+                db.session.remove()
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with other.app_context():
+        assert verify_chain() == (80, None)
+        db.session.remove()
+        db.engine.dispose()

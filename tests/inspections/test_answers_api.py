@@ -209,3 +209,28 @@ def test_openapi_document_describes_the_answer_endpoint(client):
         "conflict",
         "rejected",
     }
+
+
+def test_unit_user_sees_no_audit_trace_of_an_inspection_before_submission(app, make, setup):
+    from inspect_app.models import Unit
+
+    lead = Browser(app.test_client())
+    lead.login(setup["lead"])
+    _post(
+        lead,
+        setup["inspection"],
+        change(setup["items"]["T-01"], result="noncompliant", finding_description="未任命"),
+    )
+    with app.app_context():
+        make.user(role="unit", username="own_unit", unit=db.session.get(Unit, setup["unit"]))
+        event_ids = [
+            e.id
+            for e in db.session.query(AuditEvent).filter(
+                AuditEvent.action.in_(["answer.update", "inspection.start"])
+            )
+        ]
+    liaison = Browser(app.test_client())
+    liaison.login("own_unit")
+    assert "未任命" not in liaison.get("/audit/").get_data(as_text=True)
+    for event_id in event_ids:
+        assert liaison.get(f"/audit/{event_id}").status_code == 404

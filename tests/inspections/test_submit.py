@@ -253,3 +253,31 @@ def test_submit_through_the_api_reports_missing_items_as_json(app, setup):
     assert r.status_code == 400
     details = r.get_json()["error"]["details"]
     assert any(d["item_code"] == "T-01" for d in details)
+
+
+def test_reopening_an_inspection_whose_finding_was_repeated_later_works(ctx, setup, make):
+    from inspect_app.models import ChecklistTemplate, Unit
+
+    lead, coordinator = _user(setup["lead"]), make.user(role="coordinator")
+    _answer_all(setup, lead, **{"T-02": "noncompliant"})
+    services.submit_inspection(
+        setup["inspection"], actor=lead, signatory_name="张三", signature_png=png_bytes()
+    )
+    later = make.inspection(
+        template=db.session.query(ChecklistTemplate).one(),
+        unit=db.session.get(Unit, setup["unit"]),
+        members=[lead, _user(setup["member"])],
+        round=make.round(seq=4),
+    )
+    _answer_all({**setup, "inspection": later.id}, lead, **{"T-02": "noncompliant"})
+    services.submit_inspection(
+        later.id, actor=lead, signatory_name="李四", signature_png=png_bytes()
+    )
+    repeat = db.session.query(Finding).filter(Finding.inspection_id == later.id).one()
+    assert repeat.repeat_of_id is not None
+    services.reopen_inspection(setup["inspection"], actor=coordinator, reason="更正")
+    db.session.refresh(repeat)
+    assert repeat.repeat_of_id is None
+    assert (
+        db.session.query(Finding).filter(Finding.inspection_id == setup["inspection"]).count() == 0
+    )

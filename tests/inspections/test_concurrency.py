@@ -1,0 +1,75 @@
+"""Two inspectors on one inspection at the same moment: nothing fails, nothing is lost."""
+
+import threading
+import uuid
+
+import pytest
+from flask_migrate import upgrade
+
+from inspect_app import create_app
+from inspect_app.extensions import db
+from inspect_app.inspections import services
+from inspect_app.models import Answer, User
+
+from ..conftest import make_test_config
+from ..factories import Factory
+
+
+@pytest.fixture
+def other_app(new_database_url, tmp_path):
+    app = create_app(make_test_config(new_database_url(), tmp_path))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_first_answers_from_two_inspectors_at_once_are_both_kept(other_app):
+    with other_app.app_context():
+        make = Factory()
+        template = make.template(
+            items=[{"code": f"C-{n:02d}", "text": f"问题{n}？"} for n in range(20)]
+        )
+        lead, member = make.user(role="inspector"), make.user(role="inspector")
+        inspections = [
+            make.inspection(template=template, members=[lead, member]).id for _ in range(4)
+        ]
+        item_ids = [i.id for i in template.items]
+        users = (lead.id, member.id)
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def work(user_id, item_id, inspection_id):
+        try:
+            barrier.wait()  # both start together; neither holds a transaction while waiting
+            with other_app.app_context():
+                actor = db.session.get(User, user_id)
+                change = {
+                    "change_id": str(uuid.uuid4()),
+                    "item_id": item_id,
+                    "base_version": 0,
+                    "result": "compliant",
+                }
+                [outcome] = services.apply_changes(inspection_id, [change], actor=actor)
+                assert outcome["status"] == "applied", outcome
+                db.session.remove()
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+
+    for inspection_id in inspections:
+        threads = [
+            threading.Thread(target=work, args=(users[n], item_ids[n], inspection_id))
+            for n in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    with other_app.app_context():
+        for inspection_id in inspections:
+            answers = db.session.query(Answer).filter_by(inspection_id=inspection_id).all()
+            assert len(answers) == 20
+            assert sum(1 for a in answers if a.result == "compliant") == 2
