@@ -25,6 +25,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_prefixed_env("INSPECT")
         app.config.update(test_config)
     _finish_config(app)
+    hops = int(app.config["PROXY_HOPS"] or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     # Leaner HTML: long pages (a 120-item checklist) carry no template indentation.
     app.jinja_env.trim_blocks = True

@@ -22,6 +22,10 @@ class Defaults:
     # Requests: 16 MB is plenty once the tablet has downscaled photos.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
+    # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto/-Host are
+    # trusted for that many hops, so rate limits and the audit log see the client's address.
+    PROXY_HOPS = 0
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

@@ -59,3 +59,36 @@ def test_api_errors_are_json_not_html(client):
     assert response.is_json
     assert response.get_json()["error"]["code"] == "not_found"
     assert client.get("/api/v1/me").get_json()["error"]["code"] == "unauthorized"
+
+
+def test_behind_a_proxy_the_client_address_is_used_for_limits_and_audit(new_database_url, tmp_path):
+    from flask_migrate import upgrade
+
+    from inspect_app.extensions import db
+    from inspect_app.models import AuditEvent
+
+    from .conftest import make_test_config
+
+    config = make_test_config(new_database_url(), tmp_path)
+    config["PROXY_HOPS"] = 1
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+    client = app.test_client()
+    token = client.get("/api/v1/csrf").get_json()["csrf_token"]
+    response = client.post(
+        "/auth/login",
+        data={"username": "nobody", "password": "wrong-wrong", "csrf_token": token},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    assert response.status_code == 200
+    with app.app_context():
+        event = (
+            db.session.query(AuditEvent)
+            .filter_by(action="auth.login_failed")
+            .order_by(AuditEvent.id.desc())
+            .first()
+        )
+        assert event.ip == "203.0.113.7"
+        db.session.remove()
+        db.engine.dispose()

@@ -1,12 +1,13 @@
 """Browsing the audit log: coordinators see everything, a unit user only its own unit's events."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from ..auth.permissions import action_required, get_visible_or_404, scope
+from ..clock import day_end_utc, day_start_utc
 from ..extensions import db
 from ..models import AuditEvent
 
@@ -38,9 +39,9 @@ def index():
     if args["object_id"]:
         stmt = stmt.where(AuditEvent.object_id == args["object_id"])
     if since := _parse_date(args["since"]):
-        stmt = stmt.where(AuditEvent.created_at >= since - timedelta(hours=8))
+        stmt = stmt.where(AuditEvent.created_at >= day_start_utc(since))
     if until := _parse_date(args["until"]):
-        stmt = stmt.where(AuditEvent.created_at < until + timedelta(days=1) - timedelta(hours=8))
+        stmt = stmt.where(AuditEvent.created_at < day_end_utc(until))
     page = db.paginate(
         stmt.order_by(AuditEvent.id.desc()),
         per_page=current_app.config["PAGE_SIZE"],

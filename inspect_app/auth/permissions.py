@@ -36,6 +36,8 @@ ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "rounds.edit": OFFICE,
     "inspection.view": READERS + ("inspector", "unit"),
     "inspection.fill": ("admin", "coordinator", "inspector"),
+    # An inspector submits only as the team's lead (checked in can()).
+    "inspection.submit": ("admin", "coordinator", "inspector"),
     "inspection.reopen": OFFICE,
     "rectification.view": READERS + ("inspector", "unit"),
     "rectification.respond": ("unit",),
@@ -84,11 +86,29 @@ def can(user: User | None, action: str, obj: Any = None) -> bool:
         return False
     if obj is None:
         return True
-    return is_visible(user, obj)
+    if not is_visible(user, obj):
+        return False
+    if action == "inspection.submit" and user.role == "inspector":
+        return obj.lead_id == user.id
+    return True
+
+
+def _inspection_of(obj: Any) -> Inspection | None:
+    """The inspection an object belongs to (itself, a finding's, a rectification item's…)."""
+    if isinstance(obj, Inspection):
+        return obj
+    if getattr(obj, "inspection", None) is not None:
+        return obj.inspection
+    finding = getattr(obj, "finding", None)
+    return finding.inspection if finding is not None else None
+
+
+def on_team(user: User, inspection: Inspection) -> bool:
+    return inspection.lead_id == user.id or any(m.user_id == user.id for m in inspection.members)
 
 
 def is_visible(user: User, obj: Any) -> bool:
-    """Object-level visibility: the same rule the list scopes apply."""
+    """Object-level visibility: the same rule the list scopes apply. Unknown means no."""
     if user.role in READERS:
         return True
     if user.role == "unit":
@@ -96,9 +116,8 @@ def is_visible(user: User, obj: Any) -> bool:
             return False
         return _unit_of(obj) is not None and _unit_of(obj) == user.unit_id
     if user.role == "inspector":
-        if isinstance(obj, Inspection):
-            return any(m.user_id == user.id for m in obj.members) or obj.lead_id == user.id
-        return not isinstance(obj, AuditEvent)
+        inspection = _inspection_of(obj)
+        return inspection is not None and on_team(user, inspection)
     return False
 
 

@@ -122,6 +122,8 @@ def create_user(
         raise ValidationFailed(_("An inspector must belong to a department (--department CODE)."))
     if role != "unit" and unit is not None:
         raise ValidationFailed(_("Only unit users belong to a unit."))
+    if role == "unit" and department is not None:
+        raise ValidationFailed(_("Unit liaisons do not belong to a department; leave this empty."))
     user = User(
         username=username,
         display_name=display_name,

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from ..checklists import services as checklist_services
 from ..checklists.loader import default_folder
+from ..clock import local_today
 from ..extensions import db
 from ..inspections import evidence
 from ..inspections import services as inspections
@@ -151,7 +152,7 @@ def _targets(codes: list[str], model) -> list[Target]:
 
 def seed_inspections(year: int, *, today: date | None = None) -> int:
     """Create the demo inspections of `year` unless it has some. Returns how many were made."""
-    today = today or date.today()
+    today = today or local_today()
     has_any = db.session.scalar(
         sa.select(Inspection.id)
         .join(Round, Round.id == Inspection.round_id)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from .. import audit
 from ..auth.services import hash_password
+from ..clock import local_today
 from ..extensions import db
 from ..models import Department, Round, System, Unit, User
 
@@ -289,7 +290,7 @@ def has_users() -> bool:
 
 def seed(year: int | None = None, *, inspections: bool = True) -> dict[str, int]:
     """Create whatever of the demo data is missing. Commits once; returns how many rows it added."""
-    year = year or date.today().year
+    year = year or local_today().year
     added = {"departments": 0, "units": 0, "systems": 0, "users": 0, "rounds": 0, "inspections": 0}
     departments = {}
     for code, name, name_en in DEPARTMENTS:

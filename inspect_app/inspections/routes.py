@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -23,6 +22,7 @@ from flask_login import current_user, login_required
 
 from .. import labels
 from ..auth import permissions
+from ..clock import local_today
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..models import Attachment
@@ -42,7 +42,7 @@ def _actor():
 def mine():
     inspections = services.my_inspections(_actor())
     progress = services.progress_by_inspection(inspections)
-    today = date.today()
+    today = local_today()
     groups = {"today": [], "current": [], "other": []}
     for inspection in inspections:
         if inspection.scheduled_on == today and inspection.status in services.EDITABLE:

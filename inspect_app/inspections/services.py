@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import audit
 from ..auth import permissions
 from ..checklists.conditions import applies, visible_codes
+from ..clock import local_today
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
@@ -139,14 +140,8 @@ def applicability(
     return Applicability(applicable, shown)
 
 
-def is_member(user: User, inspection: Inspection) -> bool:
-    return inspection.lead_id == user.id or any(m.user_id == user.id for m in inspection.members)
-
-
 def _require_fill(actor: User, inspection: Inspection) -> None:
     permissions.require(actor, "inspection.fill", inspection)
-    if actor.role == "inspector" and not is_member(actor, inspection):
-        raise NotFound(_("No such inspection."))
     if inspection.status not in EDITABLE:
         raise InvalidTransition(
             _("This inspection has been submitted and is read-only."),
@@ -652,7 +647,7 @@ def submit_inspection(
 
     inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
     _require_fill(actor, inspection)
-    if actor.role == "inspector" and inspection.lead_id != actor.id:
+    if not permissions.can(actor, "inspection.submit", inspection):
         raise NotAllowed(_("Only the lead inspector can submit the inspection."))
     name = (signatory_name or "").strip()
     problems = []
@@ -673,7 +668,7 @@ def submit_inspection(
             details=[m.__dict__ for m in problems],
         )
     now = now or utcnow()
-    today = today or date.today()
+    today = today or local_today()
     signature = evidence.store_signature(signature_png, inspection=inspection, actor=actor)
     active = applicability(inspection, items, answers).active
     value, rate, vetoed = score(active, answers)
@@ -843,13 +838,11 @@ def record_notice_served(inspection_id: int, *, actor: User, served_on: date) ->
     date before the notice was issued. Commits.
     """
     inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
-    if actor.role == "inspector" and not is_member(actor, inspection):
-        raise NotFound(_("No such inspection."))
     if inspection.status not in ("submitted", "closed") or not inspection.notice_number:
         raise InvalidTransition(_("There is no rectification notice to serve yet."))
     if inspection.notice_issued_on and served_on < inspection.notice_issued_on:
         raise ValidationFailed(_("The notice cannot be served before it was issued."))
-    if served_on > date.today() + timedelta(days=1):
+    if served_on > local_today():
         raise ValidationFailed(_("The service date cannot be in the future."))
     before = inspection.notice_served_on
     inspection.notice_served_on = served_on
@@ -993,8 +986,6 @@ def fill_context(
 ) -> FillContext:
     """Load an inspection for filling or reading. Raises NotFound/NotAllowed."""
     inspection = load(inspection_id, actor=actor, action=action)
-    if actor.role == "inspector" and not is_member(actor, inspection):
-        raise NotFound(_("No such inspection."))
     items = items_of(inspection)
     answers = answers_of(inspection)
     attachments: dict[int | None, list[Attachment]] = {}

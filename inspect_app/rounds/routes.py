@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -13,6 +12,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from ..auth.permissions import READERS, action_required, can
+from ..clock import local_today
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..labels import INSPECTION_STATUS_LABELS, UNIT_KIND_LABELS
@@ -72,8 +72,8 @@ def _round_in_path(round_id: int, inspection_id: int) -> Inspection:
 @bp.get("/")
 @reader_required
 def index():
-    year = request.args.get("year", type=int) or date.today().year
-    this_year = date.today().year
+    this_year = local_today().year
+    year = request.args.get("year", type=int) or this_year
     years = sorted(
         set(services.years_with_rounds()) | {this_year - 1, this_year, this_year + 1, year}
     )

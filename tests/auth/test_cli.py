@@ -35,3 +35,16 @@ def test_users_create_refuses_an_inspector_with_an_unknown_department(app):
     )
     assert result.exit_code == 1
     assert "NOPE" in result.output
+
+
+def test_users_create_refuses_a_unit_user_with_a_department(app, make):
+    with app.app_context():
+        make.unit(code="U7")
+        make.department(code="CAC")
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "eve", "--role", "unit", "--unit", "U7", "--department", "CAC"],
+        input="long-enough-pw\nlong-enough-pw\n",
+    )
+    assert result.exit_code == 1
+    with app.app_context():
+        assert db.session.query(User).filter_by(username="eve").count() == 0

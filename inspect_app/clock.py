@@ -1,0 +1,37 @@
+"""Dates as the office sees them: UTC is stored, Beijing time (BABEL_DEFAULT_TIMEZONE) is lived in.
+
+A server on UTC would otherwise date a notice issued at 07:00 in Beijing a day early.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+def zone() -> ZoneInfo:
+    name = (
+        current_app.config.get("BABEL_DEFAULT_TIMEZONE", DEFAULT_ZONE)
+        if has_app_context()
+        else DEFAULT_ZONE
+    )
+    return ZoneInfo(name)
+
+
+def local_today() -> date:
+    """Today's date in the office's time zone."""
+    return datetime.now(zone()).date()
+
+
+def day_start_utc(day: date) -> datetime:
+    """The naive-UTC instant at which `day` begins in the office's time zone."""
+    return datetime.combine(day, time.min, tzinfo=zone()).astimezone(UTC).replace(tzinfo=None)
+
+
+def day_end_utc(day: date) -> datetime:
+    """The naive-UTC instant at which the day after `day` begins (an exclusive bound)."""
+    return day_start_utc(day + timedelta(days=1))
