@@ -168,7 +168,7 @@ def document() -> dict[str, Any]:
             },
             "/api/v1/inspections": {
                 "get": {
-                    "summary": "Inspections of the logged-in user (an inspector's team inspections)",
+                    "summary": "Inspections of the logged-in user (an inspector's team inspections) of one year (default: this year) and any older ones still being filled",
                     "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}}],
                     "responses": {
                         "200": {

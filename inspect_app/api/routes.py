@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from ..clock import local_today
 from ..errors import ValidationFailed, error_response
 from ..inspections import evidence, services
 from . import openapi, serializers
@@ -60,7 +61,7 @@ def me():
 
 @bp.get("/inspections")
 def list_inspections():
-    year = request.args.get("year", type=int)
+    year = request.args.get("year", type=int) or local_today().year
     actor = current_user._get_current_object()
     inspections = services.my_inspections(actor, year=year)
     progress = services.progress_by_inspection(inspections)

@@ -40,9 +40,11 @@ def _actor():
 @login_required
 @permissions.action_required("inspection.fill")
 def mine():
-    inspections = services.my_inspections(_actor())
-    progress = services.progress_by_inspection(inspections)
     today = local_today()
+    inspections = services.my_inspections(
+        _actor(), year=request.args.get("year", type=int) or today.year
+    )
+    progress = services.progress_by_inspection(inspections)
     groups = {"today": [], "current": [], "other": []}
     for inspection in inspections:
         if inspection.scheduled_on == today and inspection.status in services.EDITABLE:

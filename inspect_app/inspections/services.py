@@ -173,9 +173,18 @@ def previous_answers(inspection: Inspection, codes: Iterable[str]) -> dict[str, 
             Inspection.id != inspection.id,
             Inspection.status.in_(("submitted", "closed")),
             ChecklistItem.code.in_(codes),
-            Answer.result.is_not(None) | Answer.value.is_not(None),
+            # Only rounds before this one: a reopened early inspection must not show later ones.
+            sa.or_(
+                Round.year < inspection.round.year,
+                sa.and_(Round.year == inspection.round.year, Round.seq < inspection.round.seq),
+            ),
         )
-        .order_by(Inspection.submitted_at.desc(), Inspection.id.desc())
+        .order_by(
+            Round.year.desc(),
+            Round.seq.desc(),
+            Inspection.submitted_at.desc(),
+            Inspection.id.desc(),
+        )
     )
     if inspection.system_id is None:
         prev = prev.where(Inspection.system_id.is_(None))
@@ -183,7 +192,7 @@ def previous_answers(inspection: Inspection, codes: Iterable[str]) -> dict[str, 
         prev = prev.where(Inspection.system_id == inspection.system_id)
     out: dict[str, dict[str, Any]] = {}
     for row in db.session.execute(prev):
-        if row.code not in out:
+        if row.code not in out and (row.result is not None or row.value is not None):
             out[row.code] = {
                 "result": row.result,
                 "value": row.value,
@@ -415,8 +424,9 @@ def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str
     except ValidationFailed as err:
         return {"change_id": change_id, "status": "rejected", "message": err.message}
     answer = answers[item.id]
-    if answer.version != base:
-        if all(getattr(answer, k) == v for k, v in fields.items()):
+    unchanged = all(getattr(answer, k) == v for k, v in fields.items())
+    if unchanged or answer.version != base:
+        if unchanged:  # nothing to change: no new version, no audit event
             outcome = {
                 "change_id": change_id,
                 "status": "applied",
@@ -874,7 +884,8 @@ class InspectionCard:
 
 
 def my_inspections(actor: User, *, year: int | None = None) -> list[Inspection]:
-    """Inspections the actor is on (inspectors) or may see (office), newest round first."""
+    """Inspections the actor is on (inspectors) or may see (office), newest first; with a year,
+    that year's and any older ones still being filled."""
     stmt = permissions.scope(sa.select(Inspection), Inspection, actor).options(
         selectinload(Inspection.unit),
         selectinload(Inspection.system),
@@ -882,8 +893,10 @@ def my_inspections(actor: User, *, year: int | None = None) -> list[Inspection]:
         selectinload(Inspection.template),
         selectinload(Inspection.members).selectinload(InspectionMember.user),
     )
-    if year is not None:
-        stmt = stmt.join(Round, Round.id == Inspection.round_id).where(Round.year == year)
+    if year is not None:  # that year's, and any still being filled from before
+        stmt = stmt.join(Round, Round.id == Inspection.round_id).where(
+            sa.or_(Round.year == year, Inspection.status.in_(EDITABLE))
+        )
     return list(
         db.session.scalars(
             stmt.order_by(Inspection.scheduled_on.desc().nulls_last(), Inspection.id.desc())

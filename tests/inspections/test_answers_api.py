@@ -234,3 +234,16 @@ def test_unit_user_sees_no_audit_trace_of_an_inspection_before_submission(app, m
     assert "未任命" not in liaison.get("/audit/").get_data(as_text=True)
     for event_id in event_ids:
         assert liaison.get(f"/audit/{event_id}").status_code == 404
+
+
+def test_a_change_that_changes_nothing_keeps_the_version_and_writes_no_audit_event(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    item = setup["items"]["T-01"]
+    _post(b, setup["inspection"], change(item, result="compliant"))
+    outcome = _post(
+        b, setup["inspection"], change(item, 1, result="compliant", note=None)
+    ).get_json()["results"][0]
+    assert outcome["status"] == "applied" and outcome["answer"]["version"] == 1
+    with app.app_context():
+        assert db.session.query(AuditEvent).filter_by(action="answer.update").count() == 1

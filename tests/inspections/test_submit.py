@@ -214,6 +214,8 @@ def test_repeat_findings_point_to_the_earlier_one(ctx, setup, make):
     )
     second = db.session.query(Finding).filter(Finding.inspection_id == later.id).one()
     assert second.repeat_of_id == first.id
+    earlier = db.session.get(Inspection, setup["inspection"])
+    assert services.previous_answers(earlier, ["T-02"]) == {}  # round 4 is not round 3's past
     assert (
         db.session.get(Inspection, later.id).notice_number
         == f"示网信整改〔{date.today().year}〕第2号"
