@@ -4,7 +4,9 @@ import sys
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
+from .. import labels
 from ..errors import DomainError
 from ..models import ROLES
 from . import services
@@ -31,6 +33,12 @@ def create_command(username, role, unit_code, department_code, display_name, pas
             display_name=display_name,
         )
     except DomainError as err:
-        click.echo(f"Error: {err.message}", err=True)
+        click.echo(_("Error: %(message)s", message=err.message), err=True)
         sys.exit(1)
-    click.echo(f"Created user {user.username} ({user.role}).")
+    click.echo(
+        _(
+            "Created user %(name)s (%(role)s).",
+            name=user.username,
+            role=labels.label(labels.ROLE_LABELS, user.role),
+        )
+    )

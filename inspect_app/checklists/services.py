@@ -42,7 +42,8 @@ def parse_paths(
 def _database_ready() -> bool:
     """Whether loaded versions can be compared (validate also works without a database)."""
     try:
-        return sa.inspect(db.engine).has_table(ChecklistTemplate.__tablename__)
+        # The session's own connection: a second one would wait for this transaction's lock.
+        return sa.inspect(db.session.connection()).has_table(ChecklistTemplate.__tablename__)
     except SQLAlchemyError:
         return False
 

@@ -2,6 +2,7 @@
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
@@ -13,7 +14,13 @@ def seed_command(if_empty: bool) -> None:
     from .seed import has_users, seed
 
     if if_empty and has_users():
-        click.echo("The database already has users: demo data not added.")
+        click.echo(_("The database already has users: demo data not added."))
         return
     summary = seed()
-    click.echo("Demo data ready: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    click.echo(
+        _(
+            "Demo data ready: %(departments)d departments, %(units)d units, %(systems)d systems, "
+            "%(users)d users, %(rounds)d rounds, %(inspections)d inspections added.",
+            **summary,
+        )
+    )

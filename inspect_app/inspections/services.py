@@ -222,9 +222,9 @@ def _is_answered(item: ChecklistItem, answer: Answer | None) -> bool:
 
 def finding_prefill(question: str) -> str:
     """A first draft of the finding description from the item's question, for the inspector
-    to edit: the leading 是否 and the question mark are dropped. (fill.js mirrors this.)"""
-    core = re.sub(r"^(（[^）]*）)?是否", r"\1", (question or "").strip()).rstrip("？?。 ")
-    return _("Found not compliant: %(requirement)s", requirement=core)
+    to edit: 是否 and the question mark are dropped. (fill.js mirrors this rule.)"""
+    core = (question or "").strip().replace("是否", "").rstrip("？?。 ")
+    return _("Not met: %(requirement)s", requirement=core)
 
 
 # --- starting and answering -----------------------------------------------------------------------
@@ -505,7 +505,7 @@ def missing_for_submit(
     missing = []
     for item in applicability(inspection, items, answers).active:
         answer = answers.get(item.id)
-        label = f"{item.code} {item.text[:40]}"
+        label = f"{item.code} {item.text}"
         if not _is_answered(item, answer):
             missing.append(Missing(_("%(item)s is not answered.", item=label), item.id, item.code))
             continue

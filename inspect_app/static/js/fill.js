@@ -94,7 +94,6 @@ function answerValue(el) {
 // ---- show_if: the same grammar as inspect_app/checklists/conditions.py ----------------------
 
 function compare(op, actual, operand) {
-  if (actual === null || actual === undefined) return op === "ne" || op === "not_in";
   switch (op) {
     case "eq": return actual === operand;
     case "ne": return actual !== operand;
@@ -170,8 +169,8 @@ function ensureFinding(el) {
   const id = itemId(el);
   const block = document.getElementById("nc-template").content.firstElementChild.cloneNode(true);
   for (const input of block.querySelectorAll("[name]")) input.name = `${input.name}${id}`;
-  // The same first draft as services.finding_prefill: no leading 是否, no question mark.
-  const requirement = el.querySelector(".qt").textContent.trim().replace(/^(（[^）]*）)?是否/, "$1").replace(/[？?。\s]+$/, "");
+  // The same first draft as services.finding_prefill: no 是否, no question mark.
+  const requirement = el.querySelector(".qt").textContent.trim().replaceAll("是否", "").replace(/[？?。 ]+$/, "");
   block.querySelector(`[name="fd${id}"]`).value = fmt(T.prefill, { requirement });
   block.querySelector(`[name="fs${id}"]`).value = SEVERITY[el.dataset.d[0]];
   block.querySelector(`[name="fdd${id}"]`).value = el.dataset.d.slice(1);
@@ -185,6 +184,36 @@ function showResultClass(el) {
   if (f.result) el.classList.add(`r-${f.result}`);
   const nc = el.querySelector(".nc");
   if (nc) nc.hidden = f.result !== "noncompliant";
+}
+
+// ---- conflicts --------------------------------------------------------------------------
+
+function describe(fields) {
+  const parts = [];
+  if (fields.result) parts.push(T.results[fields.result] || fields.result);
+  if (fields.value !== undefined && fields.value !== null) parts.push(String(fields.value));
+  if (fields.note) parts.push(fields.note);
+  if (fields.finding_description) parts.push(fields.finding_description);
+  return parts.join(" · ");
+}
+
+function offerMine(el, fields) {
+  el.querySelector(".mine")?.remove();
+  const box = document.createElement("p");
+  box.className = "mine";
+  box.textContent = fmt(T.mine, { value: describe(fields) }) + " ";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button secondary";
+  button.textContent = T.useMine;
+  button.addEventListener("click", () => {
+    showServerValues(el, { ...fieldsOf(el), ...fields });
+    enqueue(el, fields);
+    box.remove();
+    scheduleFlush(0);
+  });
+  box.append(button);
+  el.querySelector(".ph").before(box);
 }
 
 // ---- the queue ------------------------------------------------------------------------------
@@ -302,10 +331,14 @@ async function flush() {
           if (result.answer) applyServerAnswer(el, result.answer);
           if (q.length && q[0].base_version === null) q[0].base_version = versionOf(el);
         } else if (result.status === "conflict") {
-          applyServerAnswer(el, result.server);
-          showServerValues(el, result.server);
+          // Show the server's answer, but keep what this inspector entered beside it, with a
+          // button that re-applies it on top of the current version: nothing is lost.
+          const mine = Object.assign({}, change.fields, ...q.map((later) => later.fields));
           for (const later of q) await forget(later);
           queues.delete(change.item_id);
+          applyServerAnswer(el, result.server);
+          showServerValues(el, result.server);
+          offerMine(el, mine);
           problem = fmt(T.conflict, { code: codeOf(el) });
         } else {
           problem = result.message;
