@@ -62,6 +62,9 @@ def test_preview_for_a_level_2_system_hides_level_3_only_items(app, coordinator,
     }
     assert "Not applicable here" in html and "MLPS level ≥ 3" in html
     assert "1 of 4 items apply" in html
+    # The items that do not apply are folded away behind one summary, not shown among the rest.
+    hidden = html[html.index('<details class="ck-na-list">') :]
+    assert 'data-code="TESTS-02"' in hidden and 'data-code="TESTS-01"' not in hidden
     html = coordinator.get(f"/checklists/{loaded['TESTS']}?system_id={level3}&lang=en").get_data(
         as_text=True
     )
