@@ -17,7 +17,10 @@ def _open(page, unit):
 
 
 def test_a_conflict_shows_the_other_answer_and_offers_mine(browser, live_server, live_app):
-    contexts = [browser.new_context(**IPAD, base_url=live_server, locale="zh-CN", service_workers="block") for _ in range(2)]
+    contexts = [
+        browser.new_context(**IPAD, base_url=live_server, locale="zh-CN", service_workers="block")
+        for _ in range(2)
+    ]
     first, second = (c.new_page() for c in contexts)
     try:
         _login(first, "inspector1")
@@ -26,18 +29,26 @@ def test_a_conflict_shows_the_other_answer_and_offers_mine(browser, live_server,
         _open(second, "示例市图书馆")
         item = "fieldset.q:not([hidden]) >> nth=5"
         first.locator(item).get_by_text("不适用", exact=True).tap()
-        first.wait_for_function("() => document.querySelector('[data-save-state]').dataset.kind === 'saved'")
+        first.wait_for_function(
+            "() => document.querySelector('[data-save-state]').dataset.kind === 'saved'"
+        )
         second.locator(item).get_by_text("符合", exact=True).tap()
         second.wait_for_selector(f"{item} >> .mine")
         assert second.locator(item).locator("input[value=x]").is_checked()  # the other answer
         second.locator(item).get_by_role("button", name="采用我的答案").click()
-        second.wait_for_function("() => document.querySelector('[data-save-state]').dataset.kind === 'saved'")
+        second.wait_for_function(
+            "() => document.querySelector('[data-save-state]').dataset.kind === 'saved'"
+        )
         assert second.locator(item).locator("input[value=c]").is_checked()
     finally:
         for c in contexts:
             c.close()
     with live_app.app_context():
         inspection = db.session.query(Inspection).filter(Inspection.template.has(key="E2E")).one()
-        results = [a.result for a in db.session.query(Answer).filter_by(inspection_id=inspection.id) if a.version == 2]
+        results = [
+            a.result
+            for a in db.session.query(Answer).filter_by(inspection_id=inspection.id)
+            if a.version == 2
+        ]
         assert results == ["compliant"]
         db.session.remove()

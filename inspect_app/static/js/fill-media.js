@@ -1,4 +1,4 @@
-// Loaded on demand by fill.js: photo downscaling and upload, guidance and legal basis.
+// Loaded on demand by fill.js: photo downscaling and upload, guidance and legal basis, conflicts.
 
 const MAX_EDGE = 1600;
 
@@ -97,4 +97,31 @@ export async function showGuidance(details, url) {
   details.dataset.loaded = "1";
   if (entry.guidance) details.append(Object.assign(document.createElement("p"), { textContent: entry.guidance }));
   for (const basis of entry.basis) details.append(Object.assign(document.createElement("p"), { className: "lb", textContent: basis }));
+}
+
+// Conflicts: the inspector's own answer, kept beside the one someone else saved first.
+export function describe(fields, results) {
+  const parts = [];
+  if (fields.result) parts.push(results[fields.result] || fields.result);
+  if (fields.value !== undefined && fields.value !== null) parts.push(String(fields.value));
+  if (fields.note) parts.push(fields.note);
+  if (fields.finding_description) parts.push(fields.finding_description);
+  return parts.join(" · ");
+}
+
+export function offerMine(el, fields, ctx) {
+  el.querySelector(".mine")?.remove();
+  const box = document.createElement("p");
+  box.className = "mine";
+  box.textContent = `${ctx.text} `;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button secondary";
+  button.textContent = ctx.button;
+  button.addEventListener("click", () => {
+    ctx.apply();
+    box.remove();
+  });
+  box.append(button);
+  el.querySelector(".ph").before(box);
 }

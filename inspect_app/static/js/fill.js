@@ -2,6 +2,7 @@
 // batches; replies say applied / duplicate / conflict / rejected for each change. Photos are
 // downscaled here before upload. show_if conditions are evaluated live.
 import { csrfToken } from "./app.js";
+import { evaluate } from "./conditions.js";
 import { openStore } from "./outbox.js";
 
 const form = document.getElementById("fill-form");
@@ -91,36 +92,7 @@ function answerValue(el) {
   return f.value;
 }
 
-// ---- show_if: the same grammar as inspect_app/checklists/conditions.py ----------------------
-
-function compare(op, actual, operand) {
-  switch (op) {
-    case "eq": return actual === operand;
-    case "ne": return actual !== operand;
-    case "gt": return actual > operand;
-    case "gte": return actual >= operand;
-    case "lt": return actual < operand;
-    case "lte": return actual <= operand;
-    case "in": return operand.includes(actual);
-    case "not_in": return !operand.includes(actual);
-    default: return false;
-  }
-}
-
-function evaluate(cond, lookup) {
-  return Object.entries(cond).every(([key, value]) => {
-    if (key === "all") return value.every((c) => evaluate(c, lookup));
-    if (key === "any") return value.some((c) => evaluate(c, lookup));
-    if (key === "not") return !evaluate(value, lookup);
-    const actual = lookup(key);
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-      const [op, operand] = Object.entries(value)[0];
-      if (actual === null || actual === undefined) return false;
-      return compare(op, actual, operand);
-    }
-    return actual !== null && actual !== undefined && actual === value;
-  });
-}
+// ---- show_if, evaluated by conditions.js as the server does ------------------------------
 
 function refreshVisibility() {
   const answers = {};
@@ -184,36 +156,6 @@ function showResultClass(el) {
   if (f.result) el.classList.add(`r-${f.result}`);
   const nc = el.querySelector(".nc");
   if (nc) nc.hidden = f.result !== "noncompliant";
-}
-
-// ---- conflicts --------------------------------------------------------------------------
-
-function describe(fields) {
-  const parts = [];
-  if (fields.result) parts.push(T.results[fields.result] || fields.result);
-  if (fields.value !== undefined && fields.value !== null) parts.push(String(fields.value));
-  if (fields.note) parts.push(fields.note);
-  if (fields.finding_description) parts.push(fields.finding_description);
-  return parts.join(" · ");
-}
-
-function offerMine(el, fields) {
-  el.querySelector(".mine")?.remove();
-  const box = document.createElement("p");
-  box.className = "mine";
-  box.textContent = fmt(T.mine, { value: describe(fields) }) + " ";
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "button secondary";
-  button.textContent = T.useMine;
-  button.addEventListener("click", () => {
-    showServerValues(el, { ...fieldsOf(el), ...fields });
-    enqueue(el, fields);
-    box.remove();
-    scheduleFlush(0);
-  });
-  box.append(button);
-  el.querySelector(".ph").before(box);
 }
 
 // ---- the queue ------------------------------------------------------------------------------
@@ -338,7 +280,17 @@ async function flush() {
           queues.delete(change.item_id);
           applyServerAnswer(el, result.server);
           showServerValues(el, result.server);
-          offerMine(el, mine);
+          import("./fill-media.js").then((media) =>
+            media.offerMine(el, mine, {
+              text: fmt(T.mine, { value: media.describe(mine, T.results) }),
+              button: T.useMine,
+              apply: () => {
+                showServerValues(el, { ...fieldsOf(el), ...mine });
+                enqueue(el, mine);
+                scheduleFlush(0);
+              },
+            }),
+          );
           problem = fmt(T.conflict, { code: codeOf(el) });
         } else {
           problem = result.message;
