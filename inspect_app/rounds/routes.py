@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,7 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from ..auth.permissions import READERS, action_required, can
+from ..auth.permissions import action_required, can
 from ..clock import local_today
 from ..errors import ValidationFailed
 from ..extensions import db
@@ -42,19 +41,6 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def reader_required(view):
-    """Office readers only (admin, coordinator, viewer): inspectors and unit users get 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role not in READERS or not can(current_user, "rounds.view"):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _actor() -> User:
     return current_user._get_current_object()
 
@@ -70,7 +56,8 @@ def _round_in_path(round_id: int, inspection_id: int) -> Inspection:
 
 
 @bp.get("/")
-@reader_required
+@login_required
+@action_required("rounds.view")
 def index():
     this_year = local_today().year
     year = request.args.get("year", type=int) or this_year
@@ -105,7 +92,8 @@ def plan():
 
 
 @bp.get("/<int:round_id>")
-@reader_required
+@login_required
+@action_required("rounds.view")
 def show(round_id: int):
     rnd = db.get_or_404(Round, round_id)
     return render_template(
