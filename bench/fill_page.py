@@ -18,8 +18,6 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from inspect_app import create_app  # noqa: E402
-from inspect_app.extensions import db  # noqa: E402
-from inspect_app.models import Answer  # noqa: E402
 
 
 def _database(url: str | None, folder: Path):
@@ -42,55 +40,14 @@ def _database(url: str | None, folder: Path):
 def _build(app) -> tuple[int, list[int]]:
     sys.path.insert(0, str(ROOT / "tests"))
     from tests.factories import Factory
-    from tests.inspections.test_fill_page import shipped_items
+    from tests.inspections.test_fill_page import build_big_inspection
 
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
-        make = Factory()
-        template = make.template(key="BENCH", items=shipped_items(120))
-        lead, member = (
-            make.user(role="inspector", username="bench_lead"),
-            make.user(role="inspector"),
-        )
-        unit = make.unit()
-        earlier = make.inspection(
-            template=template,
-            unit=unit,
-            members=[lead, member],
-            round=make.round(seq=2),
-            status="submitted",
-        )
-        inspection = make.inspection(
-            template=template,
-            unit=unit,
-            members=[lead, member],
-            round=make.round(seq=3),
-            status="in_progress",
-        )
-        ids = [i.id for i in template.items]
-        for n, item_id in enumerate(ids):
-            db.session.add(
-                Answer(
-                    inspection_id=earlier.id,
-                    item_id=item_id,
-                    result="compliant",
-                    note="上轮",
-                    version=1,
-                )
-            )
-            db.session.add(
-                Answer(
-                    inspection_id=inspection.id,
-                    item_id=item_id,
-                    result="noncompliant" if n % 5 == 0 else "compliant",
-                    finding_description="问题" if n % 5 == 0 else "",
-                    version=1,
-                )
-            )
-        db.session.commit()
-        return inspection.id, ids
+        built = build_big_inspection(Factory(), lead_username="bench_lead")
+        return built["inspection"], built["item_ids"]
 
 
 def _time(fn, runs: int) -> list[float]:

@@ -108,12 +108,6 @@ OBJECT_TYPE_LABELS = {
     "Demo": _l("Demo data"),
 }
 
-DEPARTMENT_CODES = {
-    "CAC": _l("Cyberspace Affairs"),
-    "PSB": _l("Public Security"),
-    "MIIT": _l("Industry and IT"),
-    "SEC": _l("Secrecy"),
-}
 
 
 def legal_basis_text(entry: dict) -> str:
@@ -161,7 +155,6 @@ def register(app: Flask) -> None:
         result_label=lambda code: label(RESULT_LABELS, code),
         severity_label=lambda code: label(SEVERITY_LABELS, code),
         rectification_status_label=lambda code: label(RECTIFICATION_STATUS_LABELS, code),
-        department_label=lambda code: label(DEPARTMENT_CODES, code),
         legal_basis_text=legal_basis_text,
         localized=localized,
         audit_action_label=lambda code: label(AUDIT_ACTION_LABELS, code),

@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..labels import UNIT_KIND_LABELS
+from ..labels import RESULT_LABELS, SEVERITY_LABELS, UNIT_KIND_LABELS
 
 KIND_LABELS = {
     "yes_no": _l("Compliant / non-compliant"),
@@ -16,7 +16,6 @@ KIND_LABELS = {
     "text": _l("Text"),
     "date": _l("Date"),
 }
-SEVERITY_LABELS = {"high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}
 EVIDENCE_LABELS = {
     "none": _l("No evidence"),
     "optional": _l("Evidence optional"),
@@ -28,11 +27,6 @@ LEAD_LABELS = {
     "PSB": _l("Police cyber unit (PSB)"),
     "MIIT": _l("Industry and IT (MIIT)"),
     "SEC": _l("Secrecy bureau"),
-}
-RESULT_LABELS = {
-    "compliant": _l("Compliant"),
-    "noncompliant": _l("Non-compliant"),
-    "not_applicable": _l("Not applicable"),
 }
 TARGET_LABELS = {"unit": _l("Unit"), "system": _l("System")}
 FIELD_NAMES = {

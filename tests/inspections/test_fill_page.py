@@ -40,49 +40,58 @@ def shipped_items(n: int) -> list[dict]:
     return items[:n]
 
 
+def build_big_inspection(make, *, lead_username=None) -> dict:
+    """A 120-item inspection with every item answered (one in five non-compliant, one in seven
+    not applicable, all with a note) and last round's answers: a heavy but plausible page.
+    Shared with bench/fill_page.py."""
+    template = make.template(key="BIG", items=shipped_items(120))
+    lead = make.user(role="inspector", **({"username": lead_username} if lead_username else {}))
+    member = make.user(role="inspector")
+    unit = make.unit()
+    earlier = make.inspection(
+        template=template,
+        unit=unit,
+        members=[lead, member],
+        round=make.round(seq=2),
+        status="submitted",
+    )
+    inspection = make.inspection(
+        template=template,
+        unit=unit,
+        members=[lead, member],
+        round=make.round(seq=3),
+        status="in_progress",
+    )
+    ids = [i.id for i in template.items]
+    for i, item_id in enumerate(ids):
+        db.session.add(
+            Answer(
+                inspection_id=earlier.id,
+                item_id=item_id,
+                result="compliant",
+                note="上轮备注",
+                version=1,
+            )
+        )
+        result = "noncompliant" if i % 5 == 0 else "not_applicable" if i % 7 == 0 else "compliant"
+        db.session.add(
+            Answer(
+                inspection_id=inspection.id,
+                item_id=item_id,
+                result=result,
+                note="现场查看",
+                version=1,
+                finding_description="问题描述" if result == "noncompliant" else "",
+            )
+        )
+    db.session.commit()
+    return {"inspection": inspection.id, "lead": lead.username, "item_ids": ids}
+
+
 @pytest.fixture
 def big(app, make):
     with app.app_context():
-        template = make.template(key="BIG", items=shipped_items(120))
-        lead, member = make.user(role="inspector"), make.user(role="inspector")
-        unit = make.unit()
-        earlier = make.inspection(
-            template=template,
-            unit=unit,
-            members=[lead, member],
-            round=make.round(seq=2),
-            status="submitted",
-        )
-        inspection = make.inspection(
-            template=template, unit=unit, members=[lead, member], round=make.round(seq=3)
-        )
-        ids = [i.id for i in template.items]
-        for i, item_id in enumerate(ids):
-            db.session.add(
-                Answer(
-                    inspection_id=earlier.id,
-                    item_id=item_id,
-                    result="compliant",
-                    note="上轮备注",
-                    version=1,
-                )
-            )
-            # A heavy but plausible day: one in five non-compliant, one in seven not applicable.
-            result = (
-                "noncompliant" if i % 5 == 0 else "not_applicable" if i % 7 == 0 else "compliant"
-            )
-            db.session.add(
-                Answer(
-                    inspection_id=inspection.id,
-                    item_id=item_id,
-                    result=result,
-                    note="现场查看",
-                    version=1,
-                    finding_description="问题描述" if result == "noncompliant" else "",
-                )
-            )
-        db.session.commit()
-        return {"inspection": inspection.id, "lead": lead.username, "item_ids": ids}
+        return build_big_inspection(make)
 
 
 class StatementCounter:
