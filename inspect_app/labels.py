@@ -109,7 +109,6 @@ OBJECT_TYPE_LABELS = {
 }
 
 
-
 def legal_basis_text(entry: dict) -> str:
     """One legal basis as a citation: 网络安全法第23条（原第21条） or GB/T 22239-2019 8.1.5.4."""
     if "law" in entry:

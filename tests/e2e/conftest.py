@@ -72,13 +72,17 @@ def live_app(new_database_url, tmp_path_factory):
 
         upgrade()
         seed()
-        _thirty_item_inspection()
+        _thirty_item_inspections()
         db.session.remove()
     return app
 
 
-def _thirty_item_inspection() -> None:
-    """A 30-item checklist (real items from the shipped files) assigned to inspector1 and 2."""
+# One 30-item inspection per browser test that fills one, so their order does not matter.
+E2E_UNITS = {"fill": "U020", "conflict": "U019", "offline": "U017"}
+
+
+def _thirty_item_inspections() -> None:
+    """30-item checklists (real items from the shipped files) assigned to inspector1 and 2."""
     import sqlalchemy as sa
 
     from inspect_app.models import Round, Unit, User
@@ -97,9 +101,26 @@ def _thirty_item_inspection() -> None:
         )
     }
     rnd = db.session.scalar(sa.select(Round).order_by(Round.year.desc(), Round.seq.desc()))
-    unit = db.session.scalar(sa.select(Unit).where(Unit.code == "U020"))
-    make.inspection(
-        template=template, unit=unit, round=rnd, members=[users["inspector1"], users["inspector2"]]
+    for code in E2E_UNITS.values():
+        unit = db.session.scalar(sa.select(Unit).where(Unit.code == code))
+        make.inspection(
+            template=template,
+            unit=unit,
+            round=rnd,
+            members=[users["inspector1"], users["inspector2"]],
+        )
+
+
+def e2e_inspection(test: str):
+    """The E2E inspection of one test (see E2E_UNITS)."""
+    from inspect_app.models import Inspection, Unit
+
+    return (
+        db.session.query(Inspection)
+        .filter(
+            Inspection.template.has(key="E2E"), Inspection.unit.has(Unit.code == E2E_UNITS[test])
+        )
+        .one()
     )
 
 

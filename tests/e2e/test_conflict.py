@@ -4,9 +4,9 @@ their own answer, which one tap re-applies."""
 import re
 
 from inspect_app.extensions import db
-from inspect_app.models import Answer, Inspection
+from inspect_app.models import Answer
 
-from .conftest import IPAD
+from .conftest import IPAD, e2e_inspection
 from .test_smoke import _login
 
 
@@ -25,8 +25,8 @@ def test_a_conflict_shows_the_other_answer_and_offers_mine(browser, live_server,
     try:
         _login(first, "inspector1")
         _login(second, "inspector2")
-        _open(first, "示例市图书馆")
-        _open(second, "示例市图书馆")
+        _open(first, "示例物流信息服务有限公司")
+        _open(second, "示例物流信息服务有限公司")
         item = "fieldset.q:not([hidden]) >> nth=5"
         first.locator(item).get_by_text("不适用", exact=True).tap()
         first.wait_for_function(
@@ -44,7 +44,7 @@ def test_a_conflict_shows_the_other_answer_and_offers_mine(browser, live_server,
         for c in contexts:
             c.close()
     with live_app.app_context():
-        inspection = db.session.query(Inspection).filter(Inspection.template.has(key="E2E")).one()
+        inspection = e2e_inspection("conflict")
         results = [
             a.result
             for a in db.session.query(Answer).filter_by(inspection_id=inspection.id)

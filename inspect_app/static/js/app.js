@@ -22,3 +22,11 @@ export function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
 }
+
+// Logging out (logout.js): warn about unsent changes, forget pages kept for offline use.
+const logout = document.querySelector('form[action$="/auth/logout"]');
+logout?.addEventListener("submit", (event) => {
+  if (logout.dataset.checked) return;
+  event.preventDefault();
+  import("./logout.js").then((m) => m.logOut(logout));
+});

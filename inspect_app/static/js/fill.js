@@ -11,6 +11,8 @@ const T = JSON.parse(document.getElementById("fill-i18n")?.textContent || "{}");
 const fmt = (s, args) => (s || "").replace(/\{(\w+)\}/g, (_, k) => String(args[k] ?? ""));
 const stateEl = document.querySelector("[data-save-state]");
 const inspectionId = form ? Number(form.dataset.inspection) : 0;
+// Changes are kept per user: on a shared tablet nobody replays someone else's answers.
+const userId = form ? Number(form.dataset.user) : 0;
 
 const queues = new Map(); // item id -> [change, ...]; the head may be in flight
 let inflight = false;
@@ -161,7 +163,7 @@ function showResultClass(el) {
 // ---- the queue ------------------------------------------------------------------------------
 
 async function persist(change) {
-  if (store) await store.put({ ...change, inspection_id: inspectionId });
+  if (store) await store.put({ ...change, inspection_id: inspectionId, user_id: userId });
 }
 
 async function forget(change) {
@@ -349,7 +351,9 @@ async function restore() {
     store = null;
     return;
   }
-  const saved = (await store.all()).filter((c) => c.inspection_id === inspectionId).sort((a, b) => a.seq - b.seq);
+  const saved = (await store.all())
+    .filter((c) => c.inspection_id === inspectionId && c.user_id === userId)
+    .sort((a, b) => a.seq - b.seq);
   for (const change of saved) {
     const el = itemEl(change.item_id);
     if (!el) continue;
@@ -381,6 +385,11 @@ if (form && !readonly) {
   restore();
 }
 if (form) refreshVisibility();
+
+// Offline copies of this page and its scripts: see /sw.js.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).catch(() => {});
+}
 
 window.inspectFill = { flush, pendingCount, evaluate };
 

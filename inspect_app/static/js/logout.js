@@ -1,0 +1,17 @@
+// Logging out on a shared tablet: warn about changes not yet sent, then forget the pages the
+// service worker keeps for offline use.
+import { openStore } from "./outbox.js";
+
+export async function logOut(form) {
+  let pending = 0;
+  try {
+    const mine = Number(form.dataset.user);
+    pending = (await (await openStore()).all()).filter((c) => c.user_id === mine).length;
+  } catch {
+    pending = 0;
+  }
+  if (pending && !window.confirm(form.dataset.pendingWarning.replace("{n}", pending))) return;
+  navigator.serviceWorker?.controller?.postMessage({ type: "forget-pages" });
+  form.dataset.checked = "1";
+  form.submit();
+}
