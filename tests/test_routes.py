@@ -4,7 +4,14 @@ import re
 
 import pytest
 
-PUBLIC = {"static", "auth.login", "main.healthz", "api.csrf_token", "api.openapi_document"}
+PUBLIC = {
+    "static",
+    "auth.login",
+    "main.healthz",
+    "main.service_worker",
+    "api.csrf_token",
+    "api.openapi_document",
+}
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
 
@@ -26,13 +33,18 @@ def test_every_get_route_needs_a_login_except_the_public_ones(app, client):
     for rule in _get_rules(app):
         if rule.endpoint in PUBLIC:
             continue
-        response = client.get(_url(app, rule))
+        with client.get(_url(app, rule)) as response:
+            status, is_json, location = (
+                response.status_code,
+                response.is_json,
+                response.headers.get("Location", ""),
+            )
         if rule.rule.startswith("/api/"):
-            assert response.status_code == 401, rule.rule
-            assert response.is_json
+            assert status == 401, rule.rule
+            assert is_json
         else:
-            assert response.status_code == 302, rule.rule
-            assert "/auth/login" in response.headers["Location"], rule.rule
+            assert status == 302, rule.rule
+            assert "/auth/login" in location, rule.rule
 
 
 @pytest.mark.parametrize("role", ["admin", "coordinator", "inspector", "unit", "viewer"])
@@ -43,7 +55,7 @@ def test_every_page_without_parameters_renders_for_every_role_without_external_u
     for rule in _get_rules(app):
         if rule.arguments:
             continue
-        response = b.get(rule.rule)
-        assert response.status_code in (200, 302, 403, 404), (rule.rule, response.status_code)
-        if response.mimetype == "text/html":
-            assert not EXTERNAL.search(response.get_data(as_text=True)), rule.rule
+        with b.get(rule.rule) as response:
+            assert response.status_code in (200, 302, 403, 404), (rule.rule, response.status_code)
+            if response.mimetype == "text/html":
+                assert not EXTERNAL.search(response.get_data(as_text=True)), rule.rule

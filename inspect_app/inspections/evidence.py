@@ -177,6 +177,15 @@ def add_evidence(
     if inspection.status not in ("planned", "in_progress"):
         raise InvalidTransition(_("This inspection has been submitted and is read-only."))
     info = inspect_bytes(data, filename)
+    same = db.session.scalar(
+        sa.select(Attachment).where(
+            Attachment.inspection_id == inspection.id,
+            Attachment.answer_id == (answer.id if answer is not None else None),
+            Attachment.sha256 == hashlib.sha256(data).hexdigest(),
+        )
+    )
+    if same is not None:  # the same file sent again (a replay after a lost reply): keep one
+        return same
     sha256, created = _store(data, info)
     try:
         attachment = Attachment(

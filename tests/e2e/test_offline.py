@@ -1,13 +1,23 @@
 """Offline on a tablet: the filling page reloads from the service worker's cache, answers wait
 on the device, and they are sent when the network is back."""
 
+import io
 import re
 
+from PIL import Image
+
 from inspect_app.extensions import db
-from inspect_app.models import Answer
+from inspect_app.models import Answer, Attachment
 
 from .conftest import IPAD, e2e_inspection
 from .test_smoke import _login
+
+
+def _photo() -> bytes:
+    image = Image.new("RGB", (1200, 900), (60, 120, 90))
+    out = io.BytesIO()
+    image.save(out, "JPEG")
+    return out.getvalue()
 
 
 def test_filling_goes_on_offline_and_syncs_when_back_online(browser, live_server, live_app):
@@ -32,7 +42,12 @@ def test_filling_goes_on_offline_and_syncs_when_back_online(browser, live_server
         page.wait_for_function(
             "() => document.querySelector('[data-save-state]').dataset.kind === 'offline'"
         )
-        page.reload()  # still offline: the page and the unsent answer are both kept
+        photo_item = page.locator("fieldset.q:not([hidden])").nth(3)
+        photo_item.locator("input[type=file]").set_input_files(
+            files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": _photo()}]
+        )
+        page.wait_for_selector("fieldset.q:not([hidden]) >> nth=3 >> [data-pending] img")
+        page.reload()  # still offline: the page, the unsent answer and the photo are all kept
         item = page.locator("fieldset.q:not([hidden])").nth(10)
         assert item.locator("input[value=x]").is_checked()
 
@@ -42,6 +57,7 @@ def test_filling_goes_on_offline_and_syncs_when_back_online(browser, live_server
             "() => document.querySelector('[data-save-state]').dataset.kind === 'saved'",
             timeout=20000,
         )
+        page.wait_for_selector("fieldset.q:not([hidden]) >> nth=3 >> [data-att] img", timeout=20000)
     finally:
         context.close()
     with live_app.app_context():
@@ -50,4 +66,8 @@ def test_filling_goes_on_offline_and_syncs_when_back_online(browser, live_server
             a.result for a in db.session.query(Answer).filter_by(inspection_id=inspection.id)
         ]
         assert "not_applicable" in results
+        photos = (
+            db.session.query(Attachment).filter_by(inspection_id=inspection.id, kind="photo").all()
+        )
+        assert len(photos) == 1 and photos[0].answer_id is not None
         db.session.remove()

@@ -150,3 +150,13 @@ def test_removing_evidence_deletes_the_row(app, setup):
     assert r.status_code == 204
     with app.app_context():
         assert db.session.get(Attachment, body["id"]) is None
+
+
+def test_the_same_photo_sent_twice_for_one_item_is_kept_once(app, setup):
+    b = _lead(app, setup)
+    photo = jpeg_bytes(size=(500, 400))
+    first = _upload(b, setup["inspection"], photo, item_id=setup["items"]["T-01"]).get_json()
+    again = _upload(b, setup["inspection"], photo, item_id=setup["items"]["T-01"]).get_json()
+    assert again["id"] == first["id"]
+    with app.app_context():
+        assert db.session.query(Attachment).count() == 1

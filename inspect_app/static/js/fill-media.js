@@ -1,4 +1,6 @@
-// Loaded on demand by fill.js: photo downscaling and upload, guidance and legal basis, conflicts.
+// Loaded on demand by fill.js: photo downscaling and upload (queued offline), guidance and
+// legal basis, conflicts.
+import { openStore } from "./outbox.js";
 
 const MAX_EDGE = 1600;
 
@@ -43,45 +45,107 @@ export async function downscale(file) {
   }
 }
 
+function thumbnail(link, src, alt) {
+  const thumb = document.createElement("img");
+  thumb.src = src;
+  thumb.width = 72;
+  thumb.height = 72;
+  thumb.alt = alt;
+  link.replaceChildren(thumb);
+}
+
+// Send one photo; resolves to the server's attachment, rejects with a TypeError when offline.
+async function send(photo, ctx) {
+  const data = new FormData();
+  data.append("file", photo.blob, photo.name);
+  data.append("item_id", String(photo.item_id));
+  const post = () =>
+    fetch(ctx.url, { method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": ctx.token() } });
+  let r = await post();
+  if (r.status === 400) {
+    const err = await r.clone().json().catch(() => ({}));
+    if (err.error && err.error.code === "csrf_failed") {
+      await ctx.refreshToken();
+      r = await post();
+    }
+  }
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error ? body.error.message : String(r.status));
+  return body;
+}
+
+function show(link, body, ctx) {
+  link.href = body.url;
+  link.dataset.att = body.id;
+  delete link.dataset.pending;
+  if (body.thumbnail_url) thumbnail(link, body.thumbnail_url, ctx.label);
+  else link.textContent = "PDF";
+}
+
 export async function uploadFile(el, input, ctx) {
   const file = input.files && input.files[0];
   if (!file) return;
   ctx.say("uploading");
+  const pdf = file.type === "application/pdf";
+  let photo;
   try {
-    const blob = file.type === "application/pdf" ? file : await downscale(file);
-    const data = new FormData();
-    data.append("file", blob, file.type === "application/pdf" ? file.name : "photo.jpg");
-    data.append("item_id", el.id.slice(1));
-    const send = () =>
-      fetch(ctx.url, { method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": ctx.token() } });
-    let r = await send();
-    if (r.status === 400) {
-      const err = await r.clone().json().catch(() => ({}));
-      if (err.error && err.error.code === "csrf_failed") {
-        await ctx.refreshToken();
-        r = await send();
-      }
-    }
-    const body = await r.json();
-    if (!r.ok) throw new Error(body.error ? body.error.message : String(r.status));
-    const link = document.createElement("a");
-    link.href = body.url;
-    link.dataset.att = body.id;
-    if (body.thumbnail_url) {
-      const thumb = document.createElement("img");
-      thumb.src = body.thumbnail_url;
-      thumb.width = 72;
-      thumb.height = 72;
-      thumb.alt = ctx.label;
-      link.append(thumb);
-    } else {
-      link.textContent = "PDF";
-    }
-    input.closest(".ph").prepend(link);
-    input.value = "";
-    ctx.say("uploaded");
+    photo = { item_id: Number(el.id.slice(1)), blob: pdf ? file : await downscale(file), name: pdf ? file.name : "photo.jpg" };
   } catch (err) {
     ctx.say("failed", { msg: err.message });
+    return;
+  }
+  const link = document.createElement("a");
+  input.closest(".ph").prepend(link);
+  input.value = "";
+  try {
+    show(link, await send(photo, ctx), ctx);
+    ctx.say("uploaded");
+  } catch (err) {
+    if (!(err instanceof TypeError)) {
+      link.remove();
+      ctx.say("failed", { msg: err.message });
+      return;
+    }
+    // Offline: keep the photo on the device and send it when the network is back.
+    const queued = { ...photo, id: crypto.randomUUID(), inspection_id: ctx.inspectionId, user_id: ctx.userId };
+    await (await openStore("photos")).put(queued);
+    link.dataset.pending = queued.id;
+    if (!pdf) thumbnail(link, URL.createObjectURL(photo.blob), ctx.label);
+    ctx.say("photoQueued");
+  }
+}
+
+// Photos taken offline, for this inspection and user, sent in the order they were taken.
+let sending = null;
+
+export function uploadPending(ctx) {
+  // One run at a time: the online event and a page load may both ask.
+  sending = sending || sendQueued(ctx).finally(() => (sending = null));
+  return sending;
+}
+
+async function sendQueued(ctx) {
+  const store = await openStore("photos");
+  const mine = (await store.all()).filter((p) => p.inspection_id === ctx.inspectionId && p.user_id === ctx.userId);
+  for (const photo of mine) {
+    let body;
+    try {
+      body = await send(photo, ctx);
+    } catch (err) {
+      if (err instanceof TypeError) return; // still offline
+      await store.delete(photo.id); // refused by the server: say why and do not retry forever
+      ctx.say("failed", { msg: err.message });
+      continue;
+    }
+    await store.delete(photo.id);
+    const el = document.getElementById(`i${photo.item_id}`);
+    let link = document.querySelector(`[data-pending="${photo.id}"]`);
+    if (!link && el) {
+      link = document.createElement("a");
+      el.querySelector(".ph").prepend(link);
+    }
+    if (link) show(link, body, ctx);
+    ctx.say("uploaded");
   }
 }
 

@@ -315,6 +315,31 @@ async function flush() {
   else setState(T.saved, "saved");
 }
 
+// ---- photos (fill-media.js, loaded when needed) ----------------------------------------------
+
+function mediaCtx() {
+  return {
+    url: form.dataset.evidence,
+    token: () => token,
+    refreshToken,
+    inspectionId,
+    userId,
+    label: T.uploaded,
+    say: (key, args) =>
+      setState(fmt(T[key], args || {}), key === "failed" ? "failed" : key === "uploaded" ? "saved" : key === "photoQueued" ? "offline" : "pending"),
+  };
+}
+
+async function sendPhotos() {
+  try {
+    const photos = await (await openStore("photos")).all();
+    if (!photos.some((p) => p.inspection_id === inspectionId && p.user_id === userId)) return;
+  } catch {
+    return;
+  }
+  (await import("./fill-media.js")).uploadPending(mediaCtx());
+}
+
 // ---- wiring ---------------------------------------------------------------------------------
 
 function onInput(event) {
@@ -323,15 +348,7 @@ function onInput(event) {
   if (event.target.type === "file") {
     if (event.type !== "change") return; // browsers fire both input and change for a file
     // Photo handling is loaded only when a photo is taken: the page stays light.
-    import("./fill-media.js").then((media) =>
-      media.uploadFile(el, event.target, {
-        url: form.dataset.evidence,
-        token: () => token,
-        refreshToken,
-        say: (key, args) => setState(fmt(T[key], args || {}), key === "failed" ? "failed" : key === "uploaded" ? "saved" : "pending"),
-        label: T.uploaded,
-      }),
-    );
+    import("./fill-media.js").then((media) => media.uploadFile(el, event.target, mediaCtx()));
     return;
   }
   const typing = event.type === "input" && (event.target.tagName === "TEXTAREA" || event.target.type === "number");
@@ -364,6 +381,7 @@ async function restore() {
     showServerValues(el, { ...fieldsOf(el), ...change.fields });
   }
   if (saved.length) scheduleFlush(0);
+  sendPhotos();
 }
 
 if (form && !readonly) {
@@ -375,7 +393,10 @@ if (form && !readonly) {
       scheduleFlush(0);
     }
   });
-  window.addEventListener("online", () => scheduleFlush(0));
+  window.addEventListener("online", () => {
+    scheduleFlush(0);
+    sendPhotos();
+  });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") scheduleFlush(0);
   });

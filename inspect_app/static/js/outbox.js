@@ -1,7 +1,8 @@
-// The device's outbox: unsent answer changes kept in IndexedDB, so closing the tab, losing the
-// network or running out of battery loses nothing. One object store keyed by change_id.
+// The device's outbox in IndexedDB, so closing the tab, losing the network or running out of
+// battery loses nothing: "changes" holds unsent answer changes (keyed by change_id), "photos"
+// holds photos taken offline (keyed by id) until they are uploaded.
 const DB_NAME = "inspect-outbox";
-const STORE = "changes";
+const STORES = { changes: "change_id", photos: "id" };
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -10,12 +11,16 @@ function request(req) {
   });
 }
 
-export async function openStore() {
+export async function openStore(name = "changes") {
   if (!("indexedDB" in window)) throw new Error("IndexedDB is not available");
-  const open = indexedDB.open(DB_NAME, 1);
-  open.onupgradeneeded = () => open.result.createObjectStore(STORE, { keyPath: "change_id" });
+  const open = indexedDB.open(DB_NAME, 2);
+  open.onupgradeneeded = () => {
+    for (const [store, keyPath] of Object.entries(STORES)) {
+      if (!open.result.objectStoreNames.contains(store)) open.result.createObjectStore(store, { keyPath });
+    }
+  };
   const db = await request(open);
-  const tx = (mode) => db.transaction(STORE, mode).objectStore(STORE);
+  const tx = (mode) => db.transaction(name, mode).objectStore(name);
   return {
     put: (record) => {
       const { sent, ...clean } = record;
