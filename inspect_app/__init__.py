@@ -38,7 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_cli(app)
 
-    from . import errors, i18n, labels, security
+    from . import assets, errors, i18n, labels, security
     from .main import nav
 
     errors.register(app)
@@ -46,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.register(app)
     nav.register(app)
     labels.register(app)
+    assets.register(app)
     return app
 
 

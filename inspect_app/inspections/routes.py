@@ -113,9 +113,9 @@ RADIO_RESULTS = {"c": "compliant", "n": "noncompliant", "x": "not_applicable"}
 def _changes_from_form(ctx: services.FillContext, form) -> list[dict]:
     """Changes for the items whose posted fields differ from the stored answer (no-JS saving)."""
     changes = []
-    versions = dict(pair.split(":", 1) for pair in form.get("versions", "").split() if ":" in pair)
+    versions = services.decode_versions(form.get("versions", ""))
     for item in ctx.applicability.applicable:
-        if str(item.id) not in versions:
+        if item.id not in versions:
             continue
         answer = ctx.answers.get(item.id)
         posted: dict = {}
@@ -140,10 +140,7 @@ def _changes_from_form(ctx: services.FillContext, form) -> list[dict]:
         if current.get("finding_description") is None and "finding_description" in current:
             current["finding_description"] = ""
         if posted != current:
-            try:
-                base = int(versions[str(item.id)])
-            except ValueError:
-                base = -1
+            base = versions[item.id]
             changes.append(
                 {"change_id": str(uuid.uuid4()), "item_id": item.id, "base_version": base, **posted}
             )

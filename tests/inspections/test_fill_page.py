@@ -188,3 +188,13 @@ def test_my_inspections_shows_cards_with_progress(app, setup):
     b.login(setup["member"])
     html = b.get("/inspections/").get_data(as_text=True)
     assert f'/inspections/{setup["inspection"]}"' in html and "<progress" in html
+
+
+def test_versions_field_round_trips_as_runs_of_consecutive_ids():
+    from inspect_app.inspections.services import decode_versions, encode_versions
+
+    versions = {**{i: 1 for i in range(101, 221)}, 221: 3, 225: 0}
+    text = encode_versions(versions)
+    assert text == "101-220:1 221:3 225:0"
+    assert decode_versions(text) == versions
+    assert decode_versions("x 5:a 7-:1 9:2") == {9: 2}

@@ -44,15 +44,25 @@ function uuid() {
 const itemEl = (id) => document.getElementById(`i${id}`);
 const itemId = (el) => el.id.slice(1);
 const kindOf = (el) => el.dataset.kind || "yes_no";
-// Answer versions travel in one hidden input ("id:version ...") that a no-JS save also posts.
+// Answer versions travel in one hidden input that a no-JS save also posts, as runs of
+// consecutive item ids: "101-220:1 221:3" (services.encode_versions).
 const versionsInput = form ? form.elements.namedItem("versions") : null;
-const versions = new Map(
-  (versionsInput ? versionsInput.value.split(" ") : []).filter(Boolean).map((p) => p.split(":").map(Number)),
-);
+const versions = new Map();
+for (const run of versionsInput ? versionsInput.value.split(" ").filter(Boolean) : []) {
+  const [ids, v] = run.split(":");
+  const [a, b] = ids.split("-").map(Number);
+  for (let id = a; id <= (b || a); id += 1) versions.set(id, Number(v));
+}
 const versionOf = (el) => versions.get(Number(itemId(el))) ?? 0;
 function setVersion(el, version) {
   versions.set(Number(itemId(el)), version);
-  versionsInput.value = [...versions].map(([k, v]) => `${k}:${v}`).join(" ");
+  const runs = [];
+  for (const [id, v] of [...versions].sort((x, y) => x[0] - y[0])) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === id - 1 && last[2] === v) last[1] = id;
+    else runs.push([id, id, v]);
+  }
+  versionsInput.value = runs.map(([a, b, v]) => (a === b ? `${a}:${v}` : `${a}-${b}:${v}`)).join(" ");
 }
 const codeOf = (el) => el.querySelector("legend b").textContent;
 const SEVERITY = { h: "high", m: "medium", l: "low" };

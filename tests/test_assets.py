@@ -1,0 +1,74 @@
+"""The stylesheet is served compacted, with the same rules as the hand-written file."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from inspect_app.assets import compact_css, compact_js
+
+SOURCE = Path(__file__).resolve().parent.parent / "inspect_app" / "static" / "css" / "app.css"
+
+
+def _rules(css: str) -> list[tuple[str, tuple[str, ...]]]:
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    out = []
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        decls = tuple(
+            re.sub(r"\s+", " ", d.strip()).replace(": ", ":") for d in body.split(";") if d.strip()
+        )
+        out.append(
+            (re.sub(r"\s+", " ", selector.strip()), tuple(d.replace(" :", ":") for d in decls))
+        )
+    return out
+
+
+def test_compaction_keeps_every_rule_and_declaration():
+    source = SOURCE.read_text(encoding="utf-8")
+    compact = compact_css(source)
+    assert len(compact) < len(source) * 0.92
+    assert _rules(compact) == _rules(source)
+
+
+def test_compaction_keeps_spaces_that_mean_something():
+    css = "/* x */\n.a :has(b) { color : red ;  margin: 0 auto; }\n@media (min-width: 768px) {\n  .c .d { e: f; }\n}\n"
+    assert (
+        compact_css(css)
+        == ".a :has(b){color:red;margin:0 auto}@media (min-width: 768px){.c .d{e:f}}\n"
+    )
+
+
+def test_the_served_stylesheet_is_the_compacted_file(client):
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200 and response.mimetype == "text/css"
+    assert response.get_data(as_text=True) == compact_css(SOURCE.read_text(encoding="utf-8"))
+    again = client.get("/static/css/app.css", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_other_static_files_are_served_as_they_are(client):
+    with client.get("/static/favicon.svg") as response:
+        assert response.status_code == 200 and response.data.startswith(b"<svg")
+    assert client.get("/static/../config.py").status_code == 404
+
+
+JS = sorted((SOURCE.parent.parent / "js").glob("*.js"))
+
+
+def test_compacted_javascript_drops_comments_and_indentation_only():
+    js = "// top\nexport function f(a) {\n  // inside\n  const u = 'http://x'; // keeps\n  return a;\n}\n"
+    assert (
+        compact_js(js) == "export function f(a) {\nconst u = 'http://x'; // keeps\nreturn a;\n}\n"
+    )
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.parametrize("path", JS, ids=lambda p: p.name)
+def test_every_served_javascript_module_still_parses(client, tmp_path, path):
+    body = client.get(f"/static/js/{path.name}").get_data(as_text=True)
+    assert len(body) < len(path.read_text(encoding="utf-8"))
+    module = tmp_path / (path.stem + ".mjs")
+    module.write_text(body, encoding="utf-8")
+    subprocess.run([shutil.which("node"), "--check", str(module)], check=True, capture_output=True)
