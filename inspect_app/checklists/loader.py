@@ -93,6 +93,16 @@ def _pos(mark) -> dict[str, int]:
     return {"line": mark.line + 1, "column": mark.column + 1}
 
 
+def _empty(source: str) -> Problem:
+    return Problem(
+        source,
+        message=_l("the file is empty"),
+        expected=_l("a checklist template"),
+        line=1,
+        column=1,
+    )
+
+
 def read_yaml(raw: bytes, source: str) -> tuple[Any, Any, list[Problem]]:
     """Bytes of a YAML file -> (data, locate, problems). Data is None when it cannot be read."""
     marks = _Marks()
@@ -119,19 +129,7 @@ def read_yaml(raw: bytes, source: str) -> tuple[Any, Any, list[Problem]]:
         )
     text = text.removeprefix("\ufeff")
     if not text.strip():
-        return (
-            None,
-            marks.locate,
-            [
-                Problem(
-                    source,
-                    message=_l("the file is empty"),
-                    expected=_l("a checklist template"),
-                    line=1,
-                    column=1,
-                )
-            ],
-        )
+        return None, marks.locate, [_empty(source)]
     loader = _NoAliasLoader(text)
     try:
         node = loader.get_single_node()
@@ -195,19 +193,7 @@ def read_yaml(raw: bytes, source: str) -> tuple[Any, Any, list[Problem]]:
     finally:
         loader.dispose()
     if node is None:
-        return (
-            None,
-            marks.locate,
-            [
-                Problem(
-                    source,
-                    message=_l("the file is empty"),
-                    expected=_l("a checklist template"),
-                    line=1,
-                    column=1,
-                )
-            ],
-        )
+        return None, marks.locate, [_empty(source)]
     problems: list[Problem] = []
     data = _construct(node, (), loader, marks, problems, source)
     return data, marks.locate, problems
