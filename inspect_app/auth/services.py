@@ -84,6 +84,40 @@ def set_locale(user: User, locale: str | None) -> None:
     db.session.commit()
 
 
+def resolve_membership(
+    role: str, unit_code: str | None, department_code: str | None
+) -> tuple[Department | None, Unit | None, dict[str, str]]:
+    """The department and unit an account of `role` belongs to, from their codes, and every
+    problem by field ("unit_code", "department_code"): inspectors need a department, unit
+    liaisons a unit and no department, and only unit liaisons belong to a unit. The one place
+    for these rules, used by the account pages and `flask users create`."""
+    errors: dict[str, str] = {}
+    department = unit = None
+    if department_code:
+        department = db.session.scalar(
+            sa.select(Department).where(Department.code == department_code)
+        )
+        if department is None:
+            errors["department_code"] = _(
+                "No department has the code %(code)s.", code=department_code
+            )
+    if unit_code:
+        unit = db.session.scalar(sa.select(Unit).where(Unit.code == unit_code))
+        if unit is None:
+            errors["unit_code"] = _("No unit has the code %(code)s.", code=unit_code)
+    if role == "inspector" and not department_code:
+        errors["department_code"] = _("An inspector must belong to a department.")
+    if role == "unit" and not unit_code:
+        errors["unit_code"] = _("A unit liaison must belong to a unit.")
+    if role != "unit" and unit_code:
+        errors["unit_code"] = _("Only unit liaisons belong to a unit; leave this empty.")
+    if role == "unit" and department_code:
+        errors["department_code"] = _(
+            "Unit liaisons do not belong to a department; leave this empty."
+        )
+    return department, unit, errors
+
+
 def create_user(
     username: str,
     password: str,
@@ -105,25 +139,9 @@ def create_user(
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ValidationFailed(_("The username %(name)s is already taken.", name=username))
     check_password_strength(password)
-    unit = department = None
-    if unit_code:
-        unit = db.session.scalar(sa.select(Unit).where(Unit.code == unit_code))
-        if unit is None:
-            raise ValidationFailed(_("No unit has the code %(code)s.", code=unit_code))
-    if department_code:
-        department = db.session.scalar(
-            sa.select(Department).where(Department.code == department_code)
-        )
-        if department is None:
-            raise ValidationFailed(_("No department has the code %(code)s.", code=department_code))
-    if role == "unit" and unit is None:
-        raise ValidationFailed(_("A unit user must belong to a unit (--unit CODE)."))
-    if role == "inspector" and department is None:
-        raise ValidationFailed(_("An inspector must belong to a department (--department CODE)."))
-    if role != "unit" and unit is not None:
-        raise ValidationFailed(_("Only unit users belong to a unit."))
-    if role == "unit" and department is not None:
-        raise ValidationFailed(_("Unit liaisons do not belong to a department; leave this empty."))
+    department, unit, errors = resolve_membership(role, unit_code, department_code)
+    if errors:
+        raise ValidationFailed(" ".join(errors.values()), details=errors)
     user = User(
         username=username,
         display_name=display_name,

@@ -531,31 +531,10 @@ def user_query(user: User, *, role: str = "", q: str = "") -> sa.Select:
 
 def _membership(values: Mapping[str, Any], role: str, errors: dict[str, str]):
     """Resolve department and unit codes for role, adding messages for wrong combinations."""
-    department_code = _text(values, "department_code")
-    unit_code = _text(values, "unit_code")
-    department = unit = None
-    if department_code:
-        department = db.session.scalar(
-            sa.select(Department).where(Department.code == department_code)
-        )
-        if department is None:
-            errors["department_code"] = _(
-                "No department has the code %(code)s.", code=department_code
-            )
-    if unit_code:
-        unit = _unit_by_code(unit_code)
-        if unit is None:
-            errors["unit_code"] = _("No unit has the code %(code)s.", code=unit_code)
-    if role == "inspector" and not department_code:
-        errors["department_code"] = _("An inspector must belong to a department.")
-    if role == "unit" and not unit_code:
-        errors["unit_code"] = _("A unit liaison must belong to a unit.")
-    if role != "unit" and unit_code:
-        errors["unit_code"] = _("Only unit liaisons belong to a unit; leave this empty.")
-    if role == "unit" and department_code:
-        errors["department_code"] = _(
-            "Unit liaisons do not belong to a department; leave this empty."
-        )
+    department, unit, problems = auth_services.resolve_membership(
+        role, _text(values, "unit_code"), _text(values, "department_code")
+    )
+    errors.update(problems)
     return department, unit
 
 
