@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import has_request_context, request
 
+from ..auth.permissions import unit_of
 from ..extensions import db
 from ..models import AuditEvent, AuditHead, User, utcnow
 
@@ -60,14 +61,6 @@ def compute_hash(ev: AuditEvent) -> str:
 def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """The named attributes of obj as JSON-ready values, for before/after."""
     return {f: _jsonable(getattr(obj, f)) for f in fields}
-
-
-def _unit_id_of(obj: Any) -> int | None:
-    if obj is None:
-        return None
-    if type(obj).__name__ == "Unit":
-        return obj.id
-    return getattr(obj, "unit_id", None)
 
 
 def _lock_head() -> AuditHead:
@@ -115,7 +108,7 @@ def record(
         # it is submitted is not the unit's to see).
         unit_id=None
         if hidden_from_unit
-        else (unit_id if unit_id is not None else _unit_id_of(obj)),
+        else (unit_id if unit_id is not None else unit_of(obj) if obj is not None else None),
         before=_jsonable(before) if before is not None else None,
         after=_jsonable(after) if after is not None else None,
         ip=(request.remote_addr or "") if has_request_context() else "",

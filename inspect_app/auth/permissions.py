@@ -69,7 +69,8 @@ def may_manage_account(actor: User | None, role: str) -> bool:
     )
 
 
-def _unit_of(obj: Any) -> int | None:
+def unit_of(obj: Any) -> int | None:
+    """The unit an object belongs to (a unit is its own), or None."""
     if isinstance(obj, Unit):
         return obj.id
     return getattr(obj, "unit_id", None)
@@ -114,7 +115,7 @@ def is_visible(user: User, obj: Any) -> bool:
     if user.role == "unit":
         if isinstance(obj, Inspection) and obj.status not in ("submitted", "closed"):
             return False
-        return _unit_of(obj) is not None and _unit_of(obj) == user.unit_id
+        return unit_of(obj) is not None and unit_of(obj) == user.unit_id
     if user.role == "inspector":
         inspection = _inspection_of(obj)
         return inspection is not None and on_team(user, inspection)

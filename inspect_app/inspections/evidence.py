@@ -70,7 +70,7 @@ def _exif(image: Image.Image) -> dict[str, Any]:
     return out
 
 
-def inspect_bytes(data: bytes, declared_name: str = "") -> dict[str, Any]:
+def inspect_bytes(data: bytes) -> dict[str, Any]:
     """What the bytes really are: mime, size, dimensions, EXIF. Raises EvidenceRefused."""
     limit = current_app.config["EVIDENCE_MAX_BYTES"]
     if not data:
@@ -176,7 +176,7 @@ def add_evidence(
     call are removed again when it fails. Raises EvidenceRefused."""
     if inspection.status not in ("planned", "in_progress"):
         raise InvalidTransition(_("This inspection has been submitted and is read-only."))
-    info = inspect_bytes(data, filename)
+    info = inspect_bytes(data)
     same = db.session.scalar(
         sa.select(Attachment).where(
             Attachment.inspection_id == inspection.id,
@@ -283,7 +283,7 @@ def delete_evidence(attachment_id: int, *, actor: User) -> None:
 
 def store_signature(png: bytes, *, inspection: Inspection, actor: User) -> Attachment:
     """Check and store the unit representative's signature image. Adds to the session."""
-    info = inspect_bytes(png, "signature.png")
+    info = inspect_bytes(png)
     if info["mime"] != "image/png":
         raise EvidenceRefused(_("The signature must be a PNG image."))
     sha256, _created = _store(png, info)

@@ -194,12 +194,7 @@ def save(inspection_id: int):
 def submit(inspection_id: int):
     ctx = services.fill_context(inspection_id, actor=_actor(), action="inspection.fill")
     form = SubmitInspectionForm()
-    missing = services.missing_for_submit(
-        ctx.inspection,
-        ctx.items,
-        ctx.answers,
-        {aid: len(files) for aid, files in ctx.attachments.items() if aid is not None},
-    )
+    missing = ctx.missing()
     if form.validate_on_submit():
         from ..api.routes import decode_png_data_url
 

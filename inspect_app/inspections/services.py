@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from .. import audit
 from ..auth import permissions
 from ..checklists.conditions import applies, visible_codes
 from ..clock import local_today
-from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from ..errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
     Answer,
@@ -201,15 +201,6 @@ def previous_answers(inspection: Inspection, codes: Iterable[str]) -> dict[str, 
                 "inspection_id": row.inspection_id,
             }
     return out
-
-
-def progress(inspection: Inspection) -> tuple[int, int]:
-    """(answered, total) among the items that apply and are shown."""
-    items = items_of(inspection)
-    answers = answers_of(inspection)
-    active = applicability(inspection, items, answers).active
-    answered = sum(1 for i in active if _is_answered(i, answers.get(i.id)))
-    return answered, len(active)
 
 
 def _is_answered(item: ChecklistItem, answer: Answer | None) -> bool:
@@ -875,14 +866,6 @@ def record_notice_served(inspection_id: int, *, actor: User, served_on: date) ->
     return inspection
 
 
-@dataclass
-class InspectionCard:
-    inspection: Inspection
-    answered: int = 0
-    total: int = 0
-    team: list[str] = field(default_factory=list)
-
-
 def my_inspections(actor: User, *, year: int | None = None) -> list[Inspection]:
     """Inspections the actor is on (inspectors) or may see (office), newest first; with a year,
     that year's and any older ones still being filled."""
@@ -930,17 +913,6 @@ def progress_by_inspection(inspections: list[Inspection]) -> dict[int, tuple[int
             len(active),
         )
     return out
-
-
-def require_conflict_free(outcomes: list[dict[str, Any]]) -> None:
-    """For page forms (no JavaScript): turn a conflict into a 409 the user can read."""
-    for outcome in outcomes:
-        if outcome["status"] == "conflict":
-            raise Conflict(
-                _("Someone else changed this answer meanwhile. Reload to see the current answer.")
-            )
-        if outcome["status"] == "rejected":
-            raise ValidationFailed(outcome["message"])
 
 
 def encode_versions(versions: dict[int, int]) -> str:
@@ -1017,6 +989,11 @@ class FillContext:
                 for i in self.applicability.applicable
             }
         )
+
+    def missing(self) -> list[Missing]:
+        """What still blocks submission (see missing_for_submit), from what is loaded here."""
+        counts = {aid: len(files) for aid, files in self.attachments.items() if aid is not None}
+        return missing_for_submit(self.inspection, self.items, self.answers, counts)
 
     def answered(self, item: ChecklistItem) -> bool:
         return _is_answered(item, self.answers.get(item.id))

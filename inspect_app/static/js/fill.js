@@ -422,7 +422,6 @@ if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).catch(() => {});
 }
 
-window.inspectFill = { flush, pendingCount, evaluate };
 
 // Guidance and legal basis are loaded on demand, once per page, when a <details> is opened.
 document.addEventListener("toggle", async (event) => {
