@@ -113,7 +113,9 @@ RADIO_RESULTS = {"c": "compliant", "n": "noncompliant", "x": "not_applicable"}
 def _changes_from_form(ctx: services.FillContext, form) -> list[dict]:
     """Changes for the items whose posted fields differ from the stored answer (no-JS saving)."""
     changes = []
-    versions = services.decode_versions(form.get("versions", ""))
+    versions = services.decode_versions(
+        form.get("versions", ""), [i.id for i in ctx.applicability.applicable]
+    )
     for item in ctx.applicability.applicable:
         if item.id not in versions:
             continue
@@ -133,7 +135,9 @@ def _changes_from_form(ctx: services.FillContext, form) -> list[dict]:
             posted["finding_description"] = form.get(f"fd{item.id}", "")
             posted["finding_severity"] = form.get(f"fs{item.id}") or None
             days = form.get(f"fdd{item.id}", "").strip()
-            posted["finding_deadline_days"] = int(days) if days.isdigit() else (days or None)
+            posted["finding_deadline_days"] = (
+                int(days) if re.fullmatch(r"[0-9]{1,4}", days) else (days or None)
+            )
         current = {k: getattr(answer, k) if answer else None for k in posted}
         if current.get("note") is None:
             current["note"] = ""

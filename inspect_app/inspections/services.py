@@ -5,6 +5,7 @@ Every public command checks first, then changes, writes its audit events and com
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -931,18 +932,36 @@ def encode_versions(versions: dict[int, int]) -> str:
     return " ".join(f"{a}:{v}" if a == b else f"{a}-{b}:{v}" for a, b, v in runs)
 
 
-def decode_versions(text: str) -> dict[int, int]:
-    """The inverse of encode_versions; malformed runs are skipped."""
-    out: dict[int, int] = {}
-    for run in (text or "").split():
-        ids, _sep, version = run.partition(":")
-        first, dash, last = ids.partition("-")
-        if not (first.isdigit() and version.isdigit() and (not dash or last.isdigit())):
+_RUN = re.compile(r"([0-9]{1,9})(?:-([0-9]{1,9}))?:([0-9]{1,9})")
+MAX_VERSION_RUNS = 10_000
+
+
+def decode_versions(text: str, ids: Iterable[int]) -> dict[int, int]:
+    """The version of each of `ids` that the runs of encode_versions cover.
+
+    Ranges are never expanded: a run "1-99999999:1" costs what "1:1" costs, and only the
+    checklist's own ids are looked up. Malformed runs are skipped. Raises ValidationFailed for
+    more runs than any checklist needs.
+    """
+    runs = (text or "").split()
+    if len(runs) > MAX_VERSION_RUNS:
+        raise ValidationFailed(_("The form is damaged: reload the page and try again."))
+    bounds: list[tuple[int, int, int]] = []
+    for run in runs:
+        match = _RUN.fullmatch(run)
+        if match is None:
             continue
-        for item_id in range(int(first), int(last or first) + 1):
-            out[item_id] = int(version)
-        if len(out) > 5000:
-            break
+        first, last, version = match.group(1), match.group(2) or match.group(1), match.group(3)
+        if int(first) <= int(last):
+            bounds.append((int(first), int(last), int(version)))
+    bounds.sort()
+    starts = [b[0] for b in bounds]
+    out: dict[int, int] = {}
+    for item_id in ids:
+        # The covering run, if any, is the last one starting at or before item_id.
+        at = bisect.bisect_right(starts, item_id) - 1
+        if at >= 0 and bounds[at][1] >= item_id:
+            out[item_id] = bounds[at][2]
     return out
 
 

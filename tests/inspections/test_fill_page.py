@@ -196,5 +196,64 @@ def test_versions_field_round_trips_as_runs_of_consecutive_ids():
     versions = {**{i: 1 for i in range(101, 221)}, 221: 3, 225: 0}
     text = encode_versions(versions)
     assert text == "101-220:1 221:3 225:0"
-    assert decode_versions(text) == versions
-    assert decode_versions("x 5:a 7-:1 9:2") == {9: 2}
+    assert decode_versions(text, versions) == versions
+    assert decode_versions("x 5:a 7-:1 9:2", [5, 7, 9]) == {9: 2}
+    assert decode_versions("101-220:1", [100, 150, 300]) == {150: 1}
+
+
+def test_versions_field_is_decoded_without_expanding_its_ranges():
+    """A range of a hundred million ids costs nothing: only the checklist's ids are looked up
+    (security review 2-A: the range used to be expanded first, 10.8 GB for one request)."""
+    import tracemalloc
+
+    from inspect_app.inspections.services import decode_versions
+
+    tracemalloc.start()
+    try:
+        assert decode_versions("1-3000000:1 5-2:4", range(1, 121)) == dict.fromkeys(
+            range(1, 121), 1
+        )
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+def test_versions_field_with_too_many_runs_or_odd_digits_is_refused():
+    from inspect_app.errors import ValidationFailed
+    from inspect_app.inspections.services import decode_versions
+
+    with pytest.raises(ValidationFailed):
+        decode_versions(" ".join(f"{i}:1" for i in range(1, 10_002)), [1])
+    assert decode_versions("\u00b2:1 1:\u00b2 3:1 9999999999999-99999999999999:1", [3]) == {3: 1}
+
+
+def test_page_save_with_a_huge_versions_range_answers_at_once(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    item = setup["items"]["T-01"]
+    r = b.post(
+        f"/inspections/{setup['inspection']}/save",
+        {"versions": "1-99999999:0", f"r{item}": "c", f"n{item}": "ok"},
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        assert db.session.query(Answer).filter_by(item_id=item).one().result == "compliant"
+
+
+def test_page_save_with_an_odd_deadline_digit_is_a_clear_refusal_not_a_500(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    item = setup["items"]["T-01"]
+    r = b.post(
+        f"/inspections/{setup['inspection']}/save",
+        {
+            "versions": f"{item}:0",
+            f"r{item}": "n",
+            f"fd{item}": "未明确",
+            f"fdd{item}": "\u00b2",
+        },
+    )
+    assert r.status_code == 302
+    flashed = b.get(f"/inspections/{setup['inspection']}").get_data(as_text=True)
+    assert "期限" in flashed
