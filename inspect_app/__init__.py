@@ -35,6 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     register_extensions(app)
+    from . import web
+
+    web.register(app)  # the URL id converter must be in place before any blueprint
     register_blueprints(app)
     register_cli(app)
 

@@ -1,5 +1,6 @@
 """Domain errors and the app-wide error pages (HTML in both languages, JSON under /api/)."""
 
+import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -126,6 +127,18 @@ def register(app: Flask) -> None:
         if status == 400 and err.description and getattr(err, "user_message", False):
             message = err.description
         return error_response(status, message)
+
+    @app.errorhandler(sa.exc.DataError)
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(UnicodeEncodeError)
+    def _unstorable(err: Exception):
+        # A value the database cannot store that slipped past the input checks: the client's
+        # request is at fault, not the server, and nothing was written.
+        db.session.rollback()
+        app.logger.warning("Refused a value the database cannot store", exc_info=err)
+        return error_response(
+            400, _("A value in the request is out of range or cannot be stored. Check it.")
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

@@ -10,9 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from .. import inputs
 from ..clock import local_today
 from ..errors import ValidationFailed, error_response
 from ..inspections import evidence, services
+from ..web import json_body, year_arg
 from . import openapi, serializers
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -25,13 +27,6 @@ def _require_login():
     if not current_user.is_authenticated:
         return error_response(401, _("Please log in."), code="unauthorized")
     return None
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationFailed(_("The request body must be a JSON object."))
-    return body
 
 
 @bp.get("/csrf")
@@ -61,7 +56,7 @@ def me():
 
 @bp.get("/inspections")
 def list_inspections():
-    year = request.args.get("year", type=int) or local_today().year
+    year = year_arg(local_today().year)
     actor = current_user._get_current_object()
     inspections = services.my_inspections(actor, year=year)
     progress = services.progress_by_inspection(inspections)
@@ -78,7 +73,7 @@ def get_inspection(inspection_id: int):
 
 @bp.post("/inspections/<int:inspection_id>/answers")
 def post_answers(inspection_id: int):
-    body = _json_body()
+    body = json_body()
     results = services.apply_changes(
         inspection_id, body.get("changes"), actor=current_user._get_current_object()
     )
@@ -90,7 +85,7 @@ def post_evidence(inspection_id: int):
     upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed(_("Choose a file to upload."))
-    item_id = request.form.get("item_id", type=int)
+    item_id = inputs.whole_number(request.form.get("item_id", ""), lo=1, hi=inputs.DB_INT_MAX)
     attachment = evidence.upload_evidence(
         inspection_id,
         upload.read(),
@@ -119,7 +114,7 @@ def decode_png_data_url(value: str | None) -> bytes | None:
 
 @bp.post("/inspections/<int:inspection_id>/submit")
 def submit(inspection_id: int):
-    body = _json_body()
+    body = json_body()
     inspection = services.submit_inspection(
         inspection_id,
         actor=current_user._get_current_object(),

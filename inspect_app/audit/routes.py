@@ -10,6 +10,7 @@ from ..auth.permissions import action_required, get_visible_or_404, scope
 from ..clock import day_end_utc, day_start_utc
 from ..extensions import db
 from ..models import AuditEvent
+from ..web import page_arg
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -44,6 +45,7 @@ def index():
         stmt = stmt.where(AuditEvent.created_at < day_end_utc(until))
     page = db.paginate(
         stmt.order_by(AuditEvent.id.desc()),
+        page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from ..auth.permissions import action_required
 from ..extensions import db
 from ..models import System, Unit
+from ..web import int_arg
 from . import display, loader, schema, services, xlsx
 from .errors import ChecklistError
 from .forms import DeleteVersionForm, UploadChecklistForm
@@ -46,9 +47,9 @@ def show(template_id: int):
     template = services.get_template(template_id)
     unit = system = None
     if template.target == "system":
-        system = db.session.get(System, request.args.get("system_id", type=int) or 0)
+        system = db.session.get(System, int_arg("system_id", label=_("The system")) or 0)
     else:
-        unit = db.session.get(Unit, request.args.get("unit_id", type=int) or 0)
+        unit = db.session.get(Unit, int_arg("unit_id", label=_("The unit")) or 0)
     return render_template(
         "checklists/show.html",
         template=template,
@@ -95,8 +96,8 @@ def download_yaml(template_id: int):
 @login_required
 @action_required("checklists.edit")
 def diff():
-    old = services.get_template(request.args.get("old", type=int) or 0)
-    new = services.get_template(request.args.get("new", type=int) or 0)
+    old = services.get_template(int_arg("old", label=_("The older version")) or 0)
+    new = services.get_template(int_arg("new", label=_("The newer version")) or 0)
     return render_template(
         "checklists/diff.html",
         old=old,

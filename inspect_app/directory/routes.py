@@ -24,6 +24,7 @@ from ..auth.permissions import action_required, get_visible_or_404
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import ROLES, UNIT_KINDS, Department, System, Unit, User
+from ..web import int_arg, page_arg
 from . import importer, services
 from .forms import (
     MLPS_LEVEL_LABELS,
@@ -55,7 +56,9 @@ def _args(*names: str) -> dict[str, str]:
 
 
 def _paginate(stmt):
-    return db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return db.paginate(
+        stmt, page=page_arg(), per_page=current_app.config["PAGE_SIZE"], error_out=False
+    )
 
 
 def _submit(form, command: Callable[[], Any]) -> Any:
@@ -177,7 +180,7 @@ def unit_edit(unit_id: int):
 @action_required("directory.view")
 def systems():
     args = _args("q", "level", "cii", "internet", "unit")
-    level = int(args["level"]) if args["level"].isdigit() else None
+    level = int_arg("level", label=_("The MLPS level"), lo=1, hi=5)
     stmt = services.system_query(
         _actor(),
         q=args["q"],

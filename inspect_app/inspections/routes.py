@@ -26,6 +26,7 @@ from ..clock import local_today
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..models import Attachment
+from ..web import year_arg
 from . import evidence, services
 from .forms import EmptyForm, NoticeServedForm, ReopenForm, SubmitInspectionForm
 
@@ -41,9 +42,7 @@ def _actor():
 @permissions.action_required("inspection.fill")
 def mine():
     today = local_today()
-    inspections = services.my_inspections(
-        _actor(), year=request.args.get("year", type=int) or today.year
-    )
+    inspections = services.my_inspections(_actor(), year=year_arg(today.year))
     progress = services.progress_by_inspection(inspections)
     groups = {"today": [], "current": [], "other": []}
     for inspection in inspections:

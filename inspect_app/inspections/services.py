@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import audit
+from .. import audit, inputs
 from ..auth import permissions
 from ..checklists.conditions import applies, visible_codes
 from ..clock import local_today
@@ -52,6 +52,8 @@ ANSWER_FIELDS = (
     "finding_deadline_days",
 )
 MAX_TEXT = 5000
+# Counts and sizes on a checklist; a larger number is a typing error (or an attack on float()).
+MAX_NUMBER = 1e15
 EDITABLE = ("planned", "in_progress")
 
 
@@ -267,10 +269,7 @@ def _clean_change(item: ChecklistItem, change: dict[str, Any]) -> dict[str, Any]
         fields["value"] = _clean_value(item, fields["value"])
     for key in ("note", "finding_description"):
         if key in fields:
-            text = fields[key] if fields[key] is not None else ""
-            if not isinstance(text, str) or len(text) > MAX_TEXT:
-                raise ValidationFailed(_("Text may have at most %(n)d characters.", n=MAX_TEXT))
-            fields[key] = text
+            fields[key] = _clean_text(fields[key] if fields[key] is not None else "")
     if "finding_severity" in fields and fields["finding_severity"] not in (None, *SEVERITIES):
         raise ValidationFailed(_("The risk level must be high, medium or low."))
     if "finding_deadline_days" in fields and fields["finding_deadline_days"] is not None:
@@ -278,6 +277,16 @@ def _clean_change(item: ChecklistItem, change: dict[str, Any]) -> dict[str, Any]
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
             raise ValidationFailed(_("The deadline must be a whole number of days from 1 to 365."))
     return fields
+
+
+def _clean_text(text: Any) -> str:
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise ValidationFailed(_("Text may have at most %(n)d characters.", n=MAX_TEXT))
+    if not inputs.storable(text):
+        raise ValidationFailed(
+            _("The text contains a NUL character or broken characters that cannot be stored.")
+        )
+    return text
 
 
 def _clean_value(item: ChecklistItem, value: Any) -> Any:
@@ -294,18 +303,17 @@ def _clean_value(item: ChecklistItem, value: Any) -> Any:
                 value = float(str(value).strip())
             except ValueError:
                 raise ValidationFailed(_("Enter a number.")) from None
-        if value != value or value in (float("inf"), float("-inf")):  # NaN or infinite
-            raise ValidationFailed(_("Enter a number."))
+        if value != value or abs(value) > MAX_NUMBER:  # NaN, infinite or absurd
+            raise ValidationFailed(
+                _("Enter a number between -%(n)s and %(n)s.", n=f"{MAX_NUMBER:,.0f}")
+            )
         return int(value) if float(value).is_integer() else value
     if item.kind == "date":
         try:
             return date.fromisoformat(str(value)).isoformat()
         except ValueError:
             raise ValidationFailed(_("Enter a date as YYYY-MM-DD.")) from None
-    text = str(value)
-    if len(text) > MAX_TEXT:
-        raise ValidationFailed(_("Text may have at most %(n)d characters.", n=MAX_TEXT))
-    return text
+    return _clean_text(str(value))
 
 
 def answer_dict(answer: Answer, item: ChecklistItem | None = None) -> dict[str, Any]:
@@ -327,11 +335,11 @@ def answer_dict(answer: Answer, item: ChecklistItem | None = None) -> dict[str, 
 
 def _request_hash(change: dict[str, Any]) -> str:
     return hashlib.sha256(
-        json.dumps(change, sort_keys=True, ensure_ascii=False, default=str).encode()
+        # surrogatepass: a lone surrogate must be hashable to be rejected by the field check.
+        json.dumps(change, sort_keys=True, ensure_ascii=False, default=str).encode(
+            "utf-8", "surrogatepass"
+        )
     ).hexdigest()
-
-
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def apply_changes(
@@ -355,120 +363,122 @@ def apply_changes(
     _start(inspection, actor, list(items.values()))
     db.session.flush()
     answers = answers_of(inspection)
-    change_ids = [c.get("change_id") for c in changes if isinstance(c, dict)]
     seen = {
         row.change_id: row
         for row in db.session.scalars(
             sa.select(AppliedChange).where(
-                AppliedChange.change_id.in_([c for c in change_ids if isinstance(c, str)])
+                AppliedChange.change_id.in_(
+                    {_change_id(c) for c in changes if _change_id(c) is not None}
+                )
             )
         )
     }
     now = now or utcnow()
-    outcomes = []
-    for change in changes:
-        outcomes.append(_apply_one(inspection, change, items, answers, seen, actor, now))
+    outcomes = [_apply_one(inspection, c, items, answers, seen, actor, now) for c in changes]
     db.session.commit()
     return outcomes
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _change_id(change: Any) -> str | None:
+    """The change's UUID in its one stored spelling (lower case), or None when it has none."""
+    if not isinstance(change, dict) or not isinstance(change.get("change_id"), str):
+        return None
+    change_id = change["change_id"].lower()
+    return change_id if _UUID.fullmatch(change_id) else None
+
+
+def _rejected(change_id: str | None, message: str) -> dict[str, Any]:
+    return {"change_id": change_id, "status": "rejected", "message": message}
+
+
+def _replayed(change_id: str, prior: AppliedChange, inspection: Inspection, digest: str):
+    if prior.inspection_id == inspection.id and prior.request_hash == digest:
+        return {**prior.response, "status": "duplicate"}
+    return _rejected(change_id, _("This change_id was already used for a different change."))
+
+
 def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str, Any]:
+    """One change of a batch: checked, then compare-and-set, then remembered for replays."""
     if not isinstance(change, dict):
-        return {
-            "change_id": None,
-            "status": "rejected",
-            "message": _("A change must be an object."),
-        }
-    change_id = change.get("change_id")
-    if not isinstance(change_id, str) or not _UUID.match(change_id):
-        return {
-            "change_id": change_id,
-            "status": "rejected",
-            "message": _("change_id must be a UUID."),
-        }
-    change_id = change_id.lower()
-    digest = _request_hash(change)
+        return _rejected(None, _("A change must be an object."))
+    change_id = _change_id(change)
+    if change_id is None:
+        return _rejected(change.get("change_id"), _("change_id must be a UUID."))
+    digest = _request_hash({**change, "change_id": change_id})
     if change_id in seen:
-        prior = seen[change_id]
-        if prior.inspection_id == inspection.id and prior.request_hash == digest:
-            return {**prior.response, "status": "duplicate"}
-        return {
-            "change_id": change_id,
-            "status": "rejected",
-            "message": _("This change_id was already used for a different change."),
-        }
+        return _replayed(change_id, seen[change_id], inspection, digest)
     item = items.get(change.get("item_id"))
     if item is None:
-        return {
-            "change_id": change_id,
-            "status": "rejected",
-            "message": _("Unknown item for this inspection."),
-        }
+        return _rejected(change_id, _("Unknown item for this inspection."))
     base = change.get("base_version")
     if not isinstance(base, int) or isinstance(base, bool):
-        return {
-            "change_id": change_id,
-            "status": "rejected",
-            "message": _("base_version must be a whole number."),
-        }
+        return _rejected(change_id, _("base_version must be a whole number."))
     try:
         fields = _clean_change(item, change)
     except ValidationFailed as err:
-        return {"change_id": change_id, "status": "rejected", "message": err.message}
+        return _rejected(change_id, err.message)
     answer = answers[item.id]
     unchanged = all(getattr(answer, k) == v for k, v in fields.items())
-    if unchanged or answer.version != base:
-        if unchanged:  # nothing to change: no new version, no audit event
-            outcome = {
-                "change_id": change_id,
-                "status": "applied",
-                "answer": answer_dict(answer, item),
-            }
-        else:
-            return {
-                "change_id": change_id,
-                "status": "conflict",
-                "server": answer_dict(answer, item),
-            }
-    else:
-        before = {k: getattr(answer, k) for k in fields}
-        # Compare-and-set: the row changes only if nobody else changed it since we read it.
-        updated = db.session.execute(
-            sa.update(Answer)
-            .where(Answer.id == answer.id, Answer.version == base)
-            .values(**fields, version=base + 1, updated_by_id=actor.id, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+    if not unchanged and answer.version != base:
+        return {"change_id": change_id, "status": "conflict", "server": answer_dict(answer, item)}
+    try:
+        # A savepoint per change: when the same new change_id arrives at once on another
+        # inspection (the row lock is per inspection), the loser's insert fails here and only
+        # this change is undone, not the batch.
+        with db.session.begin_nested():
+            outcome = _compare_and_set(answer, item, fields, base, unchanged, actor, now)
+            outcome["change_id"] = change_id
+            if outcome["status"] == "applied":
+                db.session.add(
+                    AppliedChange(
+                        change_id=change_id,
+                        inspection_id=inspection.id,
+                        user_id=actor.id,
+                        request_hash=digest,
+                        response=outcome,
+                    )
+                )
+                db.session.flush()
+    except sa.exc.IntegrityError:
         db.session.refresh(answer)
-        if updated != 1:
-            return {
-                "change_id": change_id,
-                "status": "conflict",
-                "server": answer_dict(answer, item),
-            }
-        audit.record(
-            actor,
-            "answer.update",
-            object_type="Answer",
-            object_id=answer.id,
-            hidden_from_unit=True,
-            before={"item": item.code, **before},
-            after={"item": item.code, **fields, "version": answer.version},
+        prior = db.session.get(AppliedChange, change_id, populate_existing=True)
+        if prior is None:
+            raise
+        return _replayed(change_id, prior, inspection, digest)
+    if outcome["status"] == "applied":
+        seen[change_id] = AppliedChange(
+            inspection_id=inspection.id, request_hash=digest, response=outcome
         )
-        outcome = {"change_id": change_id, "status": "applied", "answer": answer_dict(answer, item)}
-    db.session.add(
-        AppliedChange(
-            change_id=change_id,
-            inspection_id=inspection.id,
-            user_id=actor.id,
-            request_hash=digest,
-            response=outcome,
-        )
-    )
-    seen[change_id] = AppliedChange(
-        inspection_id=inspection.id, request_hash=digest, response=outcome
-    )
     return outcome
+
+
+def _compare_and_set(answer, item, fields, base, unchanged, actor, now) -> dict[str, Any]:
+    """Write fields to the answer unless someone changed it since base; audit the change."""
+    if unchanged:  # nothing to change: no new version, no audit event
+        return {"status": "applied", "answer": answer_dict(answer, item)}
+    before = {k: getattr(answer, k) for k in fields}
+    updated = db.session.execute(
+        sa.update(Answer)
+        .where(Answer.id == answer.id, Answer.version == base)
+        .values(**fields, version=base + 1, updated_by_id=actor.id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(answer)
+    if updated != 1:
+        return {"status": "conflict", "server": answer_dict(answer, item)}
+    audit.record(
+        actor,
+        "answer.update",
+        object_type="Answer",
+        object_id=answer.id,
+        hidden_from_unit=True,
+        before={"item": item.code, **before},
+        after={"item": item.code, **fields, "version": answer.version},
+    )
+    return {"status": "applied", "answer": answer_dict(answer, item)}
 
 
 # --- submission -----------------------------------------------------------------------------------
@@ -657,6 +667,8 @@ def submit_inspection(
         problems.append(Missing(_("The unit representative must print a name.")))
     if len(name) > 100:
         problems.append(Missing(_("The name may have at most 100 characters.")))
+    if not inputs.storable(name):
+        problems.append(Missing(_("The name contains characters that cannot be stored.")))
     if not signature_png:
         problems.append(Missing(_("The unit representative must sign.")))
     items = items_of(inspection)

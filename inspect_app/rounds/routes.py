@@ -10,12 +10,14 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from .. import inputs
 from ..auth.permissions import action_required, can
 from ..clock import local_today
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..labels import INSPECTION_STATUS_LABELS, UNIT_KIND_LABELS
 from ..models import UNIT_KINDS, Inspection, Round, User
+from ..web import YEARS, year_arg
 from . import services
 from .forms import AssignEntry, EditRoundForm, TeamEntry, parse_filters
 from .labels import (
@@ -60,7 +62,7 @@ def _round_in_path(round_id: int, inspection_id: int) -> Inspection:
 @action_required("rounds.view")
 def index():
     this_year = local_today().year
-    year = request.args.get("year", type=int) or this_year
+    year = year_arg(this_year)
     years = sorted(
         set(services.years_with_rounds()) | {this_year - 1, this_year, this_year + 1, year}
     )
@@ -77,8 +79,8 @@ def index():
 @login_required
 @action_required("rounds.edit")
 def plan():
-    year = request.form.get("year", type=int) or 0
-    seq = request.form.get("seq", type=int)
+    year = inputs.whole_number(request.form.get("year", ""), lo=YEARS[0], hi=YEARS[1]) or 0
+    seq = inputs.whole_number(request.form.get("seq", ""), lo=1, hi=6)
     try:
         if seq:
             services.add_round(year, seq, actor=_actor())

@@ -247,3 +247,21 @@ def test_a_change_that_changes_nothing_keeps_the_version_and_writes_no_audit_eve
     assert outcome["status"] == "applied" and outcome["answer"]["version"] == 1
     with app.app_context():
         assert db.session.query(AuditEvent).filter_by(action="answer.update").count() == 1
+
+
+def test_upper_case_replay_of_an_applied_change_id_is_refused_and_the_batch_kept(app, setup):
+    """Security review 1-A: the lookup used the raw id, the insert the lower-cased one (500)."""
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    first = change(setup["items"]["T-01"], note="n")
+    assert _post(b, setup["inspection"], first).get_json()["results"][0]["status"] == "applied"
+    replay = {**first, "change_id": first["change_id"].upper(), "base_version": 1, "note": "up2"}
+    innocent = change(setup["items"]["T-02"], note="innocent change in the same batch")
+    response = _post(b, setup["inspection"], replay, innocent)
+    assert response.status_code == 200
+    replayed, applied = response.get_json()["results"]
+    assert replayed["status"] == "rejected" and applied["status"] == "applied"
+    same = {**first, "change_id": first["change_id"].upper()}
+    assert _post(b, setup["inspection"], same).get_json()["results"][0]["status"] == "duplicate"
+    with app.app_context():
+        assert db.session.query(Answer).filter_by(item_id=setup["items"]["T-01"]).one().note == "n"

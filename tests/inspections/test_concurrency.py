@@ -73,3 +73,77 @@ def test_first_answers_from_two_inspectors_at_once_are_both_kept(other_app):
             answers = db.session.query(Answer).filter_by(inspection_id=inspection_id).all()
             assert len(answers) == 20
             assert sum(1 for a in answers if a.result == "compliant") == 2
+
+
+@pytest.mark.parametrize("same_value", [False, True])
+def test_one_new_change_id_sent_to_two_inspections_at_once_is_applied_once(other_app, same_value):
+    """Security review 1-B: the row lock is per inspection, so both requests reached the insert
+    of the same change_id; the loser got a 500 and lost its batch on PostgreSQL."""
+    trials = 5
+    with other_app.app_context():
+        make = Factory()
+        template = make.template(
+            items=[{"code": "C-01", "text": "问题？"}, {"code": "C-02", "text": "问题2？"}]
+        )
+        lead = make.user(role="inspector")
+        pairs = [
+            [make.inspection(template=template, members=[lead]).id for _ in range(2)]
+            for _ in range(trials)
+        ]
+        first, second = (i.id for i in template.items)
+        lead_id = lead.id
+        if same_value:  # the answers hold the value already: no write and no audit lock
+            for inspection_id in sum(pairs, []):
+                services.apply_changes(
+                    inspection_id,
+                    [
+                        {
+                            "change_id": str(uuid.uuid4()),
+                            "item_id": first,
+                            "base_version": 0,
+                            "result": "compliant",
+                        }
+                    ],
+                    actor=db.session.get(User, lead_id),
+                )
+        db.session.remove()
+    base = 1 if same_value else 0
+    for pair in pairs:
+        shared = str(uuid.uuid4())
+        results, errors = {}, []
+        barrier = threading.Barrier(2)
+
+        def work(inspection_id, shared=shared, results=results, errors=errors, barrier=barrier):
+            try:
+                barrier.wait()
+                with other_app.app_context():
+                    batch = [
+                        {
+                            "change_id": shared,
+                            "item_id": first,
+                            "base_version": base,
+                            "result": "compliant",
+                        },
+                        {
+                            "change_id": str(uuid.uuid4()),
+                            "item_id": second,
+                            "base_version": 0,
+                            "note": "innocent change in the same batch",
+                        },
+                    ]
+                    actor = db.session.get(User, lead_id)
+                    results[inspection_id] = services.apply_changes(
+                        inspection_id, batch, actor=actor
+                    )
+                    db.session.remove()
+            except Exception as err:  # noqa: BLE001
+                errors.append(err)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in pair]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sorted(results[i][0]["status"] for i in pair) == ["applied", "rejected"]
+        assert all(results[i][1]["status"] == "applied" for i in pair)

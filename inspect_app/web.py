@@ -1,0 +1,104 @@
+"""The route kit every blueprint shares: bounded query arguments, the JSON body, the request
+guard that refuses unstorable input before any view runs, and the id converter for URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter
+
+from . import inputs
+from .errors import ValidationFailed
+
+MAX_PAGE = 100_000
+YEARS = (2000, 2100)
+
+
+class DbIdConverter(IntegerConverter):
+    """`<int:...>` in URLs: ids beyond what the database stores match nothing (a 404), instead
+    of reaching a query that overflows."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", inputs.DB_INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def int_arg(
+    name: str, *, label: str, default: int | None = None, lo: int = 1, hi: int = inputs.DB_INT_MAX
+) -> int | None:
+    """The query argument `name` as a whole number in [lo, hi], or `default` when it is absent
+    or empty. Raises ValidationFailed (400) naming `label` for anything else."""
+    raw = request.args.get(name, "")
+    if not raw.strip():
+        return default
+    value = inputs.whole_number(raw, lo=lo, hi=hi)
+    if value is None:
+        raise ValidationFailed(
+            _("%(what)s must be a whole number from %(lo)d to %(hi)d.", what=label, lo=lo, hi=hi)
+        )
+    return value
+
+
+def page_arg() -> int:
+    return int_arg("page", label=_("The page number"), default=1, hi=MAX_PAGE)
+
+
+def year_arg(default: int | None = None) -> int | None:
+    return int_arg("year", label=_("The year"), default=default, lo=YEARS[0], hi=YEARS[1])
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object. Raises ValidationFailed for anything else, including JSON
+    nested deeper than any request needs (checked while parsing, not after)."""
+    if not request.is_json:
+        raise ValidationFailed(_("The request body must be a JSON object."))
+    try:
+        body = inputs.parse_json(request.get_data(cache=True))
+    except inputs.TooDeep:
+        raise ValidationFailed(
+            _("The JSON is nested too deeply (at most %(n)d levels).", n=inputs.JSON_MAX_DEPTH)
+        ) from None
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ValidationFailed(_("The request body must be a JSON object."))
+    return body
+
+
+def _unstorable_input() -> bool:
+    if not inputs.storable(request.path):
+        return True
+    for key, value in request.args.items(multi=True):
+        if not (inputs.storable(key) and inputs.storable(value)):
+            return True
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        for key, value in request.form.items(multi=True):
+            if not (inputs.storable(key) and inputs.storable(value)):
+                return True
+        for upload in request.files.values():
+            if not inputs.storable(upload.filename or ""):
+                return True
+    return False
+
+
+def register(app: Flask) -> None:
+    """Install the id converter (before any blueprint is registered) and the input guard."""
+    app.url_map.converters["int"] = DbIdConverter
+
+    @app.before_request
+    def _refuse_unstorable_input():
+        # Forms, file names, query strings and paths: a NUL byte can be neither stored nor
+        # meant. JSON is checked field by field by the services, so one bad field in a batch
+        # of answers does not lose the rest.
+        if _unstorable_input():
+            raise ValidationFailed(
+                _(
+                    "The request contains a NUL character or broken text that cannot be stored. "
+                    "Remove it and try again."
+                )
+            )
