@@ -2,8 +2,9 @@
 
 import os
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session, url_for
 from flask_login import current_user
+from werkzeug.routing import BuildError
 
 from .extensions import babel
 
@@ -49,6 +50,20 @@ def html_lang() -> str:
     return "zh-CN" if loc and loc.language == "zh" else "en"
 
 
+def lang_url(lang: str) -> str:
+    """This page in another language, built from the matched route and never from the raw path:
+    a 404 for "/\\evil.example/x" must not link to "/\\evil.example/x", which browsers follow
+    off-site. Pages that matched no route (errors) link to the home page."""
+    args = {k: v for k, v in request.args.lists() if k != "lang"}
+    if request.url_rule is None or request.endpoint is None or request.method != "GET":
+        return url_for("main.index", lang=lang)
+    try:
+        return url_for(request.endpoint, **(request.view_args or {}), **args, lang=lang)
+    except BuildError:
+        return url_for("main.index", lang=lang)
+
+
 def register(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["html_lang"] = html_lang
+    app.jinja_env.globals["lang_url"] = lang_url

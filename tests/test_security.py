@@ -92,3 +92,23 @@ def test_behind_a_proxy_the_client_address_is_used_for_limits_and_audit(new_data
         assert event.ip == "203.0.113.7"
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "path", ["/%5Cevil.example/phish", "/\\evil.example/x", "//evil.example/y"]
+)
+def test_language_link_on_a_404_page_never_leaves_the_site(client, path):
+    """Security review 2-C: the link was built from the raw path, and browsers read /\\ as //."""
+    import re
+
+    response = client.get(path)
+    assert response.status_code == 404
+    links = re.findall(r'<a href="([^"]*)"[^>]*hreflang', response.get_data(as_text=True))
+    assert links and all(link.startswith("/?lang=") for link in links)
+    assert "evil.example" not in response.get_data(as_text=True)
+
+
+def test_language_link_keeps_the_page_and_its_query(login_as):
+    b = login_as("coordinator")
+    html = b.get("/directory/units?q=%E5%8D%95%E4%BD%8D&kind=soe").get_data(as_text=True)
+    assert 'href="/directory/units?q=%E5%8D%95%E4%BD%8D&amp;kind=soe&amp;lang=en"' in html
