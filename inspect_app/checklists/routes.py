@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import xlsx as kit
 from ..auth.permissions import action_required
 from ..extensions import db
 from ..models import System, Unit
@@ -72,7 +73,7 @@ def download_xlsx(template_id: int):
     template = services.get_template(template_id)
     return send_file(
         io.BytesIO(xlsx.build_workbook(template.definition)),
-        mimetype=xlsx.XLSX_MIMETYPE,
+        mimetype=kit.MIMETYPE,
         as_attachment=True,
         download_name=_download_name(template, "xlsx"),
     )

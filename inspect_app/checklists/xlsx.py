@@ -8,20 +8,17 @@ each value's sheet and cell, so validation and its messages are shared with YAML
 
 from __future__ import annotations
 
-import io
-import warnings
-import zipfile
 from typing import Any
 
 import yaml
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl import Workbook
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
+from .. import xlsx as kit
 from ..models.checklist import EVIDENCE_RULES, ITEM_KINDS, SEVERITIES, TARGETS
 from . import loader, schema
 from .errors import Problem
@@ -61,7 +58,6 @@ _WIDTHS = {"section": 18, "code": 14, "text": 48, "text_en": 40, "guidance": 30,
 DEFAULT_MAX_UNPACKED = 10_000_000  # a 40-item checklist unpacks to about 100 kB
 MAX_ROWS = 5000
 MAX_COLUMNS = 60
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -122,28 +118,18 @@ def build_workbook(definition: dict[str, Any]) -> bytes:
     """A template version (its stored definition) as an .xlsx workbook."""
     wb = Workbook()
     notes = _notes()
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="F2F2F2")
-    wrap = Alignment(wrap_text=True, vertical="top")
 
     def sheet(name: str, columns: tuple[str, ...], rows: list[list[Any]], first: bool = False):
         ws = wb.active if first else wb.create_sheet()
         ws.title = name
-        ws.cell(row=1, column=1, value=notes[name]).alignment = Alignment(
-            wrap_text=False, vertical="top"
-        )
-        for ci, column in enumerate(columns, start=1):
-            cell = ws.cell(row=HEADER_ROW, column=ci, value=column)
-            cell.font = bold
-            cell.fill = head_fill
-            ws.column_dimensions[get_column_letter(ci)].width = _WIDTHS.get(column, 14)
+        kit.write(ws, 1, 1, notes[name], alignment=Alignment(wrap_text=False, vertical="top"))
+        kit.header(ws, HEADER_ROW, columns, widths=[_WIDTHS.get(c, 14) for c in columns])
         for ri, row in enumerate(rows, start=FIRST_DATA_ROW):
             for ci, value in enumerate(row, start=1):
-                if value is not None:
-                    cell = ws.cell(row=ri, column=ci, value=value)
-                    if isinstance(value, str):
-                        cell.number_format = "@"
-                        cell.alignment = wrap
+                if isinstance(value, str):
+                    kit.write(ws, ri, ci, value, number_format="@", alignment=kit.WRAP)
+                elif value is not None:
+                    kit.write(ws, ri, ci, value)
         ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=1)
         return ws
 
@@ -151,7 +137,7 @@ def build_workbook(definition: dict[str, Any]) -> bytes:
     ws = sheet("settings", SETTINGS_COLUMNS, settings_rows, first=True)
     ws.column_dimensions["B"].width = 60
     target_row = FIRST_DATA_ROW + SETTING_FIELDS.index("target")
-    _validation(ws, TARGETS, f"B{target_row}", allow_blank=False)
+    kit.list_validation(ws, TARGETS, f"B{target_row}", allow_blank=False)
     version_cell = ws.cell(row=FIRST_DATA_ROW + SETTING_FIELDS.index("version"), column=2)
     version_cell.number_format = "@"  # so Excel keeps "2026.10" as text
 
@@ -174,29 +160,18 @@ def build_workbook(definition: dict[str, Any]) -> bytes:
                 )
     ws = sheet("items", ITEM_COLUMNS, item_rows)
     last = FIRST_DATA_ROW + max(len(item_rows), 1) + 200
-    for column, values, blank in (
-        ("kind", ITEM_KINDS, True),
-        ("severity", SEVERITIES, True),
-        ("evidence", EVIDENCE_RULES, True),
-        ("lead_department", schema.LEAD_DEPARTMENTS, True),
-        ("major_hazard", ("TRUE", "FALSE"), True),
-        ("veto", ("TRUE", "FALSE"), True),
+    for column, values in (
+        ("kind", ITEM_KINDS),
+        ("severity", SEVERITIES),
+        ("evidence", EVIDENCE_RULES),
+        ("lead_department", schema.LEAD_DEPARTMENTS),
+        ("major_hazard", ("TRUE", "FALSE")),
+        ("veto", ("TRUE", "FALSE")),
     ):
         letter = get_column_letter(ITEM_COLUMNS.index(column) + 1)
-        _validation(ws, values, f"{letter}{FIRST_DATA_ROW}:{letter}{last}", allow_blank=blank)
+        kit.list_validation(ws, values, f"{letter}{FIRST_DATA_ROW}:{letter}{last}")
     sheet("options", OPTION_COLUMNS, option_rows)
-
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _validation(ws, values, ref: str, *, allow_blank: bool) -> None:
-    dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=allow_blank)
-    dv.error = _("Choose a value from the list.")
-    dv.showErrorMessage = True
-    ws.add_data_validation(dv)
-    dv.add(ref)
+    return kit.to_bytes(wb)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -236,31 +211,11 @@ def read_workbook(raw: bytes, source: str) -> tuple[dict | None, Any, list[Probl
         )
 
     try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError):
-        return fail(
-            _l("the file is not an Excel workbook (.xlsx)"),
-            _l("a workbook saved by Excel or WPS as .xlsx"),
+        wb = kit.open_workbook(
+            raw, max_bytes=loader.max_bytes(), max_unpacked=_max_unpacked(), read_only=False
         )
-    if unpacked > _max_unpacked():
-        return fail(
-            _l(
-                "the workbook unpacks to %(size)s bytes, more than %(limit)s",
-                size=unpacked,
-                limit=_max_unpacked(),
-            ),
-            _l("a smaller workbook"),
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about Excel features it drops
-            wb = load_workbook(io.BytesIO(raw), data_only=True)
-    except Exception as err:  # openpyxl raises many kinds for damaged files
-        return fail(
-            _l("the workbook cannot be read: %(reason)s", reason=str(err)[:200]),
-            _l("a workbook saved as .xlsx"),
-        )
+    except kit.WorkbookRefused as err:
+        return fail(err.message)
 
     problems: list[Problem] = []
     missing = [name for name in SHEETS if name not in wb.sheetnames]

@@ -11,25 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-import warnings
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from io import BytesIO
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from openpyxl import Workbook, load_workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from .. import xlsx as kit
 from ..auth import permissions
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
@@ -37,7 +32,6 @@ from ..labels import UNIT_KIND_LABELS
 from ..models import UNIT_KINDS, System, Unit, User
 from . import services
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 # A zip can unpack to far more than it weighs; refuse before openpyxl tries.
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
@@ -174,60 +168,42 @@ def _kind_labels(locale: str) -> dict[str, str]:
         return {code: str(UNIT_KIND_LABELS[code]) for code in UNIT_KINDS}
 
 
-def _list_validation(values: list[str], prompt: str) -> DataValidation:
-    dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True)
-    dv.error = prompt
-    dv.errorTitle = "输入有误 / Invalid value"
-    dv.prompt = prompt
-    dv.showErrorMessage = True
-    dv.showInputMessage = True
-    return dv
-
-
 def build_template(kind: str) -> bytes:
     """The import workbook for kind ("units" or "systems"): headers, notes, drop-downs, one example."""
     spec = SPECS[kind]
     wb = Workbook()
     ws = wb.active
     ws.title = spec.sheet
-    header_font = Font(bold=True, color="FFFFFF")
-    header_fill = PatternFill("solid", fgColor="B3261E")
-    note_font = Font(italic=True, color="5F6368", size=9)
     kinds_zh = _kind_labels("zh_Hans_CN")
+    kit.header(
+        ws,
+        HEADER_ROW,
+        [c.header + ("*" if c.required else "") for c in spec.columns],
+        widths=[c.width for c in spec.columns],
+        comments=[c.note for c in spec.columns],
+    )
     for index, column in enumerate(spec.columns, start=1):
         letter = get_column_letter(index)
-        cell = ws.cell(
-            row=HEADER_ROW, column=index, value=column.header + ("*" if column.required else "")
-        )
-        cell.font, cell.fill = header_font, header_fill
-        cell.comment = Comment(column.note, "inspect")
-        note = ws.cell(row=NOTE_ROW, column=index, value=column.note)
-        note.font = note_font
-        note.alignment = Alignment(wrap_text=True, vertical="top")
+        kit.write(ws, NOTE_ROW, index, column.note, font=kit.NOTE_FONT, alignment=kit.WRAP)
         example = column.example
         if column.key == "kind":
             example = kinds_zh["public_institution"]
-        ws.cell(row=NOTE_ROW + 1, column=index, value=example)
-        ws.column_dimensions[letter].width = column.width
+        kit.write(ws, NOTE_ROW + 1, index, example)
         target = f"{letter}{NOTE_ROW + 1}:{letter}{NOTE_ROW + _TEMPLATE_ROWS}"
-        validation = None
         if column.kind == "bool":
-            validation = _list_validation(["是", "否"], "是 / 否")
+            kit.list_validation(ws, ["是", "否"], target, prompt="是 / 否")
         elif column.kind == "unit_kind":
-            validation = _list_validation(list(kinds_zh.values()), "单位类型 / kind of unit")
-        elif column.kind == "level":
-            validation = _list_validation(
-                ["1", "2", "3", "4", "5"], "等保级别 1–5 / MLPS level 1–5"
+            kit.list_validation(
+                ws, list(kinds_zh.values()), target, prompt="单位类型 / kind of unit"
             )
-        if validation is not None:
-            ws.add_data_validation(validation)
-            validation.add(target)
+        elif column.kind == "level":
+            kit.list_validation(
+                ws, ["1", "2", "3", "4", "5"], target, prompt="等保级别 1–5 / MLPS level 1–5"
+            )
     ws.row_dimensions[NOTE_ROW].height = 48
     ws.freeze_panes = f"A{NOTE_ROW + 1}"
     _add_readme(wb, spec)
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return kit.to_bytes(wb)
 
 
 def _add_readme(wb: Workbook, spec: Spec) -> None:
@@ -251,11 +227,9 @@ def _add_readme(wb: Workbook, spec: Spec) -> None:
             "Rows whose code already exists are updated on re-import. If any row is wrong, nothing is imported.",
         ),
     ]
-    for zh, en in lines:
-        ws.append([zh, en])
-    ws.column_dimensions["A"].width = 70
-    ws.column_dimensions["B"].width = 90
-    ws["A1"].font = ws["B1"].font = Font(bold=True)
+    kit.header(ws, 1, lines[0], widths=(70, 90))
+    for row, (zh, en) in enumerate(lines[1:], start=2):
+        kit.write_row(ws, row, (zh, en), alignment=kit.WRAP)
 
 
 # --- reading a workbook ----------------------------------------------------------------------
@@ -271,30 +245,10 @@ def _file_error(message: str) -> ImportRejected:
 
 
 def _open_workbook(data: bytes):
-    if not data:
-        raise _file_error(_("The file is empty."))
-    if len(data) > max_bytes():
-        raise _file_error(_("The file is larger than %(mb)d MB.", mb=max_bytes() // (1024 * 1024)))
-    not_xlsx = _(
-        "This is not an Excel workbook (.xlsx). Save it in Excel as “Excel Workbook (*.xlsx)” and try again."
-    )
     try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError):
-        raise _file_error(not_xlsx) from None
-    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        raise _file_error(not_xlsx)
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise _file_error(_("The workbook is too large when unpacked."))
-    try:
-        # Workbooks saved by Excel often carry extensions openpyxl warns about and ignores.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds of errors for damaged files
-        raise _file_error(not_xlsx) from None
+        return kit.open_workbook(data, max_bytes=max_bytes(), max_unpacked=MAX_UNPACKED_BYTES)
+    except kit.WorkbookRefused as err:
+        raise _file_error(err.message) from None
 
 
 def _pick_sheet(wb, spec: Spec):

@@ -20,6 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import xlsx as kit
 from ..auth.permissions import action_required, get_visible_or_404
 from ..errors import ValidationFailed
 from ..extensions import db
@@ -250,7 +251,7 @@ def import_template(kind: str):
     data = importer.build_template(kind)
     return send_file(
         BytesIO(data),
-        mimetype=importer.XLSX_MIMETYPE,
+        mimetype=kit.MIMETYPE,
         as_attachment=True,
         download_name=importer.SPECS[kind].filename,
     )

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from inspect_app.checklists import services, xlsx
 from inspect_app.extensions import db
 from inspect_app.models import ChecklistTemplate
+from inspect_app.xlsx import MIMETYPE
 
 from .conftest import SYSTEM_OK, UNIT_OK
 
@@ -134,7 +135,7 @@ def test_diff_between_versions(app, coordinator, loaded, tmp_path):
 def test_download_xlsx_and_yaml(coordinator, loaded):
     response = coordinator.get(f"/checklists/{loaded['TESTU']}.xlsx")
     assert response.status_code == 200
-    assert response.mimetype == xlsx.XLSX_MIMETYPE
+    assert response.mimetype == MIMETYPE
     assert "TESTU_2026.1.xlsx" in response.headers["Content-Disposition"]
     wb = load_workbook(io.BytesIO(response.data))
     assert wb.sheetnames == ["settings", "items", "options"]

@@ -200,7 +200,8 @@ def test_excel_friendly_values_are_accepted(en):
 
 def test_not_a_workbook(en):
     assert messages(b"PK\x03\x04 not really") == [
-        "book.xlsx: the file is not an Excel workbook (.xlsx) (expected a workbook saved by Excel or WPS as .xlsx)"
+        "book.xlsx: This is not an Excel workbook (.xlsx). Save it in Excel or WPS as "
+        "“Excel Workbook (*.xlsx)” and try again."
     ]
     assert "not an Excel workbook" in messages(b"key: x")[0]
 
@@ -295,3 +296,18 @@ def test_changed_workbook_with_same_version_is_refused_on_import(app, tmp_path):
         "settings!B4: version: TESTU version 2026.1 is already loaded with different content"
         in result.stderr
     )
+
+
+def test_checklist_workbook_writes_formula_like_text_as_text_and_reads_it_back(en):
+    """Security review 2-B: `=HYPERLINK(...)` in a checklist came back as a live formula."""
+    from ..test_xlsx_kit import HOSTILE, formula_cells
+
+    definition = definition_of(UNIT_OK)
+    item = definition["sections"][0]["items"][0]
+    item["text_en"], item["guidance"] = HOSTILE[0], HOSTILE[1]
+    definition["sections"][0]["title_en"] = HOSTILE[2]
+    data = xlsx.build_workbook(definition)
+    assert formula_cells(data) == []
+    imported = read(data)
+    assert imported.problems == [], [str(p) for p in imported.problems]
+    assert imported.template.definition() == definition

@@ -16,6 +16,7 @@ from inspect_app.directory.importer import ImportRejected, import_systems, impor
 from inspect_app.errors import NotAllowed
 from inspect_app.extensions import db
 from inspect_app.models import AuditEvent, System, Unit
+from inspect_app.xlsx import MIMETYPE
 
 from .conftest import systems_workbook, units_workbook
 
@@ -414,7 +415,7 @@ def test_row_errors_are_in_english_for_english_users(login_as):
 def test_the_template_downloads_as_an_xlsx_attachment(login_as):
     response = login_as("coordinator").get("/directory/systems/import/template")
     assert response.status_code == 200
-    assert response.mimetype == importer.XLSX_MIMETYPE
+    assert response.mimetype == MIMETYPE
     assert "attachment" in response.headers["Content-Disposition"]
     wb = load_workbook(BytesIO(response.data))
     assert [c.value for c in wb["重要系统"][1]][0] == "系统编号*"
