@@ -40,8 +40,10 @@ run: setup-db
 	@echo "Serving on http://$(HOST):$(PORT)  (demo users: see README.md)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# gunicorn.conf.py picks the workers (4 with INSPECT_REDIS_URL, else 1 with threads), the
+# timeout, recycling and memory ceilings; see docs/deployment.md.
 serve: setup-db
-	$(BIN)/gunicorn --workers 4 --bind $(HOST):$(PORT) --access-logfile - 'inspect_app:create_app()'
+	$(BIN)/gunicorn --bind $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python scripts/i18n.py compile

@@ -25,11 +25,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_prefixed_env("INSPECT")
         app.config.update(test_config)
     _finish_config(app)
-    hops = int(app.config["PROXY_HOPS"] or 0)
-    if hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
+    from . import security
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    security.install_proxy_fix(app)
 
     # Leaner HTML: long pages (a 120-item checklist) carry no template indentation.
     app.jinja_env.trim_blocks = True
@@ -41,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_cli(app)
 
-    from . import assets, errors, i18n, labels, security
+    from . import assets, errors, i18n, labels
     from .main import nav
 
     errors.register(app)
@@ -72,6 +70,12 @@ def _finish_config(app: Flask) -> None:
             **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
             "connect_args": {"timeout": 30},
         }
+    try:
+        from .security import proxy_networks
+
+        proxy_networks(cfg["TRUSTED_PROXIES"])
+    except ValueError as err:
+        raise ConfigurationError(f"TRUSTED_PROXIES is not a list of addresses: {err}") from None
     secret = cfg.get("SECRET_KEY")
     if not (app.debug or app.testing) and (
         not secret or secret == config_module.INSECURE_SECRET_KEY or len(str(secret)) < 16

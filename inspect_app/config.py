@@ -25,6 +25,9 @@ class Defaults:
     # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto/-Host are
     # trusted for that many hops, so rate limits and the audit log see the client's address.
     PROXY_HOPS = 0
+    # Only requests from these addresses (or networks) may set X-Forwarded-*; from anywhere else
+    # the headers are dropped. A comma-separated string works in the environment.
+    TRUSTED_PROXIES = ("127.0.0.1", "::1")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

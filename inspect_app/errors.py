@@ -66,6 +66,10 @@ def _titles() -> dict[int, tuple[str, str]]:
         409: (_("Conflict"), _("The request conflicts with the current state of the record.")),
         413: (_("File too large"), _("The upload is larger than the server accepts.")),
         429: (_("Too many requests"), _("Too many attempts. Wait a minute and try again.")),
+        503: (
+            _("Service unavailable"),
+            _("The server is not set up correctly for this. Tell the administrator."),
+        ),
         500: (
             _("Server error"),
             _("Something went wrong on our side. Your last change may not have been saved."),
@@ -101,6 +105,7 @@ def _code_for(status: int) -> str:
         413: "too_large",
         429: "rate_limited",
         500: "server_error",
+        503: "unavailable",
     }.get(status, "error")
 
 
