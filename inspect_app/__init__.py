@@ -5,6 +5,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from PIL import Image
 
 from . import config as config_module
 from .extensions import csrf, db, limiter, login_manager, migrate
@@ -33,6 +34,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     register_extensions(app)
+    # Pillow's own decompression-bomb check at open(); process-wide, so set once here.
+    Image.MAX_IMAGE_PIXELS = app.config["EVIDENCE_MAX_PIXELS"]
     from . import web
 
     web.register(app)  # the URL id converter must be in place before any blueprint

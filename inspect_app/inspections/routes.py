@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import labels
+from .. import labels, storage
 from ..auth import permissions
 from ..clock import local_today
 from ..errors import DomainError, ValidationFailed
@@ -288,7 +288,7 @@ def evidence_file(attachment_id: int):
         abort(404)
     services.load(attachment.inspection_id, actor=_actor())  # 404 unless the actor may see it
     thumb = request.args.get("thumb") == "1" and attachment.mime != "application/pdf"
-    path = evidence.file_for(attachment, thumbnail=thumb)
+    path = storage.path_for(attachment, "thumbnail" if thumb else "original")
     response = send_file(
         path,
         mimetype="image/jpeg" if thumb else attachment.mime,

@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import audit, inputs
+from .. import audit, inputs, storage
 from ..auth import permissions
 from ..checklists.conditions import applies, visible_codes
 from ..clock import local_today
@@ -143,7 +143,7 @@ def applicability(
     return Applicability(applicable, shown)
 
 
-def _require_fill(actor: User, inspection: Inspection) -> None:
+def require_fill(actor: User, inspection: Inspection) -> None:
     permissions.require(actor, "inspection.fill", inspection)
     if inspection.status not in EDITABLE:
         raise InvalidTransition(
@@ -224,7 +224,7 @@ def finding_prefill(question: str) -> str:
 # --- starting and answering -----------------------------------------------------------------------
 
 
-def _start(inspection: Inspection, actor: User, items: list[ChecklistItem]) -> None:
+def ensure_started(inspection: Inspection, actor: User, items: list[ChecklistItem]) -> None:
     """planned -> in_progress, creating one answer row per item (version 0) so that every later
     write is a compare-and-set on an existing row."""
     existing = set(
@@ -248,8 +248,8 @@ def _start(inspection: Inspection, actor: User, items: list[ChecklistItem]) -> N
 def start_inspection(inspection_id: int, *, actor: User) -> Inspection:
     """Mark a planned inspection as started. Raises NotFound/NotAllowed/InvalidTransition. Commits."""
     inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
-    _require_fill(actor, inspection)
-    _start(inspection, actor, items_of(inspection))
+    require_fill(actor, inspection)
+    ensure_started(inspection, actor, items_of(inspection))
     db.session.commit()
     return inspection
 
@@ -358,9 +358,9 @@ def apply_changes(
     if len(changes) > 500:
         raise ValidationFailed(_("Send at most 500 changes at a time."))
     inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
-    _require_fill(actor, inspection)
+    require_fill(actor, inspection)
     items = {i.id: i for i in items_of(inspection)}
-    _start(inspection, actor, list(items.values()))
+    ensure_started(inspection, actor, list(items.values()))
     db.session.flush()
     answers = answers_of(inspection)
     seen = {
@@ -655,10 +655,8 @@ def submit_inspection(
     audit events. Raises NotFound/NotAllowed, InvalidTransition when not editable, ValidationFailed
     listing what is missing (details = [{item_id, item_code, message}]). Commits.
     """
-    from . import evidence
-
     inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
-    _require_fill(actor, inspection)
+    require_fill(actor, inspection)
     if not permissions.can(actor, "inspection.submit", inspection):
         raise NotAllowed(_("Only the lead inspector can submit the inspection."))
     name = (signatory_name or "").strip()
@@ -672,7 +670,7 @@ def submit_inspection(
     if not signature_png:
         problems.append(Missing(_("The unit representative must sign.")))
     items = items_of(inspection)
-    _start(inspection, actor, items)
+    ensure_started(inspection, actor, items)
     db.session.flush()
     answers = answers_of(inspection)
     problems += missing_for_submit(inspection, items, answers)
@@ -683,7 +681,7 @@ def submit_inspection(
         )
     now = now or utcnow()
     today = today or local_today()
-    signature = evidence.store_signature(signature_png, inspection=inspection, actor=actor)
+    signature = _store_signature(signature_png, inspection=inspection, actor=actor)
     active = applicability(inspection, items, answers).active
     value, rate, vetoed = score(active, answers)
     findings = _create_findings(inspection, active, answers, today=today, actor=actor)
@@ -716,6 +714,27 @@ def submit_inspection(
     )
     db.session.commit()
     return inspection
+
+
+def _store_signature(png: bytes, *, inspection: Inspection, actor: User) -> Attachment:
+    """Check and store the unit representative's signature image. Adds to the session."""
+    info = storage.inspect_bytes(png)
+    if info["mime"] != "image/png":
+        raise storage.EvidenceRefused(_("The signature must be a PNG image."))
+    stored = storage.put(png, info)
+    attachment = Attachment(
+        sha256=stored.sha256,
+        mime="image/png",
+        size=info["size"],
+        width=info["width"],
+        height=info["height"],
+        kind="signature",
+        original_name="signature.png",
+        inspection_id=inspection.id,
+        uploaded_by_id=actor.id,
+    )
+    db.session.add(attachment)
+    return attachment
 
 
 def _create_findings(inspection, active, answers, *, today: date, actor: User) -> list[Finding]:

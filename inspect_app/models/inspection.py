@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 ROUND_STATUSES = ("planned", "active", "closed")
 ROUND_NATURES = ("enterprise_inspection", "party_gov_supervision", "special_review")
 INSPECTION_STATUSES = ("planned", "in_progress", "submitted", "closed")
+# Filled (answers, evidence, team changes) before submission; on record after it.
+EDITABLE_STATUSES = ("planned", "in_progress")
+ON_RECORD_STATUSES = ("submitted", "closed")
 ANSWER_RESULTS = ("compliant", "noncompliant", "not_applicable")
 
 round_departments = sa.Table(
@@ -105,6 +108,14 @@ class Inspection(db.Model):
 
     def __repr__(self) -> str:
         return f"<Inspection {self.id} {self.status}>"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def is_on_record(self) -> bool:
+        return self.status in ON_RECORD_STATUSES
 
 
 class InspectionMember(db.Model):

@@ -1,0 +1,305 @@
+"""Evidence files, for every feature: checked by content, stored by SHA-256 outside static/,
+with a thumbnail and a copy without metadata. It knows attachments, not inspections.
+
+JPEG, PNG and WebP photos are opened with Pillow limited to those formats and a pixel budget
+(decompression bombs are refused); PDFs must start with the PDF signature. The original keeps
+its EXIF (the record keeps the time and place a photo was taken); the thumbnail and the public
+copy are re-encoded without it, so GPS and the device never reach someone who may see the photo
+but not where the inspector stood.
+
+Files live in a FileStore; LocalStore (a folder) is the one there is. An S3-compatible store
+implements the same five methods. Files are written before the database commits, so a crash in
+between leaves a file no row names: `flask evidence gc` removes those after a grace period.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from .errors import NotFound, ValidationFailed
+from .extensions import db
+from .models import Attachment
+
+IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+}
+_EXIF_KEEP = ("DateTime", "DateTimeOriginal", "Make", "Model", "Orientation", "Software")
+# The variants of one file: the bytes as uploaded, a small JPEG, and a copy without metadata.
+VARIANTS = ("original", "thumbnail", "public")
+
+
+class EvidenceRefused(ValidationFailed):
+    code = "evidence_refused"
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+class FileStore(Protocol):
+    """Where files live, by key ("ab/cd/<sha256>.jpg"). Keys are made here, never by clients."""
+
+    def put(self, key: str, data: bytes) -> bool:
+        """Store data under key unless it is there. True when this call created it."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def local_path(self, key: str) -> Path:
+        """A path to send the file from (a local store's own file, a remote store's cached copy)."""
+
+    def delete(self, key: str) -> None: ...
+
+    def keys(self) -> Iterator[tuple[str, float]]:
+        """Every key with its modification time (seconds since the epoch)."""
+
+
+class LocalStore:
+    """A folder: folders 0700, files 0600, written atomically (temp file, then rename)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def put(self, key: str, data: bytes) -> bool:
+        path = self._path(key)
+        if path.exists():
+            return False
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return True
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def keys(self) -> Iterator[tuple[str, float]]:
+        if not self.root.exists():
+            return
+        for path in self.root.rglob("*"):
+            if path.is_file():
+                yield str(path.relative_to(self.root)), path.stat().st_mtime
+
+
+def store() -> FileStore:
+    return LocalStore(Path(current_app.config["UPLOAD_DIR"]))
+
+
+def key_for(sha256: str, mime: str, variant: str = "original") -> str:
+    if variant == "thumbnail":
+        return f"thumbs/{sha256[:2]}/{sha256}.jpg"
+    if variant == "public":
+        return f"public/{sha256[:2]}/{sha256}{EXTENSIONS[mime]}"
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}{EXTENSIONS[mime]}"
+
+
+# --- checking -----------------------------------------------------------------------------------
+
+
+def _exif(image: Image.Image) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    try:
+        raw = image.getexif()
+    except Exception:  # noqa: BLE001 - malformed EXIF must not refuse the photo
+        return out
+    for tag, value in raw.items():
+        name = ExifTags.TAGS.get(tag, str(tag))
+        if name in _EXIF_KEEP:
+            out[name] = value if isinstance(value, int | float) else str(value)[:200]
+    try:
+        gps = raw.get_ifd(ExifTags.IFD.GPSInfo)
+        if gps:
+            out["GPS"] = {ExifTags.GPSTAGS.get(k, str(k)): str(v)[:100] for k, v in gps.items()}
+    except Exception:  # noqa: BLE001
+        pass
+    return out
+
+
+def inspect_bytes(data: bytes) -> dict[str, Any]:
+    """What the bytes really are: mime, size, dimensions, EXIF. Raises EvidenceRefused."""
+    limit = current_app.config["EVIDENCE_MAX_BYTES"]
+    if not data:
+        raise EvidenceRefused(_("The file is empty."))
+    if len(data) > limit:
+        raise EvidenceRefused(
+            _(
+                "The file is %(size)s MB; at most %(limit)s MB are accepted.",
+                size=f"{len(data) / 1048576:.1f}",
+                limit=f"{limit / 1048576:.0f}",
+            )
+        )
+    if data.startswith(b"%PDF-"):
+        if b"%%EOF" not in data[-2048:]:
+            raise EvidenceRefused(_("The PDF file is incomplete or damaged."))
+        return {
+            "mime": "application/pdf",
+            "size": len(data),
+            "width": None,
+            "height": None,
+            "exif": None,
+        }
+    try:
+        with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as probe:
+            probe.verify()
+        with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as image:
+            if image.width * image.height > current_app.config["EVIDENCE_MAX_PIXELS"]:
+                raise Image.DecompressionBombError("too many pixels")
+            image.load()
+            return {
+                "mime": IMAGE_FORMATS[image.format],
+                "size": len(data),
+                "width": image.width,
+                "height": image.height,
+                "exif": _exif(image) or None,
+            }
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise EvidenceRefused(_("The image has too many pixels to be opened safely.")) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise EvidenceRefused(
+            _(
+                "Only JPEG, PNG or WebP photos and PDF documents are accepted; this file is none of them."
+            )
+        ) from None
+
+
+# --- derived files ------------------------------------------------------------------------------
+
+
+def _thumbnail(data: bytes) -> bytes:
+    size = current_app.config["THUMBNAIL_SIZE"]
+    with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as image:
+        image = ImageOps.exif_transpose(image)
+        image.thumbnail((size, size))
+        out = io.BytesIO()
+        image.convert("RGB").save(out, "JPEG", quality=80)  # re-encoded: no EXIF
+        return out.getvalue()
+
+
+def _public_copy(data: bytes, mime: str) -> bytes:
+    """The image turned upright and re-encoded without EXIF, XMP or text chunks."""
+    with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as image:
+        upright = ImageOps.exif_transpose(image)
+        out = io.BytesIO()
+        if mime == "image/jpeg":
+            upright.convert("RGB").save(out, "JPEG", quality=92)
+        elif mime == "image/webp":
+            upright.save(out, "WEBP", quality=90)
+        else:
+            upright.save(out, "PNG")
+        return out.getvalue()
+
+
+# --- storing and discarding ---------------------------------------------------------------------
+
+
+@dataclass
+class StoredFile:
+    sha256: str
+    info: dict[str, Any]
+    created: list[str] = field(default_factory=list)  # keys this call wrote
+
+
+def put(data: bytes, info: dict[str, Any] | None = None) -> StoredFile:
+    """Check (unless info is given) and store data with its derived files. Returns what was
+    written, so a caller whose transaction fails can discard() it. Raises EvidenceRefused."""
+    info = info or inspect_bytes(data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    stored = StoredFile(sha256, info)
+    files = store()
+    mime = info["mime"]
+    if files.put(key_for(sha256, mime), data):
+        stored.created.append(key_for(sha256, mime))
+    if mime != "application/pdf":
+        for variant, make in (("thumbnail", _thumbnail), ("public", _public_copy)):
+            key = key_for(sha256, mime, variant)
+            if not files.exists(key):
+                derived = make(data) if variant == "thumbnail" else make(data, mime)
+                if files.put(key, derived):
+                    stored.created.append(key)
+    return stored
+
+
+def discard(stored: StoredFile) -> None:
+    """Remove the files a put() created, when the row that would name them was not written."""
+    files = store()
+    for key in stored.created:
+        files.delete(key)
+
+
+def discard_if_unused(sha256: str, mime: str) -> None:
+    """Remove a file and its variants when no attachment names it any longer."""
+    still_used = db.session.scalar(
+        sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)
+    )
+    if still_used is None:
+        files = store()
+        for variant in VARIANTS:
+            files.delete(key_for(sha256, mime, variant))
+
+
+def path_for(attachment: Attachment, variant: str = "original") -> Path:
+    """A local path to send the attachment's file from. The public copy of an older upload is
+    made on first use. Raises NotFound when the file is missing from storage."""
+    files = store()
+    if attachment.mime == "application/pdf":
+        variant = "original"
+    key = key_for(attachment.sha256, attachment.mime, variant)
+    if variant == "public" and not files.exists(key):
+        original = key_for(attachment.sha256, attachment.mime)
+        if files.exists(original):
+            files.put(key, _public_copy(files.local_path(original).read_bytes(), attachment.mime))
+    if not files.exists(key):
+        raise NotFound(_("The file is missing from storage."))
+    return files.local_path(key)
+
+
+def collect_garbage(*, older_than: float) -> list[str]:
+    """Delete stored files that no attachment names and that are older than `older_than`
+    seconds (younger ones may belong to an upload whose transaction has not committed yet).
+    Returns the deleted keys."""
+    known = set(db.session.scalars(sa.select(Attachment.sha256).distinct()))
+    cutoff = time.time() - older_than
+    files = store()
+    deleted = []
+    for key, mtime in list(files.keys()):
+        name = Path(key).name
+        if name.startswith(".upload-"):
+            sha256 = None  # a temporary file left by a crash in the middle of a write
+        else:
+            sha256 = name.split(".", 1)[0]
+            if sha256 in known:
+                continue
+        if mtime < cutoff:
+            files.delete(key)
+            deleted.append(key)
+    return deleted
