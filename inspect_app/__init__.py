@@ -1,6 +1,5 @@
 """Joint network-security inspection app: the application factory."""
 
-import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -8,6 +7,7 @@ from flask import Flask
 from PIL import Image
 
 from . import config as config_module
+from . import paths
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -56,7 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _finish_config(app: Flask) -> None:
     cfg = app.config
-    os.makedirs(app.instance_path, exist_ok=True)
+    paths.private_dir(Path(app.instance_path))
     if not cfg.get("SQLALCHEMY_DATABASE_URI"):
         cfg["SQLALCHEMY_DATABASE_URI"] = cfg.get("DATABASE_URL") or (
             "sqlite:///" + str(Path(app.instance_path) / "inspect.sqlite")
@@ -69,6 +69,7 @@ def _finish_config(app: Flask) -> None:
     cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LOCALE"]
     cfg["REMEMBER_COOKIE_SECURE"] = cfg["SESSION_COOKIE_SECURE"]
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        paths.private_sqlite_file(cfg["SQLALCHEMY_DATABASE_URI"])
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
             "connect_args": {"timeout": 30},
@@ -152,7 +153,8 @@ def register_cli(app: Flask) -> None:
     from .audit.cli import audit_cli
     from .auth.cli import users_cli
     from .checklists.cli import checklists_cli
+    from .cli import evidence_cli
     from .demo.cli import demo_cli
 
-    for group in (users_cli, checklists_cli, audit_cli, demo_cli):
+    for group in (users_cli, checklists_cli, audit_cli, demo_cli, evidence_cli):
         app.cli.add_command(group)

@@ -32,6 +32,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from .errors import NotFound, ValidationFailed
 from .extensions import db
 from .models import Attachment
+from .paths import private_dir
 
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 EXTENSIONS = {
@@ -82,7 +83,7 @@ class LocalStore:
         path = self._path(key)
         if path.exists():
             return False
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -303,3 +304,14 @@ def collect_garbage(*, older_than: float) -> list[str]:
             files.delete(key)
             deleted.append(key)
     return deleted
+
+
+def missing_files() -> list[tuple[int, str]]:
+    """(attachment id, key) of every attachment whose original is not in the store."""
+    files = store()
+    rows = db.session.execute(sa.select(Attachment.id, Attachment.sha256, Attachment.mime))
+    return [
+        (ident, key_for(sha256, mime))
+        for ident, sha256, mime in rows
+        if not files.exists(key_for(sha256, mime))
+    ]

@@ -39,6 +39,8 @@ ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # An inspector submits only as the team's lead (checked in can()).
     "inspection.submit": ("admin", "coordinator", "inspector"),
     "inspection.reopen": OFFICE,
+    # Evidence as taken, EXIF (time, device, GPS) included; others get a copy without it.
+    "evidence.original": ("admin", "coordinator", "inspector"),
     "rectification.view": READERS + ("inspector", "unit"),
     "rectification.respond": ("unit",),
     "rectification.verify": OFFICE + ("inspector",),

@@ -286,16 +286,24 @@ def evidence_file(attachment_id: int):
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.inspection_id is None:
         abort(404)
-    services.load(attachment.inspection_id, actor=_actor())  # 404 unless the actor may see it
+    inspection = services.load(attachment.inspection_id, actor=_actor())  # 404 unless visible
     thumb = request.args.get("thumb") == "1" and attachment.mime != "application/pdf"
-    path = storage.path_for(attachment, "thumbnail" if thumb else "original")
+    if thumb:
+        variant = "thumbnail"
+    elif permissions.can(_actor(), "evidence.original", inspection):
+        variant = "original"
+    else:
+        variant = "public"  # units and leaders: no GPS, device or time from the inspector's camera
+    path = storage.path_for(attachment, variant)
     response = send_file(
         path,
         mimetype="image/jpeg" if thumb else attachment.mime,
         as_attachment=attachment.mime == "application/pdf",
         download_name=f"evidence-{attachment.id}{path.suffix}",
-        max_age=3600,
+        max_age=600,
         conditional=True,
     )
-    response.headers["Cache-Control"] = "private, max-age=3600"
+    # The bytes depend on who asks (original or copy without EXIF): kept briefly, per session.
+    response.headers["Cache-Control"] = "private, max-age=600"
+    response.vary.add("Cookie")
     return response

@@ -681,7 +681,37 @@ def submit_inspection(
         )
     now = now or utcnow()
     today = today or local_today()
-    signature = _store_signature(signature_png, inspection=inspection, actor=actor)
+    info = storage.inspect_bytes(signature_png)
+    if info["mime"] != "image/png":
+        raise storage.EvidenceRefused(_("The signature must be a PNG image."))
+    # The file is written first and the row committed after it, so a committed row always has
+    # its file; if anything fails in between, the file goes again (a crash leaves it for
+    # `flask evidence gc`).
+    stored = storage.put(signature_png, info)
+    try:
+        _submit(inspection, items, answers, stored, actor=actor, name=name, today=today, now=now)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        storage.discard(stored)
+        raise
+    return inspection
+
+
+def _submit(inspection, items, answers, signature, *, actor, name, today, now) -> None:
+    db.session.add(
+        Attachment(
+            sha256=signature.sha256,
+            mime="image/png",
+            size=signature.info["size"],
+            width=signature.info["width"],
+            height=signature.info["height"],
+            kind="signature",
+            original_name="signature.png",
+            inspection_id=inspection.id,
+            uploaded_by_id=actor.id,
+        )
+    )
     active = applicability(inspection, items, answers).active
     value, rate, vetoed = score(active, answers)
     findings = _create_findings(inspection, active, answers, today=today, actor=actor)
@@ -712,29 +742,6 @@ def submit_inspection(
             "snapshot_sha256": inspection.signed_snapshot_sha256,
         },
     )
-    db.session.commit()
-    return inspection
-
-
-def _store_signature(png: bytes, *, inspection: Inspection, actor: User) -> Attachment:
-    """Check and store the unit representative's signature image. Adds to the session."""
-    info = storage.inspect_bytes(png)
-    if info["mime"] != "image/png":
-        raise storage.EvidenceRefused(_("The signature must be a PNG image."))
-    stored = storage.put(png, info)
-    attachment = Attachment(
-        sha256=stored.sha256,
-        mime="image/png",
-        size=info["size"],
-        width=info["width"],
-        height=info["height"],
-        kind="signature",
-        original_name="signature.png",
-        inspection_id=inspection.id,
-        uploaded_by_id=actor.id,
-    )
-    db.session.add(attachment)
-    return attachment
 
 
 def _create_findings(inspection, active, answers, *, today: date, actor: User) -> list[Finding]:
