@@ -36,6 +36,13 @@ def describe(problem: ChainProblem) -> str:
             "AUDIT_HMAC_OLD_KEYS, see docs/audit.md)",
             key=d.get("key_id") or "?",
         )
+    elif problem.reason == "retired_key":
+        why = _(
+            "it was hashed with audit key %(key)s, retired before the key of the events before it "
+            "(it was written or rewritten with an old key; AUDIT_HMAC_OLD_KEYS lists keys oldest "
+            "first)",
+            key=d.get("key_id") or "?",
+        )
     elif problem.reason == "scheme":
         why = _("its hash scheme is unknown (the row was edited)")
     elif problem.reason == "tail":

@@ -29,6 +29,8 @@ class Keyring:
     current_id: str
     current: bytes
     by_id: dict[str, bytes] = field(default_factory=dict)
+    # Oldest key 0 ... current key len(old): a key retired earlier may not follow a newer one.
+    rank: dict[str, int] = field(default_factory=dict)
     source: tuple = ()
 
     def get(self, key_id: str | None) -> bytes | None:
@@ -36,11 +38,12 @@ class Keyring:
 
 
 def build_keyring(current: str | bytes, old: tuple = ()) -> Keyring:
-    current_bytes = _as_bytes(current)
-    by_id = {key_id_of(k): k for k in (_as_bytes(o) for o in old) if k}
-    current_id = key_id_of(current_bytes)
-    by_id[current_id] = current_bytes
-    return Keyring(current_id, current_bytes, by_id, source=(current, old))
+    """`old` lists retired keys oldest first."""
+    keys = [_as_bytes(k) for k in (*old, current) if k]
+    by_id = {key_id_of(k): k for k in keys}
+    rank = {key_id_of(k): n for n, k in enumerate(keys)}  # a key listed twice ranks last
+    current_id = key_id_of(keys[-1])
+    return Keyring(current_id, keys[-1], by_id, rank, source=(current, old))
 
 
 def keyring() -> Keyring:

@@ -156,18 +156,24 @@ class ChainProblem:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def _check_event(ev: AuditEvent, prev: str, keyed_seen: bool, ring: Keyring) -> str | None:
-    """Why `ev` does not chain onto `prev`, or None."""
+def _check_event(ev: AuditEvent, prev: str, newest_rank: int, ring: Keyring) -> str | None:
+    """Why `ev` does not chain onto `prev`, or None.
+
+    `newest_rank` is the rank of the newest key seen so far (-1: only unkeyed events): keyed
+    events cover prev_hash, so nothing made without a key, or with a key retired before that one,
+    may follow them.
+    """
     if ev.prev_hash != prev:
         return "prev_hash"
     if ev.hash_scheme == LEGACY:
-        # Keyed events cover prev_hash, so a legacy event is only trusted before the first one.
-        return "unkeyed_after_keyed" if keyed_seen else _same(legacy_hash(ev), ev.hash)
+        return "unkeyed_after_keyed" if newest_rank >= 0 else _same(legacy_hash(ev), ev.hash)
     if ev.hash_scheme != HMAC_V1:
         return "scheme"
     key = ring.get(ev.key_id)
     if key is None:
         return "unknown_key"
+    if ring.rank[ev.key_id] < newest_rank:
+        return "retired_key"
     return _same(keyed_hash(ev, ev.key_id, key), ev.hash)
 
 
@@ -205,7 +211,7 @@ def walk_chain(batch: int = 2000) -> ChainWalk:
     head_id, head_hash, head_count = (
         (head.last_event_id, head.hash, head.count) if head is not None else (0, GENESIS, 0)
     )
-    prev, checked, last_id, keyed_seen = GENESIS, 0, 0, False
+    prev, checked, last_id, newest_rank = GENESIS, 0, 0, -1
 
     def result(problem: ChainProblem | None) -> ChainWalk:
         return ChainWalk(checked, last_id, prev, problem)
@@ -223,10 +229,11 @@ def walk_chain(batch: int = 2000) -> ChainWalk:
         for ev in rows:
             if not head_reached and ev.id > head_id:
                 return result(ChainProblem(head_id, "tail"))  # passed the head without meeting it
-            reason = _check_event(ev, prev, keyed_seen, ring)
+            reason = _check_event(ev, prev, newest_rank, ring)
             if reason is not None:
                 return result(ChainProblem(ev.id, reason, {"key_id": ev.key_id or ""}))
-            keyed_seen = keyed_seen or ev.hash_scheme == HMAC_V1
+            if ev.hash_scheme == HMAC_V1:
+                newest_rank = ring.rank[ev.key_id]
             prev, checked, last_id = ev.hash, checked + 1, ev.id
             if ev.id == head_id and not head_reached:
                 if prev != head_hash or checked != head_count:

@@ -10,7 +10,7 @@ from flask_migrate import upgrade
 
 from inspect_app import ConfigurationError, audit, create_app
 from inspect_app.audit.keys import key_id_of, keyring
-from inspect_app.audit.services import GENESIS, HMAC_V1, LEGACY, legacy_hash
+from inspect_app.audit.services import GENESIS, HMAC_V1, LEGACY, keyed_hash, legacy_hash
 from inspect_app.config import INSECURE_AUDIT_HMAC_KEY
 from inspect_app.extensions import db
 from inspect_app.models import AuditEvent, utcnow
@@ -134,6 +134,33 @@ def test_old_events_verify_after_the_key_is_rotated(own_app):
     assert result.exit_code == 0, result.output
     assert "OK: 4 audit events" in result.output
     assert "The log still holds event" in result.output
+
+
+def test_a_leaked_old_key_cannot_rewrite_events_after_the_rotation(own_app, attacker):
+    _record(own_app, 2)
+    own_app.config["AUDIT_HMAC_OLD_KEYS"] = [TEST_AUDIT_KEY]
+    own_app.config["AUDIT_HMAC_KEY"] = "the-next-audit-key-" + "y" * 40
+    _record(own_app, 2)
+    attacker.drop_triggers()
+    events = attacker.events()
+    old_id, old_key = key_id_of(TEST_AUDIT_KEY.encode()), TEST_AUDIT_KEY.encode()
+    events[3].actor_name = "someone-else"
+    _rechain(
+        attacker,
+        events,
+        3,
+        lambda ev: keyed_hash(ev, old_id, old_key),
+        key_id=old_id,
+        actor_name="someone-else",
+    )
+
+    result = run_cli(own_app, "audit", "verify")
+
+    assert result.exit_code == 1
+    assert (
+        f"BROKEN at audit event {events[3].id}: it was hashed with audit key {old_id}, retired "
+        "before the key of the events before it" in result.stderr
+    )
 
 
 def test_record_keeps_its_signature_and_writes_a_keyed_event(ctx, make):
