@@ -76,7 +76,7 @@ def parse_line(line: str, line_no: int, ring: Keyring) -> Anchor:
     key = ring.get(fields["key"])
     if key is None:
         raise AnchorError("anchor_key", line=line_no, key_id=fields["key"])
-    if not hmac.compare_digest(_mac(key, body), mac):
+    if not hmac.compare_digest(_mac(key, body).encode(), mac.encode()):
         raise AnchorError("anchor_invalid", line=line_no)
     try:
         at = datetime.strptime(fields["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

@@ -178,7 +178,8 @@ def _check_event(ev: AuditEvent, prev: str, newest_rank: int, ring: Keyring) -> 
 
 
 def _same(expected: str, actual: str) -> str | None:
-    return None if hmac.compare_digest(expected, actual or "") else "hash"
+    # bytes: compare_digest refuses str with non-ASCII characters, which an edited row may hold
+    return None if hmac.compare_digest(expected.encode(), (actual or "").encode()) else "hash"
 
 
 @dataclass

@@ -10,7 +10,12 @@ writes "hmac-v1" events from now on (see docs/audit.md).
 UPDATE, DELETE and (on PostgreSQL) TRUNCATE on audit_events are refused by triggers. Triggers are
 not in the SQLAlchemy metadata, so autogenerate never sees them: a later migration that rebuilds
 audit_events (SQLite batch mode "recreate") drops them and must create them again, and
-tests/audit/test_append_only.py fails until it does.
+tests/audit/test_tamper.py::test_triggers_refuse_update_delete_and_truncate_of_audit_events fails
+until it does.
+
+Downgrading forgets which events were keyed: upgrading again marks them all "sha256", and
+`flask audit verify` reports the first keyed one. Do not go below this revision with a database
+whose audit log you need to keep verifiable.
 """
 from alembic import op
 import sqlalchemy as sa

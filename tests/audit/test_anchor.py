@@ -120,3 +120,13 @@ def test_anchor_with_syslog_and_no_syslog_socket_fails_clearly_and_writes_nothin
     assert result.exit_code == 1
     assert f"Cannot send to syslog at {tmp_path / 'no-such-log'}" in result.stderr
     assert not _anchor_file(own_app).exists()
+
+
+def test_an_anchor_line_with_non_ascii_text_is_reported_not_a_crash(own_app):
+    _record(own_app, 1)
+    assert run_cli(own_app, "audit", "anchor").exit_code == 0
+    path = _anchor_file(own_app)
+    path.write_text(path.read_text().rstrip()[:-4] + "改过的\n", encoding="utf-8")
+    result = run_cli(own_app, "audit", "verify")
+    assert result.exit_code == 1
+    assert "is not a valid anchor" in result.stderr

@@ -221,3 +221,13 @@ def test_verify_speaks_chinese_by_default(own_app, attacker):
     result = own_app.test_cli_runner().invoke(args=["audit", "verify"], env=env)
     assert result.exit_code == 1
     assert f"审计链在第 {ids[0]} 条记录处断裂" in result.stderr
+
+
+def test_a_hash_edited_to_non_ascii_text_is_reported_not_a_crash(own_app, attacker):
+    ids = _record(own_app, 1)
+    attacker.drop_triggers()
+    attacker.sql("UPDATE audit_events SET hash = '改过的哈希' WHERE id = :id", id=ids[0])
+    attacker.sql("UPDATE audit_heads SET hash = '改过的哈希'")
+    result = _verify(own_app)
+    assert result.exit_code == 1
+    assert f"BROKEN at audit event {ids[0]}: its content does not match" in result.stderr
