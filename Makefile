@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app inspect_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve test lint format translations setup-db install install-dev clean bench
+.PHONY: run serve test lint format translations setup-db install install-dev clean bench instance-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,11 @@ install-dev: $(VENV)/.installed-dev
 translations: $(VENV)/.installed
 	$(BIN)/python scripts/i18n.py compile
 
-instance/config.py: | $(VENV)/.installed
+# Every time: it only adds what is missing (an AUDIT_HMAC_KEY to an older instance/config.py).
+instance-config: | $(VENV)/.installed
 	$(BIN)/python scripts/make_instance_config.py
 
-setup-db: $(VENV)/.installed translations instance/config.py
+setup-db: $(VENV)/.installed translations instance-config
 	$(FLASK) db upgrade
 	$(FLASK) checklists load
 	$(FLASK) demo seed --if-empty

@@ -63,6 +63,8 @@ def _finish_config(app: Flask) -> None:
         )
     if not cfg.get("UPLOAD_DIR"):
         cfg["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
+    if not cfg.get("AUDIT_ANCHOR_FILE"):
+        cfg["AUDIT_ANCHOR_FILE"] = str(Path(app.instance_path) / "audit-anchors.log")
     if cfg.get("REDIS_URL") and not cfg.get("RATELIMIT_STORAGE_URI"):
         cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"]
     cfg.setdefault("RATELIMIT_STORAGE_URI", "memory://")
@@ -87,6 +89,15 @@ def _finish_config(app: Flask) -> None:
         raise ConfigurationError(
             "SECRET_KEY is missing or is the insecure default: set INSPECT_SECRET_KEY "
             "or SECRET_KEY in instance/config.py (see instance/README.md)."
+        )
+    audit_key = str(cfg.get("AUDIT_HMAC_KEY") or "")
+    if not (app.debug or app.testing) and (
+        audit_key in (config_module.INSECURE_AUDIT_HMAC_KEY, str(secret)) or len(audit_key) < 32
+    ):
+        raise ConfigurationError(
+            "AUDIT_HMAC_KEY is missing, shorter than 32 characters, the insecure default or the "
+            "SECRET_KEY: run scripts/make_instance_config.py or set INSPECT_AUDIT_HMAC_KEY "
+            "(see docs/audit.md)."
         )
 
 

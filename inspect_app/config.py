@@ -4,6 +4,7 @@ from datetime import timedelta
 
 # A value the app refuses to run with outside debug/testing.
 INSECURE_SECRET_KEY = "dev-insecure-change-me"
+INSECURE_AUDIT_HMAC_KEY = "dev-insecure-audit-key-change-me"
 
 
 class Defaults:
@@ -47,6 +48,13 @@ class Defaults:
     # werkzeug's default (scrypt); tests use a cheaper method.
     PASSWORD_HASH_METHOD = "scrypt"
     PASSWORD_MIN_LENGTH = 8
+
+    # The audit chain's HMAC key, kept outside the database (docs/audit.md); required outside
+    # debug/testing. Retired keys stay listed in AUDIT_HMAC_OLD_KEYS so older events still verify.
+    AUDIT_HMAC_KEY = INSECURE_AUDIT_HMAC_KEY
+    AUDIT_HMAC_OLD_KEYS: tuple[str, ...] = ()
+    AUDIT_ANCHOR_FILE = None  # falls back to instance/audit-anchors.log
+    AUDIT_SYSLOG_ADDRESS = "/dev/log"  # where `flask audit anchor --syslog` sends its line
 
     PAGE_SIZE = 25
     # Unit/system Excel imports: largest file accepted.

@@ -20,6 +20,7 @@ from inspect_app.extensions import db, limiter
 from . import factories
 
 TEST_PASSWORD = factories.TEST_PASSWORD
+TEST_AUDIT_KEY = "test-audit-hmac-key-not-for-production-0123456789"
 
 
 def _make_postgres_database(base_url: str) -> tuple[str, callable]:
@@ -73,6 +74,8 @@ def make_test_config(database_url: str, tmp_path) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
+        "AUDIT_HMAC_KEY": TEST_AUDIT_KEY,
+        "AUDIT_ANCHOR_FILE": str(tmp_path / "audit-anchors.log"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "UPLOAD_DIR": str(tmp_path / "uploads"),

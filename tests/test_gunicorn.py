@@ -27,6 +27,7 @@ def _env(tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INSPECT_")}
     env.update(
         INSPECT_SECRET_KEY="k" * 40,
+        INSPECT_AUDIT_HMAC_KEY="a" * 40,
         INSPECT_DATABASE_URL=f"sqlite:///{tmp_path}/serve.sqlite",
         INSPECT_UPLOAD_DIR=str(tmp_path / "uploads"),
         **extra,

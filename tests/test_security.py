@@ -27,7 +27,9 @@ def test_app_refuses_to_start_in_production_with_the_default_secret(monkeypatch,
 
 
 def test_app_starts_in_production_with_a_real_secret():
-    app = create_app({"SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {"SECRET_KEY": "x" * 40, "AUDIT_HMAC_KEY": "a" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
     assert not app.testing
 
 

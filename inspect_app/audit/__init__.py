@@ -1,4 +1,4 @@
-"""Append-only, hash-chained audit log: record() in every state-changing service, verify() in CLI."""
+"""Append-only, keyed hash chain of audit events: record() in every service, verify/anchor in CLI."""
 
 from .services import record, verify_chain
 

@@ -1,14 +1,20 @@
 """Writing and verifying the audit chain.
 
-Each event's hash is SHA-256 over the previous hash and a canonical JSON of the event, so editing
+Each event's hash covers the previous event's hash and a canonical JSON of the event, so editing
 or deleting any row breaks the chain from that row on. The canonical form must never change.
+
+Events are hashed with HMAC-SHA256 under a key kept outside the database ("hmac-v1"), so someone
+who can write the database but lacks the key cannot recompute the chain after an edit. Events
+written before the chain was keyed keep their plain SHA-256 hash ("sha256") and verify the old
+way; none may follow a keyed event. See docs/audit.md.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,8 +25,11 @@ from flask import has_request_context, request
 from ..auth.permissions import unit_of
 from ..extensions import db
 from ..models import AuditEvent, AuditHead, User, utcnow
+from .keys import Keyring, keyring
 
 GENESIS = "0" * 64
+LEGACY = "sha256"  # plain SHA-256, no key: events written before the chain was keyed
+HMAC_V1 = "hmac-v1"  # HMAC-SHA256 over scheme, key id, prev_hash and the canonical JSON
 
 
 def _jsonable(value: Any) -> Any:
@@ -54,8 +63,24 @@ def _payload(ev: AuditEvent) -> dict[str, Any]:
     }
 
 
-def compute_hash(ev: AuditEvent) -> str:
+def legacy_hash(ev: AuditEvent) -> str:
+    """The unkeyed hash of the events written before the chain was keyed."""
     return hashlib.sha256((ev.prev_hash + canonical(_payload(ev))).encode()).hexdigest()
+
+
+def keyed_hash(ev: AuditEvent, key_id: str, key: bytes) -> str:
+    message = f"{HMAC_V1}\n{key_id}\n{ev.prev_hash}{canonical(_payload(ev))}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def compute_hash(ev: AuditEvent, ring: Keyring | None = None) -> str | None:
+    """The hash `ev` should carry under its own scheme; None when its key is not configured."""
+    if ev.hash_scheme == LEGACY:
+        return legacy_hash(ev)
+    if ev.hash_scheme == HMAC_V1:
+        key = (ring or keyring()).get(ev.key_id)
+        return keyed_hash(ev, ev.key_id, key) if key is not None else None
+    return None
 
 
 def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -113,8 +138,9 @@ def record(
         after=_jsonable(after) if after is not None else None,
         ip=(request.remote_addr or "") if has_request_context() else "",
     )
-    ev.prev_hash = head.hash
-    ev.hash = compute_hash(ev)
+    ring = keyring()
+    ev.prev_hash, ev.hash_scheme, ev.key_id = head.hash, HMAC_V1, ring.current_id
+    ev.hash = keyed_hash(ev, ring.current_id, ring.current)
     db.session.add(ev)
     db.session.flush()
     head.last_event_id, head.hash, head.count = ev.id, ev.hash, head.count + 1
@@ -123,20 +149,75 @@ def record(
 
 @dataclass
 class ChainProblem:
+    """The first thing `verify_chain` found wrong: which event, why (reason), and details."""
+
     event_id: int
     reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_event(ev: AuditEvent, prev: str, newest_rank: int, ring: Keyring) -> str | None:
+    """Why `ev` does not chain onto `prev`, or None.
+
+    `newest_rank` is the rank of the newest key seen so far (-1: only unkeyed events): keyed
+    events cover prev_hash, so nothing made without a key, or with a key retired before that one,
+    may follow them.
+    """
+    if ev.prev_hash != prev:
+        return "prev_hash"
+    if ev.hash_scheme == LEGACY:
+        return "unkeyed_after_keyed" if newest_rank >= 0 else _same(legacy_hash(ev), ev.hash)
+    if ev.hash_scheme != HMAC_V1:
+        return "scheme"
+    key = ring.get(ev.key_id)
+    if key is None:
+        return "unknown_key"
+    if ring.rank[ev.key_id] < newest_rank:
+        return "retired_key"
+    return _same(keyed_hash(ev, ev.key_id, key), ev.hash)
+
+
+def _same(expected: str, actual: str) -> str | None:
+    # bytes: compare_digest refuses str with non-ASCII characters, which an edited row may hold
+    return None if hmac.compare_digest(expected.encode(), (actual or "").encode()) else "hash"
+
+
+@dataclass
+class ChainWalk:
+    """What `walk_chain` saw: events checked, the last good one, and the first problem."""
+
+    checked: int
+    last_id: int
+    last_hash: str
+    problem: ChainProblem | None
 
 
 def verify_chain(batch: int = 2000) -> tuple[int, ChainProblem | None]:
-    """Walk the chain in id order, then compare its end with the head.
+    """(events checked, first problem or None): see walk_chain."""
+    walk = walk_chain(batch)
+    return walk.checked, walk.problem
 
-    Returns (events checked, first problem or None). A problem names the first event that does
-    not chain (edited, inserted or deleted before it) or, when the newest events were deleted,
-    the newest event the head still remembers ("tail").
+
+def walk_chain(batch: int = 2000) -> ChainWalk:
+    """Walk the chain in id order and check that it passes through the head.
+
+    The problem, if any, names the first event that does not chain (edited, inserted, deleted
+    before it, rehashed without the key, marked unkeyed after a keyed event, made with a key that
+    is not configured) or, when the newest events were deleted, the newest event the head still
+    remembers ("tail"). The head is read first, so events appended while the walk runs are
+    checked too and do not count as tampering.
     """
-    prev = GENESIS
-    checked = 0
-    last_id = 0
+    ring = keyring()
+    head = db.session.get(AuditHead, 1)
+    head_id, head_hash, head_count = (
+        (head.last_event_id, head.hash, head.count) if head is not None else (0, GENESIS, 0)
+    )
+    prev, checked, last_id, newest_rank = GENESIS, 0, 0, -1
+
+    def result(problem: ChainProblem | None) -> ChainWalk:
+        return ChainWalk(checked, last_id, prev, problem)
+
+    head_reached = head_id == 0 and head_count == 0
     while True:
         rows = db.session.scalars(
             sa.select(AuditEvent)
@@ -147,17 +228,25 @@ def verify_chain(batch: int = 2000) -> tuple[int, ChainProblem | None]:
         if not rows:
             break
         for ev in rows:
-            if ev.prev_hash != prev:
-                return checked, ChainProblem(ev.id, "prev_hash")
-            if compute_hash(ev) != ev.hash:
-                return checked, ChainProblem(ev.id, "hash")
-            prev = ev.hash
-            checked += 1
-            last_id = ev.id
+            if not head_reached and ev.id > head_id:
+                return result(ChainProblem(head_id, "tail"))  # passed the head without meeting it
+            reason = _check_event(ev, prev, newest_rank, ring)
+            if reason is not None:
+                return result(ChainProblem(ev.id, reason, {"key_id": ev.key_id or ""}))
+            if ev.hash_scheme == HMAC_V1:
+                newest_rank = ring.rank[ev.key_id]
+            prev, checked, last_id = ev.hash, checked + 1, ev.id
+            if ev.id == head_id and not head_reached:
+                if prev != head_hash or checked != head_count:
+                    return result(ChainProblem(head_id, "tail"))
+                head_reached = True
         db.session.expunge_all()
-    head = db.session.get(AuditHead, 1)
-    if head is not None and (
-        head.hash != prev or head.count != checked or head.last_event_id != last_id
-    ):
-        return checked, ChainProblem(head.last_event_id, "tail")
-    return checked, None
+    if not head_reached:
+        return result(ChainProblem(head_id, "tail"))
+    if last_id > head_id:  # events beyond the head read at the start: appended since, or not?
+        head = db.session.get(AuditHead, 1, populate_existing=True)
+        if head is None or head.last_event_id < last_id:
+            return result(
+                ChainProblem(last_id, "head_behind", {"head": head.last_event_id if head else 0})
+            )
+    return result(None)

@@ -14,7 +14,10 @@ from .user import User
 
 
 class AuditEvent(db.Model):
-    """Who did what to which object, when and from where; `hash` chains every row to the last."""
+    """Who did what to which object, when and from where; `hash` chains every row to the last.
+
+    Rows are never updated or deleted: database triggers refuse it (migration d09db7b7a8ef).
+    """
 
     __tablename__ = "audit_events"
 
@@ -32,6 +35,10 @@ class AuditEvent(db.Model):
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # How `hash` was made: "hmac-v1" (HMAC-SHA256 with the key named by key_id, kept outside the
+    # database) or "sha256" (plain SHA-256: events written before the chain was keyed).
+    hash_scheme: Mapped[str] = mapped_column(sa.String(16))
+    key_id: Mapped[str | None] = mapped_column(sa.String(16))
 
     actor: Mapped[User | None] = relationship()
 

@@ -1,6 +1,4 @@
-"""The audit chain: written with the change, verified by `flask audit verify`, tamper shows."""
-
-import re
+"""The audit chain: written with the change, chained, verified (tampering: test_tamper.py)."""
 
 import sqlalchemy as sa
 
@@ -41,39 +39,6 @@ def test_verify_exits_0_on_an_intact_chain(app, make):
     assert "3" in result.output
 
 
-def test_editing_one_row_makes_verify_exit_1_naming_that_event(app, make):
-    with app.app_context():
-        events = _record_three(make)
-        target = events[1].id
-        db.session.execute(
-            sa.text("UPDATE audit_events SET action = 'unit.delete' WHERE id = :id"), {"id": target}
-        )
-        db.session.commit()
-    result = app.test_cli_runner().invoke(args=["audit", "verify"])
-    assert result.exit_code == 1
-    assert re.search(rf"(?<!\d){target}(?!\d)", result.output)
-
-
-def test_deleting_one_row_makes_verify_exit_1_naming_the_next_event(app, make):
-    with app.app_context():
-        ids = [e.id for e in _record_three(make)]
-        db.session.execute(sa.text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[1]})
-        db.session.commit()
-    result = app.test_cli_runner().invoke(args=["audit", "verify"])
-    assert result.exit_code == 1
-    assert re.search(rf"(?<!\d){ids[2]}(?!\d)", result.output)
-
-
-def test_rehashing_an_edited_row_is_still_detected_by_the_next_row(app, make):
-    with app.app_context():
-        events = _record_three(make)
-        forged = db.session.get(AuditEvent, events[0].id)
-        forged.after = {"n": 99}
-        forged.hash = audit.services.compute_hash(forged)
-        db.session.commit()
-        assert verify_chain()[1].event_id == events[1].id
-
-
 def test_coordinator_can_filter_the_audit_log(login_as, app, make):
     with app.app_context():
         unit = make.unit()
@@ -97,16 +62,6 @@ def test_audit_event_page_shows_before_and_after(login_as, app, make):
         event_id = ev.id
     html = login_as("coordinator").get(f"/audit/{event_id}").get_data(as_text=True)
     assert "旧名" in html and "新名" in html
-
-
-def test_deleting_the_newest_rows_makes_verify_exit_1(app, make):
-    with app.app_context():
-        ids = [e.id for e in _record_three(make)]
-        db.session.execute(sa.text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[-1]})
-        db.session.commit()
-    result = app.test_cli_runner().invoke(args=["audit", "verify"])
-    assert result.exit_code == 1
-    assert re.search(rf"(?<!\d){ids[-1]}(?!\d)", result.output)
 
 
 def test_concurrent_appends_from_many_threads_keep_one_chain(new_database_url, tmp_path):
