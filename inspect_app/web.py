@@ -9,7 +9,7 @@ from flask import Flask, request
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
-from . import inputs
+from . import audit, inputs
 from .errors import ValidationFailed
 
 MAX_PAGE = 100_000
@@ -89,6 +89,14 @@ def _unstorable_input() -> bool:
 def register(app: Flask) -> None:
     """Install the id converter (before any blueprint is registered) and the input guard."""
     app.url_map.converters["int"] = DbIdConverter
+
+    @app.before_request
+    def _audit_client_address():
+        audit.set_client_address(request.remote_addr or "")
+
+    @app.teardown_request
+    def _forget_client_address(_exc):
+        audit.set_client_address("")
 
     @app.before_request
     def _refuse_unstorable_input():

@@ -106,7 +106,13 @@ class Factory:
         """An inspection with a team of two inspectors (the first is the lead) unless given."""
         from inspect_app.models import Inspection, InspectionMember
 
-        template = template or self.template()
+        if template is None:
+            from inspect_app.models import ChecklistTemplate
+
+            template = (
+                db.session.query(ChecklistTemplate).filter_by(key="TST", version="1").one_or_none()
+                or self.template()
+            )
         unit = unit or (system.unit if system is not None else self.unit())
         round = round or self.round(seq=kw.pop("seq", 3))
         if members is None:
@@ -131,3 +137,26 @@ class Factory:
         db.session.add(inspection)
         db.session.commit()
         return inspection
+
+    def finding(self, inspection=None, *, status: str = "open", due_date=None, **kw):
+        """A finding of a submitted inspection with its rectification item (status, due date)."""
+        from inspect_app.models import Finding, RectificationItem
+
+        inspection = inspection or self.inspection(status="submitted")
+        n = next(_seq)
+        finding = Finding(
+            code=kw.pop("code", f"F-{n:05d}"),
+            inspection_id=inspection.id,
+            item_id=kw.pop("item_id", inspection.template.items[0].id),
+            unit_id=inspection.unit_id,
+            system_id=inspection.system_id,
+            description=kw.pop("description", "检查发现未落实：测试要求"),
+            severity=kw.pop("severity", "medium"),
+            **kw,
+        )
+        finding.rectification = RectificationItem(
+            unit_id=inspection.unit_id, deadline_days=30, due_date=due_date, status=status
+        )
+        db.session.add(finding)
+        db.session.commit()
+        return finding

@@ -14,20 +14,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import has_request_context, request
 
-from ..auth.permissions import unit_of
 from ..extensions import db
-from ..models import AuditEvent, AuditHead, User, utcnow
+from ..models import AuditEvent, AuditHead, User, unit_of, utcnow
 from .keys import Keyring, keyring
 
 GENESIS = "0" * 64
+# The client address of the request being served, set by the web layer for each request, so
+# services need not pass it and this module never reads the request itself. Jobs and commands
+# leave it empty or pass `ip=` to record().
+_client_address: ContextVar[str] = ContextVar("audit_client_address", default="")
+
+
+def set_client_address(address: str) -> None:
+    """Say which client the following events come from (the web layer, once per request)."""
+    _client_address.set(address or "")
+
+
 LEGACY = "sha256"  # plain SHA-256, no key: events written before the chain was keyed
 HMAC_V1 = "hmac-v1"  # HMAC-SHA256 over scheme, key id, prev_hash and the canonical JSON
 
@@ -116,9 +126,11 @@ def record(
     object_id: Any = None,
     unit_id: int | None = None,
     hidden_from_unit: bool = False,
+    ip: str | None = None,
 ) -> AuditEvent:
     """Add an audit event to the current session; the caller's commit writes it with the change.
 
+    `ip` is the client's address; by default the one the web layer set for this request.
     Appends queue on the locked chain head, so the chain never forks.
     """
     head = _lock_head()  # flushes, so a new obj has its id below
@@ -136,7 +148,7 @@ def record(
         else (unit_id if unit_id is not None else unit_of(obj) if obj is not None else None),
         before=_jsonable(before) if before is not None else None,
         after=_jsonable(after) if after is not None else None,
-        ip=(request.remote_addr or "") if has_request_context() else "",
+        ip=(ip if ip is not None else _client_address.get())[:45],
     )
     ring = keyring()
     ev.prev_hash, ev.hash_scheme, ev.key_id = head.hash, HMAC_V1, ring.current_id

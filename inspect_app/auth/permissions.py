@@ -12,11 +12,23 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
-from ..models import AuditEvent, Inspection, InspectionMember, System, Unit, User
+from ..models import (
+    AuditEvent,
+    Finding,
+    Inspection,
+    InspectionMember,
+    RectificationItem,
+    System,
+    Unit,
+    User,
+    unit_of,
+)
+from ..models.inspection import ON_RECORD_STATUSES
 
 OFFICE = ("admin", "coordinator")
 READERS = ("admin", "coordinator", "viewer")
@@ -53,6 +65,8 @@ _UNIT_COLUMN = {
     System: System.unit_id,
     AuditEvent: AuditEvent.unit_id,
     Inspection: Inspection.unit_id,
+    Finding: Finding.unit_id,
+    RectificationItem: RectificationItem.unit_id,
 }
 
 
@@ -69,13 +83,6 @@ def may_manage_account(actor: User | None, role: str) -> bool:
         and actor.role == "coordinator"
         and role in COORDINATOR_MANAGED_ROLES
     )
-
-
-def unit_of(obj: Any) -> int | None:
-    """The unit an object belongs to (a unit is its own), or None."""
-    if isinstance(obj, Unit):
-        return obj.id
-    return getattr(obj, "unit_id", None)
 
 
 def can(user: User | None, action: str, obj: Any = None) -> bool:
@@ -115,7 +122,7 @@ def is_visible(user: User, obj: Any) -> bool:
     if user.role in READERS:
         return True
     if user.role == "unit":
-        if isinstance(obj, Inspection) and obj.status not in ("submitted", "closed"):
+        if isinstance(obj, Inspection) and not obj.is_on_record:
             return False
         return unit_of(obj) is not None and unit_of(obj) == user.unit_id
     if user.role == "inspector":
@@ -129,8 +136,8 @@ def require(user: User | None, action: str, obj: Any = None) -> None:
     if can(user, action, obj):
         return
     if obj is not None and user is not None and user.is_authenticated and not is_visible(user, obj):
-        raise NotFound("Not found")
-    raise NotAllowed("Forbidden")
+        raise NotFound(_("The page or record does not exist, or you may not see it."))
+    raise NotAllowed(_("You do not have permission to do this."))
 
 
 def scope(stmt: sa.Select, model: type, user: User) -> sa.Select:
@@ -143,17 +150,21 @@ def scope(stmt: sa.Select, model: type, user: User) -> sa.Select:
             return stmt.where(sa.false())
         stmt = stmt.where(column == user.unit_id)
         if model is Inspection:
-            stmt = stmt.where(Inspection.status.in_(("submitted", "closed")))
+            stmt = stmt.where(Inspection.status.in_(ON_RECORD_STATUSES))
         return stmt
     if user.role == "inspector":
+        # Default deny: an inspector sees the inspections of their teams and what hangs on them.
+        teams = sa.select(InspectionMember.inspection_id).where(InspectionMember.user_id == user.id)
+        led = sa.select(Inspection.id).where(Inspection.lead_id == user.id)
+        mine = sa.union(teams, led)
         if model is Inspection:
-            mine = sa.select(InspectionMember.inspection_id).where(
-                InspectionMember.user_id == user.id
-            )
-            return stmt.where(sa.or_(Inspection.id.in_(mine), Inspection.lead_id == user.id))
-        if model is AuditEvent:
-            return stmt.where(sa.false())
-        return stmt
+            return stmt.where(Inspection.id.in_(mine))
+        if model is Finding:
+            return stmt.where(Finding.inspection_id.in_(mine))
+        if model is RectificationItem:
+            found = sa.select(Finding.id).where(Finding.inspection_id.in_(mine))
+            return stmt.where(RectificationItem.finding_id.in_(found))
+        return stmt.where(sa.false())
     return stmt.where(sa.false())
 
 
@@ -164,25 +175,6 @@ def get_visible_or_404(model: type, ident: Any, user: User | None = None):
     if obj is None or not is_visible(user, obj):
         abort(404)
     return obj
-
-
-def roles_required(*roles: str):
-    """View decorator: 403 unless the logged-in user has one of roles (admin always passes)."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                from ..extensions import login_manager
-
-                return login_manager.unauthorized()
-            if current_user.role != "admin" and current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def action_required(action: str):
@@ -210,6 +202,5 @@ __all__ = [
     "get_visible_or_404",
     "is_visible",
     "require",
-    "roles_required",
     "scope",
 ]

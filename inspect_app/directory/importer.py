@@ -30,6 +30,7 @@ from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..labels import UNIT_KIND_LABELS
 from ..models import UNIT_KINDS, System, Unit, User
+from ..transaction import unit_of_work
 from . import services
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -602,10 +603,9 @@ def _summary(actor: User, action: str, report: ImportReport, data: bytes, filena
 def _write(apply: Callable[[], None]) -> None:
     """Run apply and commit; a unique-key race with another writer becomes a Conflict."""
     try:
-        apply()
-        db.session.commit()
+        with unit_of_work():
+            apply()
     except IntegrityError:
-        db.session.rollback()
         raise Conflict(
             _(
                 "The directory was changed by someone else during the import. Nothing was imported; try again."

@@ -46,9 +46,9 @@ def mine():
     progress = services.progress_by_inspection(inspections)
     groups = {"today": [], "current": [], "other": []}
     for inspection in inspections:
-        if inspection.scheduled_on == today and inspection.status in services.EDITABLE:
+        if inspection.scheduled_on == today and inspection.is_editable:
             groups["today"].append(inspection)
-        elif inspection.round.status == "active" or inspection.status in services.EDITABLE:
+        elif inspection.round.status == "active" or inspection.is_editable:
             groups["current"].append(inspection)
         else:
             groups["other"].append(inspection)
@@ -59,7 +59,7 @@ def mine():
 @login_required
 def fill(inspection_id: int):
     ctx = services.fill_context(inspection_id, actor=_actor())
-    editable = ctx.inspection.status in services.EDITABLE and permissions.can(
+    editable = ctx.inspection.is_editable and permissions.can(
         _actor(), "inspection.fill", ctx.inspection
     )
     return render_template(

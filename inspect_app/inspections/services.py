@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import audit, inputs, storage
+from .. import audit, inputs, rectification, storage
 from ..auth import permissions
 from ..checklists.conditions import applies, visible_codes
 from ..clock import local_today
@@ -30,16 +30,14 @@ from ..models import (
     AppliedChange,
     Attachment,
     ChecklistItem,
-    Finding,
     Inspection,
     InspectionMember,
     NoticeCounter,
-    RectificationItem,
     Round,
     User,
     utcnow,
 )
-from ..models.inspection import ANSWER_RESULTS
+from ..models.inspection import ANSWER_RESULTS, EDITABLE_STATUSES, ON_RECORD_STATUSES
 
 SEVERITIES = ("high", "medium", "low")
 # Fields an inspector may write in an answer change, and nothing else.
@@ -54,7 +52,6 @@ ANSWER_FIELDS = (
 MAX_TEXT = 5000
 # Counts and sizes on a checklist; a larger number is a typing error (or an attack on float()).
 MAX_NUMBER = 1e15
-EDITABLE = ("planned", "in_progress")
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -145,7 +142,7 @@ def applicability(
 
 def require_fill(actor: User, inspection: Inspection) -> None:
     permissions.require(actor, "inspection.fill", inspection)
-    if inspection.status not in EDITABLE:
+    if not inspection.is_editable:
         raise InvalidTransition(
             _("This inspection has been submitted and is read-only."),
             details={"status": inspection.status},
@@ -174,7 +171,7 @@ def previous_answers(inspection: Inspection, codes: Iterable[str]) -> dict[str, 
         .where(
             Inspection.unit_id == inspection.unit_id,
             Inspection.id != inspection.id,
-            Inspection.status.in_(("submitted", "closed")),
+            Inspection.status.in_(ON_RECORD_STATUSES),
             ChecklistItem.code.in_(codes),
             # Only rounds before this one: a reopened early inspection must not show later ones.
             sa.or_(
@@ -626,19 +623,6 @@ def next_notice_number(year: int) -> str:
     return pattern.format(year=year, seq=seq)
 
 
-def _finding_code(inspection: Inspection, n: int) -> str:
-    return f"{inspection.round.year}-R{inspection.round.seq}-{inspection.unit.code}-{inspection.id}-{n:02d}"
-
-
-CATEGORY_BY_TEMPLATE = {
-    "RESP": "responsibility",
-    "CII": "cii",
-    "MLPS": "mlps",
-    "DATA": "data_pi",
-    "WEB": "web_secrecy",
-}
-
-
 def submit_inspection(
     inspection_id: int,
     *,
@@ -714,7 +698,7 @@ def _submit(inspection, items, answers, signature, *, actor, name, today, now) -
     )
     active = applicability(inspection, items, answers).active
     value, rate, vetoed = score(active, answers)
-    findings = _create_findings(inspection, active, answers, today=today, actor=actor)
+    findings = rectification.create_findings(inspection, active, answers, today=today, actor=actor)
     inspection.score, inspection.compliance_rate = value, rate
     inspection.signatory_name = name
     inspection.signed_at = now
@@ -744,71 +728,6 @@ def _submit(inspection, items, answers, signature, *, actor, name, today, now) -
     )
 
 
-def _create_findings(inspection, active, answers, *, today: date, actor: User) -> list[Finding]:
-    earlier = _earlier_findings(inspection, [i.code for i in active])
-    findings = []
-    for item in active:
-        answer = answers[item.id]
-        if answer.result != "noncompliant":
-            continue
-        days = answer.finding_deadline_days or item.deadline_days
-        finding = Finding(
-            code=_finding_code(inspection, len(findings) + 1),
-            inspection=inspection,
-            item_id=item.id,
-            unit_id=inspection.unit_id,
-            system_id=inspection.system_id,
-            description=answer.finding_description.strip(),
-            category=CATEGORY_BY_TEMPLATE.get(
-                inspection.template.key, inspection.template.key.lower()
-            ),
-            severity=answer.finding_severity or item.severity,
-            major_hazard=item.major_hazard,
-            legal_basis=item.legal_basis,
-            repeat_of_id=earlier.get(item.code),
-        )
-        rect = RectificationItem(
-            finding=finding,
-            unit_id=inspection.unit_id,
-            deadline_days=days,
-            due_date=today + timedelta(days=days),
-            status="open",
-        )
-        db.session.add_all([finding, rect])
-        findings.append(finding)
-    db.session.flush()
-    for finding in findings:
-        audit.record(
-            actor,
-            "finding.create",
-            finding,
-            after={
-                "code": finding.code,
-                "severity": finding.severity,
-                "due_date": finding.rectification.due_date,
-                "repeat_of": finding.repeat_of_id,
-            },
-        )
-    return findings
-
-
-def _earlier_findings(inspection: Inspection, codes: list[str]) -> dict[str, int]:
-    """The latest earlier finding of the same unit and item code, for `repeat_of`."""
-    if not codes:
-        return {}
-    rows = db.session.execute(
-        sa.select(ChecklistItem.code, Finding.id)
-        .join(Finding, Finding.item_id == ChecklistItem.id)
-        .where(
-            Finding.unit_id == inspection.unit_id,
-            Finding.inspection_id != inspection.id,
-            ChecklistItem.code.in_(codes),
-        )
-        .order_by(Finding.id)
-    )
-    return {code: finding_id for code, finding_id in rows}
-
-
 def reopen_inspection(inspection_id: int, *, actor: User, reason: str) -> Inspection:
     """Reopen a submitted inspection for correction (coordinators), with a reason on record.
 
@@ -821,42 +740,7 @@ def reopen_inspection(inspection_id: int, *, actor: User, reason: str) -> Inspec
         raise ValidationFailed(_("Give a reason for reopening."))
     if inspection.status != "submitted":
         raise InvalidTransition(_("Only a submitted inspection can be reopened."))
-    findings = list(
-        db.session.scalars(
-            sa.select(Finding)
-            .where(Finding.inspection_id == inspection.id)
-            .options(selectinload(Finding.rectification).selectinload(RectificationItem.events))
-        )
-    )
-    if any(
-        f.rectification and (f.rectification.status != "open" or f.rectification.events)
-        for f in findings
-    ):
-        raise InvalidTransition(
-            _(
-                "The unit has already acted on the rectification items; the inspection cannot be reopened."
-            )
-        )
-    # Later findings that repeat these lose the link first, or deleting them breaks the key.
-    withdrawn = [f.id for f in findings]
-    if withdrawn:
-        db.session.execute(
-            sa.update(Finding)
-            .where(Finding.repeat_of_id.in_(withdrawn))
-            .values(repeat_of_id=None)
-            .execution_options(synchronize_session=False)
-        )
-    for finding in findings:
-        audit.record(
-            actor,
-            "finding.withdraw",
-            finding,
-            before={"code": finding.code},
-            after={"reason": reason},
-        )
-        if finding.rectification:
-            db.session.delete(finding.rectification)
-        db.session.delete(finding)
+    rectification.withdraw_findings(inspection, actor=actor, reason=reason)
     inspection.status = "in_progress"
     inspection.score = inspection.compliance_rate = None
     inspection.submitted_at = None
@@ -878,7 +762,7 @@ def record_notice_served(inspection_id: int, *, actor: User, served_on: date) ->
     date before the notice was issued. Commits.
     """
     inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
-    if inspection.status not in ("submitted", "closed") or not inspection.notice_number:
+    if not inspection.is_on_record or not inspection.notice_number:
         raise InvalidTransition(_("There is no rectification notice to serve yet."))
     if inspection.notice_issued_on and served_on < inspection.notice_issued_on:
         raise ValidationFailed(_("The notice cannot be served before it was issued."))
@@ -886,14 +770,7 @@ def record_notice_served(inspection_id: int, *, actor: User, served_on: date) ->
         raise ValidationFailed(_("The service date cannot be in the future."))
     before = inspection.notice_served_on
     inspection.notice_served_on = served_on
-    for finding in inspection.findings:
-        rect = finding.rectification
-        if (
-            rect is not None
-            and rect.status == "open"
-            and not any(e.kind == "extension_granted" for e in rect.events)
-        ):
-            rect.due_date = served_on + timedelta(days=rect.deadline_days)
+    rectification.restart_deadlines(inspection.findings, served_on=served_on)
     audit.record(
         actor,
         "inspection.notice_served",
@@ -917,7 +794,7 @@ def my_inspections(actor: User, *, year: int | None = None) -> list[Inspection]:
     )
     if year is not None:  # that year's, and any still being filled from before
         stmt = stmt.join(Round, Round.id == Inspection.round_id).where(
-            sa.or_(Round.year == year, Inspection.status.in_(EDITABLE))
+            sa.or_(Round.year == year, Inspection.status.in_(EDITABLE_STATUSES))
         )
     return list(
         db.session.scalars(

@@ -16,6 +16,17 @@ from .org import UNIT_KINDS, Department, System, Unit
 from .rectification import Finding, RectificationEvent, RectificationItem
 from .user import ROLES, User
 
+
+def unit_of(obj) -> int | None:
+    """The unit an object belongs to (a unit is its own), or None. Permissions scope by it and
+    the audit log tags events with it, so a unit sees only its own."""
+    if isinstance(obj, Unit):
+        return obj.id
+    if isinstance(obj, RectificationEvent):
+        return obj.item.unit_id if obj.item is not None else None
+    return getattr(obj, "unit_id", None)
+
+
 __all__ = [
     "ROLES",
     "UNIT_KINDS",
@@ -37,5 +48,6 @@ __all__ = [
     "System",
     "Unit",
     "User",
+    "unit_of",
     "utcnow",
 ]

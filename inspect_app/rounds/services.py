@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import audit
 from ..audit.services import snapshot
 from ..auth import permissions
-from ..errors import ConfirmationRequired, DomainError, InvalidTransition, ValidationFailed
+from ..errors import ConfirmationRequired, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..labels import INSPECTION_STATUS_LABELS
 from ..models import (
@@ -41,13 +41,13 @@ from ..models import (
     User,
     utcnow,
 )
-from ..models.inspection import ROUND_NATURES
+from ..models.inspection import EDITABLE_STATUSES, ROUND_NATURES
+from ..transaction import unit_of_work
 from .labels import ROUND_STATUS_LABELS, label
 
 THEMES = ("major_dates", "key_units", "key_systems", "risk_review")
 ROUNDS_PER_YEAR = 6
 MIN_TEAM = 2  # 行政处罚法第42条: at least two enforcement officers
-UNFINISHED = ("planned", "in_progress")
 YEARS = (2000, 2100)
 CANDIDATE_LIMIT = 500
 
@@ -199,7 +199,7 @@ def years_with_rounds() -> list[int]:
 
 def round_rows(year: int) -> list[RoundRow]:
     """The rounds of a year in sequence, with how many inspections each has and how many are open."""
-    unfinished = sa.func.sum(sa.case((Inspection.status.in_(UNFINISHED), 1), else_=0))
+    unfinished = sa.func.sum(sa.case((Inspection.status.in_(EDITABLE_STATUSES), 1), else_=0))
     counts = (
         sa.select(
             Inspection.round_id,
@@ -244,7 +244,7 @@ def round_inspections(round_id: int) -> list[Inspection]:
 def unfinished_count(round_id: int) -> int:
     """How many inspections of the round are not yet submitted or closed."""
     stmt = sa.select(sa.func.count(Inspection.id)).where(
-        Inspection.round_id == round_id, Inspection.status.in_(UNFINISHED)
+        Inspection.round_id == round_id, Inspection.status.in_(EDITABLE_STATUSES)
     )
     return db.session.scalar(stmt) or 0
 
@@ -478,7 +478,7 @@ def _load_round(round_id: int, *, lock: bool = False) -> Round:
         stmt = stmt.with_for_update()
     rnd = db.session.scalar(stmt)
     if rnd is None:
-        raise ValidationFailed(_("The round does not exist."))
+        raise NotFound(_("The round does not exist."))
     return rnd
 
 
@@ -560,36 +560,35 @@ def change_round_status(
     inspections not yet submitted unless confirmed. Commits.
     """
     _require_editor(actor)
-    rnd = _load_round(round_id, lock=True)
-    if to not in ROUND_TRANSITIONS.get(rnd.status, ()):
-        raise InvalidTransition(
-            _(
-                "A round that is %(status)s cannot become %(to)s.",
-                status=label(ROUND_STATUS_LABELS, rnd.status),
-                to=label(ROUND_STATUS_LABELS, to),
+    with unit_of_work():  # a refusal releases the row lock while the user decides
+        rnd = _load_round(round_id, lock=True)
+        if to not in ROUND_TRANSITIONS.get(rnd.status, ()):
+            raise InvalidTransition(
+                _(
+                    "A round that is %(status)s cannot become %(to)s.",
+                    status=label(ROUND_STATUS_LABELS, rnd.status),
+                    to=label(ROUND_STATUS_LABELS, to),
+                )
             )
-        )
-    if to == "active" and not (rnd.start_date and rnd.end_date):
-        raise ValidationFailed(_("Set the round's start and end dates before starting it."))
-    after: dict[str, Any] = {"status": to}
-    if to == "closed":
-        open_ = unfinished_count(rnd.id)
-        if open_ and not confirmed:
-            db.session.rollback()  # release the row lock while the user decides
-            raise ConfirmationRequired(
-                ngettext(
-                    "%(num)d inspection of this round is not yet submitted.",
-                    "%(num)d inspections of this round are not yet submitted.",
-                    open_,
-                ),
-                details={"unfinished": open_},
-            )
-        after.update(unfinished=open_, confirmed=bool(open_))
-    before = {"status": rnd.status}
-    rnd.status = to
-    action = "round.start" if to == "active" else "round.close"
-    audit.record(actor, action, rnd, before=before, after=after)
-    db.session.commit()
+        if to == "active" and not (rnd.start_date and rnd.end_date):
+            raise ValidationFailed(_("Set the round's start and end dates before starting it."))
+        after: dict[str, Any] = {"status": to}
+        if to == "closed":
+            open_ = unfinished_count(rnd.id)
+            if open_ and not confirmed:
+                raise ConfirmationRequired(
+                    ngettext(
+                        "%(num)d inspection of this round is not yet submitted.",
+                        "%(num)d inspections of this round are not yet submitted.",
+                        open_,
+                    ),
+                    details={"unfinished": open_},
+                )
+            after.update(unfinished=open_, confirmed=bool(open_))
+        before = {"status": rnd.status}
+        rnd.status = to
+        action = "round.start" if to == "active" else "round.close"
+        audit.record(actor, action, rnd, before=before, after=after)
     return rnd
 
 
@@ -801,7 +800,7 @@ def assign_targets(
     outside the round). Commits once.
     """
     _require_editor(actor)
-    try:
+    with unit_of_work():
         rnd = _load_round(round_id, lock=True)
         ensure_round_open(rnd)
         if not targets:
@@ -828,39 +827,35 @@ def assign_targets(
                 ),
                 details={"over_cap": over},
             )
-    except DomainError:
-        db.session.rollback()
-        raise
-    created = []
-    for unit, system in resolved:
-        inspection = Inspection(
-            round=rnd,
-            unit=unit,
-            system=system,
-            template=template,
-            status="planned",
-            scheduled_on=scheduled_on,
-            lead_id=lead_id,
-            members=[
-                InspectionMember(
-                    user_id=user.id, department_id=user.department_id, certificate_no=cert
-                )
-                for user, cert in members
-            ],
-        )
-        if now is not None:
-            inspection.created_at = inspection.updated_at = now
-        db.session.add(inspection)
-        created.append(inspection)
-    db.session.flush()
-    over_ids = {o.unit_id: o for o in over}
-    for inspection in created:
-        after = _plan_snapshot(inspection)
-        if inspection.unit_id in over_ids:
-            excess = over_ids[inspection.unit_id]
-            after["over_cap_confirmed"] = {"cap": excess.cap, "total": excess.total}
-        _record_inspection(actor, "inspection.assign", inspection, after=after)
-    db.session.commit()
+        created = []
+        for unit, system in resolved:
+            inspection = Inspection(
+                round=rnd,
+                unit=unit,
+                system=system,
+                template=template,
+                status="planned",
+                scheduled_on=scheduled_on,
+                lead_id=lead_id,
+                members=[
+                    InspectionMember(
+                        user_id=user.id, department_id=user.department_id, certificate_no=cert
+                    )
+                    for user, cert in members
+                ],
+            )
+            if now is not None:
+                inspection.created_at = inspection.updated_at = now
+            db.session.add(inspection)
+            created.append(inspection)
+        db.session.flush()
+        over_ids = {o.unit_id: o for o in over}
+        for inspection in created:
+            after = _plan_snapshot(inspection)
+            if inspection.unit_id in over_ids:
+                excess = over_ids[inspection.unit_id]
+                after["over_cap_confirmed"] = {"cap": excess.cap, "total": excess.total}
+            _record_inspection(actor, "inspection.assign", inspection, after=after)
     return Assignment(created, warnings)
 
 
@@ -882,7 +877,7 @@ def _load_planned(inspection_id: int) -> Inspection:
         sa.select(Inspection).where(Inspection.id == inspection_id).with_for_update()
     )
     if inspection is None:
-        raise ValidationFailed(_("The inspection does not exist."))
+        raise NotFound(_("The inspection does not exist."))
     ensure_not_started(inspection)
     return inspection
 
@@ -903,35 +898,37 @@ def update_planned_inspection(
     warnings. Commits.
     """
     _require_editor(actor)
-    try:
+    with unit_of_work():
         inspection = _load_planned(inspection_id)
         warnings = _check_date(inspection.round, scheduled_on)
         members = _check_team(team, lead_id)
-    except DomainError:
-        db.session.rollback()
-        raise
-    before = _plan_snapshot(inspection)
-    wanted = {user.id: (user, cert) for user, cert in members}
-    for member in list(inspection.members):
-        if member.user_id not in wanted:
-            inspection.members.remove(member)
-    kept = {m.user_id: m for m in inspection.members}
-    for uid, (user, cert) in wanted.items():
-        member = kept.get(uid)
-        if member is None:
-            inspection.members.append(
-                InspectionMember(user_id=uid, department_id=user.department_id, certificate_no=cert)
-            )
-        else:
-            member.certificate_no, member.department_id = cert, user.department_id
-    inspection.scheduled_on = scheduled_on
-    inspection.lead_id = lead_id
-    inspection.updated_at = now or utcnow()
-    db.session.flush()
-    _record_inspection(
-        actor, "inspection.plan_update", inspection, before=before, after=_plan_snapshot(inspection)
-    )
-    db.session.commit()
+        before = _plan_snapshot(inspection)
+        wanted = {user.id: (user, cert) for user, cert in members}
+        for member in list(inspection.members):
+            if member.user_id not in wanted:
+                inspection.members.remove(member)
+        kept = {m.user_id: m for m in inspection.members}
+        for uid, (user, cert) in wanted.items():
+            member = kept.get(uid)
+            if member is None:
+                inspection.members.append(
+                    InspectionMember(
+                        user_id=uid, department_id=user.department_id, certificate_no=cert
+                    )
+                )
+            else:
+                member.certificate_no, member.department_id = cert, user.department_id
+        inspection.scheduled_on = scheduled_on
+        inspection.lead_id = lead_id
+        inspection.updated_at = now or utcnow()
+        db.session.flush()
+        _record_inspection(
+            actor,
+            "inspection.plan_update",
+            inspection,
+            before=before,
+            after=_plan_snapshot(inspection),
+        )
     return inspection, warnings
 
 
@@ -944,7 +941,7 @@ def remove_planned_inspection(
     Commits.
     """
     _require_editor(actor)
-    try:
+    with unit_of_work():
         inspection = _load_planned(inspection_id)
         used = db.session.scalar(
             sa.select(sa.func.count(Answer.id)).where(Answer.inspection_id == inspection.id)
@@ -955,9 +952,7 @@ def remove_planned_inspection(
             raise InvalidTransition(
                 _("This inspection already holds answers or files and cannot be removed.")
             )
-    except DomainError:
-        db.session.rollback()
-        raise
-    _record_inspection(actor, "inspection.remove", inspection, before=_plan_snapshot(inspection))
-    db.session.delete(inspection)
-    db.session.commit()
+        _record_inspection(
+            actor, "inspection.remove", inspection, before=_plan_snapshot(inspection)
+        )
+        db.session.delete(inspection)

@@ -102,3 +102,26 @@ def test_concurrent_appends_from_many_threads_keep_one_chain(new_database_url, t
         assert verify_chain() == (80, None)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_record_takes_the_client_address_as_an_argument_outside_a_request(ctx):
+    from inspect_app.models import AuditEvent
+
+    event = audit.record(None, "job.run", object_type="Job", ip="192.0.2.4")
+    assert event.ip == "192.0.2.4"
+    assert audit.record(None, "job.run", object_type="Job").ip == ""
+    assert db.session.get(AuditEvent, event.id) is event
+
+
+def test_a_request_tags_its_events_with_the_client_address(app, client):
+    from inspect_app.models import AuditEvent
+
+    token = client.get("/api/v1/csrf").get_json()["csrf_token"]
+    client.post(
+        "/auth/login",
+        data={"username": "nobody-here", "password": "x" * 12, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": "192.0.2.77"},
+    )
+    with app.app_context():
+        event = db.session.query(AuditEvent).order_by(AuditEvent.id.desc()).first()
+        assert (event.action, event.ip) == ("auth.login_failed", "192.0.2.77")

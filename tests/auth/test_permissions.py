@@ -72,3 +72,39 @@ def test_scope_limits_unit_users_to_their_unit(ctx, make):
     liaison = make.user(role="unit", unit=unit_a)
     rows = db.session.scalars(scope(sa.select(Unit), Unit, liaison)).all()
     assert [u.id for u in rows] == [unit_a.id]
+
+
+def test_scope_of_findings_and_items_follows_the_unit_and_the_team(ctx, make):
+    import sqlalchemy as sa
+
+    from inspect_app.models import Finding, RectificationItem
+
+    lead, other_inspector = make.user(role="inspector"), make.user(role="inspector")
+    mine = make.inspection(members=[lead, make.user(role="inspector")], status="submitted")
+    theirs = make.inspection(status="submitted")
+    found_mine, found_theirs = make.finding(mine), make.finding(theirs)
+    liaison = make.user(role="unit", unit_id=mine.unit_id)
+    viewer = make.user(role="viewer")
+
+    def ids(model, user):
+        return {row.id for row in db.session.scalars(scope(sa.select(model), model, user))}
+
+    for model, mine_row, theirs_row in (
+        (Finding, found_mine, found_theirs),
+        (RectificationItem, found_mine.rectification, found_theirs.rectification),
+    ):
+        assert ids(model, liaison) == {mine_row.id}
+        assert ids(model, lead) == {mine_row.id}
+        assert ids(model, other_inspector) == set()
+        assert {mine_row.id, theirs_row.id} <= ids(model, viewer)
+
+
+def test_inspectors_see_no_rows_of_models_they_do_not_work_on(ctx, make):
+    import sqlalchemy as sa
+
+    from inspect_app.models import System, Unit
+
+    make.system()
+    inspector = make.user(role="inspector")
+    for model in (Unit, System):
+        assert db.session.scalars(scope(sa.select(model), model, inspector)).all() == []
