@@ -226,8 +226,10 @@ def test_remember_cookie_is_secure_with_secure_session_cookies_and_clamped_to_th
 def test_log_out_my_other_devices_keeps_this_one_and_ends_the_rest(app, make):
     with app.app_context():
         make.user(role="coordinator", username="chen")
-    office, tablet, phone = _login(app, "chen"), _login(app, "chen", remember=True), _login(
-        app, "chen"
+    office, tablet, phone = (
+        _login(app, "chen"),
+        _login(app, "chen", remember=True),
+        _login(app, "chen"),
     )
     remember = cookie(tablet.client, "remember_token")
     page = office.get("/auth/password").get_data(as_text=True)
