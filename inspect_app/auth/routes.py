@@ -143,6 +143,17 @@ def _pending():
     return (marker, user) if user is not None else (None, None)
 
 
+def _to_pending_step():
+    """Send a half-way login to the step it is at (or back to the password when it has none)."""
+    marker, user = _pending()
+    step = marker.get("step") if user is not None else None
+    if step == "code":
+        return redirect(url_for(".login_code"))
+    if step == "enrol":
+        return redirect(url_for(".mfa_enrol"))
+    return _restart()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
 @limiter.limit(_login_limit, methods=["POST"], key_func=_username_key, deduct_when=_failed)
@@ -177,7 +188,7 @@ def login_code():
         return redirect(url_for("main.index"))
     marker, user = _pending()
     if user is None or marker.get("step") != "code":
-        return _restart()
+        return _to_pending_step()
     form = CodeForm()
     if form.validate_on_submit():
         try:
@@ -217,7 +228,7 @@ def _enrolling():
 def mfa_enrol():
     marker, user = _enrolling()
     if user is None:
-        return _restart()
+        return _to_pending_step()
     context = {"user": user, "pending": marker is not None, "form": CodeForm()}
     if user.mfa_secret and not user.mfa_enabled:
         uri = totp.provisioning_uri(
@@ -234,7 +245,7 @@ def mfa_enrol():
 def mfa_start():
     marker, user = _enrolling()
     if user is None:
-        return _restart()
+        return _to_pending_step()
     if LogoutForm().validate_on_submit():
         try:
             services.begin_mfa_enrolment(user)
@@ -248,7 +259,7 @@ def mfa_start():
 def mfa_confirm():
     marker, user = _enrolling()
     if user is None:
-        return _restart()
+        return _to_pending_step()
     form = CodeForm()
     if not form.validate_on_submit():
         flash(_("Type the 6-digit code your app shows."), "error")

@@ -244,7 +244,7 @@ def verify_second_step(
         )
         if row is not None:
             row.used_at = now
-            left = _recovery_codes_left(user) - 1
+            left = _recovery_codes_left(user)  # autoflush: this one counts as used
             audit.record(
                 user, "mfa.recovery_used", user, after={"left": left}, unit_id=user.unit_id
             )
