@@ -15,7 +15,7 @@ class LoginForm(FlaskForm):
 class CodeForm(FlaskForm):
     """A 6-digit code from the authenticator app, or a recovery code."""
 
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    code = StringField(_l("Verification code"), validators=[DataRequired(), Length(max=40)])
 
 
 class ChangePasswordForm(FlaskForm):
