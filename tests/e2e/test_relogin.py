@@ -77,9 +77,14 @@ def test_answers_and_photos_wait_through_a_session_timeout_and_go_after_login(
         other.close()
 
         page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
-        page.wait_for_function(f"() => {STATE} === 'saved'", timeout=20000)
         page.wait_for_selector("fieldset.q:not([hidden]) >> nth=4 >> [data-att] img", timeout=20000)
+        # The photo's "saved" may come before the answer's: wait for the outbox to empty.
+        for _ in range(100):
+            if not _outbox_size(page):
+                break
+            page.wait_for_timeout(200)
         assert _outbox_size(page) == 0
+        page.wait_for_function(f"() => {STATE} === 'saved'", timeout=20000)
     finally:
         context.close()
     with live_app.app_context():
