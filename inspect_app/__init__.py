@@ -1,5 +1,6 @@
 """Joint network-security inspection app: the application factory."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -70,6 +71,7 @@ def _finish_config(app: Flask) -> None:
     cfg.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LOCALE"]
     cfg["REMEMBER_COOKIE_SECURE"] = cfg["SESSION_COOKIE_SECURE"]
+    _finish_auth_config(cfg)
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         paths.private_sqlite_file(cfg["SQLALCHEMY_DATABASE_URI"])
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
@@ -99,6 +101,32 @@ def _finish_config(app: Flask) -> None:
             "SECRET_KEY: run scripts/make_instance_config.py or set INSPECT_AUDIT_HMAC_KEY "
             "(see docs/audit.md)."
         )
+
+
+_DURATIONS = (
+    "SESSION_IDLE_TIMEOUT",
+    "SESSION_ABSOLUTE_LIFETIME",
+    "REMEMBER_COOKIE_DURATION",
+    "LOGIN_LOCKOUT_BASE",
+    "LOGIN_LOCKOUT_MAX",
+    "MFA_PENDING_TIMEOUT",
+)
+
+
+def _finish_auth_config(cfg) -> None:
+    """Durations may be given in seconds (environment variables); the remember-me cookie never
+    outlives the absolute session lifetime; role lists become tuples."""
+    for key in _DURATIONS:
+        if isinstance(cfg[key], int | float):
+            cfg[key] = timedelta(seconds=cfg[key])
+        if not isinstance(cfg[key], timedelta) or cfg[key] <= timedelta(0):
+            raise ConfigurationError(f"{key} must be a positive number of seconds.")
+    cfg["REMEMBER_COOKIE_DURATION"] = min(
+        cfg["REMEMBER_COOKIE_DURATION"], cfg["SESSION_ABSOLUTE_LIFETIME"]
+    )
+    roles = cfg["MFA_REQUIRED_ROLES"]
+    roles = roles.split(",") if isinstance(roles, str) else roles or ()
+    cfg["MFA_REQUIRED_ROLES"] = tuple(r.strip() for r in roles if r.strip())
 
 
 def register_extensions(app: Flask) -> None:

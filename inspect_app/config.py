@@ -34,7 +34,13 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
-    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    # Every login is a row on the server (login_sessions): it ends at logout, after this long
+    # without a request, and this long after the login whatever happens (instance/README.md says
+    # why these values). Environment variables give them in seconds.
+    SESSION_IDLE_TIMEOUT = timedelta(hours=1)
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
+    # "Keep me signed in" outlives a closed browser, never the absolute lifetime (clamped).
+    REMEMBER_COOKIE_DURATION = timedelta(hours=12)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
@@ -43,11 +49,23 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None
 
     LOGIN_RATE_LIMIT = "10 per minute"
+    # After this many failed logins in a row (password or code) an account is locked for
+    # LOGIN_LOCKOUT_BASE, doubling with every further failure up to LOGIN_LOCKOUT_MAX.
+    LOGIN_LOCKOUT_THRESHOLD = 5
+    LOGIN_LOCKOUT_BASE = timedelta(minutes=1)
+    LOGIN_LOCKOUT_MAX = timedelta(minutes=15)
+    # Roles that must log in with a second step (TOTP); others may turn it on themselves.
+    MFA_REQUIRED_ROLES = ("admin", "coordinator")
+    # Name shown in the authenticator app.
+    MFA_ISSUER = "Joint Inspection"
+    # Time allowed between the password and the second step.
+    MFA_PENDING_TIMEOUT = timedelta(minutes=10)
     RATELIMIT_HEADERS_ENABLED = False
 
     # werkzeug's default (scrypt); tests use a cheaper method.
     PASSWORD_HASH_METHOD = "scrypt"
-    PASSWORD_MIN_LENGTH = 8
+    # ASVS 5.0 V6.2: length, a list of common passwords and the username; no composition rules.
+    PASSWORD_MIN_LENGTH = 12
 
     # The audit chain's HMAC key, kept outside the database (docs/audit.md); required outside
     # debug/testing. Retired keys stay listed in AUDIT_HMAC_OLD_KEYS so older events still verify.

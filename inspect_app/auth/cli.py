@@ -1,4 +1,4 @@
-"""`flask users create`: make an account from the command line."""
+"""`flask users create|unlock|reset-mfa`: accounts from the command line."""
 
 import sys
 
@@ -40,5 +40,34 @@ def create_command(username, role, unit_code, department_code, display_name, pas
             "Created user %(name)s (%(role)s).",
             name=user.username,
             role=labels.label(labels.ROLE_LABELS, user.role),
+        )
+    )
+
+
+@users_cli.command("unlock")
+@click.argument("username")
+def unlock_command(username):
+    """Clear USERNAME's failed logins and lock."""
+    try:
+        user = services.unlock_account(services.user_by_username(username).id, actor=None)
+    except DomainError as err:
+        click.echo(_("Error: %(message)s", message=err.message), err=True)
+        sys.exit(1)
+    click.echo(_("Unlocked %(name)s.", name=user.username))
+
+
+@users_cli.command("reset-mfa")
+@click.argument("username")
+def reset_mfa_command(username):
+    """Turn two-step login off for USERNAME (lost phone); every session of the account ends."""
+    try:
+        user = services.reset_mfa(services.user_by_username(username).id, actor=None)
+    except DomainError as err:
+        click.echo(_("Error: %(message)s", message=err.message), err=True)
+        sys.exit(1)
+    click.echo(
+        _(
+            "Two-step login of %(name)s has been reset; it is set up again at the next login.",
+            name=user.username,
         )
     )

@@ -1,4 +1,4 @@
-"""Login and password forms."""
+"""Login, second-step, password and account forms."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -12,6 +12,12 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
+class CodeForm(FlaskForm):
+    """A 6-digit code from the authenticator app, or a recovery code."""
+
+    code = StringField(_l("Verification code"), validators=[DataRequired(), Length(max=40)])
+
+
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)])
@@ -22,4 +28,4 @@ class ChangePasswordForm(FlaskForm):
 
 
 class LogoutForm(FlaskForm):
-    """Empty form: logout is a POST carrying only the CSRF token."""
+    """Empty form: logout (and other one-button commands) is a POST carrying only the CSRF token."""

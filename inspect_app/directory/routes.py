@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import xlsx as kit
+from ..auth import services as auth_services
 from ..auth.permissions import action_required, get_visible_or_404
 from ..errors import ValidationFailed
 from ..extensions import db
@@ -366,3 +367,32 @@ def user_password(user_id: int):
         flash(_("The password has been reset; the account's sessions have ended."), "success")
         return redirect(url_for(".users"))
     return _render_form("directory/user_password.html", form, account=account)
+
+
+@bp.route("/users/<int:user_id>/sign-in", methods=["GET", "POST"])
+@login_required
+@action_required("users.view")
+def user_sign_in(user_id: int):
+    """An account's failed logins, lock and two-step login; unlock (admins, and coordinators
+    for the accounts they manage) and reset two-step login (admins). CSRF: CSRFProtect."""
+    account = _managed_account(user_id)
+    action = request.form.get("action")
+    if action == "unlock":
+        auth_services.unlock_account(user_id, actor=_actor())
+        flash(_("The account %(name)s has been unlocked.", name=account.username), "success")
+    elif action == "reset_mfa":
+        auth_services.reset_mfa(user_id, actor=_actor())
+        flash(
+            _(
+                "Two-step login of %(name)s has been reset; the account's sessions have ended.",
+                name=account.username,
+            ),
+            "success",
+        )
+    if request.method == "POST":
+        return redirect(url_for(".user_sign_in", user_id=user_id))
+    return render_template(
+        "directory/user_sign_in.html",
+        account=account,
+        sign_in=auth_services.sign_in_status(account, actor=_actor()),
+    )

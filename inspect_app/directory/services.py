@@ -22,7 +22,6 @@ from ..auth import services as auth_services
 from ..errors import NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ROLES, UNIT_KINDS, Department, System, Unit, User, utcnow
-from ..models.user import new_session_token
 from . import creditcode
 
 DEPARTMENT_FIELDS = ("code", "name", "name_en")
@@ -576,7 +575,8 @@ def create_account(values: Mapping[str, Any], *, actor: User) -> User:
     department, unit = _membership(values, role, errors)
     password = values.get("password") or ""
     try:
-        auth_services.check_password_strength(password)  # the one password rule, kept in auth
+        # The one password rule, kept in auth.
+        auth_services.check_password_strength(password, username=username)
     except ValidationFailed as err:
         errors["password"] = err.message
     _raise_if(errors)
@@ -637,7 +637,7 @@ def update_account(user_id: int, values: Mapping[str, Any], *, actor: User) -> U
         },
     )
     if before["is_active_flag"] and not active:
-        user.session_token = new_session_token()
+        auth_services.end_sessions(user, reason="deactivated")
     old, new = changed(before, _account_snapshot(user))
     if new:
         audit.record(actor, "user.update", user, before=old, after=new, unit_id=user.unit_id)
@@ -657,11 +657,11 @@ def reset_password(user_id: int, new_password: str, *, actor: User) -> User:
         raise NotFound(_("No such account."))
     _require_manage(actor, user.role)
     try:
-        auth_services.check_password_strength(new_password)
+        auth_services.check_password_strength(new_password, username=user.username)
     except ValidationFailed as err:
         raise ValidationFailed(err.message, details={"password": err.message}) from None
     user.password_hash = auth_services.hash_password(new_password)
-    user.session_token = new_session_token()
+    auth_services.end_sessions(user, reason="password_reset")
     user.password_changed_at = utcnow()
     audit.record(actor, "user.password_reset", user, unit_id=user.unit_id)
     db.session.commit()

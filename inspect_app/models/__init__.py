@@ -12,6 +12,7 @@ from .inspection import (
     NoticeCounter,
     Round,
 )
+from .login import LoginSession, RecoveryCode
 from .org import UNIT_KINDS, Department, System, Unit
 from .rectification import Finding, RectificationEvent, RectificationItem
 from .user import ROLES, User
@@ -41,8 +42,10 @@ __all__ = [
     "Finding",
     "Inspection",
     "InspectionMember",
+    "LoginSession",
     "NoticeCounter",
     "RectificationEvent",
+    "RecoveryCode",
     "RectificationItem",
     "Round",
     "System",

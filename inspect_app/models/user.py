@@ -44,11 +44,20 @@ class User(UserMixin, db.Model):
     phone: Mapped[str] = mapped_column(sa.String(50), default="")
     locale: Mapped[str | None] = mapped_column(sa.String(20))
     is_active_flag: Mapped[bool] = mapped_column("is_active", default=True)
-    # Part of get_id(): rotating it ends every other session of this user.
+    # Part of get_id(): rotating it ends every session of this user at once (reset, deactivation).
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    # Two-step login (TOTP). A secret without mfa_enabled_at is an enrolment not yet confirmed;
+    # mfa_last_step is the time step of the last accepted code, so a code is never accepted twice.
+    mfa_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    mfa_enabled_at: Mapped[datetime | None]
+    mfa_last_step: Mapped[int | None]
+    # Consecutive failed logins (wrong password or code) and the temporary lock they caused; in
+    # the database, so the lock holds across every worker and host.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
     department: Mapped[Department | None] = relationship(back_populates="users")
     unit: Mapped[Unit | None] = relationship(back_populates="users")
@@ -57,8 +66,21 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.is_active_flag
 
+    # The login this request belongs to (a LoginSession) and its token: set at login and by the
+    # user loader, never stored on the user row.
+    login_token = None
+    login_session = None
+
+    @property
+    def mfa_enabled(self) -> bool:
+        return self.mfa_enabled_at is not None
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        # user id : user-wide token : this login's token. Without a login token nothing loads.
+        return f"{self.id}:{self.session_token}:{self.login_token or ''}"
 
     @property
     def name(self) -> str:

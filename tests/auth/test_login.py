@@ -120,7 +120,7 @@ def test_too_short_new_password_is_refused(app, make, web):
         "/auth/password", {"current": TEST_PASSWORD, "new": "short", "confirm": "short"}
     )
     assert response.status_code == 400
-    assert "至少需要 8 个字符" in response.get_data(as_text=True)
+    assert "至少需要 12 个字符" in response.get_data(as_text=True)
 
 
 def test_eleventh_failed_login_in_a_minute_for_one_username_gets_429(app, make, web):

@@ -22,6 +22,7 @@ PAGES = {
     "directory.user_new": "/directory/users/new",
     "directory.user_edit": "/directory/users/{user}/edit",
     "directory.user_password": "/directory/users/{user}/password",
+    "directory.user_sign_in": "/directory/users/{user}/sign-in",
     "directory.import_file": "/directory/units/import",
     "directory.import_template": "/directory/units/import/template",
 }
@@ -46,6 +47,7 @@ USER_PAGES = {
     "directory.user_new",
     "directory.user_edit",
     "directory.user_password",
+    "directory.user_sign_in",
 }
 
 
@@ -84,7 +86,15 @@ def test_inspectors_get_403_on_every_directory_page(login_as, world, endpoint):
 
 @pytest.mark.parametrize(
     "endpoint",
-    sorted(WRITE_PAGES | {"directory.user_new", "directory.user_edit", "directory.user_password"}),
+    sorted(
+        WRITE_PAGES
+        | {
+            "directory.user_new",
+            "directory.user_edit",
+            "directory.user_password",
+            "directory.user_sign_in",
+        }
+    ),
 )
 def test_inspectors_get_403_when_posting_to_directory_forms(login_as, world, endpoint):
     assert (

@@ -62,9 +62,37 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+# The demo's admin and coordinator must log in with two-step login (the production default);
+# the browser tests give them this key, as a person would by scanning it, and type its codes.
+E2E_MFA_SECRET = "E2ETESTSECRETKEYE2ETESTSECRETKEY"
+_last_step: dict[str, int] = {}
+
+
+def totp_code(username: str, secret: str = E2E_MFA_SECRET) -> str:
+    """A code for the user that the server has not seen yet: codes of the previous, current and
+    next 30-second step are accepted once each, so consecutive logins take the next unused one
+    (waiting only when three logins fall within one step)."""
+    import time
+
+    from inspect_app.auth import totp
+
+    while True:
+        now = time.time()
+        current = int(now) // totp.STEP_SECONDS
+        step = max(current - 1, _last_step.get(username, current - 2) + 1)
+        if step <= current + 1:
+            _last_step[username] = step
+            import pyotp
+
+            return pyotp.TOTP(secret).generate_otp(step)
+        time.sleep(totp.STEP_SECONDS - now % totp.STEP_SECONDS + 0.1)
+
+
 @pytest.fixture(scope="session")
 def live_app(new_database_url, tmp_path_factory):
-    app = create_app(make_test_config(new_database_url(), tmp_path_factory.mktemp("live")))
+    config = make_test_config(new_database_url(), tmp_path_factory.mktemp("live"))
+    config["MFA_REQUIRED_ROLES"] = ("admin", "coordinator")
+    app = create_app(config)
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -73,12 +101,24 @@ def live_app(new_database_url, tmp_path_factory):
         upgrade()
         seed()
         _thirty_item_inspections()
+        _enrol_office_accounts()
         db.session.remove()
     return app
 
 
+def _enrol_office_accounts() -> None:
+    import sqlalchemy as sa
+
+    from inspect_app.models import User, utcnow
+
+    for user in db.session.scalars(sa.select(User).where(User.role.in_(["admin", "coordinator"]))):
+        user.mfa_secret = E2E_MFA_SECRET
+        user.mfa_enabled_at = utcnow()
+    db.session.commit()
+
+
 # One 30-item inspection per browser test that fills one, so their order does not matter.
-E2E_UNITS = {"fill": "U020", "conflict": "U019", "offline": "U017"}
+E2E_UNITS = {"fill": "U020", "conflict": "U019", "offline": "U017", "relogin": "U016"}
 
 
 def _thirty_item_inspections() -> None:

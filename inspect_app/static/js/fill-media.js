@@ -54,6 +54,10 @@ function thumbnail(link, src, alt) {
   link.replaceChildren(thumb);
 }
 
+// The login ended (logout elsewhere, idle timeout): the photo is kept like when offline and is
+// sent once the inspector has logged in again.
+class LoginNeeded extends TypeError {}
+
 // Send one photo; resolves to the server's attachment, rejects with a TypeError when offline.
 async function send(photo, ctx) {
   const data = new FormData();
@@ -69,6 +73,7 @@ async function send(photo, ctx) {
       r = await post();
     }
   }
+  if (r.status === 401) throw new LoginNeeded("login");
   const body = await r.json();
   if (!r.ok) throw new Error(body.error ? body.error.message : String(r.status));
   return body;
@@ -111,7 +116,7 @@ export async function uploadFile(el, input, ctx) {
     await (await openStore("photos")).put(queued);
     link.dataset.pending = queued.id;
     if (!pdf) thumbnail(link, URL.createObjectURL(photo.blob), ctx.label);
-    ctx.say("photoQueued");
+    ctx.say(err instanceof LoginNeeded ? "login" : "photoQueued");
   }
 }
 
@@ -132,7 +137,7 @@ async function sendQueued(ctx) {
     try {
       body = await send(photo, ctx);
     } catch (err) {
-      if (err instanceof TypeError) return; // still offline
+      if (err instanceof TypeError) return; // still offline, or logged out: try again later
       await store.delete(photo.id); // refused by the server: say why and do not retry forever
       ctx.say("failed", { msg: err.message });
       continue;

@@ -336,7 +336,7 @@ function mediaCtx() {
     userId,
     label: T.uploaded,
     say: (key, args) =>
-      setState(fmt(T[key], args || {}), key === "failed" ? "failed" : key === "uploaded" ? "saved" : key === "photoQueued" ? "offline" : "pending"),
+      setState(fmt(T[key], args || {}), key === "failed" || key === "login" ? "failed" : key === "uploaded" ? "saved" : key === "photoQueued" ? "offline" : "pending"),
   };
 }
 
@@ -408,7 +408,11 @@ if (form && !readonly) {
     sendPhotos();
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") scheduleFlush(0);
+    // Back from another tab (perhaps after logging in again there): send what waits.
+    if (document.visibilityState === "visible") {
+      scheduleFlush(0);
+      sendPhotos();
+    }
   });
   window.addEventListener("beforeunload", (event) => {
     if (pendingCount() && !store) event.preventDefault();
