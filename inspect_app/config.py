@@ -81,6 +81,12 @@ class Defaults:
     # Rectification notices: 文号 pattern with {year} and {seq}.
     NOTICE_NUMBER_PATTERN = "示网信整改〔{year}〕第{seq}号"
     NOTICE_ISSUER = "示例市委网信办"
+    # Repeat findings: the same unit and item within this many days of an earlier round's
+    # finding are linked and counted, and raised one risk level when REPEAT_RAISES_SEVERITY.
+    REPEAT_WINDOW_DAYS = 365
+    REPEAT_RAISES_SEVERITY = True
+    # Rectification items due within this many days are "due soon".
+    DUE_SOON_DAYS = 7
     # A non-compliant veto item (一票否决) caps an inspection's score at this value.
     VETO_SCORE_CAP = 59
 

@@ -54,8 +54,15 @@ ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # Evidence as taken, EXIF (time, device, GPS) included; others get a copy without it.
     "evidence.original": ("admin", "coordinator", "inspector"),
     "rectification.view": READERS + ("inspector", "unit"),
+    # The unit answers its own items and asks for more time.
     "rectification.respond": ("unit",),
+    # The office enters a paper response or request for a unit without an account (代录).
+    "rectification.record_for_unit": OFFICE,
+    # Verify (销号) or return: the office, and the inspectors of the original team.
     "rectification.verify": OFFICE + ("inspector",),
+    "rectification.extend": OFFICE,
+    # Accept a risk, escalate (移送), record an interview (约谈) or a notification (通报).
+    "rectification.manage": OFFICE,
     "exports.download": READERS,
 }
 

@@ -755,7 +755,9 @@ def reopen_inspection(inspection_id: int, *, actor: User, reason: str) -> Inspec
     return inspection
 
 
-def record_notice_served(inspection_id: int, *, actor: User, served_on: date) -> Inspection:
+def record_notice_served(
+    inspection_id: int, *, actor: User, served_on: date, today: date | None = None
+) -> Inspection:
     """Record the date the rectification notice was served (送达); due dates count from it.
 
     Raises InvalidTransition before submission or when no notice exists, ValidationFailed for a
@@ -766,7 +768,7 @@ def record_notice_served(inspection_id: int, *, actor: User, served_on: date) ->
         raise InvalidTransition(_("There is no rectification notice to serve yet."))
     if inspection.notice_issued_on and served_on < inspection.notice_issued_on:
         raise ValidationFailed(_("The notice cannot be served before it was issued."))
-    if served_on > local_today():
+    if served_on > (today or local_today()):
         raise ValidationFailed(_("The service date cannot be in the future."))
     before = inspection.notice_served_on
     inspection.notice_served_on = served_on

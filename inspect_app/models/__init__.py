@@ -13,6 +13,7 @@ from .inspection import (
     Round,
 )
 from .login import LoginSession, RecoveryCode
+from .notification import Notification
 from .org import UNIT_KINDS, Department, System, Unit
 from .rectification import Finding, RectificationEvent, RectificationItem
 from .user import ROLES, User
@@ -44,6 +45,7 @@ __all__ = [
     "InspectionMember",
     "LoginSession",
     "NoticeCounter",
+    "Notification",
     "RectificationEvent",
     "RecoveryCode",
     "RectificationItem",

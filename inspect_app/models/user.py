@@ -42,6 +42,8 @@ class User(UserMixin, db.Model):
     # 执法证号: inspectors show it on site and it is printed on notices.
     certificate_no: Mapped[str] = mapped_column(sa.String(60), default="")
     phone: Mapped[str] = mapped_column(sa.String(50), default="")
+    # For reminders by e-mail when MAIL_SERVER is set; empty: in-app notifications only.
+    email: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     locale: Mapped[str | None] = mapped_column(sa.String(20))
     is_active_flag: Mapped[bool] = mapped_column("is_active", default=True)
     # Part of get_id(): rotating it ends every session of this user at once (reset, deactivation).

@@ -13,10 +13,13 @@ from flask_babel import gettext as _
 from ..errors import InvalidTransition
 from ..labels import RECTIFICATION_STATUS_LABELS, label
 from ..models import RectificationItem
+from ..models.rectification import UNIT_TURN_STATUSES
 
 # Still the unit's to act on (or the office's to verify): what overdue, reminders and
 # escalation look at.
 OPEN_STATES = ("open", "submitted", "returned")
+# The unit's turn: it must respond (overdue and due soon count only these).
+UNIT_TURN = UNIT_TURN_STATUSES
 DONE_STATES = ("closed", "escalated")
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {

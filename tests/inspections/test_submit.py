@@ -62,7 +62,7 @@ def test_missing_lists_unanswered_items_evidence_and_descriptions(ctx, setup):
     assert db.session.get(Inspection, setup["inspection"]).status == "in_progress"
 
 
-def test_submit_creates_findings_and_items_with_due_dates_in_one_go(ctx, setup):
+def test_submit_creates_findings_and_items_due_from_the_service_date_in_one_go(ctx, setup):
     lead = _user(setup["lead"])
     _answer_all(setup, lead, **{"T-01": "noncompliant", "T-02": "noncompliant"})
     inspection = db.session.get(Inspection, setup["inspection"])
@@ -87,8 +87,14 @@ def test_submit_creates_findings_and_items_with_due_dates_in_one_go(ctx, setup):
     assert inspection.status == "submitted" and inspection.signatory_name == "张三"
     findings = {f.item.code: f for f in db.session.query(Finding)}
     assert set(findings) == {"T-01", "T-02"}
-    assert findings["T-01"].rectification.due_date == today + timedelta(days=15)
-    assert findings["T-02"].rectification.due_date == today + timedelta(days=10)
+    # The clock starts when the notice is served: no due date before that, only the days.
+    assert findings["T-01"].rectification.due_date is None
+    assert findings["T-01"].rectification.deadline_days == 15
+    assert findings["T-02"].rectification.deadline_days == 10
+    served = today + timedelta(days=2)
+    services.record_notice_served(setup["inspection"], actor=lead, served_on=served)
+    assert findings["T-01"].rectification.due_date == served + timedelta(days=15)
+    assert findings["T-02"].rectification.due_date == served + timedelta(days=10)
     assert findings["T-02"].severity == "high"
     assert findings["T-01"].legal_basis[0]["article_pre2026"] == "第21条"
     assert all(f.rectification.status == "open" for f in findings.values())
