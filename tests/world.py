@@ -20,9 +20,9 @@ from datetime import date
 
 from PIL import Image
 
+from inspect_app.checklists import services as checklists
 from inspect_app.clock import local_today
 from inspect_app.extensions import db
-from inspect_app.checklists import services as checklists
 from inspect_app.inspections import evidence, services
 from inspect_app.models import AuditEvent, ChecklistTemplate, Inspection, User
 
@@ -95,7 +95,12 @@ class World:
 
 
 def _change(item_id: int, base_version: int = 0, **fields) -> dict:
-    return {"change_id": str(uuid.uuid4()), "item_id": item_id, "base_version": base_version, **fields}
+    return {
+        "change_id": str(uuid.uuid4()),
+        "item_id": item_id,
+        "base_version": base_version,
+        **fields,
+    }
 
 
 def build_world() -> World:
@@ -168,15 +173,15 @@ def build_world() -> World:
         team, lead = teams[key], teams[key][0]
         states = ("planned", "in_progress", "ready", "submitted", "closed")
         for state in states if key == "A" else ("planned", "in_progress", "submitted", "closed"):
-            inspection = make.inspection(template=template, unit=units[key], round=rnd, members=team)
+            inspection = make.inspection(
+                template=template, unit=units[key], round=rnd, members=team
+            )
             name = f"{key}.{state}"
             inspections[name] = inspection.id
             if state == "planned":
                 continue
             if state == "in_progress":
-                services.apply_changes(
-                    inspection.id, [_change(i1, result="compliant")], actor=lead
-                )
+                services.apply_changes(inspection.id, [_change(i1, result="compliant")], actor=lead)
                 att = evidence.upload_evidence(
                     inspection.id, photo, actor=lead, filename="现场.jpg", item_id=i1
                 )

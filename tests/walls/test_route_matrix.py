@@ -320,7 +320,9 @@ def _rows() -> list[tuple[str, str, str, dict[str, set[int]]]]:
             continue
         endpoint, method, target, *codes = line.split()
         assert len(codes) == len(CLIENTS), line
-        expected = {c: {int(x) for x in code.split("|")} for c, code in zip(CLIENTS, codes)}
+        expected = {
+            c: {int(x) for x in code.split("|")} for c, code in zip(CLIENTS, codes, strict=True)
+        }
         rows.append((endpoint, method, target, expected))
     return rows
 
@@ -370,7 +372,7 @@ def _url(app, world, endpoint: str, target: str) -> str:
         values = path_part.split("/") if names and path_part not in ("", "-") else []
     assert len(values) == len(names), (endpoint, target)
     args = {}
-    for name, value in zip(names, values):
+    for name, value in zip(names, values, strict=True):
         kind = ARG_KINDS.get(name)
         args[name] = world.id(kind, value) if kind else value
     url = app.url_map.bind("localhost").build(endpoint, args)
@@ -608,13 +610,15 @@ def test_route_matrix(world_db, endpoint, method, target, client, expected):
         if refused:
             assert after == before, f"{where}: refused with {status} but the database changed"
         elif after != before:
-            assert world_db.audit_count() > events_before, f"{where}: changed without an audit event"
+            assert world_db.audit_count() > events_before, (
+                f"{where}: changed without an audit event"
+            )
 
 
 def test_the_world_has_what_the_table_names(world_db):
     """Guards the table against a world that silently lost a row (every name resolves)."""
     world = world_db.world
-    for endpoint, _method, target, _expected in ROWS:
+    for _endpoint, _method, target, _expected in ROWS:
         for name in re.findall(r"\{([a-z]+):([^}]+)\}", target):
             assert world.id(*name) != MISSING_ID
     assert set(world.ids["inspection"]) >= {"A.planned", "A.ready", "B.closed"}
