@@ -370,8 +370,19 @@ def open_world(app):
         conn.close()
 
 
-def isolate_in_world(app, world_db: WorldDB):
-    """Generator for the per-test fixture: a SAVEPOINT on the world's connection, rolled back."""
+def isolation(request, app):
+    """Generator for a package's `_isolated` override: tests that use the module's world run in
+    a SAVEPOINT of it; the others in the suite's usual transaction."""
+    if "world_db" not in request.fixturenames:
+        from .conftest import isolated_transaction
+
+        yield from isolated_transaction(request, app)
+        return
+    yield from _isolate_in_world(app, request.getfixturevalue("world_db"))
+
+
+def _isolate_in_world(app, world_db: WorldDB):
+    """A SAVEPOINT on the world's connection, rolled back at the end of the test."""
     from inspect_app.extensions import limiter
 
     savepoint = world_db.conn.begin_nested()

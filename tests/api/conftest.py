@@ -1,8 +1,8 @@
-"""The API tests share one world per module (tests/world.py); each test rolls back to it."""
+"""Tests that use `world_db` share one world per module (tests/world.py) and roll back to it."""
 
 import pytest
 
-from ..world import isolate_in_world, open_world
+from ..world import isolation, open_world
 
 
 @pytest.fixture(scope="module")
@@ -11,6 +11,6 @@ def world_db(app):
 
 
 @pytest.fixture(autouse=True)
-def _isolated(app, world_db):
-    """Overrides the suite's per-test transaction: a SAVEPOINT inside the module's world."""
-    yield from isolate_in_world(app, world_db)
+def _isolated(request, app):
+    """Overrides the suite's per-test transaction for tests that use the module's world."""
+    yield from isolation(request, app)

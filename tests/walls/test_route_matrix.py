@@ -615,6 +615,26 @@ def test_route_matrix(world_db, endpoint, method, target, client, expected):
             )
 
 
+# The rules anyone may open without logging in (folded in from the old tests/test_routes.py).
+PUBLIC = {
+    "static",
+    "auth.login",
+    "main.healthz",
+    "main.service_worker",
+    "api.csrf_token",
+    "api.openapi_document",
+}
+
+
+def test_only_the_public_rules_answer_anonymous_clients():
+    """Making a page public takes two edits: its TABLE line and PUBLIC."""
+    open_to_anon = {e for e, m, _t, expected in ROWS if m == "GET" and expected["anon"] & {200}}
+    assert open_to_anon == PUBLIC
+    for endpoint, method, _target, expected in ROWS:
+        if endpoint not in PUBLIC and method == "GET":
+            assert expected["anon"] <= {302, 401, 405}, endpoint
+
+
 def test_the_world_has_what_the_table_names(world_db):
     """Guards the table against a world that silently lost a row (every name resolves)."""
     world = world_db.world
