@@ -339,8 +339,12 @@ def _session_of(app, username: str | None) -> tuple[str, str]:
     return browser.client.get_cookie("session").value, token
 
 
+_open: WorldDB | None = None  # the world of the module being run, if any
+
+
 def open_world(app):
     """Generator for a module-scoped fixture: one connection and transaction for the module."""
+    global _open
     from inspect_app.extensions import limiter
 
     with app.app_context():
@@ -360,8 +364,10 @@ def open_world(app):
             name: _session_of(app, None if name == "anon" else world.usernames[name])
             for name in CLIENTS
         }
-        yield WorldDB(app, conn, world, sessions)
+        _open = WorldDB(app, conn, world, sessions)
+        yield _open
     finally:
+        _open = None
         with app.app_context():
             db.session.remove()
         db.session = old_session
@@ -373,12 +379,14 @@ def open_world(app):
 def isolation(request, app):
     """Generator for a package's `_isolated` override: tests that use the module's world run in
     a SAVEPOINT of it; the others in the suite's usual transaction."""
-    if "world_db" not in request.fixturenames:
+    if "world_db" in request.fixturenames:
+        yield from _isolate_in_world(app, request.getfixturevalue("world_db"))
+    elif _open is not None:  # a test beside world tests runs while the module's world is open
+        yield from _isolate_in_world(app, _open)
+    else:
         from .conftest import isolated_transaction
 
         yield from isolated_transaction(request, app)
-        return
-    yield from _isolate_in_world(app, request.getfixturevalue("world_db"))
 
 
 def _isolate_in_world(app, world_db: WorldDB):
