@@ -643,3 +643,23 @@ def test_the_world_has_what_the_table_names(world_db):
             assert world.id(*name) != MISSING_ID
     assert set(world.ids["inspection"]) >= {"A.planned", "A.ready", "B.closed"}
     assert all(world.markers[k] for k in ("A", "B"))
+
+
+def test_the_leak_check_can_see_what_it_looks_for(world_db):
+    """The markers a unit user must not see of the other unit are on that unit's own pages, so
+    their absence in the matrix means something (codes, names, findings, notice numbers)."""
+    world = world_db.world
+    pages = {
+        "unit": f"/directory/units/{world.id('unit', 'B')}",
+        "systems": "/directory/systems",
+        "record": f"/inspections/{world.id('inspection', 'B.submitted')}/record",
+        "notice": f"/inspections/{world.id('inspection', 'B.submitted')}/notice",
+        "closed notice": f"/inspections/{world.id('inspection', 'B.closed')}/notice",
+    }
+    seen = ""
+    for url in pages.values():
+        response = world_db.client("unit_b").get(url)
+        assert response.status_code == 200, url
+        seen += response.get_data(as_text=True)
+    unseen = [m for m in world.markers["B"][:-3] if m not in seen]  # usernames aside
+    assert not unseen
