@@ -18,6 +18,8 @@ from inspect_app.api import openapi
 
 from ..world import MISSING_ID
 
+# No NUL bytes (PostgreSQL refuses them: a known 500 pinned in test_input_walls.py) and only
+# encodable text (a lone surrogate is another); derandomize below fixes Hypothesis's choices.
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 7731,
@@ -51,24 +53,29 @@ def _aim_at_the_world(case, world) -> None:
         options = [ids["attachment"][n] for n in names] + [MISSING_ID]
         params["attachment_id"] = _pick(options, params["attachment_id"])
     body = case.body
-    if isinstance(body, dict) and (case.media_type or "").startswith("multipart/"):
-        for key in [k for k in body if "\\" in k or '"' in k]:
-            del body[key]  # a part named `x\` gives a 500 (test_api_input.py)
     if isinstance(body, dict) and isinstance(body.get("changes"), list):
         items = sorted(world.items.values())
         for change in body["changes"]:
-            if not isinstance(change, dict):
-                continue
-            if isinstance(change.get("item_id"), int):
+            if isinstance(change, dict) and isinstance(change.get("item_id"), int):
                 change["item_id"] = _pick(items, change["item_id"])
-            _steer_clear_of_known_bugs(change)
+    _steer_clear_of_known_bugs(case)
 
 
-def _steer_clear_of_known_bugs(change: dict) -> None:
-    """Inputs that give a 500 today, pinned as strict xfails in test_api_input.py, are kept out
-    of the fuzzing so it stays green and deterministic. Delete each line once its xfail passes."""
-    if isinstance(change.get("item_id"), dict | list):  # TypeError: unhashable type
-        change["item_id"] = 0
+def _steer_clear_of_known_bugs(case) -> None:
+    """Inputs that give a 500 today, pinned as strict xfails in tests/walls/test_input_walls.py,
+    are kept out of the fuzzing so it stays green and deterministic. Delete each rule here once
+    its xfail there passes."""
+    query = case.query or {}
+    if isinstance(query.get("year"), int) and abs(query["year"]) > 10**6:
+        query["year"] = 2001  # OverflowError / NumericValueOutOfRange on a 20-digit year
+    body = case.body
+    if isinstance(body, dict) and (case.media_type or "").startswith("multipart/"):
+        for key in [k for k in body if "\\" in k or '"' in k]:
+            del body[key]  # a part named `a\` is parsed as None: AttributeError in Flask-WTF
+    if isinstance(body, dict) and isinstance(body.get("changes"), list):
+        for change in body["changes"]:
+            if isinstance(change, dict) and isinstance(change.get("item_id"), dict | list):
+                change["item_id"] = 0  # TypeError: unhashable type
 
 
 def _cases():
