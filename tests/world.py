@@ -1,7 +1,7 @@
 """A small world of real data for the wall tests: two units, every role, inspections in every state.
 
-Built through tests/factories.py and the real services (answers, evidence, submission), so the
-rows look like the ones the app makes. `build_world()` commits (into the caller's transaction)
+Built through tests/factories.py and the real services (checklist loading, answers, evidence,
+submission), so the rows look like the ones the app makes. `build_world()` commits (into the caller's transaction)
 and returns plain ids and strings, never ORM objects, so tests may use them outside a session.
 
 Unit A and unit B each have a system and inspections that are planned, in progress, submitted
