@@ -1,10 +1,12 @@
 """A small world of real data for the wall tests: two units, every role, inspections in every state.
 
 Built through tests/factories.py and the real services (checklist loading, answers, evidence,
-submission), so the rows look like the ones the app makes. `build_world()` commits (into the caller's transaction)
-and returns plain ids and strings, never ORM objects, so tests may use them outside a session.
+submission), so the rows look like the ones the app makes. `build_world()` commits (into the
+caller's transaction) and returns plain ids and strings, never ORM objects.
 
-Unit A and unit B each have a system and inspections that are planned, in progress, submitted
+A package whose tests use the `world_db` fixture builds the world once per module (`open_world`)
+and runs each test in a SAVEPOINT of it that is rolled back (`isolation`); see
+tests/walls/conftest.py. Unit A and unit B each have a system and inspections that are planned, in progress, submitted
 (with a finding, its rectification item, an evidence photo and the signature) and closed
 (submitted, then marked closed directly: no service closes an inspection yet). Unit A also has
 one "ready" inspection: in progress, every item answered, waiting to be submitted. Team A is
