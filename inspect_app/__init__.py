@@ -34,11 +34,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Leaner HTML: long pages (a 120-item checklist) carry no template indentation.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    from . import web
+
+    web.register_guard(app)  # before CSRFProtect's own hook reads the form
     register_extensions(app)
     # Pillow's own decompression-bomb check at open(); process-wide, so set once here.
     Image.MAX_IMAGE_PIXELS = app.config["EVIDENCE_MAX_PIXELS"]
-    from . import web
-
     web.register(app)  # the URL id converter must be in place before any blueprint
     register_blueprints(app)
     register_cli(app)

@@ -67,36 +67,38 @@ def json_body() -> dict[str, Any]:
     return body
 
 
+def _storable_pair(key, value) -> bool:
+    # A multipart part whose name cannot be parsed comes back with the name None.
+    return (
+        isinstance(key, str)
+        and isinstance(value, str)
+        and inputs.storable(key)
+        and inputs.storable(value)
+    )
+
+
 def _unstorable_input() -> bool:
     if not inputs.storable(request.path):
         return True
     for key, value in request.args.items(multi=True):
-        if not (inputs.storable(key) and inputs.storable(value)):
+        if not _storable_pair(key, value):
             return True
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
         for key, value in request.form.items(multi=True):
-            if not (inputs.storable(key) and inputs.storable(value)):
+            if not _storable_pair(key, value):
                 return True
-        for upload in request.files.values():
-            if not inputs.storable(upload.filename or ""):
+        for key, upload in request.files.items(multi=True):
+            if not _storable_pair(key, upload.filename or ""):
                 return True
     return False
 
 
-def register(app: Flask) -> None:
-    """Install the id converter (before any blueprint is registered) and the input guard."""
-    app.url_map.converters["int"] = DbIdConverter
-
-    @app.before_request
-    def _audit_client_address():
-        audit.set_client_address(request.remote_addr or "")
-
-    @app.teardown_request
-    def _forget_client_address(_exc):
-        audit.set_client_address("")
+def register_guard(app: Flask) -> None:
+    """The input guard: registered before the extensions, so it runs before CSRFProtect reads
+    the form (a part without a parsable name made Flask-WTF raise)."""
 
     @app.before_request
     def _refuse_unstorable_input():
@@ -110,3 +112,17 @@ def register(app: Flask) -> None:
                     "Remove it and try again."
                 )
             )
+
+
+def register(app: Flask) -> None:
+    """Install the id converter (before any blueprint is registered) and the client address
+    of the audit log."""
+    app.url_map.converters["int"] = DbIdConverter
+
+    @app.before_request
+    def _audit_client_address():
+        audit.set_client_address(request.remote_addr or "")
+
+    @app.teardown_request
+    def _forget_client_address(_exc):
+        audit.set_client_address("")

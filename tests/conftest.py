@@ -104,6 +104,10 @@ def app(database_url, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _isolated(request, app):
+    yield from isolated_transaction(request, app)
+
+
+def isolated_transaction(request, app):
     """Every test runs inside one outer transaction that is rolled back at its end.
 
     Flask-SQLAlchemy 3.1 ignores a session `bind=`, so the connection replaces the engine in

@@ -21,23 +21,28 @@ ERROR = {
     },
 }
 
+NULLABLE_STRING = {"type": ["string", "null"]}
+RESULT = {
+    "type": ["string", "null"],
+    "enum": ["compliant", "noncompliant", "not_applicable", None],
+}
+SEVERITY = {"type": ["string", "null"], "enum": ["high", "medium", "low", None]}
+
 ANSWER = {
     "type": "object",
+    "required": ["item_id", "result", "value", "note", "version"],
     "properties": {
         "item_id": {"type": "integer"},
-        "item_code": {"type": ["string", "null"]},
-        "result": {
-            "type": ["string", "null"],
-            "enum": ["compliant", "noncompliant", "not_applicable", None],
-        },
-        "value": {},
+        "item_code": NULLABLE_STRING,
+        "result": RESULT,
+        "value": {"description": "A number, text, date or option value; null when unset."},
         "note": {"type": "string"},
         "finding_description": {"type": "string"},
-        "finding_severity": {"type": ["string", "null"], "enum": ["high", "medium", "low", None]},
+        "finding_severity": SEVERITY,
         "finding_deadline_days": {"type": ["integer", "null"]},
         "version": {"type": "integer"},
-        "updated_by": {"type": ["string", "null"]},
-        "updated_at": {"type": ["string", "null"]},
+        "updated_by": NULLABLE_STRING,
+        "updated_at": NULLABLE_STRING,
     },
 }
 
@@ -55,14 +60,11 @@ CHANGE = {
             "type": "integer",
             "description": "The answer version the change was made on.",
         },
-        "result": {
-            "type": ["string", "null"],
-            "enum": ["compliant", "noncompliant", "not_applicable", None],
-        },
+        "result": RESULT,
         "value": {},
-        "note": {"type": "string"},
-        "finding_description": {"type": "string"},
-        "finding_severity": {"type": ["string", "null"], "enum": ["high", "medium", "low", None]},
+        "note": {"type": "string", "maxLength": 5000},
+        "finding_description": {"type": "string", "maxLength": 5000},
+        "finding_severity": SEVERITY,
         "finding_deadline_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 365},
     },
 }
@@ -71,32 +73,172 @@ OUTCOME = {
     "type": "object",
     "required": ["change_id", "status"],
     "properties": {
-        "change_id": {"type": ["string", "null"]},
+        "change_id": {
+            "description": "The change's change_id (lower case); a rejected change echoes "
+            "whatever was sent, null when the change was not an object."
+        },
         "status": {"type": "string", "enum": ["applied", "duplicate", "conflict", "rejected"]},
-        "answer": ANSWER,
+        "answer": {**ANSWER, "description": "The answer as stored, when applied or duplicate."},
         "server": {**ANSWER, "description": "The server's current answer, on conflict."},
-        "message": {"type": "string"},
+        "message": {"type": "string", "description": "Why the change was rejected."},
+    },
+}
+
+TEAM_MEMBER = {
+    "type": "object",
+    "required": ["user_id", "name"],
+    "properties": {
+        "user_id": {"type": "integer"},
+        "name": {"type": "string"},
+        "department_id": {"type": ["integer", "null"]},
+        "certificate_no": {"type": "string"},
     },
 }
 
 SUMMARY = {
     "type": "object",
-    "required": ["id", "status", "unit", "round", "checklist"],
+    "required": ["id", "status", "unit", "round", "checklist", "team", "url"],
     "properties": {
         "id": {"type": "integer"},
         "status": {"type": "string", "enum": ["planned", "in_progress", "submitted", "closed"]},
-        "round": {"type": "object"},
-        "unit": {"type": "object"},
-        "system": {"type": ["object", "null"]},
-        "checklist": {"type": "object"},
+        "round": {
+            "type": "object",
+            "required": ["id", "year", "seq", "title"],
+            "properties": {
+                "id": {"type": "integer"},
+                "year": {"type": "integer"},
+                "seq": {"type": "integer"},
+                "title": {"type": "string"},
+            },
+        },
+        "unit": {
+            "type": "object",
+            "required": ["id", "code", "name"],
+            "properties": {
+                "id": {"type": "integer"},
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+            },
+        },
+        "system": {
+            "type": ["object", "null"],
+            "properties": {
+                "id": {"type": "integer"},
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+                "mlps_level": {"type": "integer"},
+            },
+        },
+        "checklist": {
+            "type": "object",
+            "required": ["id", "key", "version", "title"],
+            "properties": {
+                "id": {"type": "integer"},
+                "key": {"type": "string"},
+                "version": {"type": "string"},
+                "title": {"type": "string"},
+            },
+        },
         "scheduled_on": {"type": ["string", "null"], "format": "date"},
         "lead_id": {"type": ["integer", "null"]},
-        "team": {"type": "array", "items": {"type": "object"}},
+        "team": {"type": "array", "items": TEAM_MEMBER},
         "score": {"type": ["number", "null"]},
         "compliance_rate": {"type": ["number", "null"]},
-        "notice_number": {"type": ["string", "null"]},
-        "progress": {"type": "object"},
+        "notice_number": NULLABLE_STRING,
+        "progress": {
+            "type": "object",
+            "required": ["answered", "total"],
+            "properties": {"answered": {"type": "integer"}, "total": {"type": "integer"}},
+        },
         "url": {"type": "string"},
+    },
+}
+
+ITEM = {
+    "type": "object",
+    "required": ["id", "code", "text", "kind"],
+    "properties": {
+        "id": {"type": "integer"},
+        "code": {"type": "string"},
+        "section_index": {"type": "integer"},
+        "section_title": {"type": "string"},
+        "section_title_en": {"type": "string"},
+        "text": {"type": "string"},
+        "text_en": {"type": "string"},
+        "kind": {"type": "string"},
+        "options": {"type": ["array", "null"]},
+        "guidance": {"type": "string"},
+        "legal_basis": {"type": ["array", "null"]},
+        "severity": {"type": "string"},
+        "major_hazard": {"type": "boolean"},
+        "deadline_days": {"type": "integer"},
+        "evidence": {"type": "string"},
+        "lead_department": NULLABLE_STRING,
+        "weight": {"type": "number"},
+        "veto": {"type": "boolean"},
+        "show_if": {"description": "A condition on other items' answers, or null."},
+    },
+}
+
+ATTACHMENT = {
+    "type": "object",
+    "required": ["id", "sha256", "mime", "size", "kind", "url"],
+    "properties": {
+        "id": {"type": "integer"},
+        "sha256": {"type": "string"},
+        "mime": {"type": "string"},
+        "size": {"type": "integer"},
+        "kind": {"type": "string", "enum": ["photo", "document", "signature"]},
+        "item_answer_id": {"type": ["integer", "null"]},
+        "url": {"type": "string"},
+        "thumbnail_url": NULLABLE_STRING,
+    },
+}
+
+DETAIL = {
+    "allOf": [
+        SUMMARY,
+        {
+            "type": "object",
+            "required": ["items", "answers", "attachments", "shown_item_codes"],
+            "properties": {
+                "items": {"type": "array", "items": ITEM},
+                "not_applicable_item_ids": {"type": "array", "items": {"type": "integer"}},
+                "shown_item_codes": {"type": "array", "items": {"type": "string"}},
+                "answers": {"type": "array", "items": ANSWER},
+                "previous_answers": {
+                    "type": "object",
+                    "description": "Last round's answers of the same unit, by item code.",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {
+                            "result": RESULT,
+                            "value": {},
+                            "note": NULLABLE_STRING,
+                            "round": {"type": "string"},
+                            "inspection_id": {"type": "integer"},
+                        },
+                    },
+                },
+                "attachments": {"type": "array", "items": ATTACHMENT},
+            },
+        },
+    ]
+}
+
+ME = {
+    "type": "object",
+    "required": ["id", "username", "role"],
+    "properties": {
+        "id": {"type": "integer"},
+        "username": {"type": "string"},
+        "role": {
+            "type": "string",
+            "enum": ["admin", "coordinator", "inspector", "unit", "viewer"],
+        },
+        "unit_id": {"type": ["integer", "null"]},
+        "department_id": {"type": ["integer", "null"]},
+        "locale": NULLABLE_STRING,
     },
 }
 
@@ -105,16 +247,23 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
+ERROR_NAMES = {
+    400: "Bad input, or a missing or stale CSRF token (code csrf_failed)",
+    401: "Not logged in",
+    403: "Forbidden",
+    404: "Not found or not visible",
+    405: "Method not allowed",
+    409: "Not in a state that allows this",
+    413: "Too large",
+}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
-    names = {
-        400: "Bad input",
-        401: "Not logged in",
-        403: "Forbidden",
-        404: "Not found or not visible",
-        409: "Not in a state that allows this",
-        413: "Too large",
-    }
-    return {str(c): {"description": names[c], **_json(ERROR)} for c in codes}
+    return {str(c): {"description": ERROR_NAMES[c], **_json(ERROR)} for c in codes}
+
+
+# Every write can fail its CSRF check (400), its login (401) or its size limit (413).
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413)
 
 
 def _id_param(name: str) -> dict[str, Any]:
@@ -138,6 +287,10 @@ def document() -> dict[str, Any]:
                 "Change": CHANGE,
                 "Outcome": OUTCOME,
                 "InspectionSummary": SUMMARY,
+                "InspectionDetail": DETAIL,
+                "ChecklistItem": ITEM,
+                "Attachment": ATTACHMENT,
+                "Me": ME,
             },
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},
@@ -160,16 +313,31 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {
+                        "200": {"description": "the OpenAPI document", **_json({"type": "object"})}
+                    },
+                }
+            },
             "/api/v1/me": {
                 "get": {
                     "summary": "The logged-in user",
-                    "responses": {"200": {"description": "user"}, **_errors(401)},
+                    "responses": {"200": {"description": "user", **_json(ME)}, **_errors(401)},
                 }
             },
             "/api/v1/inspections": {
                 "get": {
                     "summary": "Inspections of the logged-in user (an inspector's team inspections) of one year (default: this year) and any older ones still being filled",
-                    "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}}],
+                    "parameters": [
+                        {
+                            "name": "year",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 2000, "maximum": 2100},
+                        }
+                    ],
                     "responses": {
                         "200": {
                             "description": "list",
@@ -182,7 +350,7 @@ def document() -> dict[str, Any]:
                                 }
                             ),
                         },
-                        **_errors(401),
+                        **_errors(400, 401),
                     },
                 }
             },
@@ -191,7 +359,7 @@ def document() -> dict[str, Any]:
                     "summary": "One inspection with its checklist, applicable items, answers with versions, last round's answers and attachments",
                     "parameters": [inspection_id],
                     "responses": {
-                        "200": {"description": "inspection", **_json(SUMMARY)},
+                        "200": {"description": "inspection", **_json(DETAIL)},
                         **_errors(401, 403, 404),
                     },
                 }
@@ -226,11 +394,12 @@ def document() -> dict[str, Any]:
                             **_json(
                                 {
                                     "type": "object",
+                                    "required": ["results"],
                                     "properties": {"results": {"type": "array", "items": OUTCOME}},
                                 }
                             ),
                         },
-                        **_errors(400, 401, 403, 404, 409),
+                        **_errors(*WRITE_ERRORS),
                     },
                 }
             },
@@ -255,8 +424,8 @@ def document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "201": {"description": "stored"},
-                        **_errors(400, 401, 403, 404, 409, 413),
+                        "201": {"description": "stored", **_json(ATTACHMENT)},
+                        **_errors(*WRITE_ERRORS),
                     },
                 }
             },
@@ -265,7 +434,10 @@ def document() -> dict[str, Any]:
                     "summary": "Remove an evidence file from an inspection still being filled",
                     "security": [{"session": [], "csrf": []}],
                     "parameters": [_id_param("attachment_id")],
-                    "responses": {"204": {"description": "removed"}, **_errors(401, 403, 404, 409)},
+                    "responses": {
+                        "204": {"description": "removed"},
+                        **_errors(400, 401, 403, 404, 409),
+                    },
                 }
             },
             "/api/v1/inspections/{inspection_id}/submit": {
@@ -291,7 +463,7 @@ def document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": {"description": "submitted", **_json(SUMMARY)},
-                        **_errors(400, 401, 403, 404, 409),
+                        **_errors(*WRITE_ERRORS),
                     },
                 }
             },

@@ -407,7 +407,8 @@ def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str
     digest = _request_hash({**change, "change_id": change_id})
     if change_id in seen:
         return _replayed(change_id, seen[change_id], inspection, digest)
-    item = items.get(change.get("item_id"))
+    item_id = change.get("item_id")
+    item = items.get(item_id) if type(item_id) is int else None
     if item is None:
         return _rejected(change_id, _("Unknown item for this inspection."))
     base = change.get("base_version")
