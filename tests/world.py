@@ -220,6 +220,13 @@ def build_world() -> World:
                 db.session.commit()
     world.ids["inspection"] = inspections
     world.ids["attachment"] = attachments
+    # The open rectification item of each unit's submitted inspection.
+    world.ids["item"] = {
+        key: db.session.get(Inspection, inspections[f"{key}.submitted"])
+        .findings[0]
+        .rectification.id
+        for key in ("A", "B")
+    }
     world.versions = {
         name: {code: _version(inspections[name], world.items[code]) for code in world.items}
         for name in inspections

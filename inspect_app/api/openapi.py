@@ -270,9 +270,322 @@ def _id_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
+# --- rectification --------------------------------------------------------------------------
+
+DATE = {"type": ["string", "null"], "format": "date"}
+STATUS = {
+    "type": "string",
+    "enum": ["open", "submitted", "returned", "closed", "risk_accepted", "escalated"],
+}
+ITEM_SUMMARY = {
+    "type": "object",
+    "required": ["id", "version", "status", "overdue", "due_date", "deadline_days", "finding"],
+    "properties": {
+        "id": {"type": "integer"},
+        "version": {
+            "type": "integer",
+            "description": "Send it back as `version` with a write: a stale one gets a 409.",
+        },
+        "status": STATUS,
+        "overdue": {"type": "boolean"},
+        "due_soon": {"type": "boolean"},
+        "due_date": {
+            **DATE,
+            "description": "Null until the notice is served: then served date + deadline_days.",
+        },
+        "deadline_days": {"type": "integer"},
+        "days_left": {"type": ["integer", "null"]},
+        "unit": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+            },
+        },
+        "finding": {
+            "type": "object",
+            "required": ["id", "code", "description", "severity"],
+            "properties": {
+                "id": {"type": "integer"},
+                "code": {"type": "string"},
+                "description": {"type": "string"},
+                "severity": {"type": "string", "enum": ["high", "medium", "low"]},
+                "raised_from": NULLABLE_STRING,
+                "repeat_count": {"type": "integer"},
+                "inspection_id": {"type": "integer"},
+                "notice_number": NULLABLE_STRING,
+                "legal_basis": {"type": "array"},
+            },
+        },
+        "pending_extension": {"type": "boolean"},
+        "responded_at": NULLABLE_STRING,
+        "closed_at": NULLABLE_STRING,
+    },
+}
+EVENT = {
+    "type": "object",
+    "required": ["id", "kind", "message", "data", "created_at", "attachments"],
+    "properties": {
+        "id": {"type": "integer"},
+        "kind": {"type": "string"},
+        "actor": NULLABLE_STRING,
+        "on_behalf": {"type": "boolean"},
+        "message": {"type": "string"},
+        "data": {"type": "object"},
+        "created_at": {"type": "string"},
+        "attachments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "mime": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "url": NULLABLE_STRING,
+                },
+            },
+        },
+    },
+}
+ITEM_DETAIL = {
+    "allOf": [
+        ITEM_SUMMARY,
+        {
+            "type": "object",
+            "required": ["events"],
+            "properties": {
+                "responsible_person": {"type": "string"},
+                "responsible_phone": {"type": "string"},
+                "risk_accepted_until": DATE,
+                "escalated_to": NULLABLE_STRING,
+                "events": {"type": "array", "items": EVENT},
+            },
+        },
+    ]
+}
+VERSION = {"type": "integer", "description": "The item version the user saw (optional)."}
+TEXT = {"type": "string", "maxLength": 5000}
+
+
+def _write(summary: str, properties: dict, required: list[str], *, files: bool = False):
+    schema = {"type": "object", "required": required, "properties": properties}
+    content = {"application/json": {"schema": schema}}
+    if files:
+        content["multipart/form-data"] = {
+            "schema": {
+                **schema,
+                "properties": {
+                    **{k: {"type": "string"} for k in properties},
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    return {
+        "post": {
+            "summary": summary,
+            "security": [{"session": [], "csrf": []}],
+            "parameters": [_id_param("item_id")],
+            "requestBody": {"required": True, "content": content},
+            "responses": {
+                "200": {"description": "the item after the step", **_json(ITEM_DETAIL)},
+                **_errors(*WRITE_ERRORS),
+            },
+        }
+    }
+
+
+def _rectification_paths() -> dict[str, Any]:
+    base = "/api/v1/rectification/items"
+    return {
+        base: {
+            "get": {
+                "summary": "Rectification items the user may see (a unit: exactly its own), "
+                "overdue first",
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {
+                            "type": "string",
+                            "enum": [*STATUS["enum"], "overdue", "due_soon"],
+                        },
+                    },
+                    {"name": "unit_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {
+                        "name": "round_id",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                    {
+                        "name": "year",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 2000, "maximum": 2100},
+                    },
+                    {
+                        "name": "severity",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["high", "medium", "low"]},
+                    },
+                    {"name": "repeat", "in": "query", "schema": {"type": "string"}},
+                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100}},
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100000},
+                    },
+                    {
+                        "name": "per_page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "a page of items",
+                        **_json(
+                            {
+                                "type": "object",
+                                "required": ["items", "page", "pages", "total"],
+                                "properties": {
+                                    "items": {"type": "array", "items": ITEM_SUMMARY},
+                                    "page": {"type": "integer"},
+                                    "pages": {"type": "integer"},
+                                    "total": {"type": "integer"},
+                                },
+                            }
+                        ),
+                    },
+                    **_errors(400, 401),
+                },
+            }
+        },
+        base + "/{item_id}": {
+            "get": {
+                "summary": "One item with its finding and whole history",
+                "parameters": [_id_param("item_id")],
+                "responses": {
+                    "200": {"description": "item", **_json(ITEM_DETAIL)},
+                    **_errors(401, 404),
+                },
+            }
+        },
+        base + "/{item_id}/response": _write(
+            "The unit's 整改报告 (or the office's 代录 of a paper one, with on_behalf and source); "
+            "files as multipart `file` parts",
+            {
+                "cause": TEXT,
+                "measures": TEXT,
+                "completed_on": DATE,
+                "responsible_person": {"type": "string", "maxLength": 100},
+                "responsible_phone": {"type": "string", "maxLength": 50},
+                "on_behalf": {"type": "boolean"},
+                "source": TEXT,
+                "version": VERSION,
+            },
+            ["cause", "measures", "completed_on", "responsible_person"],
+            files=True,
+        ),
+        base + "/{item_id}/extension-request": _write(
+            "延期申请: reason, proposed date, interim measures",
+            {
+                "reason": TEXT,
+                "proposed_date": DATE,
+                "interim_measures": TEXT,
+                "on_behalf": {"type": "boolean"},
+                "source": TEXT,
+                "version": VERSION,
+            },
+            ["reason", "proposed_date", "interim_measures"],
+        ),
+        base + "/{item_id}/extension-decision": _write(
+            "Grant (to due_date, by default the proposed one) or refuse (with a reason) the "
+            "waiting request",
+            {"grant": {"type": "boolean"}, "due_date": DATE, "reason": TEXT, "version": VERSION},
+            ["grant"],
+        ),
+        base + "/{item_id}/verify": _write(
+            "验收通过并销号, with an optional on-site re-check (recheck_on, recheck_by) and files",
+            {"note": TEXT, "recheck_on": DATE, "recheck_by": TEXT, "version": VERSION},
+            [],
+            files=True,
+        ),
+        base + "/{item_id}/return": _write(
+            "退回 with a reason and a new due date",
+            {
+                "reason": TEXT,
+                "due_date": DATE,
+                "recheck_on": DATE,
+                "recheck_by": TEXT,
+                "version": VERSION,
+            },
+            ["reason", "due_date"],
+            files=True,
+        ),
+        base + "/{item_id}/escalate": _write(
+            "移送 to the police, the secrecy bureau, a regulator, or a case",
+            {
+                "to": {"type": "string", "enum": ["police", "secrecy", "regulator", "case"]},
+                "body": {"type": "string", "maxLength": 200},
+                "reason": TEXT,
+                "version": VERSION,
+            },
+            ["to", "body", "reason"],
+        ),
+        "/api/v1/rectification/bulk": {
+            "post": {
+                "summary": "Verify, return or extend many items, all or nothing",
+                "security": [{"session": [], "csrf": []}],
+                "requestBody": {
+                    "required": True,
+                    **_json(
+                        {
+                            "type": "object",
+                            "required": ["action", "items"],
+                            "properties": {
+                                "action": {
+                                    "type": "string",
+                                    "enum": ["verify", "return", "extend"],
+                                },
+                                "items": {
+                                    "type": "array",
+                                    "maxItems": 500,
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["id"],
+                                        "properties": {
+                                            "id": {"type": "integer"},
+                                            "version": VERSION,
+                                        },
+                                    },
+                                },
+                                "note": TEXT,
+                                "due_date": DATE,
+                            },
+                        }
+                    ),
+                },
+                "responses": {
+                    "200": {
+                        "description": "the items after the step",
+                        **_json(
+                            {
+                                "type": "object",
+                                "properties": {"items": {"type": "array", "items": ITEM_SUMMARY}},
+                            }
+                        ),
+                    },
+                    **_errors(400, 401, 403, 413),
+                },
+            }
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     inspection_id = _id_param("inspection_id")
-    return {
+    doc = {
         "openapi": "3.1.0",
         "info": {
             "title": "Joint network-security inspection API",
@@ -291,6 +604,9 @@ def document() -> dict[str, Any]:
                 "ChecklistItem": ITEM,
                 "Attachment": ATTACHMENT,
                 "Me": ME,
+                "RectificationItem": ITEM_SUMMARY,
+                "RectificationItemDetail": ITEM_DETAIL,
+                "RectificationEvent": EVENT,
             },
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},
@@ -469,3 +785,5 @@ def document() -> dict[str, Any]:
             },
         },
     }
+    doc["paths"].update(_rectification_paths())
+    return doc

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 
 from ..inspections.services import FillContext, answer_dict
-from ..models import Attachment, ChecklistItem, Inspection
+from ..models import (
+    Attachment,
+    ChecklistItem,
+    Inspection,
+    RectificationEvent,
+    RectificationItem,
+)
 
 
 def inspection_summary(
@@ -114,3 +121,78 @@ def inspection_detail(ctx: FillContext) -> dict[str, Any]:
         "previous_answers": ctx.previous,
         "attachments": [attachment_dict(a) for group in ctx.attachments.values() for a in group],
     }
+
+
+# --- rectification ----------------------------------------------------------------------------
+
+
+def _day(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _file_url(attachment: Attachment) -> str | None:
+    # Rectification files are served by the rectification pages' own file route.
+    if "rectification.file" not in current_app.view_functions:
+        return None
+    return url_for("rectification.file", attachment_id=attachment.id)
+
+
+def item_summary(item: RectificationItem, *, today: date) -> dict[str, Any]:
+    finding = item.finding
+    return {
+        "id": item.id,
+        "version": item.version,
+        "status": item.status,
+        "overdue": item.is_overdue(today),
+        "due_soon": item.is_due_soon(today, current_app.config["DUE_SOON_DAYS"]),
+        "due_date": _day(item.due_date),
+        "deadline_days": item.deadline_days,
+        "days_left": item.days_left(today),
+        "unit": {"id": item.unit_id, "code": item.unit.code, "name": item.unit.name},
+        "finding": {
+            "id": finding.id,
+            "code": finding.code,
+            "description": finding.description,
+            "severity": finding.severity,
+            "raised_from": finding.raised_from,
+            "repeat_count": finding.repeat_count,
+            "inspection_id": finding.inspection_id,
+            "notice_number": finding.inspection.notice_number,
+        },
+        "pending_extension": item.pending_extension is not None,
+        "responded_at": item.responded_at.isoformat() + "Z" if item.responded_at else None,
+        "closed_at": item.closed_at.isoformat() + "Z" if item.closed_at else None,
+    }
+
+
+def event_dict(event: RectificationEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "actor": event.actor.name if event.actor else None,
+        "on_behalf": event.on_behalf,
+        "message": event.message,
+        "data": event.data,
+        "created_at": event.created_at.isoformat() + "Z",
+        "attachments": [
+            {
+                "id": a.id,
+                "name": a.original_name,
+                "mime": a.mime,
+                "size": a.size,
+                "url": _file_url(a),
+            }
+            for a in event.attachments
+        ],
+    }
+
+
+def item_detail(item: RectificationItem, *, today: date) -> dict[str, Any]:
+    out = item_summary(item, today=today)
+    out["finding"]["legal_basis"] = item.finding.legal_basis
+    out["responsible_person"] = item.responsible_person
+    out["responsible_phone"] = item.responsible_phone
+    out["risk_accepted_until"] = _day(item.risk_accepted_until)
+    out["escalated_to"] = item.escalated_to or None
+    out["events"] = [event_dict(e) for e in item.events]
+    return out

@@ -52,7 +52,15 @@ def _aim_at_the_world(case, world) -> None:
         names = ("A.photo", "A.photo_submitted", "A.signature_submitted", "B.photo")
         options = [ids["attachment"][n] for n in names] + [MISSING_ID]
         params["attachment_id"] = _pick(options, params["attachment_id"])
+    if "item_id" in params:
+        params["item_id"] = _pick(
+            [ids["item"]["A"], ids["item"]["B"], MISSING_ID], params["item_id"]
+        )
     body = case.body
+    if isinstance(body, dict) and isinstance(body.get("items"), list):
+        for entry in body["items"]:
+            if isinstance(entry, dict) and isinstance(entry.get("id"), int):
+                entry["id"] = _pick([ids["item"]["A"], ids["item"]["B"]], entry["id"])
     if isinstance(body, dict) and isinstance(body.get("changes"), list):
         items = sorted(world.items.values())
         for change in body["changes"]:

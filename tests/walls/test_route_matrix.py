@@ -262,6 +262,32 @@ inspections.evidence_file       GET     B.photo_submitted?thumb=1    302  200  2
 inspections.evidence_file       GET     B.signature_submitted        302  200  200  404  404  200  404  200
 inspections.evidence_file       GET     missing                      302  404  404  404  404  404  404  404
 
+api.list_items                  GET     -                            401  200  200  200  200  200  200  200
+api.list_items                  GET     ?status=overdue              401  200  200  200  200  200  200  200
+api.list_items                  GET     ?unit_id={unit:B}            401  200  200  200  200  200  200  200
+api.get_item                    GET     A                            401  200  200  200  404  200  200  404
+api.get_item                    GET     B                            401  200  200  404  404  200  404  200
+api.get_item                    GET     missing                      401  404  404  404  404  404  404  404
+api.respond                     GET     A                            405  405  405  405  405  405  405  405
+api.respond                     POST    A                            401  200  403  403  404  403  200  404
+api.respond                     POST    B                            401  200  403  404  404  403  404  200
+api.respond                     POST    missing                      401  404  404  404  404  404  404  404
+api.request_extension           GET     A                            405  405  405  405  405  405  405  405
+api.request_extension           POST    A                            401  200  403  403  404  403  200  404
+api.request_extension           POST    B                            401  200  403  404  404  403  404  200
+api.decide_extension            GET     A                            405  405  405  405  405  405  405  405
+api.decide_extension            POST    A                            401  409  409  403  404  403  403  404
+api.verify                      GET     A                            405  405  405  405  405  405  405  405
+api.verify                      POST    A                            401  409  409  409  404  403  403  404
+api.verify                      POST    B                            401  409  409  404  404  403  404  403
+api.return_item                 GET     A                            405  405  405  405  405  405  405  405
+api.return_item                 POST    A                            401  409  409  409  404  403  403  404
+api.return_item                 POST    B                            401  409  409  404  404  403  404  403
+api.escalate                    GET     A                            405  405  405  405  405  405  405  405
+api.escalate                    POST    A                            401  200  200  403  404  403  403  404
+api.escalate                    POST    B                            401  200  200  404  404  403  404  403
+api.bulk                        GET     -                            405  405  405  405  405  405  405  405
+api.bulk                        POST    -                            401  200  200  400  400  400  400  400
 api.csrf_token                  GET     -                            200  200  200  200  200  200  200  200
 api.openapi_document            GET     -                            200  200  200  200  200  200  200  200
 api.me                          GET     -                            401  200  200  200  200  200  200  200
@@ -322,6 +348,7 @@ ARG_KINDS = {
     "template_id": "template",
     "round_id": "round",
     "department_id": "department",
+    "item_id": "item",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -463,6 +490,34 @@ BODIES = {
         "confirm": NEW_PASSWORD,
     },
     "auth.language": lambda w, t: {"lang": "en"},
+    "api.respond": lambda w, t: {
+        "json": {
+            "cause": "制度缺失",
+            "measures": "已印发制度",
+            "completed_on": "2026-05-01",
+            "responsible_person": "赵六",
+        }
+    },
+    "api.request_extension": lambda w, t: {
+        "json": {
+            "reason": "需采购设备",
+            "proposed_date": f"{w.year + 1}-03-01",
+            "interim_measures": "临时关闭外网访问",
+        }
+    },
+    "api.decide_extension": lambda w, t: {"json": {"grant": True}},
+    "api.verify": lambda w, t: {"json": {"note": "同意销号"}},
+    "api.return_item": lambda w, t: {"json": {"reason": "不足", "due_date": f"{w.year + 1}-01-31"}},
+    "api.escalate": lambda w, t: {
+        "json": {"to": "police", "body": "市公安局网安支队", "reason": "逾期未改"}
+    },
+    "api.bulk": lambda w, t: {
+        "json": {
+            "action": "extend",
+            "items": [{"id": w.ids["item"]["A"]}],
+            "due_date": f"{w.year + 1}-02-28",
+        }
+    },
     "auth.login_code": lambda w, t: {"code": "000000"},
     "auth.mfa_start": lambda w, t: {},
     "auth.mfa_confirm": lambda w, t: {"code": "000000"},
