@@ -1,0 +1,460 @@
+"""The office's figures, each one SQL statement with GROUP BY: never a Python loop over ORM rows.
+
+Every function takes a Scope (year, and optionally a round, a department, a unit kind or one
+unit) and returns plain values. Definitions, used everywhere the figure is shown:
+
+- inspections: Inspection rows of the scope's rounds by status (planned, in progress, submitted,
+  closed); "done" = submitted or closed.
+- compliance rate: compliant / (compliant + non-compliant) answers of done inspections (items
+  answered not applicable, or not yes/no, do not count).
+- findings: Finding rows of the scope; by severity, lead department (of the checklist item),
+  category, checklist, round, unit, rectification status.
+- rectification rate: closed (已销号) / all items. On-time rate: items closed by their due date
+  (Beijing date of closing <= due date) / items due (due date passed, or closed).
+- overdue: items of the unit's turn (open, returned) past their due date; overdue days = today -
+  due date, summed or per item.
+- repeat findings: findings that repeat an earlier round's finding of the same unit and item.
+- visits: inspections of a unit in the year against its yearly cap (国办发〔2024〕54号).
+
+A department filter keeps findings whose checklist item that department leads, and inspections
+with a team member of that department.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from ..models import (
+    Answer,
+    ChecklistItem,
+    ChecklistTemplate,
+    Department,
+    Finding,
+    Inspection,
+    InspectionMember,
+    RectificationItem,
+    Round,
+    Unit,
+)
+from ..models.inspection import ON_RECORD_STATUSES
+from ..models.rectification import SEVERITIES, UNIT_TURN_STATUSES
+from .sql import days_between, local_date
+
+DIMENSIONS = ("severity", "lead_department", "category", "checklist", "round", "unit", "status")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a figure covers. Empty filters filter nothing."""
+
+    year: int
+    round_id: int | None = None
+    department: str | None = None  # a department code: CAC, PSB, MIIT, SEC
+    unit_kind: str | None = None
+    unit_id: int | None = None
+
+
+def _inspection_filters(stmt: sa.Select, scope: Scope) -> sa.Select:
+    stmt = stmt.where(Round.year == scope.year)
+    if scope.round_id:
+        stmt = stmt.where(Inspection.round_id == scope.round_id)
+    if scope.unit_kind:
+        stmt = stmt.where(Unit.kind == scope.unit_kind)
+    if scope.unit_id:
+        stmt = stmt.where(Inspection.unit_id == scope.unit_id)
+    if scope.department:
+        on_team = (
+            sa.select(InspectionMember.inspection_id)
+            .join(Department, Department.id == InspectionMember.department_id)
+            .where(Department.code == scope.department)
+        )
+        stmt = stmt.where(Inspection.id.in_(on_team))
+    return stmt
+
+
+def _inspections(*columns) -> sa.Select:
+    return (
+        sa.select(*columns)
+        .select_from(Inspection)
+        .join(Round, Round.id == Inspection.round_id)
+        .join(Unit, Unit.id == Inspection.unit_id)
+    )
+
+
+def _findings(scope: Scope, *columns) -> sa.Select:
+    """Findings of the scope joined to their item, inspection, round, unit and checklist item."""
+    stmt = (
+        sa.select(*columns)
+        .select_from(Finding)
+        .join(RectificationItem, RectificationItem.finding_id == Finding.id, isouter=True)
+        .join(Inspection, Inspection.id == Finding.inspection_id)
+        .join(Round, Round.id == Inspection.round_id)
+        .join(Unit, Unit.id == Finding.unit_id)
+        .join(ChecklistItem, ChecklistItem.id == Finding.item_id, isouter=True)
+        .where(Round.year == scope.year)
+    )
+    if scope.round_id:
+        stmt = stmt.where(Inspection.round_id == scope.round_id)
+    if scope.unit_kind:
+        stmt = stmt.where(Unit.kind == scope.unit_kind)
+    if scope.unit_id:
+        stmt = stmt.where(Finding.unit_id == scope.unit_id)
+    if scope.department:
+        stmt = stmt.where(ChecklistItem.lead_department == scope.department)
+    return stmt
+
+
+def _count_if(condition) -> sa.ColumnElement:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _overdue(today: date):
+    return sa.and_(
+        RectificationItem.status.in_(UNIT_TURN_STATUSES), RectificationItem.due_date < today
+    )
+
+
+def _closed_on_time():
+    return sa.and_(
+        RectificationItem.status == "closed",
+        RectificationItem.due_date.is_not(None),
+        local_date(RectificationItem.closed_at) <= RectificationItem.due_date,
+    )
+
+
+def _due(today: date):
+    return sa.or_(RectificationItem.status == "closed", RectificationItem.due_date < today)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+# --- inspections ----------------------------------------------------------------------------
+
+
+@dataclass
+class InspectionCounts:
+    planned: int = 0
+    in_progress: int = 0
+    submitted: int = 0
+    closed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.planned + self.in_progress + self.submitted + self.closed
+
+    @property
+    def done(self) -> int:
+        return self.submitted + self.closed
+
+
+def inspection_counts(scope: Scope) -> InspectionCounts:
+    stmt = _inspection_filters(
+        _inspections(Inspection.status, sa.func.count(Inspection.id)), scope
+    ).group_by(Inspection.status)
+    counts = InspectionCounts()
+    for status, n in db.session.execute(stmt):
+        setattr(counts, status, n)
+    return counts
+
+
+@dataclass
+class Compliance:
+    compliant: int
+    noncompliant: int
+
+    @property
+    def rate(self) -> float | None:
+        return _rate(self.compliant, self.compliant + self.noncompliant)
+
+
+def compliance(scope: Scope) -> Compliance:
+    stmt = _inspection_filters(
+        _inspections(
+            _count_if(Answer.result == "compliant"), _count_if(Answer.result == "noncompliant")
+        ).join(Answer, Answer.inspection_id == Inspection.id),
+        scope,
+    ).where(Inspection.status.in_(ON_RECORD_STATUSES))
+    compliant, noncompliant = db.session.execute(stmt).one()
+    return Compliance(int(compliant), int(noncompliant))
+
+
+# --- findings and rectification ---------------------------------------------------------------
+
+
+def _dimension(name: str):
+    return {
+        "severity": Finding.severity,
+        "lead_department": sa.func.coalesce(ChecklistItem.lead_department, ""),
+        "category": Finding.category,
+        "checklist": ChecklistTemplate.key,
+        "round": Round.seq,
+        "unit": Finding.unit_id,
+        "status": RectificationItem.status,
+    }[name]
+
+
+def findings_by(scope: Scope, dimension: str) -> list[tuple[str | int, int]]:
+    """(key, number of findings) for each value of a dimension, largest first; severities in
+    their own order (high, medium, low)."""
+    key = _dimension(dimension)
+    stmt = _findings(scope, key.label("key"), sa.func.count(Finding.id).label("n"))
+    if dimension == "checklist":
+        stmt = stmt.join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+    rows = [(k, n) for k, n in db.session.execute(stmt.group_by(key))]
+    if dimension == "severity":
+        return sorted(rows, key=lambda r: SEVERITIES.index(r[0]) if r[0] in SEVERITIES else 9)
+    if dimension == "round":
+        return sorted(rows)
+    return sorted(rows, key=lambda r: (-r[1], str(r[0])))
+
+
+@dataclass
+class Rectification:
+    """Rectification of the scope's findings (see the module docstring for definitions)."""
+
+    findings: int = 0
+    closed: int = 0
+    submitted: int = 0
+    open: int = 0
+    returned: int = 0
+    risk_accepted: int = 0
+    escalated: int = 0
+    due: int = 0
+    closed_on_time: int = 0
+    overdue: int = 0
+    overdue_days: int = 0
+    high_open: int = 0
+    repeats: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return _rate(self.closed, self.findings)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return _rate(self.closed_on_time, self.due)
+
+
+def _rectification_columns(today: date) -> list:
+    overdue = _overdue(today)
+    return [
+        sa.func.count(Finding.id),
+        _count_if(RectificationItem.status == "closed"),
+        _count_if(RectificationItem.status == "submitted"),
+        _count_if(RectificationItem.status == "open"),
+        _count_if(RectificationItem.status == "returned"),
+        _count_if(RectificationItem.status == "risk_accepted"),
+        _count_if(RectificationItem.status == "escalated"),
+        _count_if(_due(today)),
+        _count_if(_closed_on_time()),
+        _count_if(overdue),
+        sa.func.coalesce(
+            sa.func.sum(
+                sa.case((overdue, days_between(RectificationItem.due_date, sa.literal(today))))
+            ),
+            0,
+        ),
+        _count_if(sa.and_(Finding.severity == "high", RectificationItem.status != "closed")),
+        _count_if(Finding.repeat_of_id.is_not(None)),
+    ]
+
+
+_RECT_FIELDS = (
+    "findings",
+    "closed",
+    "submitted",
+    "open",
+    "returned",
+    "risk_accepted",
+    "escalated",
+    "due",
+    "closed_on_time",
+    "overdue",
+    "overdue_days",
+    "high_open",
+    "repeats",
+)
+
+
+def _as_rectification(values) -> Rectification:
+    return Rectification(**{f: int(v or 0) for f, v in zip(_RECT_FIELDS, values, strict=True)})
+
+
+def rectification(scope: Scope, today: date) -> Rectification:
+    return _as_rectification(
+        db.session.execute(_findings(scope, *_rectification_columns(today))).one()
+    )
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+@dataclass
+class UnitRow:
+    unit_id: int
+    code: str
+    name: str
+    kind: str
+    inspections: int
+    figures: Rectification
+    cap: int | None = None
+
+
+def per_unit(scope: Scope, today: date) -> list[UnitRow]:
+    """One row per unit inspected in the scope: inspections, findings and their rectification;
+    units with overdue items first, then by findings."""
+    inspections = (
+        _inspection_filters(
+            _inspections(
+                Inspection.unit_id.label("unit_id"), sa.func.count(Inspection.id).label("n")
+            ),
+            scope,
+        )
+        .group_by(Inspection.unit_id)
+        .subquery()
+    )
+    found = (
+        _findings(scope, Finding.unit_id.label("unit_id"), *_rectification_columns(today))
+        .group_by(Finding.unit_id)
+        .subquery()
+    )
+    figure_columns = [c for c in found.c if c.name != "unit_id"]
+    stmt = (
+        sa.select(
+            Unit.id,
+            Unit.code,
+            Unit.name,
+            Unit.kind,
+            Unit.inspection_cap,
+            inspections.c.n,
+            *figure_columns,
+        )
+        .join(inspections, inspections.c.unit_id == Unit.id)
+        .join(found, found.c.unit_id == Unit.id, isouter=True)
+    )
+    caps = current_app.config.get("INSPECTION_CAPS", {})
+    rows = []
+    for unit_id, code, name, kind, cap, n, *values in db.session.execute(stmt):
+        rows.append(
+            UnitRow(
+                unit_id,
+                code,
+                name,
+                kind,
+                n,
+                _as_rectification(values),
+                cap if cap is not None else caps.get(kind),
+            )
+        )
+    return sorted(rows, key=lambda r: (-r.figures.overdue, -r.figures.findings, r.code))
+
+
+@dataclass
+class RoundRow:
+    round_id: int
+    seq: int
+    title: str
+    status: str
+    start_date: date | None
+    end_date: date | None
+    inspections: InspectionCounts
+    figures: Rectification = field(default_factory=Rectification)
+
+
+def per_round(scope: Scope, today: date) -> list[RoundRow]:
+    """The year's rounds in order, each with its inspections and rectification (two
+    statements, whatever the number of rounds)."""
+    statuses = (
+        _inspection_filters(
+            _inspections(Inspection.round_id, Inspection.status, sa.func.count(Inspection.id)),
+            Scope(scope.year, None, scope.department, scope.unit_kind, scope.unit_id),
+        )
+        .group_by(Inspection.round_id, Inspection.status)
+        .subquery()
+    )
+    found = (
+        _findings(
+            Scope(scope.year, None, scope.department, scope.unit_kind, scope.unit_id),
+            Inspection.round_id.label("round_id"),
+            *_rectification_columns(today),
+        )
+        .group_by(Inspection.round_id)
+        .subquery()
+    )
+    figure_columns = [c for c in found.c if c.name != "round_id"]
+    stmt = (
+        sa.select(
+            Round.id,
+            Round.seq,
+            Round.title,
+            Round.status,
+            Round.start_date,
+            Round.end_date,
+            *figure_columns,
+        )
+        .join(found, found.c.round_id == Round.id, isouter=True)
+        .where(Round.year == scope.year)
+        .order_by(Round.seq)
+    )
+    rows = {
+        r[0]: RoundRow(
+            r[0], r[1], r[2], r[3], r[4], r[5], InspectionCounts(), _as_rectification(r[6:])
+        )
+        for r in db.session.execute(stmt)
+    }
+    for round_id, status, n in db.session.execute(sa.select(statuses)):
+        if round_id in rows:
+            setattr(rows[round_id].inspections, status, n)
+    return list(rows.values())
+
+
+@dataclass
+class OverdueRow:
+    item_id: int
+    finding_code: str
+    description: str
+    severity: str
+    unit_id: int
+    unit_name: str
+    due_date: date
+    days: int
+
+
+def overdue_items(scope: Scope, today: date, *, limit: int | None = 20) -> list[OverdueRow]:
+    """Overdue items of the scope, longest overdue first."""
+    stmt = (
+        _findings(
+            scope,
+            RectificationItem.id,
+            Finding.code,
+            Finding.description,
+            Finding.severity,
+            Unit.id,
+            Unit.name,
+            RectificationItem.due_date,
+        )
+        .where(_overdue(today))
+        .order_by(RectificationItem.due_date, RectificationItem.id)
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    return [OverdueRow(*row, days=(today - row[6]).days) for row in db.session.execute(stmt).all()]
+
+
+def repeat_offenders(scope: Scope, *, limit: int = 10) -> list[tuple[int, str, str, int]]:
+    """(unit id, code, name, repeat findings) of units with repeat findings, most first."""
+    stmt = (
+        _findings(scope, Unit.id, Unit.code, Unit.name, sa.func.count(Finding.id).label("n"))
+        .where(Finding.repeat_of_id.is_not(None))
+        .group_by(Unit.id, Unit.code, Unit.name)
+        .order_by(sa.func.count(Finding.id).desc(), Unit.code)
+        .limit(limit)
+    )
+    return [tuple(r) for r in db.session.execute(stmt)]
