@@ -32,3 +32,20 @@ def test_migrations_have_a_single_head():
         "script_location", str(Path(__file__).resolve().parent.parent / "migrations")
     )
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def test_downgrade_to_base_works_on_a_database_that_holds_data(new_database_url, tmp_path):
+    """Dropping tables whose rows others reference used to fail on SQLite's foreign keys."""
+    from .factories import Factory
+
+    app = create_app(make_test_config(new_database_url(), tmp_path))
+    with app.app_context():
+        upgrade()
+        make = Factory()
+        inspection = make.inspection(status="submitted")
+        make.finding(inspection)
+        db.session.remove()
+        downgrade(revision="base")
+        assert "units" not in inspect(db.engine).get_table_names()
+        upgrade()
+        db.engine.dispose()
