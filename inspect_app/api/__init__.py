@@ -1,0 +1,1 @@
+"""JSON API v1: thin routes over the services, serializers and the OpenAPI document."""

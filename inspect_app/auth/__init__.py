@@ -1,0 +1,1 @@
+"""Accounts: login and login sessions, passwords, two-step login, and permissions.py."""

@@ -1,0 +1,1 @@
+"""Demo data built through the real services: `flask demo seed`."""

@@ -1,0 +1,1 @@
+"""The home page, the service worker, the health check and the navigation."""
