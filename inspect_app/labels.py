@@ -18,9 +18,15 @@ ROLE_INTROS = {
     "coordinator": _l(
         "Keep the registry of units and systems, plan the rounds and follow rectification."
     ),
-    "inspector": _l("Your assigned inspections are listed under My inspections."),
-    "unit": _l("Here you see your unit's rectification items and answer them."),
-    "viewer": _l("You can read the registry, the audit log and the summaries."),
+    "inspector": _l(
+        "Your assigned inspections are listed under My inspections; your teams' rectification "
+        "items, and the responses waiting for you to verify, under Rectification."
+    ),
+    "unit": _l(
+        "Here you see your unit's rectification items, answer each one with evidence and ask "
+        "for more time."
+    ),
+    "viewer": _l("You can read the registry, the rounds, the rectification ledger and the audit log."),
 }
 
 UNIT_KIND_LABELS = {
