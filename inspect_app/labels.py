@@ -26,7 +26,9 @@ ROLE_INTROS = {
         "Here you see your unit's rectification items, answer each one with evidence and ask "
         "for more time."
     ),
-    "viewer": _l("You can read the registry, the rounds, the rectification ledger and the audit log."),
+    "viewer": _l(
+        "You can read the registry, the rounds, the rectification ledger and the audit log."
+    ),
 }
 
 UNIT_KIND_LABELS = {

@@ -88,7 +88,7 @@ def test_item_page_shows_the_finding_its_basis_deadline_and_the_units_form(app, 
     assert "《网络安全法》第23条" in page and "第21条" in page
     assert "已逾期5天" in page
     assert (site.today - timedelta(days=5)).isoformat() in page
-    assert 'action="/rectification/items/%d/respond"' % site.items["overdue"] in html
+    assert f'action="/rectification/items/{site.items["overdue"]}/respond"' in html
     assert 'name="respond-version" type="hidden" value="0"' in html
     assert 'accept="image/*,application/pdf" multiple' in html and 'capture="environment"' in html
     assert "/verify" not in html and "act-interview" not in html  # not the unit's steps
