@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
+from inspect_app import audit
 from inspect_app.clock import local_today
 from inspect_app.extensions import db
 from inspect_app.models import RectificationItem, Unit, User
@@ -130,4 +131,6 @@ def test_unit_and_coordinator_close_an_item_on_phones(browser, live_server, live
     with live_app.app_context():
         item = db.session.get(RectificationItem, open_item)
         assert item.status == "closed" and item.version == 4
+        _count, problem = audit.verify_chain()  # what `flask audit verify` checks first
+        assert problem is None
         db.session.remove()
