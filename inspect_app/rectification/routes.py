@@ -32,8 +32,13 @@ from ..web import actor, int_arg, page_arg, send_attachment, year_arg
 from . import display, forms, queries, services, states
 
 bp = Blueprint("rectification", __name__, url_prefix="/rectification")
-for _name, _fn in display.TEMPLATE_GLOBALS.items():
-    bp.add_app_template_global(_fn, _name)
+
+
+@bp.record_once
+def _template_globals(state) -> None:
+    # App-wide: the notice (inspections) prints deadlines the same way as these pages.
+    state.app.jinja_env.globals.update(display.TEMPLATE_GLOBALS)
+
 
 # The steps of the item page, by the prefix of their form.
 STEPS = {
@@ -114,6 +119,7 @@ def _iso_day(value: str | None) -> date | None:
 
 
 def _uploads(form) -> list[services.Upload]:
+    """The files chosen in the form's file inputs (the camera's and the picker's)."""
     field = getattr(form, "files", None)
     if field is None:
         return []
