@@ -84,6 +84,7 @@ def build(make) -> Site:
     site.users = {
         "liaison": make.user(role="unit", unit=unit).username,
         "other_liaison": make.user(role="unit", unit=other).username,
+        "admin": make.user(role="admin").username,
         "office": make.user(role="coordinator").username,
         "office2": make.user(role="coordinator").username,
         "viewer": make.user(role="viewer").username,

@@ -70,7 +70,7 @@ def test_unit_sees_rectification_first_in_the_menu_and_no_separate_home(app, sit
 
 
 def test_every_menu_link_of_every_role_resolves(app, site):
-    for who in ("liaison", "office", "viewer", "lead", "outsider"):
+    for who in ("liaison", "admin", "office", "viewer", "lead", "outsider"):
         b = browser(app, site, who)
         html = text(b.get("/"))
         for endpoint in (p.split('"')[0] for p in html.split('data-nav="')[1:]):
@@ -242,6 +242,14 @@ def test_viewers_read_but_have_no_forms_and_may_not_act(app, site):
 
 
 # --- stale pages and bad input ------------------------------------------------------------------
+
+
+def test_a_step_without_the_pages_csrf_token_is_refused(app, site):
+    liaison = browser(app, site, "liaison")
+    before = item(app, site.items["open"])
+    response = liaison.client.post(_url(site, "open", "/respond"), data=respond_form(0))
+    assert response.status_code == 400 and "表单已过期" in text(response)
+    assert item(app, site.items["open"]) == before
 
 
 def test_a_stale_page_gets_the_409_message_and_keeps_what_was_typed(app, site):
