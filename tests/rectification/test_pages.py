@@ -295,6 +295,21 @@ def test_bad_input_is_shown_again_with_messages_beside_the_fields_and_nothing_ch
     assert item(app, site.items["open"]) == before
 
 
+def test_a_file_that_is_no_photo_or_pdf_is_refused_and_the_text_kept(app, site):
+    liaison = browser(app, site, "liaison")
+    before = item(app, site.items["open"])
+    response = liaison.post(
+        _url(site, "open", "/respond"),
+        {**respond_form(0), "respond-files": [(io.BytesIO(b"MZ not a photo"), "整改.jpg")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    html = text(response)
+    assert "只接受 JPEG" in html
+    assert "请重新选择" in html and "已任命网络安全负责人并印发文件" in html
+    assert item(app, site.items["open"]) == before
+
+
 def test_a_service_refusal_is_shown_beside_its_field(app, site):
     browser(app, site, "liaison").post(_url(site, "open", "/respond"), respond_form(0))
     office = browser(app, site, "office")
