@@ -174,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
     from .directory.routes import bp as directory_bp
     from .inspections.routes import bp as inspections_bp
     from .main.routes import bp as main_bp
+    from .rectification.routes import bp as rectification_bp
     from .rounds.routes import bp as rounds_bp
 
     for bp in (
@@ -183,6 +184,7 @@ def register_blueprints(app: Flask) -> None:
         checklists_bp,
         rounds_bp,
         inspections_bp,
+        rectification_bp,
         audit_bp,
         api_bp,
     ):

@@ -18,9 +18,17 @@ ROLE_INTROS = {
     "coordinator": _l(
         "Keep the registry of units and systems, plan the rounds and follow rectification."
     ),
-    "inspector": _l("Your assigned inspections are listed under My inspections."),
-    "unit": _l("Here you see your unit's rectification items and answer them."),
-    "viewer": _l("You can read the registry, the audit log and the summaries."),
+    "inspector": _l(
+        "Your assigned inspections are listed under My inspections; your teams' rectification "
+        "items, and the responses waiting for you to verify, under Rectification."
+    ),
+    "unit": _l(
+        "Here you see your unit's rectification items, answer each one with evidence and ask "
+        "for more time."
+    ),
+    "viewer": _l(
+        "You can read the registry, the rounds, the rectification ledger and the audit log."
+    ),
 }
 
 UNIT_KIND_LABELS = {
@@ -53,6 +61,40 @@ RECTIFICATION_STATUS_LABELS = {
     "closed": _l("Closed (verified)"),
     "risk_accepted": _l("Risk accepted"),
     "escalated": _l("Escalated"),
+}
+
+# The unit's home and the ledger group items by what the unit must do next (overdue and due soon
+# are derived from the due date, never stored).
+RECTIFICATION_GROUP_LABELS = {
+    "overdue": _l("Overdue"),
+    "due_soon": _l("Due soon"),
+    "open": _l("Pending rectification"),
+    "returned": _l("Returned"),
+    "submitted": _l("Awaiting verification"),
+    "closed": _l("Closed (verified)"),
+    "other": _l("Risk accepted or escalated"),
+}
+
+RECTIFICATION_EVENT_LABELS = {
+    "response": _l("Rectification report"),
+    "returned": _l("Returned"),
+    "verified": _l("Verified and closed"),
+    "extension_requested": _l("Extension requested"),
+    "extension_granted": _l("Extension granted"),
+    "extension_refused": _l("Extension refused"),
+    "risk_accepted": _l("Risk accepted"),
+    "risk_reopened": _l("Risk acceptance ended; reopened"),
+    "escalated": _l("Escalated"),
+    "interview": _l("Interview (约谈)"),
+    "notification": _l("Notification to the superior department (通报)"),
+    "comment": _l("Comment"),
+}
+
+ESCALATION_TARGET_LABELS = {
+    "police": _l("Public security (police)"),
+    "secrecy": _l("Secrecy bureau"),
+    "regulator": _l("Sector regulator"),
+    "case": _l("Case opened (立案)"),
 }
 
 AUDIT_ACTION_LABELS = {
@@ -90,6 +132,20 @@ AUDIT_ACTION_LABELS = {
     "evidence.delete": _l("Evidence removed"),
     "finding.create": _l("Finding recorded"),
     "finding.withdraw": _l("Finding withdrawn"),
+    "rectification.respond": _l("Rectification report submitted"),
+    "rectification.extension_request": _l("Extension requested"),
+    "rectification.extension_grant": _l("Extension granted"),
+    "rectification.extension_refuse": _l("Extension refused"),
+    "rectification.verify": _l("Rectification verified and closed"),
+    "rectification.return": _l("Rectification returned"),
+    "rectification.accept_risk": _l("Risk accepted"),
+    "rectification.risk_reopened": _l("Risk acceptance ended"),
+    "rectification.escalate": _l("Rectification escalated"),
+    "rectification.interview": _l("Interview recorded"),
+    "rectification.notify_superior": _l("Notification to the superior recorded"),
+    "rectification.bulk_verify": _l("Rectification verified (bulk)"),
+    "rectification.bulk_return": _l("Rectification returned (bulk)"),
+    "rectification.bulk_extend": _l("Due date extended (bulk)"),
     "demo.seed": _l("Demo data added"),
 }
 
@@ -154,6 +210,9 @@ def register(app: Flask) -> None:
         result_label=lambda code: label(RESULT_LABELS, code),
         severity_label=lambda code: label(SEVERITY_LABELS, code),
         rectification_status_label=lambda code: label(RECTIFICATION_STATUS_LABELS, code),
+        rectification_group_label=lambda code: label(RECTIFICATION_GROUP_LABELS, code),
+        rectification_event_label=lambda code: label(RECTIFICATION_EVENT_LABELS, code),
+        escalation_target_label=lambda code: label(ESCALATION_TARGET_LABELS, code),
         legal_basis_text=legal_basis_text,
         localized=localized,
         audit_action_label=lambda code: label(AUDIT_ACTION_LABELS, code),

@@ -1,16 +1,19 @@
-"""The route kit every blueprint shares: bounded query arguments, the JSON body, the request
-guard that refuses unstorable input before any view runs, and the id converter for URLs."""
+"""The route kit every blueprint shares: the acting user, bounded query arguments, the JSON body,
+sending a stored file, the request guard that refuses unstorable input before any view runs, and
+the id converter for URLs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, request, send_file
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-from . import audit, inputs
+from . import audit, inputs, storage
 from .errors import ValidationFailed
+from .models import Attachment, User
 
 MAX_PAGE = 100_000
 YEARS = (2000, 2100)
@@ -23,6 +26,30 @@ class DbIdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", inputs.DB_INT_MAX)
         super().__init__(map, *args, **kwargs)
+
+
+def actor() -> User:
+    """The logged-in user as the services take it (`actor=`)."""
+    return current_user._get_current_object()
+
+
+def send_attachment(attachment: Attachment, *, variant: str, thumb: bool, name: str):
+    """A stored file as a response: the thumbnail (always a JPEG) or the given variant, PDFs as
+    downloads, never sniffed (the app-wide nosniff header), cached briefly and per session
+    because the bytes depend on who asks (an original or a copy without EXIF)."""
+    thumb = thumb and attachment.mime != "application/pdf"
+    path = storage.path_for(attachment, "thumbnail" if thumb else variant)
+    response = send_file(
+        path,
+        mimetype="image/jpeg" if thumb else attachment.mime,
+        as_attachment=attachment.mime == "application/pdf",
+        download_name=f"{name}-{attachment.id}{path.suffix}",
+        max_age=600,
+        conditional=True,
+    )
+    response.headers["Cache-Control"] = "private, max-age=600"
+    response.vary.add("Cookie")
+    return response
 
 
 def int_arg(

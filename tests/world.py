@@ -11,6 +11,11 @@ tests/walls/conftest.py. Unit A and unit B each have a system and inspections th
 (submitted, then marked closed directly: no service closes an inspection yet). Unit A also has
 one "ready" inspection: in progress, every item answered, waiting to be submitted. Team A is
 led by the "insp" client; team B has inspectors of its own; "insp_out" is on no team.
+
+Rectification items of each unit X: "X.open" (the submitted inspection's, untouched, its notice
+not served), "X.submitted" (the closed inspection's, answered by the unit with a photo: step
+"X.response", attachment "X.rect_file") and "X.overdue" (due five days ago, with an interview
+"X.interview", a notification "X.notification" and, for unit A, an extension request waiting).
 """
 
 from __future__ import annotations
@@ -90,6 +95,7 @@ class World:
     markers: dict[str, list[str]] = field(default_factory=dict)  # "A"/"B" -> strings
     items: dict[str, int] = field(default_factory=dict)  # item code -> id
     versions: dict[str, dict[str, int]] = field(default_factory=dict)  # inspection -> code -> v
+    item_versions: dict[str, int] = field(default_factory=dict)  # rectification item -> version
     year: int = 0
 
     def id(self, kind: str, name: str) -> int:
@@ -220,17 +226,12 @@ def build_world() -> World:
                 db.session.commit()
     world.ids["inspection"] = inspections
     world.ids["attachment"] = attachments
-    # The open rectification item of each unit's submitted inspection.
-    world.ids["item"] = {
-        key: db.session.get(Inspection, inspections[f"{key}.submitted"])
-        .findings[0]
-        .rectification.id
-        for key in ("A", "B")
-    }
     world.versions = {
         name: {code: _version(inspections[name], world.items[code]) for code in world.items}
         for name in inspections
     }
+
+    _rectification(world, make, units, users)
 
     # Audit events: one of each unit (the submission) and one hidden from units (an answer).
     def event(action: str, unit_key: str | None) -> int:
@@ -260,6 +261,79 @@ def build_world() -> World:
             users[f"unit_{key.lower()}"].username,
         ]
     return world
+
+
+def _rectification(world: World, make: Factory, units, users) -> None:
+    """Items in several states, steps with files and printed documents (see the docstring)."""
+    from datetime import timedelta
+
+    from inspect_app.models import Attachment, RectificationItem
+    from inspect_app.rectification import services as rs
+
+    today = local_today()
+    office = users["coordinator"]
+    items, steps = {}, {}
+    for key in ("A", "B"):
+        unit_user = users[f"unit_{key.lower()}"]
+
+        submitted, closed = (
+            db.session.get(Inspection, world.ids["inspection"][f"{key}.{state}"])
+            for state in ("submitted", "closed")
+        )
+        items[f"{key}.open"] = submitted.findings[0].rectification.id
+        finding = closed.findings[0]
+        items[f"{key}.submitted"] = finding.rectification.id
+        rs.respond(
+            finding.rectification.id,
+            actor=unit_user,
+            cause=f"{key}方原因",
+            measures=f"{key}方已整改",
+            completed_on=today,
+            responsible_person="赵六",
+            files=[
+                rs.Upload(photo_bytes((40, 40, 200) if key == "A" else (200, 200, 40)), "整改.jpg")
+            ],
+            today=today,
+        )
+        response = finding.rectification.events[-1]
+        steps[f"{key}.response"] = response.id
+        world.ids["attachment"][f"{key}.rect_file"] = db.session.scalar(
+            db.select(Attachment.id).where(Attachment.rectification_event_id == response.id)
+        )
+        overdue = make.finding(
+            closed,
+            due_date=today - timedelta(days=5),
+            code=f"WALL-{key}-OVERDUE",
+            description=f"{key}方逾期问题",
+        ).rectification
+        items[f"{key}.overdue"] = overdue.id
+        steps[f"{key}.interview"] = rs.record_interview(
+            overdue.id,
+            actor=office,
+            held_on=today,
+            place="会议室",
+            office_people="王科长",
+            unit_people="张某",
+            content="逾期未改",
+            today=today,
+        ).id
+        steps[f"{key}.notification"] = rs.record_notification(
+            overdue.id, actor=office, to_body="主管部门", content="通报逾期"
+        ).id
+        if key == "A":
+            rs.request_extension(
+                overdue.id,
+                actor=unit_user,
+                reason="采购周期长",
+                proposed_date=today + timedelta(days=30),
+                interim_measures="临时关闭端口",
+                today=today,
+            )
+    world.ids["item"] = items
+    world.ids["step"] = steps
+    world.item_versions = {
+        name: db.session.get(RectificationItem, ident).version for name, ident in items.items()
+    }
 
 
 def _attachments(inspection: Inspection):
@@ -302,15 +376,6 @@ class WorldDB:
     def token(self, name: str) -> str:
         return self.sessions[name][1]
 
-    # Bookkeeping any request may write: a login's last-seen time moves at most once a minute
-    # while the matrix runs (a slow run crosses that minute), and is no change of the record.
-    IGNORED_COLUMNS = {"login_sessions": {"last_seen_at"}}
-
-    @classmethod
-    def _columns(cls, table) -> str:
-        ignored = cls.IGNORED_COLUMNS.get(table.name, set())
-        return ", ".join(c.name for c in table.columns if c.name not in ignored)
-
     def fingerprint(self) -> str:
         """A digest of every row of every table: equal digests mean nothing was written."""
         import hashlib
@@ -319,9 +384,7 @@ class WorldDB:
             return self.conn.exec_driver_sql(self._postgres_digest_sql()).scalar_one()
         digest = hashlib.sha256()
         for table in db.metadata.sorted_tables:
-            rows = self.conn.exec_driver_sql(
-                f"SELECT {self._columns(table)} FROM {table.name}"
-            ).fetchall()
+            rows = self.conn.exec_driver_sql(_select_all(table)).fetchall()
             digest.update(f"{table.name}:{sorted(map(repr, rows))!r}".encode())
         return digest.hexdigest()
 
@@ -329,7 +392,7 @@ class WorldDB:
         if self._digest_sql is None:
             parts = [
                 f"(SELECT '{t.name}:' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '')"
-                f" FROM (SELECT {self._columns(t)} FROM {t.name}) r)"
+                f" FROM ({_select_all(t)}) r)"
                 for t in db.metadata.sorted_tables
             ]
             self._digest_sql = "SELECT md5(" + " || ".join(parts) + ")"
@@ -357,6 +420,18 @@ def _session_of(app, username: str | None) -> tuple[str, str]:
         browser.login(username)
     token = browser.token()
     return browser.client.get_cookie("session").value, token
+
+
+# Bookkeeping every request may write, refused or not: a login's last request time is written
+# once a minute (auth.services.SESSION_TOUCH_INTERVAL), so a matrix run longer than a minute would
+# see refused writes "change" the database.
+NOT_WRITES = {"login_sessions": {"last_seen_at"}}
+
+
+def _select_all(table) -> str:
+    skip = NOT_WRITES.get(table.name, set())
+    columns = ", ".join(f'"{c.name}"' for c in table.columns if c.name not in skip)
+    return f"SELECT {columns} FROM {table.name}"
 
 
 _open: WorldDB | None = None  # the world of the module being run, if any

@@ -22,10 +22,11 @@ from flask_login import current_user, login_required
 
 from .. import xlsx as kit
 from ..auth import services as auth_services
-from ..auth.permissions import action_required, get_visible_or_404
+from ..auth.permissions import action_required, can, get_visible_or_404
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import ROLES, UNIT_KINDS, Department, System, Unit, User
+from ..rectification import queries as rectification
 from ..web import int_arg, page_arg
 from . import importer, services
 from .forms import (
@@ -42,6 +43,7 @@ from .forms import (
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
 KINDS = "any(units, systems)"
+FINDINGS_SHOWN = 20  # the unit page's history; the ledger filtered by unit has them all
 
 
 @bp.context_processor
@@ -133,7 +135,9 @@ def units():
 @action_required("directory.view")
 def unit_show(unit_id: int):
     unit = get_visible_or_404(Unit, unit_id)
-    return render_template("directory/unit_show.html", unit=unit, mine=False)
+    return render_template(
+        "directory/unit_show.html", unit=unit, mine=False, findings=_findings(unit)
+    )
 
 
 @bp.get("/my-unit")
@@ -143,7 +147,16 @@ def my_unit():
     if current_user.unit_id is None:
         return redirect(url_for(".units"))
     unit = get_visible_or_404(Unit, current_user.unit_id)
-    return render_template("directory/unit_show.html", unit=unit, mine=True)
+    return render_template(
+        "directory/unit_show.html", unit=unit, mine=True, findings=_findings(unit)
+    )
+
+
+def _findings(unit: Unit) -> list | None:
+    """The unit's findings across rounds (its short repeat history), for who may see them."""
+    if not can(_actor(), "rectification.view"):
+        return None
+    return rectification.unit_findings(_actor(), unit.id, limit=FINDINGS_SHOWN)
 
 
 @bp.route("/units/new", methods=["GET", "POST"])

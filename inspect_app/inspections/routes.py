@@ -14,19 +14,18 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import labels, storage
+from .. import labels
 from ..auth import permissions
 from ..clock import local_today
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..models import Attachment
-from ..web import year_arg
+from ..web import send_attachment, year_arg
 from . import evidence, services
 from .forms import EmptyForm, NoticeServedForm, ReopenForm, SubmitInspectionForm
 
@@ -287,23 +286,9 @@ def evidence_file(attachment_id: int):
     if attachment is None or attachment.inspection_id is None:
         abort(404)
     inspection = services.load(attachment.inspection_id, actor=_actor())  # 404 unless visible
-    thumb = request.args.get("thumb") == "1" and attachment.mime != "application/pdf"
-    if thumb:
-        variant = "thumbnail"
-    elif permissions.can(_actor(), "evidence.original", inspection):
-        variant = "original"
-    else:
-        variant = "public"  # units and leaders: no GPS, device or time from the inspector's camera
-    path = storage.path_for(attachment, variant)
-    response = send_file(
-        path,
-        mimetype="image/jpeg" if thumb else attachment.mime,
-        as_attachment=attachment.mime == "application/pdf",
-        download_name=f"evidence-{attachment.id}{path.suffix}",
-        max_age=600,
-        conditional=True,
+    # Units and leaders get a copy without GPS, device or time from the inspector's camera.
+    original = permissions.can(_actor(), "evidence.original", inspection)
+    variant = "original" if original else "public"
+    return send_attachment(
+        attachment, variant=variant, thumb=request.args.get("thumb") == "1", name="evidence"
     )
-    # The bytes depend on who asks (original or copy without EXIF): kept briefly, per session.
-    response.headers["Cache-Control"] = "private, max-age=600"
-    response.vary.add("Cookie")
-    return response

@@ -6,12 +6,13 @@ from flask_login import current_user
 
 from ..auth.permissions import can
 
-# (endpoint, label, action needed, roles that see it in the menu)
+# (endpoint, label, action needed to see it in the menu)
 NAV = [
     ("main.index", _l("Home"), None),
     ("inspections.mine", _l("My inspections"), "inspection.fill"),
     ("rounds.index", _l("Rounds"), "rounds.view"),
     ("rectification.index", _l("Rectification"), "rectification.view"),
+    ("rectification.queue", _l("Verification queue"), "rectification.verify"),
     ("checklists.index", _l("Checklists"), "checklists.edit"),
     ("directory.units", _l("Units"), "directory.browse"),
     ("directory.systems", _l("Systems"), "directory.browse"),
@@ -28,7 +29,15 @@ def nav_items() -> list[dict]:
         return []
     endpoints = {rule.endpoint for rule in current_app.url_map.iter_rules()}
     items = []
-    for endpoint, label, action in NAV:
+    nav, here = NAV, request.endpoint
+    if current_user.role == "unit":
+        # A unit's home is its rectification work: 整改 comes first and stands for home.
+        nav = [entry for entry in NAV if entry[0] == "rectification.index"] + [
+            entry for entry in NAV if entry[0] not in ("main.index", "rectification.index")
+        ]
+        if here == "main.index":
+            here = "rectification.index"
+    for endpoint, label, action in nav:
         if endpoint not in endpoints:
             continue
         if action == "unit.self":
@@ -39,7 +48,7 @@ def nav_items() -> list[dict]:
                 continue
         elif action and not can(current_user, action):
             continue
-        items.append({"endpoint": endpoint, "label": label, "active": request.endpoint == endpoint})
+        items.append({"endpoint": endpoint, "label": label, "active": here == endpoint})
     return items
 
 

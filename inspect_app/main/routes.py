@@ -1,7 +1,12 @@
 """Home page: each role lands on what it works with."""
 
 from flask import Blueprint, current_app, render_template, send_from_directory
-from flask_login import login_required
+from flask_login import current_user, login_required
+
+from ..auth.permissions import can
+from ..clock import local_today
+from ..rectification import queries as rectification
+from ..rectification.routes import unit_home
 
 bp = Blueprint("main", __name__)
 
@@ -9,7 +14,14 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @login_required
 def index():
-    return render_template("main/index.html")
+    if current_user.role == "unit":
+        return unit_home()  # a unit's home is its rectification work
+    counts = None
+    if can(current_user, "rectification.view"):
+        counts = rectification.counts(
+            current_user, today=local_today(), soon_days=current_app.config["DUE_SOON_DAYS"]
+        )
+    return render_template("main/index.html", counts=counts)
 
 
 @bp.get("/sw.js")

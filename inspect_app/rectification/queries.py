@@ -12,7 +12,17 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth import permissions
 from ..extensions import db
-from ..models import Finding, Inspection, RectificationItem, Round, User
+from ..models import (
+    Answer,
+    Attachment,
+    Finding,
+    Inspection,
+    RectificationEvent,
+    RectificationItem,
+    Round,
+    Unit,
+    User,
+)
 from ..models.rectification import UNIT_TURN_STATUSES
 
 
@@ -141,3 +151,115 @@ def group_for_unit(items: list[RectificationItem], today: date, soon_days: int):
         else:
             groups["other"].append(item)
     return groups
+
+
+# --- what the pages read besides the lists ----------------------------------------------------
+
+
+def items_by_ids(actor: User, ids: list[int], *, today: date, soon_days: int):
+    """The given items the actor may see (a bulk form shown again with its refusals)."""
+    if not ids:
+        return []
+    stmt = items_query(actor, ItemFilter(), today=today, soon_days=soon_days)
+    return list(db.session.scalars(stmt.where(RectificationItem.id.in_(ids))))
+
+
+def notices_for(actor: User) -> list[Inspection]:
+    """The rectification notices the actor may see, newest first (a unit: its own, on record)."""
+    stmt = (
+        permissions.scope(sa.select(Inspection), Inspection, actor)
+        .where(Inspection.notice_number.is_not(None))
+        .options(joinedload(Inspection.round), joinedload(Inspection.system))
+        .order_by(Inspection.notice_issued_on.desc(), Inspection.id.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def notice_findings(inspection: Inspection) -> list[Finding]:
+    """The findings of one notice with their items and histories (the printed 整改报告)."""
+    return list(
+        db.session.scalars(
+            sa.select(Finding)
+            .where(Finding.inspection_id == inspection.id)
+            .options(
+                selectinload(Finding.rectification)
+                .selectinload(RectificationItem.events)
+                .selectinload(RectificationEvent.attachments)
+            )
+            .order_by(Finding.code)
+        )
+    )
+
+
+def inspection_evidence(finding: Finding) -> list[Attachment]:
+    """The inspectors' photos and documents for the answer that made the finding."""
+    answer_ids = sa.select(Answer.id).where(
+        Answer.inspection_id == finding.inspection_id, Answer.item_id == finding.item_id
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Attachment)
+            .where(
+                Attachment.inspection_id == finding.inspection_id,
+                Attachment.answer_id.in_(answer_ids),
+            )
+            .order_by(Attachment.id)
+        )
+    )
+
+
+def unit_findings(actor: User, unit_id: int, *, limit: int = 20) -> list[Finding]:
+    """A unit's findings across rounds, latest round first (its page's short history)."""
+    stmt = (
+        permissions.scope(sa.select(Finding), Finding, actor)
+        .join(Inspection, Inspection.id == Finding.inspection_id)
+        .join(Round, Round.id == Inspection.round_id)
+        .where(Finding.unit_id == unit_id)
+        .options(
+            joinedload(Finding.inspection).joinedload(Inspection.round),
+            joinedload(Finding.item),
+            joinedload(Finding.rectification),
+        )
+        .order_by(Round.year.desc(), Round.seq.desc(), Finding.code)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def filter_choices(actor: User) -> tuple[list[Unit], list[Round]]:
+    """The units and rounds that have items the actor may see (the ledger's filters)."""
+    items = permissions.scope(
+        sa.select(RectificationItem.id), RectificationItem, actor
+    ).scalar_subquery()
+    units = db.session.scalars(
+        sa.select(Unit)
+        .where(
+            Unit.id.in_(sa.select(RectificationItem.unit_id).where(RectificationItem.id.in_(items)))
+        )
+        .order_by(Unit.code)
+    )
+    rounds = db.session.scalars(
+        sa.select(Round)
+        .where(
+            Round.id.in_(
+                sa.select(Inspection.round_id)
+                .join(Finding, Finding.inspection_id == Inspection.id)
+                .join(RectificationItem, RectificationItem.finding_id == Finding.id)
+                .where(RectificationItem.id.in_(items))
+            )
+        )
+        .order_by(Round.year.desc(), Round.seq.desc())
+    )
+    return list(units), list(rounds)
+
+
+def counts(actor: User, *, today: date, soon_days: int) -> dict[str, int]:
+    """Overdue, due soon and awaiting verification among the items the actor may see."""
+    base = permissions.scope(
+        sa.select(sa.func.count(RectificationItem.id)), RectificationItem, actor
+    )
+    return {
+        "overdue": db.session.scalar(base.where(overdue_clause(today))) or 0,
+        "due_soon": db.session.scalar(base.where(due_soon_clause(today, soon_days))) or 0,
+        "submitted": db.session.scalar(base.where(RectificationItem.status == "submitted")) or 0,
+    }

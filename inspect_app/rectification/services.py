@@ -770,12 +770,14 @@ def record_interview(
     content: str,
     commitments: str = "",
     files: list[Upload] | None = None,
+    expected_version: int | None = None,
     today: date,
 ) -> RectificationEvent:
     """约谈: the record of an interview with the unit about an item not fixed in time: date,
     place, people on both sides, what was said, what the unit committed to, scans. Commits."""
     with _command() as fs:
         item = load(item_id, actor=actor, action="rectification.manage", lock=True)
+        _check_version(item, expected_version)
         if item.status in states.DONE_STATES:
             raise InvalidTransition(
                 _("This item is finished; there is nothing to interview about.")
@@ -811,12 +813,18 @@ def record_interview(
 
 
 def record_notification(
-    item_id: int, *, actor: User, to_body: str, content: str
+    item_id: int,
+    *,
+    actor: User,
+    to_body: str,
+    content: str,
+    expected_version: int | None = None,
 ) -> RectificationEvent:
     """通报: tell the unit's superior department about an item not fixed in time (printable).
     Commits."""
     with _command():
         item = load(item_id, actor=actor, action="rectification.manage", lock=True)
+        _check_version(item, expected_version)
         if item.status in states.DONE_STATES:
             raise InvalidTransition(_("This item is finished; there is nothing to report."))
         data = {"to": _text(to_body, _("The superior department"), required=True, limit=200)}

@@ -54,13 +54,15 @@ def _aim_at_the_world(case, world) -> None:
         params["attachment_id"] = _pick(options, params["attachment_id"])
     if "item_id" in params:
         params["item_id"] = _pick(
-            [ids["item"]["A"], ids["item"]["B"], MISSING_ID], params["item_id"]
+            [ids["item"][n] for n in ("A.open", "A.submitted", "A.overdue", "B.open")]
+            + [MISSING_ID],
+            params["item_id"],
         )
     body = case.body
     if isinstance(body, dict) and isinstance(body.get("items"), list):
         for entry in body["items"]:
             if isinstance(entry, dict) and isinstance(entry.get("id"), int):
-                entry["id"] = _pick([ids["item"]["A"], ids["item"]["B"]], entry["id"])
+                entry["id"] = _pick([ids["item"]["A.open"], ids["item"]["B.open"]], entry["id"])
     if isinstance(body, dict) and isinstance(body.get("changes"), list):
         items = sorted(world.items.values())
         for change in body["changes"]:

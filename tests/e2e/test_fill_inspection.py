@@ -61,6 +61,8 @@ def test_inspector_fills_and_submits_a_30_item_inspection_on_a_tablet(tablet, li
     page.get_by_role("link", name="整改通知书").click()
     page.wait_for_url("**/notice")
     assert page.locator("table.findings tbody tr").count() == 1
+    # Not served yet: the deadline is relative, never a date the ledger would later contradict.
+    assert "自送达之日起" in page.locator("table.findings tbody tr").inner_text()
     pdf = page.pdf(format="A4")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert 1 <= pages <= 2, f"the notice prints on {pages} A4 pages"
@@ -72,7 +74,7 @@ def test_inspector_fills_and_submits_a_30_item_inspection_on_a_tablet(tablet, li
         assert inspection.status == "submitted"
         finding = db.session.query(Finding).filter_by(inspection_id=inspection.id).one()
         rect = db.session.query(RectificationItem).filter_by(finding_id=finding.id).one()
-        assert rect.due_date is not None and rect.status == "open"
+        assert rect.due_date is None and rect.status == "open"  # the clock starts at service
         photos = (
             db.session.query(Attachment).filter_by(inspection_id=inspection.id, kind="photo").all()
         )

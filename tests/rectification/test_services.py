@@ -321,6 +321,38 @@ def test_interview_and_notification_of_an_overdue_item_are_recorded(ctx, world):
     assert {"rectification.interview", "rectification.notify_superior"} <= actions
 
 
+def test_interview_and_notification_on_a_stale_page_are_conflicts(ctx, world):
+    """The item page carries the item's version on every form: a 约谈 or 通报 recorded from a
+    page opened before someone else's step is refused like any other step."""
+    item_id = world["items"][0]
+    _respond(item_id, world["liaison"], expected_version=0)
+    with pytest.raises(Conflict):
+        rs.record_interview(
+            item_id,
+            actor=user(world["office"]),
+            held_on=TODAY,
+            place="会议室",
+            office_people="王科长",
+            unit_people="张某",
+            content="逾期",
+            expected_version=0,
+            today=TODAY,
+        )
+    with pytest.raises(Conflict):
+        rs.record_notification(
+            item_id,
+            actor=user(world["office"]),
+            to_body="主管部门",
+            content="通报",
+            expected_version=0,
+        )
+    assert [e.kind for e in _item(item_id).events] == ["response"]
+    event = rs.record_notification(
+        item_id, actor=user(world["office"]), to_body="主管部门", content="通报", expected_version=1
+    )
+    assert event.kind == "notification" and _item(item_id).version == 2
+
+
 def test_bulk_verify_is_all_or_nothing(ctx, world):
     first, second, third = world["items"]
     _respond(first, world["liaison"])

@@ -16,6 +16,7 @@ import base64
 import io
 import re
 import uuid
+from datetime import timedelta
 from urllib.parse import unquote
 
 import pytest
@@ -262,30 +263,94 @@ inspections.evidence_file       GET     B.photo_submitted?thumb=1    302  200  2
 inspections.evidence_file       GET     B.signature_submitted        302  200  200  404  404  200  404  200
 inspections.evidence_file       GET     missing                      302  404  404  404  404  404  404  404
 
+rectification.index             GET     -                            302  200  200  200  200  200  200  200
+rectification.index             GET     ?status=overdue              302  200  200  200  200  200  200  200
+rectification.index             GET     ?unit={unit:B}&repeat=1      302  200  200  200  200  200  200  200
+rectification.index             GET     ?status=bogus                302  400  400  400  400  400  200  200
+rectification.queue             GET     -                            302  200  200  200  200  403  403  403
+rectification.bulk              GET     -                            405  405  405  405  405  405  405  405
+rectification.bulk              POST    -                            302  302  302  302  400  403  403  403
+rectification.show              GET     A.open                       302  200  200  200  404  200  200  404
+rectification.show              GET     A.submitted                  302  200  200  200  404  200  200  404
+rectification.show              GET     A.overdue                    302  200  200  200  404  200  200  404
+rectification.show              GET     B.open                       302  200  200  404  404  200  404  200
+rectification.show              GET     B.submitted                  302  200  200  404  404  200  404  200
+rectification.show              GET     missing                      302  404  404  404  404  404  404  404
+rectification.respond           GET     A.open                       405  405  405  405  405  405  405  405
+rectification.respond           POST    A.open                       302  302  302  403  404  403  302  404
+rectification.respond           POST    A.submitted                  302  409  409  403  404  403  409  404
+rectification.respond           POST    B.open                       302  302  302  404  404  403  404  302
+rectification.respond           POST    missing                      302  404  404  404  404  404  404  404
+rectification.request_extension GET     A.open                       405  405  405  405  405  405  405  405
+rectification.request_extension POST    A.open                       302  302  302  403  404  403  302  404
+rectification.request_extension POST    A.overdue                    302  409  409  403  404  403  409  404
+rectification.request_extension POST    B.open                       302  302  302  404  404  403  404  302
+rectification.decide_extension  GET     A.overdue                    405  405  405  405  405  405  405  405
+rectification.decide_extension  POST    A.overdue                    302  302  302  403  404  403  403  404
+rectification.decide_extension  POST    A.open                       302  409  409  403  404  403  403  404
+rectification.decide_extension  POST    B.overdue                    302  409  409  404  404  403  404  403
+rectification.verify            GET     A.submitted                  405  405  405  405  405  405  405  405
+rectification.verify            POST    A.submitted                  302  302  302  302  404  403  403  404
+rectification.verify            POST    A.open                       302  409  409  409  404  403  403  404
+rectification.verify            POST    B.submitted                  302  302  302  404  404  403  404  403
+rectification.verify            POST    missing                      302  404  404  404  404  404  404  404
+rectification.return_item       GET     A.submitted                  405  405  405  405  405  405  405  405
+rectification.return_item       POST    A.submitted                  302  302  302  302  404  403  403  404
+rectification.return_item       POST    A.open                       302  409  409  409  404  403  403  404
+rectification.return_item       POST    B.submitted                  302  302  302  404  404  403  404  403
+rectification.accept_risk       GET     A.open                       405  405  405  405  405  405  405  405
+rectification.accept_risk       POST    A.open                       302  302  302  403  404  403  403  404
+rectification.accept_risk       POST    A.submitted                  302  409  409  403  404  403  403  404
+rectification.accept_risk       POST    B.open                       302  302  302  404  404  403  404  403
+rectification.escalate          GET     A.overdue                    405  405  405  405  405  405  405  405
+rectification.escalate          POST    A.overdue                    302  302  302  403  404  403  403  404
+rectification.escalate          POST    B.overdue                    302  302  302  404  404  403  404  403
+rectification.interview         GET     A.overdue                    405  405  405  405  405  405  405  405
+rectification.interview         POST    A.overdue                    302  302  302  403  404  403  403  404
+rectification.interview         POST    B.overdue                    302  302  302  404  404  403  404  403
+rectification.notification      GET     A.overdue                    405  405  405  405  405  405  405  405
+rectification.notification      POST    A.overdue                    302  302  302  403  404  403  403  404
+rectification.notification      POST    B.overdue                    302  302  302  404  404  403  404  403
+rectification.file              GET     A.rect_file                  302  200  200  200  404  200  200  404
+rectification.file              GET     A.rect_file?thumb=1          302  200  200  200  404  200  200  404
+rectification.file              GET     B.rect_file                  302  200  200  404  404  200  404  200
+rectification.file              GET     A.photo_submitted            302  404  404  404  404  404  404  404
+rectification.file              GET     missing                      302  404  404  404  404  404  404  404
+rectification.document          GET     A.interview                  302  200  200  200  404  200  200  404
+rectification.document          GET     A.notification               302  200  200  200  404  200  200  404
+rectification.document          GET     B.interview                  302  200  200  404  404  200  404  200
+rectification.document          GET     A.response                   302  404  404  404  404  404  404  404
+rectification.document          GET     missing                      302  404  404  404  404  404  404  404
+rectification.report            GET     A.submitted                  302  200  200  200  404  200  200  404
+rectification.report            GET     A.closed                     302  200  200  200  404  200  200  404
+rectification.report            GET     B.submitted                  302  200  200  404  404  200  404  200
+rectification.report            GET     A.planned                    302  404  404  404  404  404  404  404
+rectification.report            GET     missing                      302  404  404  404  404  404  404  404
+
 api.list_items                  GET     -                            401  200  200  200  200  200  200  200
 api.list_items                  GET     ?status=overdue              401  200  200  200  200  200  200  200
 api.list_items                  GET     ?unit_id={unit:B}            401  200  200  200  200  200  200  200
-api.get_item                    GET     A                            401  200  200  200  404  200  200  404
-api.get_item                    GET     B                            401  200  200  404  404  200  404  200
+api.get_item                    GET     A.open                       401  200  200  200  404  200  200  404
+api.get_item                    GET     B.open                       401  200  200  404  404  200  404  200
 api.get_item                    GET     missing                      401  404  404  404  404  404  404  404
-api.respond                     GET     A                            405  405  405  405  405  405  405  405
-api.respond                     POST    A                            401  200  403  403  404  403  200  404
-api.respond                     POST    B                            401  200  403  404  404  403  404  200
+api.respond                     GET     A.open                       405  405  405  405  405  405  405  405
+api.respond                     POST    A.open                       401  200  403  403  404  403  200  404
+api.respond                     POST    B.open                       401  200  403  404  404  403  404  200
 api.respond                     POST    missing                      401  404  404  404  404  404  404  404
-api.request_extension           GET     A                            405  405  405  405  405  405  405  405
-api.request_extension           POST    A                            401  200  403  403  404  403  200  404
-api.request_extension           POST    B                            401  200  403  404  404  403  404  200
-api.decide_extension            GET     A                            405  405  405  405  405  405  405  405
-api.decide_extension            POST    A                            401  409  409  403  404  403  403  404
-api.verify                      GET     A                            405  405  405  405  405  405  405  405
-api.verify                      POST    A                            401  409  409  409  404  403  403  404
-api.verify                      POST    B                            401  409  409  404  404  403  404  403
-api.return_item                 GET     A                            405  405  405  405  405  405  405  405
-api.return_item                 POST    A                            401  409  409  409  404  403  403  404
-api.return_item                 POST    B                            401  409  409  404  404  403  404  403
-api.escalate                    GET     A                            405  405  405  405  405  405  405  405
-api.escalate                    POST    A                            401  200  200  403  404  403  403  404
-api.escalate                    POST    B                            401  200  200  404  404  403  404  403
+api.request_extension           GET     A.open                       405  405  405  405  405  405  405  405
+api.request_extension           POST    A.open                       401  200  403  403  404  403  200  404
+api.request_extension           POST    B.open                       401  200  403  404  404  403  404  200
+api.decide_extension            GET     A.open                       405  405  405  405  405  405  405  405
+api.decide_extension            POST    A.open                       401  409  409  403  404  403  403  404
+api.verify                      GET     A.open                       405  405  405  405  405  405  405  405
+api.verify                      POST    A.open                       401  409  409  409  404  403  403  404
+api.verify                      POST    B.open                       401  409  409  404  404  403  404  403
+api.return_item                 GET     A.open                       405  405  405  405  405  405  405  405
+api.return_item                 POST    A.open                       401  409  409  409  404  403  403  404
+api.return_item                 POST    B.open                       401  409  409  404  404  403  404  403
+api.escalate                    GET     A.open                       405  405  405  405  405  405  405  405
+api.escalate                    POST    A.open                       401  200  200  403  404  403  403  404
+api.escalate                    POST    B.open                       401  200  200  404  404  403  404  403
 api.bulk                        GET     -                            405  405  405  405  405  405  405  405
 api.bulk                        POST    -                            401  200  200  400  400  400  400  400
 api.csrf_token                  GET     -                            200  200  200  200  200  200  200  200
@@ -349,6 +414,7 @@ ARG_KINDS = {
     "round_id": "round",
     "department_id": "department",
     "item_id": "item",
+    "step_id": "step",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -514,7 +580,7 @@ BODIES = {
     "api.bulk": lambda w, t: {
         "json": {
             "action": "extend",
-            "items": [{"id": w.ids["item"]["A"]}],
+            "items": [{"id": w.ids["item"]["A.open"]}],
             "due_date": f"{w.year + 1}-02-28",
         }
     },
@@ -616,7 +682,69 @@ BODIES = {
     },
     "api.submit": lambda w, t: {"json": {"signatory_name": "王五", "signature": _png_data_url()}},
     "api.delete_evidence": lambda w, t: {},
+    "rectification.bulk": lambda w, t: {
+        "item": f"{w.id('item', 'A.submitted')}:{w.item_versions['A.submitted']}",
+        "action": "verify",
+        "note": "墙测批量验收",
+    },
+    "rectification.respond": lambda w, t: _step_form(
+        w,
+        t,
+        "respond",
+        cause="墙测原因",
+        measures="墙测措施",
+        completed_on=local_today().isoformat(),
+        responsible_person="墙测人",
+        source="墙测纸质报告",
+    ),
+    "rectification.request_extension": lambda w, t: _step_form(
+        w,
+        t,
+        "extension",
+        reason="墙测延期",
+        proposed_date=(local_today() + timedelta(days=60)).isoformat(),
+        interim_measures="墙测临时措施",
+        source="墙测纸质申请",
+    ),
+    "rectification.decide_extension": lambda w, t: _step_form(w, t, "decide", decision="grant"),
+    "rectification.verify": lambda w, t: _step_form(w, t, "verify", note="墙测验收"),
+    "rectification.return_item": lambda w, t: _step_form(
+        w,
+        t,
+        "return",
+        reason="墙测退回",
+        due_date=(local_today() + timedelta(days=10)).isoformat(),
+    ),
+    "rectification.accept_risk": lambda w, t: _step_form(
+        w,
+        t,
+        "risk",
+        reason="墙测接受风险",
+        until=(local_today() + timedelta(days=30)).isoformat(),
+    ),
+    "rectification.escalate": lambda w, t: _step_form(
+        w, t, "escalate", to="police", body="墙测公安", reason="墙测移送"
+    ),
+    "rectification.interview": lambda w, t: _step_form(
+        w,
+        t,
+        "interview",
+        held_on=local_today().isoformat(),
+        place="墙测地点",
+        office_people="墙测甲",
+        unit_people="墙测乙",
+        content="墙测约谈",
+    ),
+    "rectification.notification": lambda w, t: _step_form(
+        w, t, "notification", to_body="墙测主管部门", content="墙测通报"
+    ),
 }
+
+
+def _step_form(world, target, prefix, **fields):
+    """An item-page form: its prefixed fields and the version the world left the item at."""
+    version = world.item_versions.get(target, 0)
+    return {f"{prefix}-version": str(version), **{f"{prefix}-{k}": v for k, v in fields.items()}}
 
 
 def _request(world_db, endpoint, method, target, client):
