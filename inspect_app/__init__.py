@@ -174,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
     from .directory.routes import bp as directory_bp
     from .inspections.routes import bp as inspections_bp
     from .main.routes import bp as main_bp
+    from .notifications.routes import bp as notifications_bp
     from .rounds.routes import bp as rounds_bp
 
     for bp in (
@@ -185,6 +186,7 @@ def register_blueprints(app: Flask) -> None:
         inspections_bp,
         audit_bp,
         api_bp,
+        notifications_bp,
     ):
         app.register_blueprint(bp)
 

@@ -262,6 +262,15 @@ inspections.evidence_file       GET     B.photo_submitted?thumb=1    302  200  2
 inspections.evidence_file       GET     B.signature_submitted        302  200  200  404  404  200  404  200
 inspections.evidence_file       GET     missing                      302  404  404  404  404  404  404  404
 
+notifications.index             GET     -                            302  200  200  200  200  200  200  200
+notifications.index             GET     ?page=2                      302  200  200  200  200  200  200  200
+notifications.open              GET     A                            405  405  405  405  405  405  405  405
+notifications.open              POST    A                            302  404  404  404  404  404  302  404
+notifications.open              POST    B                            302  404  404  404  404  404  404  302
+notifications.open              POST    missing                      302  404  404  404  404  404  404  404
+notifications.read_all          GET     -                            405  405  405  405  405  405  405  405
+notifications.read_all          POST    -                            302  302  302  302  302  302  302  302
+
 api.csrf_token                  GET     -                            200  200  200  200  200  200  200  200
 api.openapi_document            GET     -                            200  200  200  200  200  200  200  200
 api.me                          GET     -                            401  200  200  200  200  200  200  200
@@ -322,6 +331,7 @@ ARG_KINDS = {
     "template_id": "template",
     "round_id": "round",
     "department_id": "department",
+    "notification_id": "notification",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -561,6 +571,16 @@ BODIES = {
     },
     "api.submit": lambda w, t: {"json": {"signatory_name": "王五", "signature": _png_data_url()}},
     "api.delete_evidence": lambda w, t: {},
+    "notifications.open": lambda w, t: {},
+    "notifications.read_all": lambda w, t: {},
+}
+
+# Writes that change rows without an audit event, and why.
+UNAUDITED = {
+    # Marking read records what one person has seen in their own inbox, not a change to a
+    # record of the inspection or its rectification (see notifications/services.py).
+    "notifications.open",
+    "notifications.read_all",
 }
 
 
@@ -631,7 +651,7 @@ def test_route_matrix(world_db, endpoint, method, target, client, expected):
         refused = status >= 400 or (client == "anon" and endpoint != "auth.login")
         if refused:
             assert after == before, f"{where}: refused with {status} but the database changed"
-        elif after != before:
+        elif after != before and endpoint not in UNAUDITED:
             assert world_db.audit_count() > events_before, (
                 f"{where}: changed without an audit event"
             )
