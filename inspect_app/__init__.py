@@ -197,6 +197,7 @@ def register_cli(app: Flask) -> None:
     from .checklists.cli import checklists_cli
     from .cli import evidence_cli
     from .demo.cli import demo_cli
+    from .rectification.cli import rectification_cli
 
-    for group in (users_cli, checklists_cli, audit_cli, demo_cli, evidence_cli):
+    for group in (users_cli, checklists_cli, audit_cli, demo_cli, evidence_cli, rectification_cli):
         app.cli.add_command(group)
