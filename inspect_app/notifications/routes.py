@@ -50,7 +50,10 @@ def open_one(notification_id: int):
 @login_required
 def read_all():
     n = services.mark_all_read(actor=current_user)
-    flash(ngettext("%(num)d notification marked read.", "%(num)d notifications marked read.", n))
+    flash(
+        ngettext("%(num)d notification marked read.", "%(num)d notifications marked read.", n),
+        "success",
+    )
     return redirect(url_for(".index"))
 
 

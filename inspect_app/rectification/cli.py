@@ -1,6 +1,5 @@
 """`flask rectification remind`: the daily run for cron (expired risks, reminders, e-mail)."""
 
-import sys
 from datetime import date, datetime
 
 import click
@@ -78,4 +77,3 @@ def remind_command(today: datetime | None) -> None:
             ),
             err=True,
         )
-    sys.stdout.flush()
