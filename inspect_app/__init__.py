@@ -174,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
     from .directory.routes import bp as directory_bp
     from .inspections.routes import bp as inspections_bp
     from .main.routes import bp as main_bp
+    from .notifications.routes import bp as notifications_bp
     from .rectification.routes import bp as rectification_bp
     from .rounds.routes import bp as rounds_bp
 
@@ -187,6 +188,7 @@ def register_blueprints(app: Flask) -> None:
         rectification_bp,
         audit_bp,
         api_bp,
+        notifications_bp,
     ):
         app.register_blueprint(bp)
 
@@ -197,6 +199,7 @@ def register_cli(app: Flask) -> None:
     from .checklists.cli import checklists_cli
     from .cli import evidence_cli
     from .demo.cli import demo_cli
+    from .rectification.cli import rectification_cli
 
-    for group in (users_cli, checklists_cli, audit_cli, demo_cli, evidence_cli):
+    for group in (users_cli, checklists_cli, audit_cli, demo_cli, evidence_cli, rectification_cli):
         app.cli.add_command(group)

@@ -87,6 +87,18 @@ class Defaults:
     REPEAT_RAISES_SEVERITY = True
     # Rectification items due within this many days are "due soon".
     DUE_SOON_DAYS = 7
+    # E-mail for notifications, sent by `flask rectification remind` (instance/README.md). Without
+    # MAIL_SERVER nothing is mailed; the bell in the app works either way.
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_SENDER = ""  # the From address; noreply@MAIL_SERVER when empty
+    MAIL_USE_TLS = False  # STARTTLS after connecting (often port 587)
+    MAIL_USE_SSL = False  # TLS from the first byte (often port 465)
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""  # a secret: instance/config.py or INSPECT_MAIL_PASSWORD, never the repo
+    MAIL_TIMEOUT = 10  # seconds per connection attempt and reply
+    # Notifications older than this are not mailed (switching mail on sends no backlog).
+    MAIL_MAX_AGE_DAYS = 7
     # A non-compliant veto item (一票否决) caps an inspection's score at this value.
     VETO_SCORE_CAP = 59
 

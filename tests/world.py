@@ -240,6 +240,15 @@ def build_world() -> World:
             stmt = stmt.where(AuditEvent.unit_id == units[unit_key].id)
         return db.session.scalars(stmt.order_by(AuditEvent.id)).first()
 
+    # Notifications: each unit's liaison was told of its new items at submission.
+    def notification(client: str) -> int:
+        from inspect_app.models import Notification
+
+        stmt = db.select(Notification.id).where(Notification.user_id == users[client].id)
+        return db.session.scalars(stmt.order_by(Notification.id)).first()
+
+    world.ids["notification"] = {"A": notification("unit_a"), "B": notification("unit_b")}
+
     world.ids["event"] = {
         "A": event("inspection.submit", "A"),
         "B": event("inspection.submit", "B"),

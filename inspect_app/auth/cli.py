@@ -20,8 +20,9 @@ users_cli = AppGroup("users", help="User account commands.")
 @click.option("--unit", "unit_code", help="Unit code (for --role unit).")
 @click.option("--department", "department_code", help="Department code (for --role inspector).")
 @click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--email", default="", help="E-mail address for reminders (optional).")
 @click.password_option(help="Prompted for when not given.")
-def create_command(username, role, unit_code, department_code, display_name, password):
+def create_command(username, role, unit_code, department_code, display_name, email, password):
     """Create USERNAME with ROLE; the password is prompted for."""
     try:
         user = services.create_user(
@@ -31,6 +32,7 @@ def create_command(username, role, unit_code, department_code, display_name, pas
             unit_code=unit_code,
             department_code=department_code,
             display_name=display_name,
+            email=email,
         )
     except DomainError as err:
         click.echo(_("Error: %(message)s", message=err.message), err=True)

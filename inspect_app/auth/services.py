@@ -9,6 +9,7 @@ cookies, so ending the row ends exactly that login on every cookie that carries 
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -29,6 +30,9 @@ from . import passwords, permissions, totp
 _DUMMY_HASH = None
 # last_seen_at is written at most this often: an idle timeout needs minutes, not every request.
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+# An account's e-mail address (for reminders): optional, one plausible address.
+MAX_EMAIL = 120
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def hash_password(password: str) -> str:
@@ -620,6 +624,15 @@ def resolve_membership(
     return department, unit, errors
 
 
+def email_problem(address: str) -> str | None:
+    """What is wrong with an account's e-mail address, or None (empty is fine: no e-mail)."""
+    if len(address) > MAX_EMAIL:
+        return _("At most %(n)d characters.", n=MAX_EMAIL)
+    if address and not _EMAIL.match(address):
+        return _("Enter an e-mail address such as name@example.cn.")
+    return None
+
+
 def create_user(
     username: str,
     password: str,
@@ -630,9 +643,10 @@ def create_user(
     department_code: str | None = None,
     display_name: str = "",
     certificate_no: str = "",
+    email: str = "",
 ) -> User:
     """Create an account. Raises ValidationFailed on a bad role, unknown unit/department,
-    a taken username or a weak password. Commits."""
+    a taken username, a malformed e-mail address or a weak password. Commits."""
     username = username.strip()
     if not username or len(username) > 80:
         raise ValidationFailed(_("The username must have 1 to 80 characters."))
@@ -640,6 +654,9 @@ def create_user(
         raise ValidationFailed(_("Unknown role %(role)s.", role=role))
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ValidationFailed(_("The username %(name)s is already taken.", name=username))
+    email = (email or "").strip()
+    if problem := email_problem(email):
+        raise ValidationFailed(problem, details={"email": problem})
     check_password_strength(password, username=username)
     department, unit, errors = resolve_membership(role, unit_code, department_code)
     if errors:
@@ -652,6 +669,7 @@ def create_user(
         unit=unit,
         department=department,
         certificate_no=certificate_no,
+        email=email,
     )
     db.session.add(user)
     audit.record(
@@ -663,6 +681,7 @@ def create_user(
             "role": role,
             "unit": unit_code,
             "department": department_code,
+            "email": email,
         },
         unit_id=unit.id if unit else None,
     )

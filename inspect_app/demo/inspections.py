@@ -170,6 +170,9 @@ def seed_inspections(year: int, *, today: date | None = None) -> int:
     started = [r for r in all_rounds if r.start_date and r.start_date <= today] or all_rounds[:1]
     current = started[-1] if started else None
     made = 0
+    from .rectification import Story
+
+    story = Story(today, coordinator, all_rounds, current) if current else None
     for rnd in all_rounds:
         if current is None or rnd.seq > current.seq or rnd.seq not in PLAN:
             continue
@@ -190,6 +193,7 @@ def seed_inspections(year: int, *, today: date | None = None) -> int:
             # In progress for the demo inspectors, and the last one left untouched, ready to fill.
             for n, inspection_id in enumerate(ids[:-1]):
                 _fill(inspection_id, lead, rng, share=0.3 + 0.2 * n)
+            story.build_round(rnd)
             continue
         for inspection_id in ids:
             _fill(inspection_id, lead, rng)
@@ -213,5 +217,13 @@ def seed_inspections(year: int, *, today: date | None = None) -> int:
                     actor=lead,
                     served_on=min(submitted_on + timedelta(days=2), today),
                 )
+        story.build_round(rnd)
         rounds.change_round_status(rnd.id, "closed", actor=coordinator, confirmed=True)
+    if story is not None:
+        from .rectification import age_planned_items, settle_inbox
+
+        made += len(story.built)
+        story.play()
+        age_planned_items(story)
+        settle_inbox(today)
     return made

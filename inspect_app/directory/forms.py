@@ -141,6 +141,7 @@ class _AccountForm(_ValuesForm):
     certificate_no = StringField(
         _l("Law-enforcement certificate number"), validators=[Optional(), Length(max=60)]
     )
+    email = EmailField(_l("E-mail address"), validators=[Optional(), Length(max=120)])
 
     def set_choices(self, roles, departments: list[tuple[str, str]]) -> None:
         self.role.choices = _role_choices(roles)
@@ -155,6 +156,7 @@ class CreateUserForm(_AccountForm):
         "department_code",
         "unit_code",
         "certificate_no",
+        "email",
         "password",
     )
 
@@ -173,6 +175,7 @@ class EditUserForm(_AccountForm):
         "department_code",
         "unit_code",
         "certificate_no",
+        "email",
         "active",
     )
 

@@ -489,7 +489,7 @@ def update_system(system_id: int, values: Mapping[str, Any], *, actor: User) -> 
 
 # --- accounts ---------------------------------------------------------------------------------
 
-USER_AUDIT_FIELDS = ("display_name", "role", "certificate_no", "is_active_flag")
+USER_AUDIT_FIELDS = ("display_name", "role", "certificate_no", "email", "is_active_flag")
 
 
 def may_manage_role(actor: User, role: str) -> bool:
@@ -551,9 +551,17 @@ def _check_certificate(values: Mapping[str, Any], errors: dict[str, str]) -> str
     return certificate
 
 
+def _check_email(values: Mapping[str, Any], errors: dict[str, str]) -> str:
+    """The account's e-mail address for reminders: optional, one address."""
+    address = _text(values, "email")
+    if problem := auth_services.email_problem(address):
+        errors["email"] = problem
+    return address
+
+
 def create_account(values: Mapping[str, Any], *, actor: User) -> User:
     """Create a login for someone (values: username, display_name, role, department_code,
-    unit_code, certificate_no, password).
+    unit_code, certificate_no, email, password).
 
     Raises NotAllowed when a coordinator tries to create an admin or coordinator, ValidationFailed
     with messages by field otherwise. Commits (through auth.services.create_user).
@@ -572,6 +580,7 @@ def create_account(values: Mapping[str, Any], *, actor: User) -> User:
     if len(display_name) > 100:
         errors["display_name"] = _("At most %(n)d characters.", n=100)
     certificate = _check_certificate(values, errors)
+    email = _check_email(values, errors)
     department, unit = _membership(values, role, errors)
     password = values.get("password") or ""
     try:
@@ -589,6 +598,7 @@ def create_account(values: Mapping[str, Any], *, actor: User) -> User:
         department_code=department.code if department else None,
         display_name=display_name,
         certificate_no=certificate,
+        email=email,
     )
 
 
@@ -600,7 +610,8 @@ def _account_snapshot(user: User) -> dict[str, Any]:
 
 
 def update_account(user_id: int, values: Mapping[str, Any], *, actor: User) -> User:
-    """Change an account's name, role, department or unit, certificate number or active flag.
+    """Change an account's name, role, department or unit, certificate number, e-mail address or
+    active flag.
 
     Deactivating ends the user's sessions. Raises NotFound, NotAllowed (coordinators and
     admin/coordinator accounts) or ValidationFailed (also when people demote or deactivate
@@ -622,6 +633,7 @@ def update_account(user_id: int, values: Mapping[str, Any], *, actor: User) -> U
     if len(display_name) > 100:
         errors["display_name"] = _("At most %(n)d characters.", n=100)
     certificate = _check_certificate(values, errors)
+    email = _check_email(values, errors)
     department, unit = _membership(values, role, errors)
     _raise_if(errors)
     before = _account_snapshot(user)
@@ -633,6 +645,7 @@ def update_account(user_id: int, values: Mapping[str, Any], *, actor: User) -> U
             "department": department,
             "unit": unit,
             "certificate_no": certificate,
+            "email": email,
             "is_active_flag": active,
         },
     )

@@ -1,18 +1,23 @@
-"""Storing notifications for the people a rectification step concerns.
+"""Storing notifications for the people a rectification step concerns, and reading them.
 
-Commands call these inside their own transaction, so a notification exists exactly when the
-step it reports was committed. A `dedupe_key` makes a reminder idempotent per recipient.
+Commands call notify() inside their own transaction, so a notification exists exactly when the
+step it reports was committed. A `dedupe_key` makes a reminder idempotent per recipient. A user
+reads, opens and marks read only their own notifications.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
+from ..errors import NotFound
 from ..extensions import db
-from ..models import Inspection, InspectionMember, Notification, RectificationItem, User
+from ..models import Inspection, InspectionMember, Notification, RectificationItem, User, utcnow
 
 OFFICE_ROLES = ("coordinator",)
 
@@ -100,3 +105,49 @@ def unread_count(user: User) -> int:
         )
         or 0
     )
+
+
+# --- the reader's side: the list, opening one, marking all read ---------------------------------
+#
+# Marking read writes no audit event: it records what one person has seen in their own inbox,
+# not a change to any record of the inspection or rectification (行政执法全过程记录 covers the
+# steps that caused the notifications, each audited where it happened).
+
+
+def list_query(user: User) -> sa.Select:
+    """The user's own notifications, newest first, with what their texts need loaded."""
+    return (
+        sa.select(Notification)
+        .where(Notification.user_id == user.id)
+        .options(joinedload(Notification.item).joinedload(RectificationItem.unit))
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def open_notification(
+    notification_id: int, *, actor: User, now: datetime | None = None
+) -> Notification:
+    """Mark one of the actor's notifications read (once; the first reading time stays).
+
+    Raises NotFound for a notification that is not the actor's own, so others' do not leak.
+    Commits.
+    """
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != actor.id:
+        raise NotFound(_("No such notification."))
+    if notification.read_at is None:
+        notification.read_at = now or utcnow()
+        db.session.commit()
+    return notification
+
+
+def mark_all_read(*, actor: User, now: datetime | None = None) -> int:
+    """Mark every unread notification of the actor read. Returns how many. Commits."""
+    result = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        .values(read_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount or 0

@@ -32,6 +32,7 @@ from ..models import (
     ChecklistItem,
     Finding,
     Inspection,
+    Notification,
     RectificationEvent,
     RectificationItem,
     Round,
@@ -106,6 +107,14 @@ def withdraw_findings(inspection: Inspection, *, actor: User, reason: str) -> No
             sa.update(Finding)
             .where(Finding.repeat_of_id.in_(withdrawn))
             .values(repeat_of_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    # Reminders of the withdrawn items go with them (they name an item that no longer exists).
+    items = [f.rectification.id for f in findings if f.rectification is not None]
+    if items:
+        db.session.execute(
+            sa.delete(Notification)
+            .where(Notification.item_id.in_(items))
             .execution_options(synchronize_session=False)
         )
     for finding in findings:

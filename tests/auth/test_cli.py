@@ -48,3 +48,14 @@ def test_users_create_refuses_a_unit_user_with_a_department(app, make):
     assert result.exit_code == 1
     with app.app_context():
         assert db.session.query(User).filter_by(username="eve").count() == 0
+
+
+def test_users_create_takes_an_email_address_and_refuses_a_malformed_one(app):
+    runner = app.test_cli_runner()
+    args = ["users", "create", "viewer9", "--role", "viewer", "--email"]
+    bad = runner.invoke(args=[*args, "not-an-address"], input="long-enough-pw\nlong-enough-pw\n")
+    assert bad.exit_code == 1 and "name@example.cn" in bad.output
+    good = runner.invoke(args=[*args, "v9@example.cn"], input="long-enough-pw\nlong-enough-pw\n")
+    assert good.exit_code == 0, good.output
+    with app.app_context():
+        assert db.session.query(User).filter_by(username="viewer9").one().email == "v9@example.cn"

@@ -186,3 +186,45 @@ def test_deactivating_an_account_ends_its_sessions(login_as, app):
     assert victim.get("/directory/units").status_code == 302
     with app.app_context():
         assert db.session.get(User, victim.user_id).is_active_flag is False
+
+
+def test_an_account_gets_an_email_address_for_reminders_and_it_can_be_changed(login_as, app, make):
+    b = login_as("coordinator")
+    response = b.post("/directory/users/new", new_account(email=" li.si@example.cn "))
+    assert response.status_code == 302
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "newbie"))
+        assert user.email == "li.si@example.cn"
+        values = edit_values(user, email="lisi@unit.example.cn")
+        user_id = user.id
+    assert 'value="li.si@example.cn"' in b.get(f"/directory/users/{user_id}/edit").get_data(
+        as_text=True
+    )
+    assert "li.si@example.cn" in b.get("/directory/users").get_data(as_text=True)
+    assert b.post(f"/directory/users/{user_id}/edit", values).status_code == 302
+    with app.app_context():
+        assert db.session.get(User, user_id).email == "lisi@unit.example.cn"
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.update"))
+        assert event.before == {"email": "li.si@example.cn"}
+        assert event.after == {"email": "lisi@unit.example.cn"}
+    with app.app_context():
+        values = edit_values(db.session.get(User, user_id), email="")
+    assert b.post(f"/directory/users/{user_id}/edit", values).status_code == 302
+    with app.app_context():
+        assert db.session.get(User, user_id).email == ""
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "a b@example.cn", "x@" + "e" * 120 + ".cn"])
+def test_a_malformed_email_address_is_refused_beside_its_field(login_as, app, make, address):
+    b = login_as("admin")
+    response = b.post("/directory/users/new", new_account(email=address))
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="email-error"' in html
+    with app.app_context():
+        assert db.session.scalar(sa.select(User).where(User.username == "newbie")) is None
+        liaison = make.user(role="viewer", email="ok@example.cn")
+        values, user_id = edit_values(liaison, email=address), liaison.id
+    assert b.post(f"/directory/users/{user_id}/edit", values).status_code == 400
+    with app.app_context():
+        assert db.session.get(User, user_id).email == "ok@example.cn"

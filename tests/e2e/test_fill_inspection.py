@@ -74,7 +74,8 @@ def test_inspector_fills_and_submits_a_30_item_inspection_on_a_tablet(tablet, li
         assert inspection.status == "submitted"
         finding = db.session.query(Finding).filter_by(inspection_id=inspection.id).one()
         rect = db.session.query(RectificationItem).filter_by(finding_id=finding.id).one()
-        assert rect.due_date is None and rect.status == "open"  # the clock starts at service
+        # The clock starts when the notice is served; until then no due date (DESIGN.md).
+        assert rect.status == "open" and rect.due_date is None and rect.deadline_days
         photos = (
             db.session.query(Attachment).filter_by(inspection_id=inspection.id, kind="photo").all()
         )

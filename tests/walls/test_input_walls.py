@@ -50,7 +50,13 @@ def _case(name, client, method, url, body=None):
 CASES = [
     *[
         _case(f"page {path}", "admin", "GET", f"{path}?page={HUGE}")
-        for path in ("/directory/units", "/directory/systems", "/directory/users", "/audit/")
+        for path in (
+            "/directory/units",
+            "/directory/systems",
+            "/directory/users",
+            "/audit/",
+            "/notifications/",
+        )
     ],
     _case("page /directory/units small", "admin", "GET", "/directory/units?page=99999"),
     _case("year /rounds/", "admin", "GET", f"/rounds/?year={HUGE}"),

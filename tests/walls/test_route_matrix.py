@@ -353,6 +353,15 @@ api.escalate                    POST    A.open                       401  200  2
 api.escalate                    POST    B.open                       401  200  200  404  404  403  404  403
 api.bulk                        GET     -                            405  405  405  405  405  405  405  405
 api.bulk                        POST    -                            401  200  200  400  400  400  400  400
+notifications.index             GET     -                            302  200  200  200  200  200  200  200
+notifications.index             GET     ?page=2                      302  200  200  200  200  200  200  200
+notifications.open              GET     A                            405  405  405  405  405  405  405  405
+notifications.open              POST    A                            302  404  404  404  404  404  302  404
+notifications.open              POST    B                            302  404  404  404  404  404  404  302
+notifications.open              POST    missing                      302  404  404  404  404  404  404  404
+notifications.read_all          GET     -                            405  405  405  405  405  405  405  405
+notifications.read_all          POST    -                            302  302  302  302  302  302  302  302
+
 api.csrf_token                  GET     -                            200  200  200  200  200  200  200  200
 api.openapi_document            GET     -                            200  200  200  200  200  200  200  200
 api.me                          GET     -                            401  200  200  200  200  200  200  200
@@ -415,6 +424,7 @@ ARG_KINDS = {
     "department_id": "department",
     "item_id": "item",
     "step_id": "step",
+    "notification_id": "notification",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -738,6 +748,16 @@ BODIES = {
     "rectification.notification": lambda w, t: _step_form(
         w, t, "notification", to_body="墙测主管部门", content="墙测通报"
     ),
+    "notifications.open": lambda w, t: {},
+    "notifications.read_all": lambda w, t: {},
+}
+
+# Writes that change rows without an audit event, and why.
+UNAUDITED = {
+    # Marking read records what one person has seen in their own inbox, not a change to a
+    # record of the inspection or its rectification (see notifications/services.py).
+    "notifications.open",
+    "notifications.read_all",
 }
 
 
@@ -814,7 +834,7 @@ def test_route_matrix(world_db, endpoint, method, target, client, expected):
         refused = status >= 400 or (client == "anon" and endpoint != "auth.login")
         if refused:
             assert after == before, f"{where}: refused with {status} but the database changed"
-        elif after != before:
+        elif after != before and endpoint not in UNAUDITED:
             assert world_db.audit_count() > events_before, (
                 f"{where}: changed without an audit event"
             )

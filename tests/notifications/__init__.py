@@ -1,0 +1,1 @@
+"""Tests of the bell, the list and e-mail of notifications."""
