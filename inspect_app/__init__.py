@@ -163,7 +163,12 @@ def _tune_sqlite(engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A job building a workbook reads for a minute: a deferred transaction reads a snapshot
+        # (WAL) without holding the write lock all that time (jobs.services.read_snapshot).
+        if conn.get_execution_options().get("sqlite_read_snapshot"):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:
@@ -195,6 +200,7 @@ def register_cli(app: Flask) -> None:
     from .checklists.cli import checklists_cli
     from .cli import evidence_cli
     from .demo.cli import demo_cli
+    from .exports.cli import export_cli
 
-    for group in (users_cli, checklists_cli, audit_cli, demo_cli, evidence_cli):
+    for group in (users_cli, checklists_cli, audit_cli, demo_cli, evidence_cli, export_cli):
         app.cli.add_command(group)
