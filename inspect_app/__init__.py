@@ -177,6 +177,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
     from .checklists.routes import bp as checklists_bp
     from .directory.routes import bp as directory_bp
+    from .exports.routes import bp as exports_bp
     from .inspections.routes import bp as inspections_bp
     from .main.routes import bp as main_bp
     from .rounds.routes import bp as rounds_bp
@@ -190,6 +191,7 @@ def register_blueprints(app: Flask) -> None:
         inspections_bp,
         audit_bp,
         api_bp,
+        exports_bp,
     ):
         app.register_blueprint(bp)
 

@@ -265,7 +265,7 @@ def readme(book: Book, title: str, facts: Sequence[tuple[str, Any]], sheets: Seq
     the data's date, the definitions of its figures and what each sheet holds."""
     sheet = book.table(
         _("About"),
-        [kit.Column(_("Item"), 22, "bold"), kit.Column(_("Value"), 90, "wrap")],
+        [kit.Column(_("Entry"), 22, "bold"), kit.Column(_("Content"), 90, "wrap")],
         lines=[(title,), ()],
         filter=False,
     )

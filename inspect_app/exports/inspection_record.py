@@ -68,7 +68,7 @@ def _write(book: Book, params: dict[str, Any]) -> str:
         (_("Inspected unit"), i.unit.name),
         (_("Unified social credit code"), i.unit.credit_code or ""),
         (
-            _("Object"),
+            _("Inspected object"),
             object_name(
                 system.name if system else None,
                 system.mlps_level if system else None,
@@ -87,7 +87,7 @@ def _write(book: Book, params: dict[str, Any]) -> str:
         (_("Notice no."), i.notice_number or ""),
         (_("Served on"), i.notice_served_on),
     ]
-    names = [_("About"), _("Answers"), _("Findings"), _("Rectification ledger")]
+    names = [_("About"), _("Answer details"), _("Finding list"), _("Rectification ledger")]
     common.readme(book, _("Network security inspection record"), facts, names)
     where = Filter(inspection_id=i.id)
     write_answers(book, where)

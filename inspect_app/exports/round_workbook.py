@@ -51,10 +51,10 @@ def _write(book: Book, params: dict[str, Any]) -> str:
     names = [
         _("About"),
         _("Summary"),
-        _("Findings"),
+        _("Finding list"),
         _("Rectification ledger"),
         _("Statistics"),
-        _("Answers"),
+        _("Answer details"),
     ]
     dates = " – ".join(d.isoformat() for d in (rnd.start_date, rnd.end_date) if d)
     common.readme(

@@ -90,11 +90,11 @@ def finding_columns() -> list[Column]:
         Column(_("Inspected unit"), 24, "wrap"),
         Column(_("Unified social credit code"), 20),
         Column(_("Unit category"), 14),
-        Column(_("Object"), 24, "wrap"),
+        Column(_("Inspected object"), 24, "wrap"),
         Column(_("Checklist item code"), 14),
         Column(_("Category"), 14),
         Column(_("Finding description"), 40, "wrap"),
-        Column(_("Legal basis"), 30, "wrap"),
+        Column(_("Legal basis (articles)"), 30, "wrap"),
         Column(_("Risk level"), 8),
         Column(_("Major hazard"), 8),
         Column(_("Required action"), 30, "wrap"),
@@ -262,7 +262,7 @@ class FindingSheets:
         sheets = int(findings) + int(ledger)
         book.progress.expect(self.total * sheets)
         if findings:
-            self.findings = book.table(_("Findings"), finding_columns())
+            self.findings = book.table(_("Finding list"), finding_columns())
         if ledger:
             self.ledger = book.table(_("Rectification ledger"), ledger_columns())
 
@@ -357,7 +357,7 @@ def answer_columns() -> list[Column]:
         Column(_("Round"), 12),
         Column(_("Unit code"), 12),
         Column(_("Inspected unit"), 24),
-        Column(_("Object"), 22),
+        Column(_("Inspected object"), 22),
         Column(_("Checklist"), 16),
         Column(_("Inspection date"), 12, "date"),
         Column(_("Inspection status"), 10),
@@ -365,7 +365,7 @@ def answer_columns() -> list[Column]:
         Column(_("Section"), 18),
         Column(_("Question"), 48),
         Column(_("Result"), 10),
-        Column(_("Value"), 12),
+        Column(_("Value entered"), 12),
         Column(_("Note"), 30),
         Column(_("Finding description"), 30),
     ]
@@ -415,7 +415,7 @@ def write_answers(book: Book, where: Filter) -> None:
     """检查明细: every answer of the inspections in `where`, in round, unit and item order."""
     total = count_answers(where, book.actor)
     book.progress.expect(total)
-    sheet = book.table(_("Answers"), answer_columns())
+    sheet = book.table(_("Answer details"), answer_columns())
     locale = get_locale()
     english = locale is not None and locale.language == "en"
     stmt = _answer_filters(
@@ -490,9 +490,9 @@ def per_unit_columns() -> list[Column]:
         Column(_("Unit code"), 12),
         Column(_("Unit"), 26, "wrap"),
         Column(_("Unit category"), 14),
-        Column(_("Inspections"), 9),
-        Column(_("Findings"), 9),
-        Column(_("Closed"), 9),
+        Column(_("Number of inspections"), 9),
+        Column(_("Number of findings"), 9),
+        Column(_("Closed (verified)"), 9),
         Column(_("Awaiting verification"), 9),
         Column(_("Pending or returned"), 9),
         Column(_("Overdue"), 9),
@@ -542,7 +542,7 @@ def write_statistics(book: Book, scope: Scope, title: str) -> None:
     """统计: small tables from figures with native Excel charts (bar, pie) beside them."""
     sheet = book.table(
         title,
-        [Column(_("Item"), 28), Column(_("Count"), 12), Column(_("Share"), 10, "percent")],
+        [Column(_("Entry"), 28), Column(_("Count"), 12), Column(_("Share"), 10, "percent")],
         filter=False,
     )
 

@@ -56,7 +56,7 @@ def _write(book: Book, params: dict[str, Any]) -> str:
         (_("Year"), year),
         (_("Scope"), _("The findings of this unit only")),
     ]
-    names = [_("About"), _("Findings"), _("Rectification ledger")]
+    names = [_("About"), _("Finding list"), _("Rectification ledger")]
     common.readme(
         book, _("Rectification ledger %(unit)s %(year)d", unit=unit.name, year=year), facts, names
     )

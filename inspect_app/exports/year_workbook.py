@@ -74,9 +74,9 @@ def _write(book: Book, params: dict[str, Any]) -> str:
         _("Annual report figures"),
         _("Statistics"),
         _("Repeat findings"),
-        _("Findings"),
+        _("Finding list"),
         _("Rectification ledger"),
-        _("Answers"),
+        _("Answer details"),
     ]
     common.readme(
         book,
@@ -116,9 +116,9 @@ def _write_units_by_round(book: Book, scope: Scope, rounds: list[figures.RoundRo
             Column(_("R%(seq)d findings", seq=r.seq), 8),
         ]
     columns += [
-        Column(_("Inspections"), 9),
-        Column(_("Findings"), 9),
-        Column(_("Closed"), 9),
+        Column(_("Number of inspections"), 9),
+        Column(_("Number of findings"), 9),
+        Column(_("Closed (verified)"), 9),
         Column(_("Overdue"), 9),
         Column(_("Repeat findings"), 9),
         Column(_("Rectification rate"), 10, "percent"),
@@ -160,10 +160,10 @@ def _write_trend(book: Book, rounds: list[figures.RoundRow]) -> None:
         Column(_("Title"), 30, "wrap"),
         Column(_("Start"), 12, "date"),
         Column(_("End"), 12, "date"),
-        Column(_("Inspections"), 10),
+        Column(_("Number of inspections"), 10),
         Column(_("Done"), 10),
-        Column(_("Findings"), 10),
-        Column(_("Closed"), 10),
+        Column(_("Number of findings"), 10),
+        Column(_("Closed (verified)"), 10),
         Column(_("Overdue"), 10),
         Column(_("Repeat findings"), 10),
         Column(_("Rectification rate"), 10, "percent"),
@@ -212,7 +212,7 @@ def _write_report_figures(book: Book, scope: Scope, rounds: list[figures.RoundRo
     sheet = book.table(
         _("Annual report figures"),
         [
-            Column(_("Item"), 34, "wrap"),
+            Column(_("Entry"), 34, "wrap"),
             Column(_("Count"), 12),
             Column(_("Rate"), 10, "percent"),
             Column(_("Note"), 30, "wrap"),
@@ -232,9 +232,9 @@ def _write_report_figures(book: Book, scope: Scope, rounds: list[figures.RoundRo
         (_("Inspections planned"), counts.total),
         (_("Inspections done"), counts.done),
         (_("Compliance rate"), None, comp.rate),
-        (_("Findings"), rect.findings),
+        (_("Number of findings"), rect.findings),
         (_("High-risk findings"), severities.get("high", 0)),
-        (_("Closed"), rect.closed, rect.rate, _("Rectification rate")),
+        (_("Closed (verified)"), rect.closed, rect.rate, _("Rectification rate")),
         (_("Closed on time"), rect.closed_on_time, rect.on_time_rate, _("On-time rate")),
         (
             _("Overdue items"),
