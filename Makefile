@@ -64,3 +64,4 @@ clean:
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/fill_page.py
 	$(BIN)/python bench/fill_page.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+	$(BIN)/python bench/export.py --scales 0.25 0.5 1

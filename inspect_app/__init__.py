@@ -163,7 +163,12 @@ def _tune_sqlite(engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A job building a workbook reads for a minute: a deferred transaction reads a snapshot
+        # (WAL) without holding the write lock all that time (jobs.services.read_snapshot).
+        if conn.get_execution_options().get("sqlite_read_snapshot"):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:
@@ -172,6 +177,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
     from .checklists.routes import bp as checklists_bp
     from .directory.routes import bp as directory_bp
+    from .exports.routes import bp as exports_bp
     from .inspections.routes import bp as inspections_bp
     from .main.routes import bp as main_bp
     from .notifications.routes import bp as notifications_bp
@@ -189,6 +195,7 @@ def register_blueprints(app: Flask) -> None:
         audit_bp,
         api_bp,
         notifications_bp,
+        exports_bp,
     ):
         app.register_blueprint(bp)
 
@@ -199,7 +206,16 @@ def register_cli(app: Flask) -> None:
     from .checklists.cli import checklists_cli
     from .cli import evidence_cli
     from .demo.cli import demo_cli
+    from .exports.cli import export_cli
     from .rectification.cli import rectification_cli
 
-    for group in (users_cli, checklists_cli, audit_cli, demo_cli, evidence_cli, rectification_cli):
+    for group in (
+        users_cli,
+        checklists_cli,
+        audit_cli,
+        demo_cli,
+        evidence_cli,
+        rectification_cli,
+        export_cli,
+    ):
         app.cli.add_command(group)

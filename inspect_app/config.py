@@ -14,6 +14,7 @@ class Defaults:
     DATABASE_URL = None  # falls back to sqlite in instance/
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     UPLOAD_DIR = None  # falls back to instance/uploads
+    EXPORT_DIR = None  # workbooks being built; falls back to instance/exports
     REDIS_URL = None  # when set, Flask-Limiter stores its counters there
     DEFAULT_LOCALE = "zh_Hans_CN"
     LANGUAGES = ("zh_Hans_CN", "en")

@@ -54,6 +54,15 @@ RESULT_LABELS = {
 
 SEVERITY_LABELS = {"high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}
 
+# Finding categories (rectification.services.CATEGORY_BY_TEMPLATE), as the ledger names them.
+CATEGORY_LABELS = {
+    "responsibility": _l("Responsibility system"),
+    "cii": _l("Critical information infrastructure"),
+    "mlps": _l("MLPS"),
+    "data_pi": _l("Data security and personal information"),
+    "web_secrecy": _l("Websites, new media and secrecy"),
+}
+
 RECTIFICATION_STATUS_LABELS = {
     "open": _l("Pending rectification"),
     "submitted": _l("Awaiting verification"),

@@ -3,24 +3,36 @@ every workbook it reads is opened here with the same size checks and messages.
 
 A text that starts like a formula (=, +, -, @, a tab or CR, or their full-width forms) is written
 as text and marked with Excel's quote prefix, so neither opening nor editing the cell runs it
-(security review 2-B: a checklist text `=HYPERLINK(...)` came back as a live formula).
+(security review 2-B: a checklist text `=HYPERLINK(...)` came back as a live formula). Characters
+XML cannot carry are dropped and a text longer than a cell holds is cut with a visible marker;
+emoji and rare CJK are kept.
+
+Large workbooks are written in openpyxl's write-only mode through `TableSheet`: column widths, the
+frozen header, printing (A4 landscape, header row repeated, fit to width) are set before the first
+row (write-only mode drops them otherwise), rows are streamed to a temporary file and strings are
+written inline, so memory stays flat whatever the number of rows.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from flask import has_app_context
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from .errors import ValidationFailed
 
@@ -35,8 +47,37 @@ NOTE_FONT = Font(italic=True, color="5F6368", size=9)
 WRAP = Alignment(wrap_text=True, vertical="top")
 
 
+# What XML 1.0 cannot carry (C0 controls but tab, LF and CR; lone surrogates; U+FFFE/U+FFFF).
+ILLEGAL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Excel's limit on the text of one cell, in UTF-16 code units (an emoji counts two).
+MAX_CELL_TEXT = 32_767
+
+
 def formula_like(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def truncation_marker() -> str:
+    """What a cut text ends with: "…[已截断]" in Chinese."""
+    return _("…[truncated]") if has_app_context() else "…[已截断]"
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clean_text(text: str) -> str:
+    """text without the characters XML cannot carry, cut to what a cell holds with a visible
+    marker at the end. Everything else (emoji, CJK extension B such as 𠀀) is kept."""
+    if ILLEGAL_CHARACTERS.search(text):
+        text = ILLEGAL_CHARACTERS.sub("", text)
+    if len(text) > MAX_CELL_TEXT // 2 and _utf16_length(text) > MAX_CELL_TEXT:
+        marker = truncation_marker()
+        room = MAX_CELL_TEXT - _utf16_length(marker)
+        encoded = text.encode("utf-16-le")[: room * 2]
+        # A cut between the two halves of a surrogate pair drops the half.
+        text = encoded.decode("utf-16-le", errors="ignore") + marker
+    return text
 
 
 def _harden(cell, value: Any):
@@ -49,6 +90,8 @@ def _harden(cell, value: Any):
 def write(ws, row: int, column: int, value: Any, **style: Any):
     """Put value in a cell of a normal worksheet, never as a formula; style: font, fill,
     alignment, number_format, border. Returns the cell."""
+    if isinstance(value, str):
+        value = clean_text(value)
     cell = ws.cell(row=row, column=column, value=value)
     for name, setting in style.items():
         setattr(cell, name, setting)
@@ -57,6 +100,8 @@ def write(ws, row: int, column: int, value: Any, **style: Any):
 
 def cell(ws, value: Any, **style: Any) -> WriteOnlyCell:
     """A cell for a write-only worksheet's append(), never a formula."""
+    if isinstance(value, str):
+        value = clean_text(value)
     out = WriteOnlyCell(ws, value=value)
     for name, setting in style.items():
         setattr(out, name, setting)
@@ -106,6 +151,181 @@ def to_bytes(wb: Workbook) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# --- write-only sheets ---------------------------------------------------------------------------
+
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+PERCENT_FORMAT = "0.0%"
+INTEGER_FORMAT = "0"
+NUMBER_FORMAT = "0.00"
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
+TITLE_FONT = Font(bold=True, size=14)
+BOLD = Font(bold=True)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a table sheet: heading, width in characters and how its values look:
+    "" (as they come: text, whole numbers, dates as yyyy-mm-dd), "wrap" (wrapped text),
+    "date", "datetime", "percent" (a fraction shown as 12.5%), "number" (two decimals)."""
+
+    heading: str
+    width: float = 12
+    style: str = ""
+
+
+_STYLES = {
+    "wrap": {"alignment": WRAP},
+    "date": {"number_format": DATE_FORMAT},
+    "datetime": {"number_format": DATETIME_FORMAT},
+    "percent": {"number_format": PERCENT_FORMAT},
+    "number": {"number_format": NUMBER_FORMAT},
+    "integer": {"number_format": INTEGER_FORMAT},
+    "bold": {"font": BOLD},
+    "header": {
+        "font": HEADER_FONT,
+        "fill": HEADER_FILL,
+        "border": HEADER_BORDER,
+        "alignment": WRAP,
+    },
+    "title": {"font": TITLE_FONT},
+}
+
+
+def _style_array(ws, style: str) -> StyleArray | None:
+    """The StyleArray of a cell with this style, computed once: giving a new cell a copy is
+    much cheaper than setting font/alignment/number_format on every cell."""
+    if not style:
+        return None
+    probe = WriteOnlyCell(ws)
+    for name, setting in _STYLES[style].items():
+        setattr(probe, name, setting)
+    return probe._style
+
+
+def set_up_printing(ws, *, title: str = "", repeat_rows: str | None = "1:1") -> None:
+    """A4 landscape, fit to the page width (as many pages down as needed), the header rows
+    repeated on every page, the sheet's title at the top and page numbers at the bottom."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.print_options.gridLines = True
+    if repeat_rows:
+        ws.print_title_rows = repeat_rows
+    if title:
+        ws.HeaderFooter.oddHeader.center.text = clean_text(title).replace("&", "&&")
+    ws.HeaderFooter.oddFooter.center.text = "&P / &N"
+
+
+def set_widths(ws, widths: Sequence[float]) -> None:
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+
+
+class TableSheet:
+    """A write-only sheet holding one table: optional lines above it, a header row, then data
+    rows. Widths, the frozen header and printing are set before the first row; the auto-filter
+    covers exactly the rows written (it is written at the end of the sheet). `progress(n)` is
+    called with the number of data rows written, every `every` rows and at the end.
+
+    Values may be str (made safe: never a formula, XML-legal, cut to a cell's size), int, float,
+    Decimal, date, datetime (naive, local time), bool (written as the text given by `yes_no`)
+    or None (an empty cell).
+    """
+
+    def __init__(
+        self,
+        wb: Workbook,
+        title: str,
+        columns: Sequence[Column],
+        *,
+        lines: Sequence[Sequence[Any]] = (),
+        print_title: str = "",
+        progress: Callable[[int], None] | None = None,
+        every: int = 2000,
+        filter: bool = True,
+    ):
+        self.ws = wb.create_sheet(title)
+        self.columns = list(columns)
+        self._progress, self._every = progress, every
+        self._filter = filter
+        self.rows_written = 0
+        self.header_row = len(lines) + 1
+        ws = self.ws
+        set_widths(ws, [c.width for c in self.columns])
+        ws.freeze_panes = f"A{self.header_row + 1}"
+        set_up_printing(
+            ws, title=print_title or title, repeat_rows=f"{self.header_row}:{self.header_row}"
+        )
+        self._styles = [_style_array(ws, c.style) for c in self.columns]
+        self._yes, self._no = (_("Yes"), _("No")) if has_app_context() else ("是", "否")
+        for index, line in enumerate(lines):
+            self._append([cell(ws, v, font=TITLE_FONT) if index == 0 and v else v for v in line])
+        header_style = _style_array(ws, "header")
+        self._append([self._styled(c.heading, header_style) for c in self.columns])
+
+    def _append(self, values: list[Any]) -> None:
+        self.ws.append(values)
+
+    def _styled(self, value: Any, style: StyleArray) -> WriteOnlyCell:
+        out = WriteOnlyCell(self.ws, value=value)
+        out._style = StyleArray(style)
+        return _harden(out, value)
+
+    def safe(self, values: Iterable[Any]) -> list[Any]:
+        """The row as the sheet will hold it: safe text, styled cells where the column asks."""
+        out = []
+        for value, style in zip(values, self._styles, strict=False):
+            if value.__class__ is str:
+                if not value:
+                    value = None
+                else:
+                    if ILLEGAL_CHARACTERS.search(value) or len(value) > MAX_CELL_TEXT // 2:
+                        value = clean_text(value)
+                    if value and value[0] in _FORMULA_FIRST:
+                        out.append(
+                            self._styled(value, style)
+                            if style is not None
+                            else _harden(WriteOnlyCell(self.ws, value=value), value)
+                        )
+                        continue
+            elif value is True or value is False:
+                value = self._yes if value else self._no
+            if style is not None and value is not None:
+                value = self._styled(value, style)
+            out.append(value)
+        return out
+
+    @property
+    def next_row(self) -> int:
+        """The number of the row the next row() call writes."""
+        return self.header_row + self.rows_written + 1
+
+    def row(self, values: Iterable[Any]) -> None:
+        self.ws.append(self.safe(values))
+        self.rows_written += 1
+        if self._progress is not None and self.rows_written % self._every == 0:
+            self._progress(self._every)
+
+    def rows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for values in rows:
+            self.row(values)
+
+    def close(self) -> None:
+        """The auto-filter over header and rows; reports the rows not yet reported."""
+        if self._filter:
+            last = get_column_letter(len(self.columns))
+            self.ws.auto_filter.ref = (
+                f"A{self.header_row}:{last}{self.header_row + max(self.rows_written, 1)}"
+            )
+        if self._progress is not None:
+            self._progress(self.rows_written % self._every)
 
 
 # --- reading ------------------------------------------------------------------------------------

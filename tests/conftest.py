@@ -79,6 +79,7 @@ def make_test_config(database_url: str, tmp_path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "EXPORT_DIR": str(tmp_path / "exports"),
         "RATELIMIT_STORAGE_URI": "memory://",
         # Tests that are not about two-step login log in with a password only; the MFA tests
         # (tests/auth/test_mfa.py) and the browser tests use the production default.

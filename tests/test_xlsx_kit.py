@@ -72,3 +72,38 @@ def test_only_the_toolkit_makes_workbooks():
         and "kit." not in line
     ]
     assert offenders == []
+
+
+def test_clean_text_drops_what_xml_cannot_carry_and_keeps_emoji_and_rare_cjk():
+    assert kit.clean_text("a\x01b\x1fc\x0bd\ud800e") == "abcde"
+    assert kit.clean_text("tab\tline\nend🔒𠀀") == "tab\tline\nend🔒𠀀"
+
+
+def test_clean_text_cuts_a_long_text_with_a_visible_marker():
+    cut = kit.clean_text("🔒" * 20_000)  # 40,000 UTF-16 units
+    assert cut.endswith("…[已截断]")
+    assert len(cut.encode("utf-16-le")) // 2 <= kit.MAX_CELL_TEXT
+    assert cut.startswith("🔒🔒") and "\ud83d" not in cut.removesuffix("…[已截断]")[-1]
+
+
+def test_a_table_sheet_keeps_its_layout_in_write_only_mode():
+    wb = Workbook(write_only=True)
+    sheet = kit.TableSheet(
+        wb,
+        "台账",
+        [kit.Column("编号", 10), kit.Column("描述", 40, "wrap"), kit.Column("比率", 8, "percent")],
+    )
+    sheet.row(("=1+1", "长\x01文本", 0.25))
+    sheet.row(("A-2", True, None))
+    sheet.close()
+    data = kit.to_bytes(wb)
+    assert formula_cells(data) == []
+    ws = load_workbook(io.BytesIO(data))["台账"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:C3"
+    assert ws.print_title_rows == "$1:$1"
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0
+    assert ws.column_dimensions["B"].width == 40
+    assert [c.value for c in ws[2]] == ["=1+1", "长文本", 0.25]
+    assert ws["B2"].alignment.wrap_text and ws["C2"].number_format == "0.0%"
+    assert ws["B3"].value == "是"

@@ -326,6 +326,20 @@ rectification.report            GET     A.closed                     302  200  2
 rectification.report            GET     B.submitted                  302  200  200  404  404  200  404  200
 rectification.report            GET     A.planned                    302  404  404  404  404  404  404  404
 rectification.report            GET     missing                      302  404  404  404  404  404  404  404
+exports.index                   GET     -                            302  200  200  403  403  200  403  403
+exports.index                   GET     ?year={year}                 302  200  200  403  403  200  403  403
+exports.index                   GET     ?year=1999                   302  400  400  403  403  400  403  403
+exports.start                   GET     -                            405  405  405  405  405  405  405  405
+exports.start                   POST    -                            302  200  200  403  403  200  403  403
+exports.inspection              GET     A.planned                    302  200  200  200  404  200  404  404
+exports.inspection              GET     A.submitted                  302  200  200  200  404  200  200  404
+exports.inspection              GET     B.submitted                  302  200  200  404  404  200  404  200
+exports.inspection              GET     B.closed                     302  200  200  404  404  200  404  200
+exports.inspection              GET     missing                      302  404  404  404  404  404  404  404
+exports.unit_ledger             GET     A                            302  200  200  404  404  200  200  404
+exports.unit_ledger             GET     B                            302  200  200  404  404  200  404  200
+exports.unit_ledger             GET     A?year=1999                  302  400  400  404  404  400  400  404
+exports.unit_ledger             GET     missing                      302  404  404  404  404  404  404  404
 
 api.list_items                  GET     -                            401  200  200  200  200  200  200  200
 api.list_items                  GET     ?status=overdue              401  200  200  200  200  200  200  200
@@ -600,6 +614,7 @@ BODIES = {
     "auth.recovery_codes": lambda w, t: {"code": "000000"},
     "auth.end_other_sessions": lambda w, t: {},
     "directory.user_sign_in": lambda w, t: {"action": "unlock"},
+    "exports.start": lambda w, t: {"kind": "export.round", "year": str(w.year), "seq": "3"},
     "checklists.upload": lambda w, t: {
         "file": (io.BytesIO(_checklist_yaml()), "walls.yaml"),
         "action": "load",

@@ -1,0 +1,88 @@
+"""Downloads: the exports page, round and year workbooks (POST, built here until they move to
+background jobs), an inspection's record and a unit's ledger. Builders write the file; these
+views only check, call one builder and send what it wrote."""
+
+from __future__ import annotations
+
+import os
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template, send_file
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+
+from ..auth import permissions
+from ..clock import local_today
+from ..extensions import db
+from ..models import Round, Unit
+from ..web import YEARS, year_arg
+from . import KINDS, build_inspection, build_unit_ledger
+from .forms import StartExportForm
+
+bp = Blueprint("exports", __name__, url_prefix="/exports")
+
+# What the exports page may start with its POST form (the others are links).
+STARTABLE = ("export.round", "export.year")
+
+
+def _params(**values) -> dict:
+    return {**values, "locale": str(get_locale()), "actor_id": current_user.id}
+
+
+def _send(result: tuple[str, str, str]):
+    """Send the built file and forget it: the open file stays readable after the unlink."""
+    path, name, mime = result
+    stream = open(path, "rb")  # noqa: SIM115 - closed by the response
+    os.unlink(path)
+    response = send_file(stream, mimetype=mime, as_attachment=True, download_name=name)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/")
+@login_required
+@permissions.action_required("exports.download")
+def index():
+    year = year_arg(local_today().year)
+    rounds = db.session.scalars(
+        sa.select(Round).where(Round.year == year).order_by(Round.seq)
+    ).all()
+    units = db.session.execute(
+        sa.select(Unit.id, Unit.code, Unit.name).where(Unit.active).order_by(Unit.code)
+    ).all()
+    years = range(max(YEARS[0], local_today().year - 5), local_today().year + 2)
+    return render_template(
+        "exports/index.html",
+        year=year,
+        years=years,
+        rounds=rounds,
+        units=units,
+        form=StartExportForm(),
+    )
+
+
+@bp.post("/start")
+@login_required
+@permissions.action_required("exports.download")
+def start():
+    """Build a round or year workbook and send it (the job queue takes this over)."""
+    form = StartExportForm()
+    if not form.validate_on_submit() or form.kind.data not in STARTABLE:
+        abort(400)
+    builder = KINDS[form.kind.data][0]
+    return _send(builder(_params(year=form.year.data, seq=form.seq.data), None))
+
+
+@bp.get("/inspections/<int:inspection_id>.xlsx")
+@login_required
+def inspection(inspection_id: int):
+    return _send(build_inspection(_params(inspection_id=inspection_id), None))
+
+
+@bp.get("/units/<int:unit_id>/ledger.xlsx")
+@login_required
+def unit_ledger(unit_id: int):
+    """A unit's rectification ledger of a year; a unit user gets only its own (404 else)."""
+    unit = permissions.get_visible_or_404(Unit, unit_id)
+    year = year_arg(local_today().year)
+    return _send(build_unit_ledger(_params(unit=unit.code, year=year), None))

@@ -1,0 +1,71 @@
+"""Downloads over HTTP: who gets which workbook, file names (RFC 5987), bad input as a 4xx."""
+
+from __future__ import annotations
+
+import io
+
+from python_calamine import CalamineWorkbook
+
+from inspect_app.extensions import db
+from inspect_app.models import User
+
+from ..conftest import Browser
+from .conftest import YEAR
+
+
+def _as(app, user_id: int) -> Browser:
+    with app.app_context():
+        username = db.session.get(User, user_id).username
+    browser = Browser(app.test_client())
+    browser.login(username)
+    return browser
+
+
+def _sheets(response) -> list[str]:
+    body = response.get_data()
+    response.close()  # closes the sent file
+    return CalamineWorkbook.from_filelike(io.BytesIO(body)).sheet_names
+
+
+def test_a_coordinator_downloads_the_round_workbook(app, web_data):
+    web = _as(app, web_data["users"]["office"])
+    page = web.get(f"/exports/?year={YEAR}")
+    assert page.status_code == 200 and "第3轮" in page.get_data(as_text=True)
+    response = web.post("/exports/start", {"kind": "export.round", "year": YEAR, "seq": 3})
+    assert response.status_code == 200, response.get_data(as_text=True)[-800:]
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    disposition = response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''2026%E5%B9%B4%E7%AC%AC3%E8%BD%AE" in disposition
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert _sheets(response)[:2] == ["说明", "汇总"]
+
+
+def test_an_unknown_round_is_a_400_naming_it(app, web_data):
+    web = _as(app, web_data["users"]["office"])
+    response = web.post("/exports/start", {"kind": "export.round", "year": 2031, "seq": 2})
+    assert response.status_code == 400
+    assert "2031年没有第2轮检查。" in response.get_data(as_text=True)
+    response = web.post("/exports/start", {"kind": "export.nothing", "year": YEAR})
+    assert response.status_code == 400
+
+
+def test_a_unit_user_downloads_its_own_ledger_from_home(app, web_data):
+    web = _as(app, web_data["users"]["liaison1"])
+    home = web.get("/").get_data(as_text=True)
+    link = f"/exports/units/{web_data['units']['u1']}/ledger.xlsx"
+    assert link in home
+    response = web.get(link)
+    assert response.status_code == 200
+    assert _sheets(response) == ["说明", "问题清单", "整改台账"]
+    assert web.get(f"/exports/units/{web_data['units']['u2']}/ledger.xlsx").status_code == 404
+    assert web.post("/exports/start", {"kind": "export.year", "year": YEAR}).status_code == 403
+
+
+def test_the_record_page_links_its_workbook(app, web_data):
+    web = _as(app, web_data["users"]["office"])
+    inspection_id = web_data["inspections"]["i1"]
+    page = web.get(f"/inspections/{inspection_id}/record").get_data(as_text=True)
+    assert f"/exports/inspections/{inspection_id}.xlsx" in page
+    response = web.get(f"/exports/inspections/{inspection_id}.xlsx")
+    assert response.status_code == 200
+    assert _sheets(response)[1] == "检查明细"
