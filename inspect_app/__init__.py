@@ -38,6 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     web.register_guard(app)  # before CSRFProtect's own hook reads the form
     register_extensions(app)
+    from . import jobs
+
+    jobs.init_app(app)  # the job queue, made on first use
     # Pillow's own decompression-bomb check at open(); process-wide, so set once here.
     Image.MAX_IMAGE_PIXELS = app.config["EVIDENCE_MAX_PIXELS"]
     web.register(app)  # the URL id converter must be in place before any blueprint
@@ -163,7 +166,12 @@ def _tune_sqlite(engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A job building a workbook reads for a minute: a deferred transaction reads a snapshot
+        # (WAL) without holding the write lock all that time (jobs.services.read_snapshot).
+        if conn.get_execution_options().get("sqlite_read_snapshot"):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:
@@ -173,6 +181,7 @@ def register_blueprints(app: Flask) -> None:
     from .checklists.routes import bp as checklists_bp
     from .directory.routes import bp as directory_bp
     from .inspections.routes import bp as inspections_bp
+    from .jobs.routes import bp as jobs_bp
     from .main.routes import bp as main_bp
     from .rounds.routes import bp as rounds_bp
 
@@ -185,6 +194,7 @@ def register_blueprints(app: Flask) -> None:
         inspections_bp,
         audit_bp,
         api_bp,
+        jobs_bp,
     ):
         app.register_blueprint(bp)
 
@@ -195,6 +205,7 @@ def register_cli(app: Flask) -> None:
     from .checklists.cli import checklists_cli
     from .cli import evidence_cli
     from .demo.cli import demo_cli
+    from .jobs.cli import jobs_cli
 
-    for group in (users_cli, checklists_cli, audit_cli, demo_cli, evidence_cli):
+    for group in (users_cli, checklists_cli, audit_cli, demo_cli, evidence_cli, jobs_cli):
         app.cli.add_command(group)

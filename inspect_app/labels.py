@@ -91,6 +91,11 @@ AUDIT_ACTION_LABELS = {
     "finding.create": _l("Finding recorded"),
     "finding.withdraw": _l("Finding withdrawn"),
     "demo.seed": _l("Demo data added"),
+    "job.start": _l("Background job started"),
+    "job.done": _l("Background job finished"),
+    "job.fail": _l("Background job failed"),
+    "job.expire": _l("Background job's file deleted (expired)"),
+    "job.download": _l("Background job's file downloaded"),
 }
 
 OBJECT_TYPE_LABELS = {
@@ -106,6 +111,7 @@ OBJECT_TYPE_LABELS = {
     "Finding": _l("Finding"),
     "RectificationItem": _l("Rectification item"),
     "Demo": _l("Demo data"),
+    "Job": _l("Background job"),
 }
 
 
