@@ -61,6 +61,7 @@ def worker_command(workers: int | None, no_periodic: bool) -> None:
         worker_type="thread",
         periodic=not no_periodic,
         check_worker_health=True,
+        max_delay=2.0,  # an idle queue is looked at every 2 s at most: a job starts promptly
     )
     consumer.run()
 

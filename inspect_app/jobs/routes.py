@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.routing import BaseConverter
 
 from ..errors import ValidationFailed
 from ..models import utcnow
@@ -13,6 +24,15 @@ from . import display, services
 from .forms import StartJobForm
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+
+class JobIdConverter(BaseConverter):
+    """A job id in a URL: a UUID's characters, so /jobs/start is never taken for a job."""
+
+    regex = r"[0-9a-fA-F-]{1,36}"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("job", JobIdConverter))
 
 # How often a page without JavaScript reloads itself while its job runs (seconds).
 REFRESH_SECONDS = 5
@@ -25,7 +45,10 @@ def _locale() -> str:
 @bp.get("/")
 @login_required
 def index():
-    return render_template("jobs/index.html", jobs=services.recent_jobs(current_user))
+    hours = round(current_app.config["JOB_RETENTION"].total_seconds() / 3600)
+    return render_template(
+        "jobs/index.html", jobs=services.recent_jobs(current_user), retention_hours=hours
+    )
 
 
 @bp.post("/start")
@@ -42,7 +65,7 @@ def start():
     return redirect(url_for("jobs.show", job_id=job.id))
 
 
-@bp.get("/<job_id>")
+@bp.get("/<job:job_id>")
 @login_required
 def show(job_id: str):
     job = services.visible_job(job_id, actor=current_user)
@@ -55,14 +78,14 @@ def show(job_id: str):
     )
 
 
-@bp.get("/<job_id>/status")
+@bp.get("/<job:job_id>/status")
 @login_required
 def status(job_id: str):
     job = services.visible_job(job_id, actor=current_user)
     return jsonify(display.status_payload(job))
 
 
-@bp.get("/<job_id>/file")
+@bp.get("/<job:job_id>/file")
 @login_required
 def download(job_id: str):
     path, job = services.open_download(job_id, actor=current_user)
@@ -73,7 +96,7 @@ def download(job_id: str):
     return response
 
 
-@bp.post("/<job_id>/again")
+@bp.post("/<job:job_id>/again")
 @login_required
 def again(job_id: str):
     job = services.start_again(job_id, actor=current_user, locale=_locale())

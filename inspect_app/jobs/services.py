@@ -32,7 +32,7 @@ from ..errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from ..i18n import normalise
 from ..models import Job, User, utcnow
-from ..models.job import ACTIVE_STATUSES
+from ..models.job import ACTIVE_STATUSES, new_job_id
 from ..transaction import unit_of_work
 from . import files, queue, registry
 from .registry import Built, Progress
@@ -122,7 +122,9 @@ def start_job(
             return twin
         if twin is not None:
             _fail(twin, "stalled", now=now)
+        job_id = new_job_id()
         job = Job(
+            id=job_id,
             kind=kind,
             owner_id=actor.id,
             params=params,
@@ -134,7 +136,8 @@ def start_job(
         )
         db.session.add(job)
         audit.record(actor, "job.start", job, after={"kind": kind, "params": params})
-    job_id = job.id
+    # Nothing may read through this session before the task is queued: in immediate mode (the
+    # tests) the task would run inside the transaction that read, and go when it is rolled back.
     try:
         queue.runtime().enqueue(job_id)
     except Exception:

@@ -262,6 +262,21 @@ inspections.evidence_file       GET     B.photo_submitted?thumb=1    302  200  2
 inspections.evidence_file       GET     B.signature_submitted        302  200  200  404  404  200  404  200
 inspections.evidence_file       GET     missing                      302  404  404  404  404  404  404  404
 
+jobs.index                      GET     -                            302  200  200  200  200  200  200  200
+jobs.start                      GET     -                            405  405  405  405  405  405  405  405
+jobs.start                      POST    -                            302  302  302  403  403  302  403  403
+jobs.show                       GET     done                         302  200  200  404  404  404  404  404
+jobs.show                       GET     expired                      302  200  200  404  404  404  404  404
+jobs.show                       GET     missing                      302  404  404  404  404  404  404  404
+jobs.status                     GET     done                         302  200  200  404  404  404  404  404
+jobs.status                     GET     missing                      302  404  404  404  404  404  404  404
+jobs.download                   GET     done                         302  200  200  404  404  404  404  404
+jobs.download                   GET     expired                      302  410  410  404  404  404  404  404
+jobs.download                   GET     missing                      302  404  404  404  404  404  404  404
+jobs.again                      GET     done                         405  405  405  405  405  405  405  405
+jobs.again                      POST    done                         302  302  302  404  404  404  404  404
+jobs.again                      POST    missing                      302  404  404  404  404  404  404  404
+
 api.list_items                  GET     -                            401  200  200  200  200  200  200  200
 api.list_items                  GET     ?status=overdue              401  200  200  200  200  200  200  200
 api.list_items                  GET     ?unit_id={unit:B}            401  200  200  200  200  200  200  200
@@ -349,6 +364,7 @@ ARG_KINDS = {
     "round_id": "round",
     "department_id": "department",
     "item_id": "item",
+    "job_id": "job",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -616,6 +632,8 @@ BODIES = {
     },
     "api.submit": lambda w, t: {"json": {"signatory_name": "王五", "signature": _png_data_url()}},
     "api.delete_evidence": lambda w, t: {},
+    "jobs.start": lambda w, t: {"kind": "test.count", "rows": "3"},
+    "jobs.again": lambda w, t: {},
 }
 
 
