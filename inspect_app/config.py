@@ -115,3 +115,4 @@ class Defaults:
     JOBS_PROGRESS_INTERVAL = 1.0
     JOBS_STALE_AFTER = timedelta(minutes=30)
     JOBS_WORKERS = 2  # worker threads of `flask jobs worker`
+    JOBS_QUEUE_NAME = "inspect-jobs"  # two installations sharing one Redis need two names

@@ -21,7 +21,6 @@ from huey.signals import SIGNAL_INTERRUPTED
 
 from ..paths import private_dir
 
-QUEUE_NAME = "inspect-jobs"
 RUN_TASK = "jobs.run"
 CLEANUP_TASK = "jobs.cleanup"
 log = logging.getLogger(__name__)
@@ -49,15 +48,14 @@ class Runtime:
     def _make(self) -> Huey:
         cfg = self.app.config
         immediate = bool(cfg["JOBS_IMMEDIATE"])
+        name = cfg["JOBS_QUEUE_NAME"]
         if cfg.get("REDIS_URL"):
-            huey: Huey = RedisHuey(
-                QUEUE_NAME, url=cfg["REDIS_URL"], immediate=immediate, results=False
-            )
+            huey: Huey = RedisHuey(name, url=cfg["REDIS_URL"], immediate=immediate, results=False)
         else:
             path = Path(cfg["JOBS_SQLITE_FILE"])
             if not immediate:
                 _private_file(path)
-            huey = SqliteHuey(QUEUE_NAME, filename=str(path), immediate=immediate, results=False)
+            huey = SqliteHuey(name, filename=str(path), immediate=immediate, results=False)
         app = self.app
 
         def run_job(job_id: str) -> None:

@@ -2,15 +2,21 @@
 
 `test.count` writes a CSV of `rows` numbers, reporting progress on every row; `delay` sleeps
 that long ten times on the way, `fail` raises a DomainError halfway (the user's message),
-`crash` a RuntimeError, `as_path` returns a file made with jobs.temp_path instead of bytes.
+`crash` a RuntimeError, `as_path` returns a file made with jobs.temp_path instead of bytes,
+`read` queries the database at every tenth (as an export streams rows while its progress is
+written on another connection).
 """
 
 from __future__ import annotations
 
 import time
 
+import sqlalchemy as sa
+
 from inspect_app import jobs
 from inspect_app.errors import ValidationFailed
+from inspect_app.extensions import db
+from inspect_app.models import User
 
 COUNT = "test.count"
 MIME = "text/csv"
@@ -28,7 +34,7 @@ def validate_count(params: dict, actor) -> dict:
     out: dict = {"rows": rows}
     if delay:
         out["delay"] = delay
-    for flag in ("fail", "crash", "as_path"):
+    for flag in ("fail", "crash", "as_path", "read"):
         if params.get(flag) not in (None, "", False, "0"):
             out[flag] = True
     return out
@@ -59,8 +65,11 @@ def build_count(params: dict, progress) -> tuple:
                 raise ValidationFailed(FAIL_MESSAGE.format(n=n))
             if params.get("crash"):
                 raise RuntimeError("the test builder crashed")
-        if params.get("delay") and n % step == 0:
-            time.sleep(params["delay"])
+        if n % step == 0:
+            if params.get("read"):
+                db.session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one()
+            if params.get("delay"):
+                time.sleep(params["delay"])
         progress(n, rows)
     data = expected_bytes(rows)
     if scratch is not None:

@@ -5,6 +5,7 @@ through the route. Own committed database: the consumer cannot see a test's tran
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -35,6 +36,32 @@ def queued_app(new_database_url, tmp_path_factory):
     yield app
     with app.app_context():
         db.session.remove()
+        db.engine.dispose()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_app(queued_app):
+    """The same app and database with the queue in Redis (as with INSPECT_REDIS_URL)."""
+    import redis
+
+    store = redis.Redis.from_url(REDIS_URL)
+    try:
+        store.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    name = f"test-jobs-{uuid.uuid4().hex}"
+    config = {**queued_app.config, "REDIS_URL": REDIS_URL, "JOBS_QUEUE_NAME": name}
+    config["RATELIMIT_STORAGE_URI"] = "memory://"  # the limiter of the other tests stays
+    app = create_app(
+        {k: v for k, v in config.items() if k.isupper() and k != "SQLALCHEMY_ENGINE_OPTIONS"}
+    )
+    yield app
+    for key in store.keys(f"*{name}*"):
+        store.delete(key)
+    with app.app_context():
         db.engine.dispose()
 
 
@@ -76,7 +103,7 @@ def _coordinator():
 
 def test_a_consumer_process_runs_a_queued_job_and_the_file_downloads(queued_app, worker):
     with queued_app.app_context():
-        job = jobs.start_job(COUNT, {"rows": 3000, "delay": 0.3}, actor=_coordinator())
+        job = jobs.start_job(COUNT, {"rows": 3000, "delay": 0.3, "read": "1"}, actor=_coordinator())
         job_id, status = job.id, job.status
         db.session.remove()
     assert status == "queued"  # a real queue: this process does not run it
@@ -105,3 +132,19 @@ def test_a_consumer_stopped_at_once_marks_its_running_job_interrupted(queued_app
     stop_worker(worker)  # SIGTERM: stop now
     row = _row(queued_app, job_id)
     assert (row.status, row.error) == ("failed", "interrupted")
+
+
+def test_with_redis_a_consumer_process_runs_the_job(redis_app, tmp_path):
+    """Several hosts: the web app and a consumer anywhere share the queue in Redis."""
+    worker = start_worker(redis_app.config, tmp_path / "worker.log")
+    try:
+        with redis_app.app_context():
+            job_id = jobs.start_job(COUNT, {"rows": 1234}, actor=_coordinator()).id
+            db.session.remove()
+        seen = _wait(redis_app, job_id, lambda row: row.status not in ("queued", "running"))
+    finally:
+        stop_worker(worker)
+    log = (tmp_path / "worker.log").read_text()
+    assert (seen[-1].status, seen[-1].done) == ("done", 1234), log
+    assert "队列 Redis" in log
+    assert type(redis_app.extensions["jobs"].huey).__name__ == "RedisHuey"

@@ -42,8 +42,11 @@ def start_worker(config: dict, log_path: Path) -> subprocess.Popen:
             "INSPECT_AUDIT_ANCHOR_FILE": config["AUDIT_ANCHOR_FILE"],
             "INSPECT_JOBS_PROGRESS_INTERVAL": json.dumps(config["JOBS_PROGRESS_INTERVAL"]),
             "INSPECT_JOBS_IMMEDIATE": "false",
+            "INSPECT_JOBS_QUEUE_NAME": config["JOBS_QUEUE_NAME"],
         }
     )
+    if config.get("REDIS_URL"):
+        env["INSPECT_REDIS_URL"] = config["REDIS_URL"]
     command = [sys.executable, "-m", "flask", "--app", "tests.jobs.worker_app:make_app"]
     log = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed in stop_worker
     process = subprocess.Popen(
