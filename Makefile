@@ -37,14 +37,17 @@ setup-db: $(VENV)/.installed translations instance-config
 	$(FLASK) checklists load
 	$(FLASK) demo seed --if-empty
 
+# The web server and the job consumer (`flask jobs worker`) run together; Ctrl-C stops both.
 run: setup-db
 	@echo "Serving on http://$(HOST):$(PORT)  (demo users: see README.md)"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(BIN)/python scripts/launch.py "web=$(FLASK) run --host $(HOST) --port $(PORT)" \
+		"jobs=$(FLASK) jobs worker"
 
 # gunicorn.conf.py picks the workers (4 with INSPECT_REDIS_URL, else 1 with threads), the
-# timeout, recycling and memory ceilings; see docs/deployment.md.
+# timeout, recycling and memory ceilings; see docs/deployment.md. The job consumer runs beside.
 serve: setup-db
-	$(BIN)/gunicorn --bind $(HOST):$(PORT)
+	$(BIN)/python scripts/launch.py "web=$(BIN)/gunicorn --bind $(HOST):$(PORT)" \
+		"jobs=$(FLASK) jobs worker"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python scripts/i18n.py compile

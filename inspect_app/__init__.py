@@ -38,10 +38,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     web.register_guard(app)  # before CSRFProtect's own hook reads the form
     register_extensions(app)
+    from . import jobs
+
+    jobs.init_app(app)  # the job queue, made on first use
     # Pillow's own decompression-bomb check at open(); process-wide, so set once here.
     Image.MAX_IMAGE_PIXELS = app.config["EVIDENCE_MAX_PIXELS"]
     web.register(app)  # the URL id converter must be in place before any blueprint
     register_blueprints(app)
+    from .exports import register_jobs
+
+    register_jobs()  # every workbook is a kind of background job
     register_cli(app)
 
     from . import assets, errors, i18n, labels
@@ -179,6 +185,7 @@ def register_blueprints(app: Flask) -> None:
     from .directory.routes import bp as directory_bp
     from .exports.routes import bp as exports_bp
     from .inspections.routes import bp as inspections_bp
+    from .jobs.routes import bp as jobs_bp
     from .main.routes import bp as main_bp
     from .notifications.routes import bp as notifications_bp
     from .rectification.routes import bp as rectification_bp
@@ -196,6 +203,7 @@ def register_blueprints(app: Flask) -> None:
         api_bp,
         notifications_bp,
         exports_bp,
+        jobs_bp,
     ):
         app.register_blueprint(bp)
 
@@ -207,6 +215,7 @@ def register_cli(app: Flask) -> None:
     from .cli import evidence_cli
     from .demo.cli import demo_cli
     from .exports.cli import export_cli
+    from .jobs.cli import jobs_cli
     from .rectification.cli import rectification_cli
 
     for group in (
@@ -217,5 +226,6 @@ def register_cli(app: Flask) -> None:
         evidence_cli,
         rectification_cli,
         export_cli,
+        jobs_cli,
     ):
         app.cli.add_command(group)

@@ -116,3 +116,16 @@ class Defaults:
         "private_enterprise": 4,
         "other": 4,
     }
+
+    # Background jobs (huey): SQLite queue file in instance/ by default, Redis when REDIS_URL is
+    # set; JOBS_IMMEDIATE runs each job inline as it is started (tests). See docs/jobs.md.
+    JOBS_IMMEDIATE = False
+    JOBS_SQLITE_FILE = None  # falls back to instance/jobs.sqlite
+    JOBS_DIR = None  # finished files; falls back to instance/jobs (0700, files 0600)
+    JOB_RETENTION = timedelta(hours=24)  # a finished file is deleted this long after (seconds)
+    # A running job writes its progress at most this often (seconds); a job silent for longer
+    # than JOBS_STALE_AFTER (seconds in env vars) is taken for dead.
+    JOBS_PROGRESS_INTERVAL = 1.0
+    JOBS_STALE_AFTER = timedelta(minutes=30)
+    JOBS_WORKERS = 2  # worker threads of `flask jobs worker`
+    JOBS_QUEUE_NAME = "inspect-jobs"  # two installations sharing one Redis need two names

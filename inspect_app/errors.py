@@ -64,6 +64,7 @@ def _titles() -> dict[int, tuple[str, str]]:
         404: (_("Not found"), _("The page or record does not exist, or you may not see it.")),
         405: (_("Method not allowed"), _("This address does not accept that kind of request.")),
         409: (_("Conflict"), _("The request conflicts with the current state of the record.")),
+        410: (_("No longer available"), _("This file or page is no longer available.")),
         413: (_("File too large"), _("The upload is larger than the server accepts.")),
         429: (_("Too many requests"), _("Too many attempts. Wait a minute and try again.")),
         503: (
@@ -102,6 +103,7 @@ def _code_for(status: int) -> str:
         404: "not_found",
         405: "method_not_allowed",
         409: "conflict",
+        410: "gone",
         413: "too_large",
         429: "rate_limited",
         500: "server_error",

@@ -156,6 +156,11 @@ AUDIT_ACTION_LABELS = {
     "rectification.bulk_return": _l("Rectification returned (bulk)"),
     "rectification.bulk_extend": _l("Due date extended (bulk)"),
     "demo.seed": _l("Demo data added"),
+    "job.start": _l("Background job started"),
+    "job.done": _l("Background job finished"),
+    "job.fail": _l("Background job failed"),
+    "job.expire": _l("Background job's file deleted (expired)"),
+    "job.download": _l("Background job's file downloaded"),
 }
 
 OBJECT_TYPE_LABELS = {
@@ -171,6 +176,7 @@ OBJECT_TYPE_LABELS = {
     "Finding": _l("Finding"),
     "RectificationItem": _l("Rectification item"),
     "Demo": _l("Demo data"),
+    "Job": _l("Background job"),
 }
 
 

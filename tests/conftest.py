@@ -84,6 +84,10 @@ def make_test_config(database_url: str, tmp_path) -> dict:
         # Tests that are not about two-step login log in with a password only; the MFA tests
         # (tests/auth/test_mfa.py) and the browser tests use the production default.
         "MFA_REQUIRED_ROLES": (),
+        # Jobs run inline as they are started (huey's immediate mode); their files go here.
+        "JOBS_IMMEDIATE": True,
+        "JOBS_DIR": str(tmp_path / "jobs"),
+        "JOBS_SQLITE_FILE": str(tmp_path / "jobs.sqlite"),
     }
 
 

@@ -27,6 +27,7 @@ from datetime import date
 
 from PIL import Image
 
+from inspect_app import jobs
 from inspect_app.checklists import services as checklists
 from inspect_app.clock import local_today
 from inspect_app.extensions import db
@@ -90,7 +91,7 @@ def signature_png() -> bytes:
 
 @dataclass
 class World:
-    ids: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> name -> id
+    ids: dict[str, dict[str, int | str]] = field(default_factory=dict)  # kind -> name -> id
     usernames: dict[str, str] = field(default_factory=dict)  # client -> username
     markers: dict[str, list[str]] = field(default_factory=dict)  # "A"/"B" -> strings
     items: dict[str, int] = field(default_factory=dict)  # item code -> id
@@ -98,7 +99,7 @@ class World:
     item_versions: dict[str, int] = field(default_factory=dict)  # rectification item -> version
     year: int = 0
 
-    def id(self, kind: str, name: str) -> int:
+    def id(self, kind: str, name: str) -> int | str:
         return MISSING_ID if name == "missing" else self.ids[kind][name]
 
 
@@ -254,6 +255,16 @@ def build_world() -> World:
         "B": event("inspection.submit", "B"),
         "hidden": event("answer.update", None),
     }
+
+    # Jobs of the coordinator: one finished (its file on disk), one whose file expired.
+    from .jobs.kinds import COUNT, register_test_kinds
+
+    register_test_kinds()
+    done = jobs.start_job(COUNT, {"rows": 3}, actor=users["coordinator"])
+    expired = jobs.start_job(COUNT, {"rows": 4}, actor=users["coordinator"])
+    expired.status, expired.file_key = "expired", None
+    db.session.commit()
+    world.ids["job"] = {"done": done.id, "expired": expired.id}
 
     for key in ("A", "B"):
         found = db.session.scalars(

@@ -22,6 +22,7 @@ from ..models import (
     Finding,
     Inspection,
     InspectionMember,
+    Job,
     RectificationItem,
     System,
     Unit,
@@ -64,6 +65,8 @@ ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # Accept a risk, escalate (移送), record an interview (约谈) or a notification (通报).
     "rectification.manage": OFFICE,
     "exports.download": READERS,
+    # A background job and its file: its owner's (checked in is_visible) and administrators'.
+    "jobs.view": ("admin", "coordinator", "inspector", "unit", "viewer"),
 }
 
 # Models whose rows belong to a unit, and the column that says which.
@@ -126,6 +129,8 @@ def on_team(user: User, inspection: Inspection) -> bool:
 
 def is_visible(user: User, obj: Any) -> bool:
     """Object-level visibility: the same rule the list scopes apply. Unknown means no."""
+    if isinstance(obj, Job):  # exports carry whole years of data: only their owner's
+        return obj.owner_id == user.id or user.role == "admin"
     if user.role in READERS:
         return True
     if user.role == "unit":

@@ -32,6 +32,17 @@ KINDS = {
     ),
 }
 
+
+def register_jobs() -> None:
+    """Make every workbook a kind of background job (jobs.register is idempotent)."""
+    from .. import jobs
+
+    for kind, (builder, validator, title) in KINDS.items():
+        jobs.register(
+            kind, builder=builder, permission=PERMISSIONS[kind], title=title, validate=validator
+        )
+
+
 # kind -> the action of auth/permissions.py a starter needs (the validators also check the
 # object: a unit user gets only its own ledger, an inspection only when visible).
 PERMISSIONS = {

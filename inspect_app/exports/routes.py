@@ -1,22 +1,24 @@
-"""Downloads: the exports page, round and year workbooks (POST, built here until they move to
-background jobs), an inspection's record and a unit's ledger. Builders write the file; these
-views only check, call one builder and send what it wrote."""
+"""Downloads: the exports page, round and year workbooks (POST: started as background jobs, whose
+page shows the progress and then the file), an inspection's record and a unit's ledger (small:
+built in the request). Builders write the file; these views only check, start or call one
+builder and send what it wrote."""
 
 from __future__ import annotations
 
 import os
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, send_file
+from flask import Blueprint, abort, redirect, render_template, send_file, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
+from .. import jobs
 from ..auth import permissions
 from ..clock import local_today
 from ..extensions import db
 from ..models import Round, Unit
 from ..web import YEARS, year_arg
-from . import KINDS, build_inspection, build_unit_ledger
+from . import build_inspection, build_unit_ledger
 from .forms import StartExportForm
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -65,12 +67,18 @@ def index():
 @login_required
 @permissions.action_required("exports.download")
 def start():
-    """Build a round or year workbook and send it (the job queue takes this over)."""
+    """Start a round or year workbook as a background job and show its page (progress, then
+    the download); the same export already running is shown instead of a second one."""
     form = StartExportForm()
     if not form.validate_on_submit() or form.kind.data not in STARTABLE:
         abort(400)
-    builder = KINDS[form.kind.data][0]
-    return _send(builder(_params(year=form.year.data, seq=form.seq.data), None))
+    params = {"year": form.year.data}
+    if form.kind.data == "export.round":
+        params["seq"] = form.seq.data
+    job = jobs.start_job(
+        form.kind.data, params, actor=current_user._get_current_object(), locale=str(get_locale())
+    )
+    return redirect(url_for("jobs.show", job_id=job.id))
 
 
 @bp.get("/inspections/<int:inspection_id>.xlsx")

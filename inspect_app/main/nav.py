@@ -21,6 +21,7 @@ NAV = [
     ("directory.my_unit", _l("My unit"), "unit.self"),
     ("audit.index", _l("Audit log"), "audit.view"),
     ("exports.index", _l("Exports"), "exports.download"),
+    ("jobs.index", _l("My exports"), "exports.download"),
 ]
 
 

@@ -12,6 +12,7 @@ from .inspection import (
     NoticeCounter,
     Round,
 )
+from .job import Job
 from .login import LoginSession, RecoveryCode
 from .notification import Notification
 from .org import UNIT_KINDS, Department, System, Unit
@@ -43,6 +44,7 @@ __all__ = [
     "Finding",
     "Inspection",
     "InspectionMember",
+    "Job",
     "LoginSession",
     "NoticeCounter",
     "Notification",

@@ -27,16 +27,21 @@ def _sheets(response) -> list[str]:
     return CalamineWorkbook.from_filelike(io.BytesIO(body)).sheet_names
 
 
-def test_a_coordinator_downloads_the_round_workbook(app, web_data):
+def test_a_coordinator_starts_the_round_workbook_as_a_job_and_downloads_it(app, web_data):
     web = _as(app, web_data["users"]["office"])
     page = web.get(f"/exports/?year={YEAR}")
     assert page.status_code == 200 and "第3轮" in page.get_data(as_text=True)
-    response = web.post("/exports/start", {"kind": "export.round", "year": YEAR, "seq": 3})
+    started = web.post("/exports/start", {"kind": "export.round", "year": YEAR, "seq": 3})
+    assert started.status_code == 302 and "/jobs/" in started.headers["Location"]
+    job_page = web.get(started.headers["Location"]).get_data(as_text=True)  # immediate in tests
+    assert "行" in job_page
+    again = web.post("/exports/start", {"kind": "export.round", "year": YEAR, "seq": 3})
+    assert again.headers["Location"] != started.headers["Location"]  # done: a new job
+    response = web.get(started.headers["Location"] + "/file")
     assert response.status_code == 200, response.get_data(as_text=True)[-800:]
     assert response.mimetype.endswith("spreadsheetml.sheet")
     disposition = response.headers["Content-Disposition"]
     assert "filename*=UTF-8''2026%E5%B9%B4%E7%AC%AC3%E8%BD%AE" in disposition
-    assert response.headers["Cache-Control"] == "private, no-store"
     assert _sheets(response)[:2] == ["说明", "汇总"]
 
 

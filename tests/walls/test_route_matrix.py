@@ -330,7 +330,7 @@ exports.index                   GET     -                            302  200  2
 exports.index                   GET     ?year={year}                 302  200  200  403  403  200  403  403
 exports.index                   GET     ?year=1999                   302  400  400  403  403  400  403  403
 exports.start                   GET     -                            405  405  405  405  405  405  405  405
-exports.start                   POST    -                            302  200  200  403  403  200  403  403
+exports.start                   POST    -                            302  302  302  403  403  302  403  403
 exports.inspection              GET     A.planned                    302  200  200  200  404  200  404  404
 exports.inspection              GET     A.submitted                  302  200  200  200  404  200  200  404
 exports.inspection              GET     B.submitted                  302  200  200  404  404  200  404  200
@@ -340,6 +340,20 @@ exports.unit_ledger             GET     A                            302  200  2
 exports.unit_ledger             GET     B                            302  200  200  404  404  200  404  200
 exports.unit_ledger             GET     A?year=1999                  302  400  400  404  404  400  400  404
 exports.unit_ledger             GET     missing                      302  404  404  404  404  404  404  404
+jobs.index                      GET     -                            302  200  200  200  200  200  200  200
+jobs.start                      GET     -                            405  405  405  405  405  405  405  405
+jobs.start                      POST    -                            302  302  302  403  403  302  403  403
+jobs.show                       GET     done                         302  200  200  404  404  404  404  404
+jobs.show                       GET     expired                      302  200  200  404  404  404  404  404
+jobs.show                       GET     missing                      302  404  404  404  404  404  404  404
+jobs.status                     GET     done                         302  200  200  404  404  404  404  404
+jobs.status                     GET     missing                      302  404  404  404  404  404  404  404
+jobs.download                   GET     done                         302  200  200  404  404  404  404  404
+jobs.download                   GET     expired                      302  410  410  404  404  404  404  404
+jobs.download                   GET     missing                      302  404  404  404  404  404  404  404
+jobs.again                      GET     done                         405  405  405  405  405  405  405  405
+jobs.again                      POST    done                         302  302  302  404  404  404  404  404
+jobs.again                      POST    missing                      302  404  404  404  404  404  404  404
 
 api.list_items                  GET     -                            401  200  200  200  200  200  200  200
 api.list_items                  GET     ?status=overdue              401  200  200  200  200  200  200  200
@@ -439,6 +453,7 @@ ARG_KINDS = {
     "item_id": "item",
     "step_id": "step",
     "notification_id": "notification",
+    "job_id": "job",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -765,6 +780,8 @@ BODIES = {
     ),
     "notifications.open": lambda w, t: {},
     "notifications.read_all": lambda w, t: {},
+    "jobs.start": lambda w, t: {"kind": "test.count", "rows": "3"},
+    "jobs.again": lambda w, t: {},
 }
 
 # Writes that change rows without an audit event, and why.

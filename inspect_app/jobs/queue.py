@@ -1,0 +1,126 @@
+"""The one huey instance of an app, made from its config, and the tasks it runs.
+
+SqliteHuey on a file in instance/ (one host), RedisHuey when REDIS_URL is set (several hosts),
+and immediate mode (every job runs inline as it is started) when JOBS_IMMEDIATE is on, as in the
+tests. Tasks carry only a job id: everything else is in the job's row. Each task runs in an app
+context of its own, pushed on the app the consumer created once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from pathlib import Path
+
+from flask import Flask, current_app
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey
+from huey.signals import SIGNAL_INTERRUPTED
+
+from ..paths import private_dir
+
+RUN_TASK = "jobs.run"
+CLEANUP_TASK = "jobs.cleanup"
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """An app's queue: huey is made on first use, so starting the app (a CLI command, the
+    gunicorn master) opens no queue connection or file."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self._huey: Huey | None = None
+        self._lock = threading.Lock()
+        self.run_task = None
+        self.cleanup_task = None
+
+    @property
+    def huey(self) -> Huey:
+        if self._huey is None:
+            with self._lock:
+                if self._huey is None:
+                    self._huey = self._make()
+        return self._huey
+
+    def _make(self) -> Huey:
+        cfg = self.app.config
+        immediate = bool(cfg["JOBS_IMMEDIATE"])
+        name = cfg["JOBS_QUEUE_NAME"]
+        if cfg.get("REDIS_URL"):
+            huey: Huey = RedisHuey(name, url=cfg["REDIS_URL"], immediate=immediate, results=False)
+        else:
+            path = Path(cfg["JOBS_SQLITE_FILE"])
+            if not immediate:
+                _private_file(path)
+            huey = SqliteHuey(name, filename=str(path), immediate=immediate, results=False)
+        app = self.app
+
+        def run_job(job_id: str) -> None:
+            from . import services
+
+            with _context(app):
+                services.run_job(job_id)
+
+        def cleanup() -> None:
+            from . import services
+
+            with _context(app):
+                services.cleanup()
+
+        def interrupted(signal, task, *args, **kwargs) -> None:
+            # The consumer stopped at once (SIGTERM) while this job ran: say so in its row.
+            if task.name == RUN_TASK and task.args:
+                from . import services
+
+                with _context(app):
+                    services.mark_interrupted(task.args[0])
+
+        self.run_task = huey.task(name=RUN_TASK)(run_job)
+        self.cleanup_task = huey.periodic_task(crontab(minute="*/15"), name=CLEANUP_TASK)(cleanup)
+        huey.signal(SIGNAL_INTERRUPTED)(interrupted)
+        return huey
+
+    def enqueue(self, job_id: str) -> None:
+        """Queue a job's task (in immediate mode: run it now, before returning)."""
+        self.huey  # noqa: B018 - makes the tasks
+        self.run_task(job_id)
+
+
+@contextlib.contextmanager
+def _context(app: Flask):
+    """A fresh app context for one task, with its own database session, also when the task
+    runs inline inside a request (immediate mode)."""
+    with app.app_context():
+        yield
+
+
+def _private_file(path: Path) -> None:
+    """Create the queue's SQLite file 0600 before SQLite creates it under the umask."""
+    private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+def init_app(app: Flask) -> None:
+    """Fill in the jobs settings and attach the app's queue (app.extensions["jobs"])."""
+    from datetime import timedelta
+
+    cfg = app.config
+    instance = Path(app.instance_path)
+    cfg["JOBS_DIR"] = str(cfg.get("JOBS_DIR") or instance / "jobs")
+    cfg["JOBS_SQLITE_FILE"] = str(cfg.get("JOBS_SQLITE_FILE") or instance / "jobs.sqlite")
+    for key in ("JOB_RETENTION", "JOBS_STALE_AFTER"):
+        if isinstance(cfg[key], int | float):
+            cfg[key] = timedelta(seconds=cfg[key])
+        if not isinstance(cfg[key], timedelta) or cfg[key] <= timedelta(0):
+            from .. import ConfigurationError
+
+            raise ConfigurationError(f"{key} must be a positive number of seconds.")
+    app.extensions["jobs"] = Runtime(app)
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["jobs"]

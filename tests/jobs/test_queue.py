@@ -1,0 +1,62 @@
+"""The one huey instance of an app, chosen from its config: a private SQLite file embedded,
+Redis with REDIS_URL, immediate mode in the tests; made only when first used."""
+
+from __future__ import annotations
+
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from inspect_app import ConfigurationError, create_app
+
+from ..conftest import make_test_config
+
+
+def _app(database_url, tmp_path, **config):
+    return create_app({**make_test_config(database_url, tmp_path), **config})
+
+
+def test_the_tests_run_jobs_in_immediate_mode(app):
+    assert app.extensions["jobs"].huey.immediate
+
+
+def test_the_embedded_queue_is_a_sqlite_file_only_the_app_may_read(database_url, tmp_path):
+    queue_file = tmp_path / "queue" / "jobs.sqlite"
+    app = _app(database_url, tmp_path, JOBS_IMMEDIATE=False, JOBS_SQLITE_FILE=str(queue_file))
+    assert not queue_file.exists()  # nothing is opened until a job is queued or a worker runs
+    huey = app.extensions["jobs"].huey
+    assert type(huey).__name__ == "SqliteHuey" and not huey.immediate
+    assert stat.S_IMODE(queue_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(queue_file.parent.stat().st_mode) == 0o700
+
+
+def test_with_redis_the_queue_is_in_redis(database_url, tmp_path):
+    app = _app(
+        database_url,
+        tmp_path,
+        JOBS_IMMEDIATE=False,
+        REDIS_URL="redis://127.0.0.1:6379/15",
+        RATELIMIT_STORAGE_URI="memory://",
+    )
+    assert type(app.extensions["jobs"].huey).__name__ == "RedisHuey"
+
+
+def test_jobs_settings_default_to_the_instance_folder_and_a_day(database_url, tmp_path):
+    config = make_test_config(database_url, tmp_path)
+    for key in ("JOBS_DIR", "JOBS_SQLITE_FILE"):
+        config.pop(key)
+    app = create_app(config)
+    instance = Path(app.instance_path)
+    assert app.config["JOBS_DIR"] == str(instance / "jobs")
+    assert app.config["JOBS_SQLITE_FILE"] == str(instance / "jobs.sqlite")
+    assert app.config["JOB_RETENTION"] == timedelta(hours=24)
+
+
+def test_durations_may_be_given_in_seconds_and_must_be_positive(database_url, tmp_path):
+    app = _app(database_url, tmp_path, JOB_RETENTION=3600, JOBS_STALE_AFTER=600)
+    assert app.config["JOB_RETENTION"] == timedelta(hours=1)
+    assert app.config["JOBS_STALE_AFTER"] == timedelta(minutes=10)
+    with pytest.raises(ConfigurationError):
+        _app(database_url, tmp_path, JOB_RETENTION=0)
