@@ -182,6 +182,7 @@ def register_blueprints(app: Flask) -> None:
     from .audit.routes import bp as audit_bp
     from .auth.routes import bp as auth_bp
     from .checklists.routes import bp as checklists_bp
+    from .dashboard.routes import bp as dashboard_bp
     from .directory.routes import bp as directory_bp
     from .exports.routes import bp as exports_bp
     from .inspections.routes import bp as inspections_bp
@@ -204,6 +205,7 @@ def register_blueprints(app: Flask) -> None:
         notifications_bp,
         exports_bp,
         jobs_bp,
+        dashboard_bp,
     ):
         app.register_blueprint(bp)
 

@@ -100,6 +100,9 @@ class Defaults:
     MAIL_TIMEOUT = 10  # seconds per connection attempt and reply
     # Notifications older than this are not mailed (switching mail on sends no backlog).
     MAIL_MAX_AGE_DAYS = 7
+    # The dashboard keeps its figures this long at most, and only while the data is unchanged
+    # (dashboard/cache.py); 0 computes them at every page load.
+    DASHBOARD_CACHE_SECONDS = 300
     # A non-compliant veto item (一票否决) caps an inspection's score at this value.
     VETO_SCORE_CAP = 59
 

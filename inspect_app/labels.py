@@ -54,12 +54,20 @@ RESULT_LABELS = {
 
 SEVERITY_LABELS = {"high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}
 
-# Finding categories (rectification.services.CATEGORY_BY_TEMPLATE), as the ledger names them.
+# The four departments of a joint inspection, by code; a checklist item's lead department.
+LEAD_LABELS = {
+    "CAC": _l("Cyberspace affairs (CAC)"),
+    "PSB": _l("Police cyber unit (PSB)"),
+    "MIIT": _l("Industry and IT (MIIT)"),
+    "SEC": _l("Secrecy bureau"),
+}
+
+# Problem types: a finding's category (rectification/services.py CATEGORY_BY_TEMPLATE).
 CATEGORY_LABELS = {
-    "responsibility": _l("Responsibility system"),
+    "responsibility": _l("Responsibility system and management"),
     "cii": _l("Critical information infrastructure"),
-    "mlps": _l("MLPS"),
-    "data_pi": _l("Data security and personal information"),
+    "mlps": _l("Multi-level protection (MLPS)"),
+    "data_pi": _l("Data and personal information"),
     "web_secrecy": _l("Websites, new media and secrecy"),
 }
 
@@ -224,6 +232,8 @@ def register(app: Flask) -> None:
         inspection_status_label=lambda code: label(INSPECTION_STATUS_LABELS, code),
         result_label=lambda code: label(RESULT_LABELS, code),
         severity_label=lambda code: label(SEVERITY_LABELS, code),
+        lead_label=lambda code: label(LEAD_LABELS, code),
+        category_label=lambda code: label(CATEGORY_LABELS, code),
         rectification_status_label=lambda code: label(RECTIFICATION_STATUS_LABELS, code),
         rectification_group_label=lambda code: label(RECTIFICATION_GROUP_LABELS, code),
         rectification_event_label=lambda code: label(RECTIFICATION_EVENT_LABELS, code),

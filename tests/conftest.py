@@ -88,6 +88,9 @@ def make_test_config(database_url: str, tmp_path) -> dict:
         "JOBS_IMMEDIATE": True,
         "JOBS_DIR": str(tmp_path / "jobs"),
         "JOBS_SQLITE_FILE": str(tmp_path / "jobs.sqlite"),
+        # Tests roll their rows back without an audit event: figures are computed every time
+        # (tests/dashboard/test_cache.py turns the cache on).
+        "DASHBOARD_CACHE_SECONDS": 0,
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 from inspect_app.assets import compact_css, compact_js
 
 SOURCE = Path(__file__).resolve().parent.parent / "inspect_app" / "static" / "css" / "app.css"
+STYLESHEETS = sorted(SOURCE.parent.glob("*.css"))
 
 
 def _rules(css: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -25,8 +26,9 @@ def _rules(css: str) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-def test_compaction_keeps_every_rule_and_declaration():
-    source = SOURCE.read_text(encoding="utf-8")
+@pytest.mark.parametrize("sheet", STYLESHEETS, ids=lambda p: p.name)
+def test_compaction_keeps_every_rule_and_declaration(sheet):
+    source = sheet.read_text(encoding="utf-8")
     compact = compact_css(source)
     assert len(compact) < len(source) * 0.92
     assert _rules(compact) == _rules(source)

@@ -67,6 +67,8 @@ ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "exports.download": READERS,
     # A background job and its file: its owner's (checked in is_visible) and administrators'.
     "jobs.view": ("admin", "coordinator", "inspector", "unit", "viewer"),
+    # The dashboard, its charts and the annual report (年度通报).
+    "reports.view": READERS,
 }
 
 # Models whose rows belong to a unit, and the column that says which.

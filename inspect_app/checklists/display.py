@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..labels import RESULT_LABELS, SEVERITY_LABELS, UNIT_KIND_LABELS
+from ..labels import LEAD_LABELS, RESULT_LABELS, SEVERITY_LABELS, UNIT_KIND_LABELS
 
 KIND_LABELS = {
     "yes_no": _l("Compliant / non-compliant"),
@@ -21,12 +21,6 @@ EVIDENCE_LABELS = {
     "optional": _l("Evidence optional"),
     "required_if_noncompliant": _l("Evidence required if non-compliant"),
     "required": _l("Evidence required"),
-}
-LEAD_LABELS = {
-    "CAC": _l("Cyberspace affairs (CAC)"),
-    "PSB": _l("Police cyber unit (PSB)"),
-    "MIIT": _l("Industry and IT (MIIT)"),
-    "SEC": _l("Secrecy bureau"),
 }
 TARGET_LABELS = {"unit": _l("Unit"), "system": _l("System")}
 FIELD_NAMES = {

@@ -9,6 +9,7 @@ from ..auth.permissions import can
 # (endpoint, label, action needed to see it in the menu)
 NAV = [
     ("main.index", _l("Home"), None),
+    ("dashboard.index", _l("Dashboard"), "reports.view"),
     ("inspections.mine", _l("My inspections"), "inspection.fill"),
     ("rounds.index", _l("Rounds"), "rounds.view"),
     ("rectification.index", _l("Rectification"), "rectification.view"),

@@ -5,10 +5,14 @@ from flask_login import current_user, login_required
 
 from ..auth.permissions import can
 from ..clock import local_today
+from ..dashboard.routes import render_dashboard
 from ..rectification import queries as rectification
 from ..rectification.routes import unit_home
 
 bp = Blueprint("main", __name__)
+
+# Roles whose home is the dashboard: the year and the current round at a glance.
+HOME_IS_DASHBOARD = ("coordinator", "viewer")
 
 
 @bp.get("/")
@@ -16,6 +20,8 @@ bp = Blueprint("main", __name__)
 def index():
     if current_user.role == "unit":
         return unit_home()  # a unit's home is its rectification work
+    if current_user.role in HOME_IS_DASHBOARD:
+        return render_dashboard()
     counts = None
     if can(current_user, "rectification.view"):
         counts = rectification.counts(

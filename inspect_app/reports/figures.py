@@ -15,6 +15,10 @@ unit) and returns plain values. Definitions, used everywhere the figure is shown
   due date, summed or per item.
 - repeat findings: findings that repeat an earlier round's finding of the same unit and item.
 - visits: inspections of a unit in the year against its yearly cap (国办发〔2024〕54号).
+- coverage: units with a done inspection in the scope, of them key units (重点单位), against the
+  active units (and active key units) of the directory in the scope's unit kind or unit.
+- departments: per lead department, its findings and their rectification; per department, the
+  inspections with a team member of that department.
 
 A department filter keeps findings whose checklist item that department leads, and inspections
 with a team member of that department.
@@ -22,7 +26,7 @@ with a team member of that department.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 import sqlalchemy as sa
@@ -41,7 +45,7 @@ from ..models import (
     Round,
     Unit,
 )
-from ..models.inspection import ON_RECORD_STATUSES
+from ..models.inspection import INSPECTION_STATUSES, ON_RECORD_STATUSES
 from ..models.rectification import SEVERITIES, UNIT_TURN_STATUSES
 from .sql import days_between, local_date
 
@@ -135,6 +139,12 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _added(one, other):
+    if type(one) is not type(other):
+        return NotImplemented
+    return type(one)(**{f.name: getattr(one, f.name) + getattr(other, f.name) for f in fields(one)})
+
+
 # --- inspections ----------------------------------------------------------------------------
 
 
@@ -153,6 +163,9 @@ class InspectionCounts:
     def done(self) -> int:
         return self.submitted + self.closed
 
+    def __add__(self, other: InspectionCounts) -> InspectionCounts:
+        return _added(self, other)
+
 
 def inspection_counts(scope: Scope) -> InspectionCounts:
     stmt = _inspection_filters(
@@ -162,6 +175,29 @@ def inspection_counts(scope: Scope) -> InspectionCounts:
     for status, n in db.session.execute(stmt):
         setattr(counts, status, n)
     return counts
+
+
+def inspections_by_department(scope: Scope) -> list[tuple[str, str, int, int]]:
+    """(department code, name, inspections, done inspections) for each department with a team
+    member on an inspection of the scope, most inspections first."""
+    stmt = (
+        _inspection_filters(
+            _inspections(
+                Department.code,
+                Department.name,
+                sa.func.count(sa.distinct(Inspection.id)),
+                sa.func.count(
+                    sa.distinct(sa.case((Inspection.status.in_(ON_RECORD_STATUSES), Inspection.id)))
+                ),
+            )
+            .join(InspectionMember, InspectionMember.inspection_id == Inspection.id)
+            .join(Department, Department.id == InspectionMember.department_id),
+            scope,
+        )
+        .group_by(Department.code, Department.name)
+        .order_by(sa.func.count(sa.distinct(Inspection.id)).desc(), Department.code)
+    )
+    return [(code, name, int(n), int(done)) for code, name, n, done in db.session.execute(stmt)]
 
 
 @dataclass
@@ -183,6 +219,45 @@ def compliance(scope: Scope) -> Compliance:
     ).where(Inspection.status.in_(ON_RECORD_STATUSES))
     compliant, noncompliant = db.session.execute(stmt).one()
     return Compliance(int(compliant), int(noncompliant))
+
+
+@dataclass
+class Coverage:
+    units: int  # units with a done inspection in the scope
+    key_units: int  # of them, key units
+    units_total: int  # active units of the directory in the scope's unit kind (or unit)
+    key_units_total: int
+
+    @property
+    def rate(self) -> float | None:
+        return _rate(self.units, self.units_total)
+
+    @property
+    def key_rate(self) -> float | None:
+        return _rate(self.key_units, self.key_units_total)
+
+
+def coverage(scope: Scope) -> Coverage:
+    """Units and key units inspected (a done inspection) against the directory's active ones."""
+
+    def inspected(*conditions) -> sa.ScalarSelect:
+        stmt = _inspection_filters(
+            _inspections(sa.func.count(sa.distinct(Inspection.unit_id))), scope
+        ).where(Inspection.status.in_(ON_RECORD_STATUSES), *conditions)
+        return stmt.scalar_subquery()
+
+    directory = sa.select(sa.func.count(Unit.id)).where(Unit.active.is_(True))
+    if scope.unit_kind:
+        directory = directory.where(Unit.kind == scope.unit_kind)
+    if scope.unit_id:
+        directory = directory.where(Unit.id == scope.unit_id)
+    stmt = sa.select(
+        inspected(),
+        inspected(Unit.is_key_unit.is_(True)),
+        directory.scalar_subquery(),
+        directory.where(Unit.is_key_unit.is_(True)).scalar_subquery(),
+    )
+    return Coverage(*(int(v or 0) for v in db.session.execute(stmt).one()))
 
 
 # --- findings and rectification ---------------------------------------------------------------
@@ -207,12 +282,42 @@ def findings_by(scope: Scope, dimension: str) -> list[tuple[str | int, int]]:
     stmt = _findings(scope, key.label("key"), sa.func.count(Finding.id).label("n"))
     if dimension == "checklist":
         stmt = stmt.join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
-    rows = [(k, n) for k, n in db.session.execute(stmt.group_by(key))]
+    return _ordered([(k, n) for k, n in db.session.execute(stmt.group_by(key))], dimension)
+
+
+def _ordered(rows: list[tuple[str | int, int]], dimension: str) -> list[tuple[str | int, int]]:
     if dimension == "severity":
         return sorted(rows, key=lambda r: SEVERITIES.index(r[0]) if r[0] in SEVERITIES else 9)
     if dimension == "round":
         return sorted(rows)
     return sorted(rows, key=lambda r: (-r[1], str(r[0])))
+
+
+def findings_by_pair(
+    scope: Scope, first: str, second: str
+) -> list[tuple[str | int, str | int, int]]:
+    """(key of first, key of second, number of findings) for each pair of values that occurs:
+    one statement for a cross table whose margins are findings_by(scope, first) and
+    findings_by(scope, second)."""
+    one, two = _dimension(first), _dimension(second)
+    stmt = _findings(scope, one.label("one"), two.label("two"), sa.func.count(Finding.id))
+    if "checklist" in (first, second):
+        stmt = stmt.join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+    return sorted(
+        ((a, b, n) for a, b, n in db.session.execute(stmt.group_by(one, two))),
+        key=lambda r: (str(r[0]), str(r[1])),
+    )
+
+
+def margins(
+    pairs: list[tuple[str | int, str | int, int]], dimensions: tuple[str, str], side: int
+) -> list[tuple[str | int, int]]:
+    """The totals of one side (0 or 1) of findings_by_pair(scope, *dimensions): equal to, and
+    ordered as, findings_by(scope, dimensions[side])."""
+    totals: dict = {}
+    for row in pairs:
+        totals[row[side]] = totals.get(row[side], 0) + row[2]
+    return _ordered(list(totals.items()), dimensions[side])
 
 
 @dataclass
@@ -240,6 +345,11 @@ class Rectification:
     @property
     def on_time_rate(self) -> float | None:
         return _rate(self.closed_on_time, self.due)
+
+    def __add__(self, other: Rectification) -> Rectification:
+        """Every field is a count or a sum, so the figures of disjoint scopes (the rounds of a
+        year) add up to the figures of their union."""
+        return _added(self, other)
 
 
 def _rectification_columns(today: date) -> list:
@@ -291,6 +401,15 @@ def rectification(scope: Scope, today: date) -> Rectification:
     return _as_rectification(
         db.session.execute(_findings(scope, *_rectification_columns(today))).one()
     )
+
+
+def per_lead_department(scope: Scope, today: date) -> list[tuple[str, Rectification]]:
+    """(lead department code, or "" for findings without one, and the rectification of its
+    findings), most findings first."""
+    key = _dimension("lead_department")
+    stmt = _findings(scope, key, *_rectification_columns(today)).group_by(key)
+    rows = [(code, _as_rectification(values)) for code, *values in db.session.execute(stmt)]
+    return sorted(rows, key=lambda r: (-r[1].findings, r[0]))
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -366,29 +485,29 @@ class RoundRow:
     end_date: date | None
     inspections: InspectionCounts
     figures: Rectification = field(default_factory=Rectification)
+    theme: str = ""
 
 
 def per_round(scope: Scope, today: date) -> list[RoundRow]:
-    """The year's rounds in order, each with its inspections and rectification (two
-    statements, whatever the number of rounds)."""
+    """The year's rounds in order, each with its inspections and rectification (one statement,
+    whatever the number of rounds). A round filter in the scope is ignored: all rounds."""
+    year_scope = Scope(scope.year, None, scope.department, scope.unit_kind, scope.unit_id)
     statuses = (
         _inspection_filters(
-            _inspections(Inspection.round_id, Inspection.status, sa.func.count(Inspection.id)),
-            Scope(scope.year, None, scope.department, scope.unit_kind, scope.unit_id),
-        )
-        .group_by(Inspection.round_id, Inspection.status)
-        .subquery()
-    )
-    found = (
-        _findings(
-            Scope(scope.year, None, scope.department, scope.unit_kind, scope.unit_id),
-            Inspection.round_id.label("round_id"),
-            *_rectification_columns(today),
+            _inspections(
+                Inspection.round_id.label("round_id"),
+                *(_count_if(Inspection.status == status) for status in INSPECTION_STATUSES),
+            ),
+            year_scope,
         )
         .group_by(Inspection.round_id)
         .subquery()
     )
-    figure_columns = [c for c in found.c if c.name != "round_id"]
+    found = (
+        _findings(year_scope, Inspection.round_id.label("round_id"), *_rectification_columns(today))
+        .group_by(Inspection.round_id)
+        .subquery()
+    )
     stmt = (
         sa.select(
             Round.id,
@@ -397,22 +516,26 @@ def per_round(scope: Scope, today: date) -> list[RoundRow]:
             Round.status,
             Round.start_date,
             Round.end_date,
-            *figure_columns,
+            Round.theme,
+            *[c for c in statuses.c if c.name != "round_id"],
+            *[c for c in found.c if c.name != "round_id"],
         )
+        .join(statuses, statuses.c.round_id == Round.id, isouter=True)
         .join(found, found.c.round_id == Round.id, isouter=True)
         .where(Round.year == scope.year)
         .order_by(Round.seq)
     )
-    rows = {
-        r[0]: RoundRow(
-            r[0], r[1], r[2], r[3], r[4], r[5], InspectionCounts(), _as_rectification(r[6:])
+    n = len(INSPECTION_STATUSES)
+
+    def counts(values) -> InspectionCounts:
+        return InspectionCounts(
+            **{status: int(v or 0) for status, v in zip(INSPECTION_STATUSES, values, strict=True)}
         )
+
+    return [
+        RoundRow(*r[:6], counts(r[7 : 7 + n]), _as_rectification(r[7 + n :]), theme=r[6] or "")
         for r in db.session.execute(stmt)
-    }
-    for round_id, status, n in db.session.execute(sa.select(statuses)):
-        if round_id in rows:
-            setattr(rows[round_id].inspections, status, n)
-    return list(rows.values())
+    ]
 
 
 @dataclass
@@ -448,8 +571,9 @@ def overdue_items(scope: Scope, today: date, *, limit: int | None = 20) -> list[
     return [OverdueRow(*row, days=(today - row[6]).days) for row in db.session.execute(stmt).all()]
 
 
-def repeat_offenders(scope: Scope, *, limit: int = 10) -> list[tuple[int, str, str, int]]:
-    """(unit id, code, name, repeat findings) of units with repeat findings, most first."""
+def repeat_offenders(scope: Scope, *, limit: int | None = 10) -> list[tuple[int, str, str, int]]:
+    """(unit id, code, name, repeat findings) of units with repeat findings, most first (all of
+    them when limit is None)."""
     stmt = (
         _findings(scope, Unit.id, Unit.code, Unit.name, sa.func.count(Finding.id).label("n"))
         .where(Finding.repeat_of_id.is_not(None))

@@ -56,7 +56,9 @@ def test_new_coordinator_sets_up_two_step_login_and_logs_in_with_a_code(tablet, 
     assert page.locator("ol.recovery-codes li").count() == 10
     page.get_by_role("link", name="我已保存，继续").click()
     page.wait_for_url(re.compile(r"/$"))
-    assert page.get_by_role("heading", name=re.compile("新协调员")).is_visible()
+    # Logged in as the new coordinator, whose home is the dashboard.
+    assert "新协调员" in page.locator(".user-name").text_content()
+    assert page.get_by_role("heading", name=re.compile(r"^\d{4}年工作概览$")).is_visible()
 
     page.get_by_role("button", name="菜单").click()
     page.get_by_role("button", name="退出登录").click()
@@ -69,4 +71,6 @@ def test_new_coordinator_sets_up_two_step_login_and_logs_in_with_a_code(tablet, 
     page.get_by_label("验证码").fill(totp_code("e2e_mfa_coord", secret))
     page.get_by_role("button", name="确认并登录").click()
     page.wait_for_url(re.compile(r"/$"))
-    assert page.get_by_role("heading", name=re.compile("新协调员")).is_visible()
+    # Logged in as the new coordinator, whose home is the dashboard.
+    assert "新协调员" in page.locator(".user-name").text_content()
+    assert page.get_by_role("heading", name=re.compile(r"^\d{4}年工作概览$")).is_visible()

@@ -24,8 +24,13 @@ YEAR = 2026
 
 @pytest.fixture
 def data(ctx, make):
+    return build_rows(make)
+
+
+def build_rows(make) -> dict:
     """Three units of two kinds, rounds 1–3 and one of last year, inspections in every status,
-    answers, and findings whose items are in every state, on time, late, overdue, repeated."""
+    answers, and findings whose items are in every state, on time, late, overdue, repeated.
+    Commits; call it in an app context (tests/dashboard builds it in one of its own)."""
     cac, psb = make.department(code="CAC"), make.department(code="PSB")
     t1 = make.template(
         key="RA",

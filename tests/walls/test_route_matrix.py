@@ -48,6 +48,7 @@ main.index                      GET     -                            302  200  2
 main.healthz                    GET     -                            200  200  200  200  200  200  200  200
 main.service_worker             GET     -                            200  200  200  200  200  200  200  200
 static                          GET     css/app.css                  200  200  200  200  200  200  200  200
+static                          GET     css/pages.css                200  200  200  200  200  200  200  200
 static                          GET     js/fill.js                   200  200  200  200  200  200  200  200
 static                          GET     favicon.svg                  200  200  200  200  200  200  200  200
 static                          GET     nothing-here.css             404  404  404  404  404  404  404  404
@@ -177,6 +178,21 @@ rounds.inspection_edit          POST    R/A.planned                  302  302  3
 rounds.inspection_remove        GET     R/A.planned                  405  405  405  405  405  405  405  405
 rounds.inspection_remove        POST    R/A.planned                  302  302  302  403  403  403  403  403
 rounds.inspection_remove        POST    R/A.in_progress              302  409  409  403  403  403  403  403
+
+dashboard.index                 GET     -                            302  200  200  403  403  200  403  403
+dashboard.index                 GET     ?year={year}&round={round:R}&department=PSB&kind=party_gov  302  200  200  403  403  200  403  403
+dashboard.index                 GET     ?year=1999                   302  400  400  403  403  400  403  403
+dashboard.index                 GET     ?round=x                     302  400  400  403  403  400  403  403
+dashboard.chart                 GET     severity?year={year}         302  200  200  403  403  200  403  403
+dashboard.chart                 GET     departments                  302  200  200  403  403  200  403  403
+dashboard.chart                 GET     categories                   302  200  200  403  403  200  403  403
+dashboard.chart                 GET     status                       302  200  200  403  403  200  403  403
+dashboard.chart                 GET     rounds?round={round:R}       302  200  200  403  403  200  403  403
+dashboard.chart                 GET     nothing                      302  404  404  403  403  404  403  403
+dashboard.chart                 GET     severity?kind=nothing        302  400  400  403  403  400  403  403
+dashboard.annual                GET     -                            302  200  200  403  403  200  403  403
+dashboard.annual                GET     ?year={year}                 302  200  200  403  403  200  403  403
+dashboard.annual                GET     ?year=20260                  302  400  400  403  403  400  403  403
 
 inspections.mine                GET     -                            302  200  200  200  200  403  403  403
 inspections.mine                GET     ?year={year}                 302  200  200  200  200  403  403  403

@@ -2,10 +2,11 @@
 // - static files: served from the cache, refreshed in the background;
 // - an inspection's filling page and its guidance: network first, the cached copy when offline;
 // - the API and every non-GET request: always the network (answers wait in the page's outbox).
-const STATIC = "inspect-static-v1";
+const STATIC = "inspect-static-v2";
 const PAGES = "inspect-pages-v1";
 const PRECACHE = [
   "/static/css/app.css",
+  "/static/css/pages.css",
   "/static/js/app.js",
   "/static/js/fill.js",
   "/static/js/fill-media.js",

@@ -1,0 +1,69 @@
+"""Figures kept between page loads until the data changes.
+
+At a year's full size (288,000 answers, 30,000 findings) the dashboard's statements take a
+second; every page load and every chart would pay it again. The head of the audit chain moves
+with every change the app makes (each command writes its audit event in its own transaction),
+so it serves as the data's version: one cheap statement tells whether what this process computed
+is still true. DASHBOARD_CACHE_SECONDS bounds the age of an entry anyway, for changes made
+outside the app (a restore, a hand edit); 0 turns the cache off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from threading import Lock
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from ..models import AuditHead
+
+SIZE = 32
+
+
+def data_version() -> tuple | None:
+    """The audit chain's head: it changes whenever the app changes anything."""
+    row = db.session.execute(
+        sa.select(AuditHead.last_event_id, AuditHead.count).where(AuditHead.id == 1)
+    ).first()
+    return tuple(row) if row else None
+
+
+class FigureCache:
+    """The last few results by key, each valid for one data version and a bounded time."""
+
+    def __init__(self, size: int = SIZE):
+        self.size = size
+        self.items: OrderedDict[Hashable, tuple[Any, float, Any]] = OrderedDict()
+        self.lock = Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        seconds = current_app.config["DASHBOARD_CACHE_SECONDS"]
+        if not seconds:
+            return compute()
+        version, now = data_version(), time.monotonic()
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is not None and hit[0] == version and hit[1] > now:
+                self.items.move_to_end(key)
+                return hit[2]
+        value = compute()
+        with self.lock:
+            self.items[key] = (version, now + seconds, value)
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+def figures_cache() -> FigureCache:
+    """This app's cache (an app built in the same process, a test's, has its own)."""
+    return current_app.extensions.setdefault("dashboard.figures", FigureCache())
