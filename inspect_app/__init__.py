@@ -214,7 +214,7 @@ def register_cli(app: Flask) -> None:
     from .audit.cli import audit_cli
     from .auth.cli import users_cli
     from .checklists.cli import checklists_cli
-    from .cli import evidence_cli
+    from .cli import backup_command, evidence_cli, restore_command
     from .demo.cli import demo_cli
     from .exports.cli import export_cli
     from .jobs.cli import jobs_cli
@@ -229,5 +229,7 @@ def register_cli(app: Flask) -> None:
         rectification_cli,
         export_cli,
         jobs_cli,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(group)

@@ -1,9 +1,10 @@
-"""App-wide commands: `flask evidence gc` and `flask evidence check` for the evidence store."""
+"""App-wide commands: `flask evidence gc|check` for the evidence store, `flask backup|restore`."""
 
 import sys
+from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from flask_babel import gettext as _
 
 from . import storage
@@ -37,3 +38,59 @@ def check_command() -> None:
     if missing:
         sys.exit(1)
     click.echo(_("OK: every attachment has its file."))
+
+
+@click.command("backup")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="The archive to write (.tar.gz).",
+)
+@with_appcontext
+def backup_command(output: str) -> None:
+    """Write one archive: the database, every evidence file, the audit anchors, a manifest."""
+    from .backup import BackupFailed, create_backup
+
+    try:
+        summary = create_backup(Path(output))
+    except BackupFailed as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        _(
+            "Backup written to %(path)s: %(rows)d rows in %(tables)d tables, "
+            "%(files)d evidence files (%(mb).1f MB).",
+            path=summary.path,
+            rows=sum(summary.tables.values()),
+            tables=len(summary.tables),
+            files=summary.files,
+            mb=summary.bytes / 1e6,
+        )
+    )
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(archive: str) -> None:
+    """Restore an archive made by `flask backup` into this empty instance, checking every hash."""
+    from .backup import BackupFailed, restore_backup
+
+    try:
+        summary = restore_backup(Path(archive))
+    except BackupFailed as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        _(
+            "Restored %(rows)d rows in %(tables)d tables and %(files)d evidence files.",
+            rows=sum(summary.tables.values()),
+            tables=len(summary.tables),
+            files=summary.files,
+        )
+    )
+    for problem in summary.problems:
+        click.echo(problem, err=True)
+    if summary.problems:
+        sys.exit(1)
+    click.echo(_("Now run `flask audit verify` and `flask evidence check`."))
