@@ -75,6 +75,11 @@ def _finish_config(app: Flask) -> None:
         cfg["AUDIT_ANCHOR_FILE"] = str(Path(app.instance_path) / "audit-anchors.log")
     if cfg.get("REDIS_URL") and not cfg.get("RATELIMIT_STORAGE_URI"):
         cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"]
+    if str(cfg.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
+        # A dead Redis must cost a login a second at most, not a hung worker.
+        cfg.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
+        )
     cfg.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LOCALE"]
     cfg["REMEMBER_COOKIE_SECURE"] = cfg["SESSION_COOKIE_SECURE"]

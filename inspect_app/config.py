@@ -62,6 +62,10 @@ class Defaults:
     # Time allowed between the password and the second step.
     MFA_PENDING_TIMEOUT = timedelta(minutes=10)
     RATELIMIT_HEADERS_ENABLED = False
+    # Redis down: the limits fall back to each process's memory (still limits, per process)
+    # rather than refusing every login; accounts still lock after LOGIN_LOCKOUT_THRESHOLD
+    # failures, which is kept in the database (docs/deployment.md, "When Redis is down").
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
     # werkzeug's default (scrypt); tests use a cheaper method.
     PASSWORD_HASH_METHOD = "scrypt"

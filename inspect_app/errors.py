@@ -53,6 +53,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class StorageUnavailable(DomainError):
+    """The file store refused a write (disk full, folder not writable): nothing was recorded."""
+
+    status_code = 507
+    code = "storage_unavailable"
+
+
 def _titles() -> dict[int, tuple[str, str]]:
     return {
         400: (
@@ -67,6 +74,10 @@ def _titles() -> dict[int, tuple[str, str]]:
         410: (_("No longer available"), _("This file or page is no longer available.")),
         413: (_("File too large"), _("The upload is larger than the server accepts.")),
         429: (_("Too many requests"), _("Too many attempts. Wait a minute and try again.")),
+        507: (
+            _("Storage full"),
+            _("The server could not store the file. Nothing was recorded; try again later."),
+        ),
         503: (
             _("Service unavailable"),
             _("The server is not set up correctly for this. Tell the administrator."),
@@ -108,6 +119,7 @@ def _code_for(status: int) -> str:
         429: "rate_limited",
         500: "server_error",
         503: "unavailable",
+        507: "storage_unavailable",
     }.get(status, "error")
 
 

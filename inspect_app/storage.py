@@ -14,6 +14,7 @@ between leaves a file no row names: `flask evidence gc` removes those after a gr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -29,7 +30,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from .errors import NotFound, ValidationFailed
+from .errors import NotFound, StorageUnavailable, ValidationFailed
 from .extensions import db
 from .models import Attachment
 from .paths import private_dir
@@ -238,15 +239,28 @@ def put(data: bytes, info: dict[str, Any] | None = None) -> StoredFile:
     stored = StoredFile(sha256, info)
     files = store()
     mime = info["mime"]
-    if files.put(key_for(sha256, mime), data):
-        stored.created.append(key_for(sha256, mime))
-    if mime != "application/pdf":
-        for variant, make in (("thumbnail", _thumbnail), ("public", _public_copy)):
-            key = key_for(sha256, mime, variant)
-            if not files.exists(key):
-                derived = make(data) if variant == "thumbnail" else make(data, mime)
-                if files.put(key, derived):
-                    stored.created.append(key)
+    try:
+        if files.put(key_for(sha256, mime), data):
+            stored.created.append(key_for(sha256, mime))
+        if mime != "application/pdf":
+            for variant, make in (("thumbnail", _thumbnail), ("public", _public_copy)):
+                key = key_for(sha256, mime, variant)
+                if not files.exists(key):
+                    derived = make(data) if variant == "thumbnail" else make(data, mime)
+                    if files.put(key, derived):
+                        stored.created.append(key)
+    except OSError as exc:
+        # Disk full, folder not writable, store unreachable: say so, and leave no half set.
+        current_app.logger.error("The evidence store refused a write: %s", exc)
+        with contextlib.suppress(OSError):  # `flask evidence gc` removes what is left now
+            discard(stored)
+        raise StorageUnavailable(
+            _(
+                "The server could not store the file (its storage is full or not writable). "
+                "Nothing was recorded: keep the file and try again later, or tell the "
+                "administrator."
+            )
+        ) from exc
     return stored
 
 

@@ -12,11 +12,11 @@ from PIL import Image
 from inspect_app import create_app, storage
 from inspect_app.extensions import db
 from inspect_app.inspections import services
-from inspect_app.models import Attachment, User
+from inspect_app.models import Attachment, AuditEvent, User
 
 from .conftest import Browser, make_test_config
 from .inspections.conftest import change
-from .inspections.helpers import signature_data_url
+from .inspections.helpers import jpeg_bytes, signature_data_url
 
 
 def gps_jpeg() -> bytes:
@@ -192,3 +192,52 @@ def test_instance_files_are_private_under_a_permissive_umask(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
     assert stat.S_IMODE((instance / "uploads").stat().st_mode) == 0o700
     assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+
+
+def test_an_unwritable_evidence_store_refuses_the_upload_clearly_and_records_nothing(
+    app, make, monkeypatch, tmp_path
+):
+    """Issue 13 §3: a full or unwritable upload folder gives a clear error and no row."""
+    with app.app_context():
+        template = make.template(items=[{"code": "F-01", "text": "是否有制度？"}])
+        lead, member = make.user(role="inspector"), make.user(role="inspector")
+        inspection = make.inspection(template=template, members=[lead, member])
+        inspection_id, item_id, username = inspection.id, template.items[0].id, lead.username
+        events_before = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")  # a file where the store's folder should be: every write fails
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(blocker / "uploads"))
+    b = Browser(app.test_client())
+    b.login(username)
+    events_before += 1  # the login
+    r = b.client.post(
+        f"/api/v1/inspections/{inspection_id}/evidence",
+        data={"file": (io.BytesIO(gps_jpeg()), "site.jpg"), "item_id": str(item_id)},
+        headers={"X-CSRFToken": b.token()},
+    )
+    assert r.status_code == 507
+    error = r.get_json()["error"]
+    assert error["code"] == "storage_unavailable"
+    assert "storage" in error["message"] or "存储" in error["message"]
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Attachment)) == 0
+        events = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
+        assert events == events_before
+
+
+def test_a_store_that_fails_half_way_leaves_no_file_of_the_set(app, monkeypatch):
+    """The original written, the thumbnail refused (disk full): the original goes too."""
+    written = []
+    real_put = storage.LocalStore.put
+
+    def put(self, key, data):
+        if key.startswith("thumbs/"):
+            raise OSError(28, "No space left on device")
+        created = real_put(self, key, data)
+        written.append(self.local_path(key))
+        return created
+
+    monkeypatch.setattr(storage.LocalStore, "put", put)
+    with app.app_context(), pytest.raises(storage.StorageUnavailable):
+        storage.put(jpeg_bytes(size=(321, 123)))  # a photo no other test stores
+    assert written and not any(path.exists() for path in written)

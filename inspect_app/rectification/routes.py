@@ -23,7 +23,7 @@ from flask_login import login_required
 
 from ..auth import permissions
 from ..clock import local_today
-from ..errors import Conflict, InvalidTransition, ValidationFailed
+from ..errors import Conflict, InvalidTransition, StorageUnavailable, ValidationFailed
 from ..extensions import db
 from ..inspections import services as inspections
 from ..models import Attachment, RectificationEvent, RectificationItem
@@ -331,7 +331,7 @@ def _step(item_id: int, step: str, command: Callable[[Any, RectificationItem], A
     if form.validate():
         try:
             command(form, item)
-        except (ValidationFailed, Conflict, InvalidTransition) as err:
+        except (ValidationFailed, Conflict, InvalidTransition, StorageUnavailable) as err:
             form.add_service_error(err)
             if request.files:
                 form.form_errors.append(
