@@ -15,7 +15,7 @@ from ..audit import services as audit
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..models import ChecklistItem, ChecklistTemplate, Inspection, System, Unit, User
-from . import conditions, loader, schema
+from . import basis, conditions, loader, schema
 from .errors import ChecklistError, Problem
 
 # --- validating and loading ---------------------------------------------------------------------
@@ -216,9 +216,7 @@ def _build(t: schema.TemplateModel, *, sha256: str, source: str) -> ChecklistTem
                 kind=item.kind,
                 options=dumped["options"],
                 guidance=item.guidance,
-                legal_basis=[
-                    {k: v for k, v in b.items() if v is not None} for b in dumped["legal_basis"]
-                ],
+                legal_basis=[basis.without_none(b) for b in dumped["legal_basis"]],
                 severity=item.severity,
                 major_hazard=item.major_hazard,
                 deadline_days=item.deadline_days,
@@ -226,6 +224,7 @@ def _build(t: schema.TemplateModel, *, sha256: str, source: str) -> ChecklistTem
                 lead_department=item.lead_department,
                 weight=item.weight,
                 veto=item.veto,
+                advisory=item.advisory,
                 applies_if=item.applies_if,
                 show_if=item.show_if,
             )
@@ -404,6 +403,7 @@ ITEM_FIELDS = (
     "lead_department",
     "weight",
     "veto",
+    "advisory",
     "applies_if",
     "show_if",
 )
