@@ -205,7 +205,7 @@ def test_every_shipped_advisory_item_is_limited_to_public_bodies():
 
 def test_every_mlps_item_cites_the_cybersecurity_law_so_the_notice_has_a_basis():
     mlps = [c for c, item in shipped().items() if c.startswith("MLPS-") and not item["advisory"]]
-    assert len(mlps) == 56
+    assert len(mlps) == 57
     for code in mlps:
         assert any(law == "网络安全法" for law, _ in laws(code)), code
     assert ("网络安全法", "第23条第（三）项") in laws("MLPS-SMC-02")
@@ -410,3 +410,43 @@ def test_a_finding_cites_the_clause_of_its_systems_level(ctx, make, level, claus
         {"law": "网络安全法", "article": "第23条第（四）项"},
         {"standard": "GB/T 22239-2019", "clause": clause},
     ]
+
+
+# --- coverage added after the review (§2.2) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code, cited, lead",
+    [
+        ("RESP-25", ("计算机信息网络国际联网安全保护管理办法", "第12条"), "PSB"),
+        ("RESP-26", ("公安机关互联网安全监督检查规定", "第10条第（三）项"), "PSB"),
+        ("RESP-27", ("网络安全法", "第24条"), "MIIT"),
+        ("WEB-14", ("反电信网络诈骗法", "第23条"), "MIIT"),
+        ("WEB-15", ("互联网新闻信息服务管理规定", "第5条"), "CAC"),
+        ("WEB-16", ("网络安全法", "第26条"), "CAC"),
+        ("WEB-17", ("互联网信息服务算法推荐管理规定", "第24条"), "CAC"),
+        ("BM-14", ("保守国家秘密法实施条例", "第58条"), "SEC"),
+        ("BM-19", ("保守国家秘密法实施条例", "第58条"), "SEC"),
+        ("PI-14", ("个人信息保护法", "第6条"), "CAC"),
+        ("MLPS-CR-01", ("密码法", "第27条"), ""),
+        ("ICS-02", ("网络安全法", "第23条第（二）项"), "MIIT"),
+        ("PWR-02", ("电力监控系统安全防护规定", "第3条"), ""),
+    ],
+)
+def test_new_coverage_items_carry_basis_guidance_and_lead(code, cited, lead):
+    item = shipped()[code]
+    assert cited in laws(code)
+    assert basis.has_statutory_basis(item["legal_basis"]) and not item["advisory"]
+    assert item["guidance"] and item["lead_department"] == lead
+    assert item["severity"] in ("high", "medium", "low") and item["deadline_days"] > 0
+
+
+def test_miit_now_leads_real_items():
+    miit = [code for code, item in shipped().items() if item["lead_department"] == "MIIT"]
+    assert len(miit) >= 8 and {"ICS-01", "ICS-02", "WEB-14", "RESP-27"} <= set(miit)
+
+
+def test_every_government_body_is_asked_about_internet_use_and_ai_tools():
+    cond = shipped()["BM-19"]["applies_if"]
+    assert conditions.applies(cond, unit=_unit(kind="party_gov")) is True
+    assert "人工智能" in shipped()["BM-19"]["text"]
