@@ -450,3 +450,11 @@ def test_every_government_body_is_asked_about_internet_use_and_ai_tools():
     cond = shipped()["BM-19"]["applies_if"]
     assert conditions.applies(cond, unit=_unit(kind="party_gov")) is True
     assert "人工智能" in shipped()["BM-19"]["text"]
+
+
+def test_review_notes_taken_up():
+    assert ("个人信息保护法", "第25条") in laws("PI-12")
+    assert shipped()["CII-09"]["deadline_days"] == 60
+    assert "报送履行个人信息保护职责的部门" in shipped()["PI-08"]["guidance"]
+    assert "第13条第一款第（三）项" in shipped()["PI-06"]["guidance"]
+    assert "较大及以上" in shipped()["RESP-19"]["guidance"]
