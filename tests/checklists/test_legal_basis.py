@@ -458,3 +458,22 @@ def test_review_notes_taken_up():
     assert "报送履行个人信息保护职责的部门" in shipped()["PI-08"]["guidance"]
     assert "第13条第一款第（三）项" in shipped()["PI-06"]["guidance"]
     assert "较大及以上" in shipped()["RESP-19"]["guidance"]
+
+
+def test_a_finding_of_the_shipped_mlps_checklist_on_a_level_4_system(ctx, make):
+    """The notice's 依据 is built from the findings' law entries: an MLPS finding now has one, and
+    its GB/T clause is the level-4 one (chapter 9)."""
+    from inspect_app.checklists import services as checklists
+
+    checklists.load_paths([str(loader.default_folder() / "mlps.yaml")])
+    template = checklists.find_version("MLPS")
+    system = make.system(mlps_level=4, unit=make.unit(kind="soe"))
+    results = ["noncompliant" if i.code == "MLPS-OM-06" else "compliant" for i in template.items]
+    (finding,) = _submit(make, template, system.unit, system=system, results=results)
+    assert {
+        "law": "网络安全法",
+        "article": "第23条第（四）项",
+        "article_pre2026": "第21条第（四）项",
+    } in (finding.legal_basis)
+    assert {"standard": "GB/T 22239-2019", "clause": "9.1.10.11"} in finding.legal_basis
+    assert all("clauses" not in b for b in finding.legal_basis)
