@@ -477,3 +477,19 @@ def test_a_finding_of_the_shipped_mlps_checklist_on_a_level_4_system(ctx, make):
     } in (finding.legal_basis)
     assert {"standard": "GB/T 22239-2019", "clause": "9.1.10.11"} in finding.legal_basis
     assert all("clauses" not in b for b in finding.legal_basis)
+
+
+def test_no_item_rests_only_on_cii_duties_unless_it_applies_to_cii_operators_or_public_bodies():
+    cii_articles = ("第35条", "第36条", "第37条", "第38条", "第39条", "第40条", "第41条")
+
+    def cii_only(entry):
+        if entry["law"] == "关键信息基础设施安全保护条例":
+            return True
+        return entry["law"] == "网络安全法" and entry["article"].startswith(cii_articles)
+
+    for code, item in shipped().items():
+        statutory = [e for e in item["legal_basis"] if "law" in e and basis.is_statutory(e)]
+        if statutory and all(cii_only(e) for e in statutory):
+            cond = item["applies_if"]
+            enterprise = _unit(kind="private_enterprise")
+            assert not conditions.applies(cond, unit=enterprise), code
