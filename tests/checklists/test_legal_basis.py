@@ -493,3 +493,19 @@ def test_no_item_rests_only_on_cii_duties_unless_it_applies_to_cii_operators_or_
             cond = item["applies_if"]
             enterprise = _unit(kind="private_enterprise")
             assert not conditions.applies(cond, unit=enterprise), code
+
+
+def test_an_advisory_item_on_an_enterprise_needs_no_finding_description(ctx, make):
+    template = make.template(key="ADV", items=ADVISORY_ITEMS)
+    unit = make.unit(kind="soe")
+    team = [make.user(role="inspector"), make.user(role="inspector")]
+    inspection = make.inspection(template=template, unit=unit, members=team)
+    inspections.apply_changes(
+        inspection.id,
+        [
+            change(template.items[0].id, result="noncompliant"),
+            change(template.items[1].id, result="compliant"),
+        ],
+        actor=team[0],
+    )
+    assert inspections.missing_for_submit(inspection) == []
