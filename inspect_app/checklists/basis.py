@@ -163,14 +163,14 @@ def without_none(entry: dict[str, Any]) -> dict[str, Any]:
 
 def for_level(entry: dict[str, Any], level: int | None) -> dict[str, Any]:
     """The entry as it reads for a system of this MLPS level: a standard with per-level clauses
-    keeps only that level's clause (or the plain clause when the level has none)."""
+    keeps only that level's clause. Without a level, or for a level it has no clause for (level 5),
+    the entry is left whole and prints every level's clause."""
     clauses = entry.get("clauses")
-    if not isinstance(clauses, dict):
+    chosen = clauses.get(f"level{level}") if isinstance(clauses, dict) and level else None
+    if not chosen:
         return entry
     out = {k: v for k, v in entry.items() if k != "clauses"}
-    chosen = clauses.get(f"level{level}") if level else None
-    if chosen:
-        out["clause"] = chosen
+    out["clause"] = chosen
     return out
 
 

@@ -166,6 +166,7 @@ def test_a_clause_is_resolved_for_the_systems_level():
     assert basis.for_level(ENTRY, 2) == {"standard": "GB/T 22239-2019", "clause": "7.1.4.8"}
     assert basis.for_level(ENTRY, 4) == {"standard": "GB/T 22239-2019", "clause": "9.1.4.9"}
     assert basis.for_level({"law": "网络安全法", "article": "第23条"}, 4)["article"] == "第23条"
+    assert basis.for_level(ENTRY, 5) == ENTRY and basis.for_level(ENTRY, None) == ENTRY
 
 
 def test_an_unresolved_entry_prints_every_levels_clause(en):
