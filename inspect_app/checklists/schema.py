@@ -395,11 +395,13 @@ def _check_options(item, path, kind, options, problem, problems) -> list[str]:
 
 def _check_grounding(item, path, target, problem, problems) -> None:
     """S1, S2 and S6 of the legal review: a statutory basis or `advisory: true` (for items that
-    can become findings); a Party rule
-    alone binds only 党政机关、事业单位、国有企业; laws are cited by article, never 全文; in a
-    system template GB/T 22239 is cited per MLPS level."""
-    entries = item.get("legal_basis")
-    entries = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    can become findings); a Party rule alone binds only 党政机关、事业单位、国有企业; laws are
+    cited by article, never 全文; in a system template GB/T 22239 is cited per MLPS level."""
+    raw = item.get("legal_basis")
+    indexed = (
+        [(i, e) for i, e in enumerate(raw) if isinstance(e, dict)] if isinstance(raw, list) else []
+    )
+    entries = [e for _i, e in indexed]
     at = (*path, "legal_basis") if "legal_basis" in item else (*path, "code")
     statutory = basis.has_statutory_basis(entries)
     # Only a yes/no item can be answered 不符合 and become a finding; the others record facts.
@@ -429,7 +431,7 @@ def _check_grounding(item, path, target, problem, problems) -> None:
                     _l("applies_if: {unit.kind: {in: [party_gov, public_institution, soe]}}"),
                 )
             )
-    for i, entry in enumerate(entries):
+    for i, entry in indexed:
         if (
             "law" in entry
             and basis.is_statutory(entry)
