@@ -195,6 +195,15 @@ def legal_basis_text(entry: dict) -> str:
         if entry.get("article_pre2026"):
             text += str(_l("(formerly %(article)s)", article=entry["article_pre2026"]))
         return text
+    clauses = entry.get("clauses")
+    if isinstance(clauses, dict) and not entry.get("clause"):
+        # Not yet resolved for a system: every level's clause, e.g. 第二级 7.1.4.8；第三级 8.1.4.9.
+        per_level = "；".join(
+            str(_l("level %(n)s: %(clause)s", n=key[-1], clause=value))
+            for key, value in sorted(clauses.items())
+            if value
+        )
+        return f"{entry.get('standard', '')} {per_level}".strip()
     return f"{entry.get('standard', '')} {entry.get('clause', '')}".strip()
 
 

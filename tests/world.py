@@ -62,6 +62,8 @@ sections:
       - code: W-02
         text: 日志是否留存六个月以上？
         text_en: Are logs kept for six months?
+        legal_basis:
+          - {{law: 网络安全法, article: 第23条第（三）项}}
       - code: W-03
         text: 网站数量
         text_en: Number of websites

@@ -71,12 +71,20 @@ _UNIT_FACTS: dict[str, Callable[[Any], Any]] = {
     "unit.handles_pi": lambda u: u.handles_pi,
     "unit.important_data": lambda u: u.important_data,
     "unit.classified": lambda u: u.classified,
+    "unit.sector": lambda u: u.sector,
 }
 _SYSTEM_FACTS: dict[str, Callable[[Any], Any]] = {
     "system.mlps_level": lambda s: s.mlps_level,
     "system.is_cii": lambda s: s.is_cii,
     "system.internet_facing": lambda s: s.internet_facing,
+    "system.is_cloud": lambda s: s.is_cloud,
+    "system.is_ics": lambda s: s.is_ics,
 }
+
+
+def _is_sector(v: Any) -> bool:
+    return isinstance(v, str) and 0 < len(v) <= 60
+
 
 APPLIES_FIELDS: dict[str, FieldSpec] = {
     "unit.kind": FieldSpec(
@@ -84,10 +92,13 @@ APPLIES_FIELDS: dict[str, FieldSpec] = {
         lambda v: v in UNIT_KINDS,
         _l("one of: %(values)s", values=", ".join(UNIT_KINDS)),
     ),
-    **{name: _BOOL for name in _UNIT_FACTS if name != "unit.kind"},
+    **{name: _BOOL for name in _UNIT_FACTS if name not in ("unit.kind", "unit.sector")},
+    "unit.sector": FieldSpec(EQUALITY_OPS, _is_sector, _l("the sector as written in the registry")),
     "system.mlps_level": FieldSpec(OPERATORS, _is_level, _l("a whole number from 1 to 5")),
     "system.is_cii": _BOOL,
     "system.internet_facing": _BOOL,
+    "system.is_cloud": _BOOL,
+    "system.is_ics": _BOOL,
 }
 
 FIELD_LABELS = {
@@ -102,6 +113,9 @@ FIELD_LABELS = {
     "system.mlps_level": _l("MLPS level"),
     "system.is_cii": _l("system is CII"),
     "system.internet_facing": _l("Internet-facing"),
+    "unit.sector": _l("sector"),
+    "system.is_cloud": _l("cloud platform or system on a cloud"),
+    "system.is_ics": _l("industrial control system"),
 }
 
 

@@ -46,20 +46,22 @@ def index():
 @action_required("checklists.edit")
 def show(template_id: int):
     template = services.get_template(template_id)
-    unit = system = None
+    unit = system = level = None
     if template.target == "system":
         system = db.session.get(System, int_arg("system_id", label=_("The system")) or 0)
+        level = int_arg("level", label=_("The MLPS level"), hi=5)
     else:
         unit = db.session.get(Unit, int_arg("unit_id", label=_("The unit")) or 0)
     return render_template(
         "checklists/show.html",
         template=template,
         sections=services.preview(
-            template, unit=unit, system=system, value_label=display.value_label
+            template, unit=unit, system=system, level=level, value_label=display.value_label
         ),
         candidates=services.candidates(template.target),
         unit=unit,
         system=system,
+        level=None if system else level,
         uses=services.inspections_using(template.id),
         previous=services.previous_version(template),
         delete_form=DeleteVersionForm(),

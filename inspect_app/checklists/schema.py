@@ -15,15 +15,16 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..models.checklist import EVIDENCE_RULES, ITEM_KINDS, SEVERITIES, TARGETS
-from . import conditions
+from . import basis, conditions
 from .errors import Problem, dotted
 
 LEAD_DEPARTMENTS = ("CAC", "PSB", "MIIT", "SEC")
 KEY_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 CODE_PATTERN = r"^[A-Z0-9][A-Z0-9_-]*$"
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-LAW_FIELDS = ("law", "article", "article_pre2026", "quote")
-STANDARD_FIELDS = ("standard", "clause")
+LAW_FIELDS = ("law", "article", "article_pre2026", "quote", "instrument")
+STANDARD_FIELDS = ("standard", "clause", "clauses")
+INSTRUMENTS = basis.INSTRUMENTS
 
 Text = Annotated[str, Field(min_length=1)]
 
@@ -39,15 +40,27 @@ class OptionModel(_Strict):
     label_en: Text
 
 
+class ClausesModel(_Strict):
+    """A standard's clause for each MLPS level (GB/T 22239: chapter 6, 7, 8, 9 for levels 1–4)."""
+
+    level1: Text | None = None
+    level2: Text | None = None
+    level3: Text | None = None
+    level4: Text | None = None
+
+
 class LegalBasisModel(_Strict):
-    """Either a law reference {law, article, article_pre2026?, quote?} or {standard, clause}."""
+    """Either a law reference {law, article, article_pre2026?, quote?, instrument?} or a
+    standard {standard, clause?, clauses?}."""
 
     law: Text | None = None
     article: Text | None = None
     article_pre2026: Text | None = None
     quote: Text | None = None
+    instrument: Literal[INSTRUMENTS] | None = None  # type: ignore[valid-type]
     standard: Text | None = None
     clause: Text | None = None
+    clauses: ClausesModel | None = None
 
 
 class ItemModel(_Strict):
@@ -65,6 +78,7 @@ class ItemModel(_Strict):
     lead_department: Literal[("", *LEAD_DEPARTMENTS)] = ""  # type: ignore[valid-type]
     weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
     veto: bool = False
+    advisory: bool = False
     applies_if: dict[str, Any] | None = None
     show_if: dict[str, Any] | None = None
 
@@ -102,6 +116,7 @@ _MODEL_AT = {
     ("sections", "items"): ItemModel,
     ("sections", "items", "options"): OptionModel,
     ("sections", "items", "legal_basis"): LegalBasisModel,
+    ("sections", "items", "legal_basis", "clauses"): ClausesModel,
 }
 
 _PATTERN_HINTS = {
@@ -269,6 +284,7 @@ def _literal_values(field: Any) -> tuple[str, ...]:
         "evidence": EVIDENCE_RULES,
         "lead_department": LEAD_DEPARTMENTS,
         "target": TARGETS,
+        "instrument": INSTRUMENTS,
     }.get(field, ())
 
 
@@ -320,6 +336,7 @@ def check_rules(data: dict, problem) -> list[Problem]:
         options = item.get("options")
         option_values = _check_options(item, path, kind, options, problem, problems)
         _check_legal_basis(item.get("legal_basis"), (*path, "legal_basis"), problem, problems)
+        _check_grounding(item, path, target, problem, problems)
 
         applies_if = item.get("applies_if")
         if isinstance(applies_if, dict):
@@ -376,6 +393,83 @@ def _check_options(item, path, kind, options, problem, problems) -> list[str]:
     return values
 
 
+def _check_grounding(item, path, target, problem, problems) -> None:
+    """S1, S2 and S6 of the legal review: a statutory basis or `advisory: true` (for items that
+    can become findings); a Party rule alone binds only 党政机关、事业单位、国有企业; laws are
+    cited by article, never 全文; in a system template GB/T 22239 is cited per MLPS level."""
+    raw = item.get("legal_basis")
+    indexed = (
+        [(i, e) for i, e in enumerate(raw) if isinstance(e, dict)] if isinstance(raw, list) else []
+    )
+    entries = [e for _i, e in indexed]
+    at = (*path, "legal_basis") if "legal_basis" in item else (*path, "code")
+    statutory = basis.has_statutory_basis(entries)
+    # Only a yes/no item can be answered 不符合 and become a finding; the others record facts.
+    can_find = item.get("kind", "yes_no") == "yes_no"
+    if can_find and not statutory and item.get("advisory") is not True:
+        problems.append(
+            problem(
+                at,
+                _l(
+                    "the item has no statutory basis (a law, administrative regulation or "
+                    "departmental rule)"
+                ),
+                _l("a law entry such as {law: 网络安全法, article: 第23条}, or advisory: true"),
+            )
+        )
+    party_only = not statutory and any(basis.instrument_of(e) == "party" for e in entries)
+    if party_only:
+        kinds = basis.kinds_allowed(item.get("applies_if"))
+        if kinds is None or not kinds <= set(basis.PARTY_RULE_KINDS):
+            problems.append(
+                problem(
+                    (*path, "applies_if") if "applies_if" in item else at,
+                    _l(
+                        "the item rests only on a Party rule, which binds only Party and "
+                        "government bodies, public institutions and state-owned enterprises"
+                    ),
+                    _l("applies_if: {unit.kind: {in: [party_gov, public_institution, soe]}}"),
+                )
+            )
+    for i, entry in indexed:
+        if (
+            "law" in entry
+            and basis.is_statutory(entry)
+            and isinstance(entry.get("article"), str)
+            and "全文" in entry["article"]
+        ):
+            problems.append(
+                problem(
+                    (*path, "legal_basis", i, "article"),
+                    _l("a law or regulation must be cited by article, not 全文"),
+                    _l("e.g. 第12条"),
+                )
+            )
+        if target == "system" and "22239" in str(entry.get("standard", "")):
+            clauses = entry.get("clauses")
+            clauses = clauses if isinstance(clauses, dict) else {}
+            missing = [
+                lv
+                for lv in sorted(basis.levels_allowed(item.get("applies_if")))
+                if not clauses.get(f"level{lv}")
+            ]
+            if missing:
+                problems.append(
+                    problem(
+                        (*path, "legal_basis", i),
+                        _l(
+                            "GB/T 22239 clauses depend on the MLPS level; no clause for level "
+                            "%(levels)s",
+                            levels=", ".join(str(lv) for lv in missing),
+                        ),
+                        _l(
+                            'clauses: {level2: "7.1.…", level3: "8.1.…", level4: "9.1.…"}, or '
+                            "applies_if limiting system.mlps_level"
+                        ),
+                    )
+                )
+
+
 def _check_legal_basis(entries, path, problem, problems) -> None:
     if not isinstance(entries, list):
         return
@@ -420,7 +514,7 @@ def _check_legal_basis(entries, path, problem, problems) -> None:
                         )
                     )
         else:
-            if "clause" not in entry:
+            if "clause" not in entry and "clauses" not in entry:
                 problems.append(
                     problem(
                         (*here, "clause"),

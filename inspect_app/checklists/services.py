@@ -15,7 +15,7 @@ from ..audit import services as audit
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..models import ChecklistItem, ChecklistTemplate, Inspection, System, Unit, User
-from . import conditions, loader, schema
+from . import basis, conditions, loader, schema
 from .errors import ChecklistError, Problem
 
 # --- validating and loading ---------------------------------------------------------------------
@@ -216,9 +216,7 @@ def _build(t: schema.TemplateModel, *, sha256: str, source: str) -> ChecklistTem
                 kind=item.kind,
                 options=dumped["options"],
                 guidance=item.guidance,
-                legal_basis=[
-                    {k: v for k, v in b.items() if v is not None} for b in dumped["legal_basis"]
-                ],
+                legal_basis=[basis.without_none(b) for b in dumped["legal_basis"]],
                 severity=item.severity,
                 major_hazard=item.major_hazard,
                 deadline_days=item.deadline_days,
@@ -226,6 +224,7 @@ def _build(t: schema.TemplateModel, *, sha256: str, source: str) -> ChecklistTem
                 lead_department=item.lead_department,
                 weight=item.weight,
                 veto=item.veto,
+                advisory=item.advisory,
                 applies_if=item.applies_if,
                 show_if=item.show_if,
             )
@@ -333,6 +332,7 @@ class PreviewItem:
     applies: bool | None  # None when no unit or system was chosen
     applies_text: str
     show_text: str
+    legal_basis: list[dict[str, Any]] = field(default_factory=list)  # as it reads for the level
 
 
 @dataclass
@@ -351,25 +351,37 @@ def preview(
     *,
     unit: Unit | None = None,
     system: System | None = None,
+    level: int | None = None,
     value_label=None,
 ) -> list[PreviewSection]:
-    """The template's sections as a tablet shows them for a unit (or system) chosen.
+    """The template's sections as a tablet shows them for a unit (or system) chosen, or for any
+    system of an MLPS level.
 
-    Items whose applies_if fails are marked not applicable; show_if items are marked conditional.
+    Items whose applies_if fails are marked not applicable (for a level alone: whose MLPS-level
+    test fails); show_if items are marked conditional. GB/T 22239 clauses are those of the
+    system's (or the chosen) level.
     """
     chosen = unit is not None or system is not None
+    if system is not None:
+        level = system.mlps_level
     sections: dict[int, PreviewSection] = {}
     for item in template.items:
         section = sections.setdefault(
             item.section_index, PreviewSection(item.section_title, item.section_title_en)
         )
-        applies = conditions.applies(item.applies_if, unit=unit, system=system) if chosen else None
+        if chosen:
+            applies = conditions.applies(item.applies_if, unit=unit, system=system)
+        elif level is not None:
+            applies = level in basis.levels_allowed(item.applies_if, (1, 2, 3, 4, 5))
+        else:
+            applies = None
         section.items.append(
             PreviewItem(
                 item,
                 applies,
                 conditions.describe(item.applies_if, value_label),
                 conditions.describe(item.show_if, value_label),
+                basis.resolve(item.legal_basis, level),
             )
         )
     return [sections[k] for k in sorted(sections)]
@@ -404,6 +416,7 @@ ITEM_FIELDS = (
     "lead_department",
     "weight",
     "veto",
+    "advisory",
     "applies_if",
     "show_if",
 )

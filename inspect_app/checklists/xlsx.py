@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from .. import xlsx as kit
 from ..models.checklist import EVIDENCE_RULES, ITEM_KINDS, SEVERITIES, TARGETS
-from . import loader, schema
+from . import basis, loader, schema
 from .errors import Problem
 
 SETTINGS_COLUMNS = ("field", "value")
@@ -43,13 +43,14 @@ ITEM_COLUMNS = (
     "veto",
     "applies_if",
     "show_if",
+    "advisory",
 )
 OPTION_COLUMNS = ("item", "value", "label", "label_en")
 SHEETS = {"settings": SETTINGS_COLUMNS, "items": ITEM_COLUMNS, "options": OPTION_COLUMNS}
 HEADER_ROW = 2
 FIRST_DATA_ROW = 3
 
-_BOOL_COLUMNS = {"major_hazard", "veto"}
+_BOOL_COLUMNS = {"major_hazard", "veto", "advisory"}
 _INT_COLUMNS = {"deadline_days"}
 _FLOAT_COLUMNS = {"weight"}
 _ENUM_COLUMNS = {"kind", "severity", "evidence", "lead_department", "target"}
@@ -108,7 +109,7 @@ def _cell_value(column: str, value: Any) -> Any:
     if value is None or value == "" or value == []:
         return None
     if column == "legal_basis":
-        return "\n".join(flow({k: v for k, v in entry.items() if v is not None}) for entry in value)
+        return "\n".join(flow(basis.without_none(entry)) for entry in value)
     if column in _CONDITION_COLUMNS:
         return flow(value)
     return value
@@ -167,6 +168,7 @@ def build_workbook(definition: dict[str, Any]) -> bytes:
         ("lead_department", schema.LEAD_DEPARTMENTS),
         ("major_hazard", ("TRUE", "FALSE")),
         ("veto", ("TRUE", "FALSE")),
+        ("advisory", ("TRUE", "FALSE")),
     ):
         letter = get_column_letter(ITEM_COLUMNS.index(column) + 1)
         kit.list_validation(ws, values, f"{letter}{FIRST_DATA_ROW}:{letter}{last}")
@@ -599,10 +601,7 @@ def to_yaml(template: schema.TemplateModel, *, header: str = "") -> str:
             if "options" in item:
                 item["options"] = [_Flow(o) for o in item["options"]]
             if "legal_basis" in item:
-                item["legal_basis"] = [
-                    _Flow({k: v for k, v in b.items() if v is not None})
-                    for b in item["legal_basis"]
-                ]
+                item["legal_basis"] = [_Flow(basis.without_none(b)) for b in item["legal_basis"]]
             for key in ("applies_if", "show_if"):
                 if key in item:
                     item[key] = _flow_condition(item[key])

@@ -247,6 +247,11 @@ SYSTEMS = {
     "U020": [("WEB", "图书馆门户网站", 1, False, True)],
 }
 
+# Systems the 等保 extension requirements apply to: cloud platforms and industrial control systems.
+CLOUD_SYSTEMS = {"U009-CLOUD", "U015-IAAS"}
+ICS_SYSTEMS = {"U010-SCADA", "U011-SCADA", "U013-DMS"}
+
+
 # username, role, display name, department code, unit code, certificate number
 USERS = [
     ("admin", "admin", "系统管理员", None, None, ""),
@@ -334,6 +339,8 @@ def seed(year: int | None = None, *, inspections: bool = True) -> dict[str, int]
                         mlps_level=level,
                         is_cii=cii,
                         internet_facing=internet,
+                        is_cloud=code in CLOUD_SYSTEMS,
+                        is_ics=code in ICS_SYSTEMS,
                         filing_number=f"99010099{int(unit_code[1:]):03d}{len(code):02d}-{level}"
                         if level >= 2
                         else "",

@@ -124,6 +124,8 @@ class SystemForm(_ValuesForm):
     filing_number = StringField(_l("MLPS filing number"), validators=[Optional(), Length(max=60)])
     is_cii = BooleanField(_l("Critical information infrastructure"))
     internet_facing = BooleanField(_l("Reachable from the internet"))
+    is_cloud = BooleanField(_l("Cloud platform or system on a cloud"))
+    is_ics = BooleanField(_l("Industrial control system"))
     address = StringField(_l("Where it runs"), validators=[Optional(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     active = BooleanField(_l("Active"), default=True)

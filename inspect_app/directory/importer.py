@@ -90,6 +90,8 @@ SYSTEM_COLUMNS = (
     Column("filing_number", "备案编号", "MLPS filing number", example="44030099001-00001", width=22),
     Column("is_cii", "关键信息基础设施", "Critical information infrastructure: 是/否", kind="bool", default=False, example="否", width=12),
     Column("internet_facing", "面向互联网", "Reachable from the internet: 是/否", kind="bool", default=False, example="是", width=10),
+    Column("is_cloud", "云计算平台或云上系统", "Cloud platform or system on a cloud: 是/否", kind="bool", default=False, example="否", width=12),
+    Column("is_ics", "工业控制系统", "Industrial control system (SCADA, DCS, PLC): 是/否", kind="bool", default=False, example="否", width=12),
     Column("address", "部署地址", "Where it runs (address or IP range)", example="示例市政务云", width=24),
     Column("description", "系统描述", "Description", example="对外提供政务服务事项办理", width=32),
     Column("active", "在用", "Active: 是/否; empty = 是", kind="bool", default=True, example="是", width=8),

@@ -49,7 +49,7 @@ UNIT_FIELDS = (
     "inspection_cap",
     *UNIT_FLAGS,
 )
-SYSTEM_FLAGS = ("is_cii", "internet_facing", "active")
+SYSTEM_FLAGS = ("is_cii", "internet_facing", "is_cloud", "is_ics", "active")
 SYSTEM_FIELDS = (
     "code",
     "unit_code",

@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 
 from .. import labels
 from ..auth import permissions
+from ..checklists import basis
 from ..clock import local_today
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
@@ -79,12 +80,14 @@ def guidance(inspection_id: int):
     """
     inspection = services.load(inspection_id, actor=_actor())
     items = services.items_of(inspection)
+    level = inspection.system.mlps_level if inspection.system is not None else None
+    bases = {item.id: basis.resolve(item.legal_basis, level) for item in items}
     if request.args.get("format") == "json":
         response = jsonify(
             {
                 str(item.id): {
                     "guidance": item.guidance,
-                    "basis": [labels.legal_basis_text(b) for b in item.legal_basis],
+                    "basis": [labels.legal_basis_text(b) for b in bases[item.id]],
                 }
                 for item in items
                 if item.guidance or item.legal_basis
@@ -92,7 +95,9 @@ def guidance(inspection_id: int):
         )
         response.headers["Cache-Control"] = "private, max-age=86400"
         return response
-    return render_template("inspections/guidance.html", inspection=inspection, items=items)
+    return render_template(
+        "inspections/guidance.html", inspection=inspection, items=items, bases=bases
+    )
 
 
 @bp.post("/<int:inspection_id>/start")

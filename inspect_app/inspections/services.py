@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, inputs, rectification, storage
 from ..auth import permissions
+from ..checklists.basis import ADVISORY_FINDING_KINDS
 from ..checklists.conditions import applies, visible_codes
 from ..clock import local_today
 from ..errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
@@ -521,7 +522,13 @@ def missing_for_submit(
                     item.code,
                 )
             )
-        if answer.result == "noncompliant" and not (answer.finding_description or "").strip():
+        # An advisory item gives an enterprise no finding, so it needs no finding description.
+        gives_finding = not item.advisory or inspection.unit.kind in ADVISORY_FINDING_KINDS
+        if (
+            answer.result == "noncompliant"
+            and gives_finding
+            and not (answer.finding_description or "").strip()
+        ):
             missing.append(
                 Missing(
                     _("%(item)s is non-compliant but has no finding description.", item=label),

@@ -80,6 +80,8 @@ class ChecklistItem(db.Model):
     lead_department: Mapped[str] = mapped_column(sa.String(20), default="")
     weight: Mapped[float] = mapped_column(default=1.0)
     veto: Mapped[bool] = mapped_column(default=False)
+    # No statutory basis: a finding for 党政机关/事业单位 (督查), never on a notice to an enterprise.
+    advisory: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     applies_if: Mapped[Any | None] = mapped_column(sa.JSON)
     show_if: Mapped[Any | None] = mapped_column(sa.JSON)
 

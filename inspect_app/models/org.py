@@ -88,6 +88,10 @@ class System(db.Model):
     filing_number: Mapped[str] = mapped_column(sa.String(60), default="")
     is_cii: Mapped[bool] = mapped_column(default=False)
     internet_facing: Mapped[bool] = mapped_column(default=False)
+    # Which 等保 extension requirements apply: a cloud platform or a system on a cloud (云计算安全
+    # 扩展要求), an industrial control system such as SCADA/DCS/DMS (工业控制系统安全扩展要求).
+    is_cloud: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    is_ics: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     address: Mapped[str] = mapped_column(sa.String(300), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
     active: Mapped[bool] = mapped_column(default=True)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, inputs, storage
 from ..auth import permissions
+from ..checklists import basis
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
@@ -138,6 +139,7 @@ CATEGORY_BY_TEMPLATE = {
     "RESP": "responsibility",
     "CII": "cii",
     "MLPS": "mlps",
+    "MLPS_EXT": "mlps",
     "DATA": "data_pi",
     "WEB": "web_secrecy",
 }
@@ -154,14 +156,19 @@ def create_findings(
     """A finding and an open rectification item for every non-compliant answer among the
     active items of a submitted inspection. A finding of the same unit and item in an earlier
     round within REPEAT_WINDOW_DAYS makes it a repeat: linked, counted and (REPEAT_RAISES_
-    SEVERITY) one level more severe. Adds to the session, audits and notifies the unit; the
+    SEVERITY) one level more severe. An advisory item (no statutory basis) yields no finding
+    for a unit other than a 党政机关 or 事业单位; GB/T 22239 clauses are those of the system's
+    MLPS level. Adds to the session, audits and notifies the unit; the
     caller commits."""
     earlier = _earlier_findings(inspection, [i.code for i in active], today)
+    level = inspection.system.mlps_level if inspection.system is not None else None
     findings = []
     for item in active:
         answer = answers[item.id]
         if answer.result != "noncompliant":
             continue
+        if item.advisory and inspection.unit.kind not in basis.ADVISORY_FINDING_KINDS:
+            continue  # no law, regulation or rule behind it: a recommendation, never a finding
         days = answer.finding_deadline_days or item.deadline_days
         finding = Finding(
             code=_finding_code(inspection, len(findings) + 1),
@@ -175,7 +182,7 @@ def create_findings(
             ),
             severity=answer.finding_severity or item.severity,
             major_hazard=item.major_hazard,
-            legal_basis=item.legal_basis,
+            legal_basis=basis.resolve(item.legal_basis, level),
             repeat_of_id=earlier[item.code].id if item.code in earlier else None,
         )
         previous = earlier.get(item.code)

@@ -44,6 +44,9 @@ def item_yaml(code: str, extra: str = "", indent: int = 6) -> str:
         if extra.strip()
         else []
     )
+    if "legal_basis" not in extra and "advisory" not in extra:
+        # A minimal item that can become a finding needs a statutory basis (legal review S1).
+        lines.append("  legal_basis: [{law: 网络安全法, article: 第23条}]")
     return "\n".join(pad + line for line in lines) + "\n"
 
 

@@ -207,7 +207,7 @@ def test_cli_validate_reports_every_problem_and_exits_1(app, write):
     assert (
         f"{bad}:12:19: sections.0.items.0.severity: urgent is not an allowed value" in result.stderr
     )
-    assert f"{bad}:13:15: sections.0.items.1.code: duplicate code A-1" in result.stderr
+    assert f"{bad}:14:15: sections.0.items.1.code: duplicate code A-1" in result.stderr
     assert "2 problem(s) found; nothing was saved." in result.stderr
 
 

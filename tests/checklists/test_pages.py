@@ -254,3 +254,70 @@ def test_admin_may_use_the_pages(login_as, loaded):
 def test_anonymous_users_are_sent_to_login(client):
     response = client.get("/checklists/")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+@pytest.fixture
+def shipped_mlps(app):
+    """The shipped 等保 checklist and its extensions loaded; returns {key: template id}."""
+    from inspect_app.checklists.loader import default_folder
+
+    with app.app_context():
+        folder = default_folder()
+        services.load_paths([str(folder / "mlps.yaml"), str(folder / "mlps_ext.yaml")])
+        return {t.key: t.id for t in db.session.scalars(sa.select(ChecklistTemplate))}
+
+
+@pytest.mark.parametrize(
+    "level, shown, hidden, clause, absent",
+    [
+        (2, "MLPS-CE-11", ["MLPS-CN-02", "MLPS-CE-13"], "7.1.4.8", "8.1.4.9"),
+        (3, "MLPS-CN-02", ["MLPS-CE-13"], "8.1.4.9", "7.1.4.8"),
+        (4, "MLPS-CE-13", [], "9.1.4.9", "8.1.4.9"),
+    ],
+)
+def test_the_mlps_preview_by_level_shows_that_levels_items_and_clauses(
+    coordinator, shipped_mlps, level, shown, hidden, clause, absent
+):
+    html = coordinator.get(f"/checklists/{shipped_mlps['MLPS']}?level={level}&lang=en").get_data(
+        as_text=True
+    )
+    applies = applies_map(html)
+    assert applies[shown] == "yes"
+    assert all(applies[code] == "no" for code in hidden)
+    ce11 = html[html.index('data-code="MLPS-CE-11"') :]
+    ce11 = ce11[: ce11.index("</fieldset>")]
+    assert f"GB/T 22239-2019 {clause}" in ce11 and absent not in ce11
+    assert "网络安全法 第23条第（四）项" in ce11
+
+
+def test_the_mlps_preview_for_a_level_4_system_cites_chapter_9(
+    app, coordinator, shipped_mlps, make
+):
+    with app.app_context():
+        system = make.system(mlps_level=4).id
+    html = coordinator.get(
+        f"/checklists/{shipped_mlps['MLPS']}?system_id={system}&lang=en"
+    ).get_data(as_text=True)
+    assert "9.1.1.2 a)" in html and "8.1.1.2" not in html
+    assert "第三级" not in html.split("<h1", 1)[1].split("</h1>", 1)[0]
+
+
+def test_a_bad_level_is_a_400(coordinator, shipped_mlps):
+    assert coordinator.get(f"/checklists/{shipped_mlps['MLPS']}?level=9").status_code == 400
+
+
+def test_the_extension_checklist_applies_to_cloud_and_ics_systems_only(
+    app, coordinator, shipped_mlps, make
+):
+    with app.app_context():
+        cloud = make.system(is_cloud=True).id
+        power = make.system(is_ics=True, unit=make.unit(sector="电力", kind="soe")).id
+        plain = make.system().id
+    url = f"/checklists/{shipped_mlps['MLPS_EXT']}?lang=en&system_id="
+    on_cloud = applies_map(coordinator.get(url + str(cloud)).get_data(as_text=True))
+    on_power = applies_map(coordinator.get(url + str(power)).get_data(as_text=True))
+    on_plain = applies_map(coordinator.get(url + str(plain)).get_data(as_text=True))
+    assert on_cloud["MLPS-CL-01"] == "yes" and on_cloud["MLPS-IC-01"] == "no"
+    assert on_power["MLPS-IC-01"] == "yes" and on_power["PWR-02"] == "yes"
+    assert on_power["ICS-02"] == "yes" and on_power["MLPS-CL-01"] == "no"
+    assert set(on_plain.values()) == {"no"}

@@ -35,7 +35,9 @@ def test_shipped_style_fixtures_are_valid(en):
 
 
 def test_defaults_fill_the_definition(en):
-    parsed = loader.parse_bytes(template_yaml(item_yaml("A-1")).encode(), "t.yaml")
+    parsed = loader.parse_bytes(
+        template_yaml(item_yaml("A-1", "advisory: true")).encode(), "t.yaml"
+    )
     item = parsed.template.definition()["sections"][0]["items"][0]
     assert item["kind"] == "yes_no"
     assert item["severity"] == "medium"
@@ -43,7 +45,7 @@ def test_defaults_fill_the_definition(en):
     assert item["deadline_days"] == 30
     assert item["evidence"] == "optional"
     assert item["weight"] == 1.0
-    assert item["veto"] is False
+    assert item["veto"] is False and item["advisory"] is True
     assert item["guidance"] == "" and item["lead_department"] == ""
     assert item["legal_basis"] == [] and item["options"] == []
 
@@ -105,7 +107,7 @@ def test_unknown_keys_point_at_the_key(en):
 
 def test_duplicate_codes(en):
     problems = check(template_yaml(item_yaml("A-1") + item_yaml("A-1")))
-    msg = one(problems, "t.yaml:12:15: sections.0.items.1.code: duplicate code A-1")
+    msg = one(problems, "t.yaml:13:15: sections.0.items.1.code: duplicate code A-1")
     assert "first used at t.yaml:9:15" in msg
 
 

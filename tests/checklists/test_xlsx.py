@@ -180,7 +180,7 @@ def test_conditions_in_cells_are_checked_like_yaml(en):
     assert problems == [
         "book.xlsx:items!P6: sections.1.items.0.applies_if.system.mlps_level: system.mlps_level can only be used "
         "in templates with target: system (expected one of: unit.kind, unit.is_key_unit, unit.is_cii, unit.has_website, "
-        "unit.has_new_media, unit.handles_pi, unit.important_data, unit.classified)"
+        "unit.has_new_media, unit.handles_pi, unit.important_data, unit.classified, unit.sector)"
     ]
 
 

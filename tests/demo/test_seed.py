@@ -205,3 +205,24 @@ def _unit_u014_walks_the_loop(today):
     db.session.expire_all()
     kinds = [e.kind for e in db.session.get(RectificationItem, item.id).events]
     assert kinds == ["response", "returned", "response", "verified"]
+
+
+def test_the_demo_scada_and_cloud_systems_get_the_extension_checklists(ctx):
+    from inspect_app.checklists import conditions, loader
+    from inspect_app.extensions import db
+    from inspect_app.models import System
+
+    seed(year=2026, inspections=False)
+    parsed = loader.parse_path(loader.default_folder() / "mlps_ext.yaml")
+    items = {i.code: i.applies_if for _si, _s, i in parsed.template.items()}
+    systems = {s.code: s for s in db.session.scalars(db.select(System))}
+
+    def applies(code, system_code):
+        return conditions.applies(items[code], system=systems[system_code])
+
+    for code in ("U009-CLOUD", "U015-IAAS"):
+        assert applies("MLPS-CL-01", code) and not applies("MLPS-IC-01", code)
+    for code in ("U010-SCADA", "U011-SCADA", "U013-DMS"):
+        assert applies("MLPS-IC-01", code) and applies("ICS-02", code)
+    assert applies("PWR-02", "U013-DMS") and not applies("PWR-02", "U010-SCADA")
+    assert not applies("MLPS-CL-01", "U006-HIS") and not applies("MLPS-IC-01", "U006-HIS")
