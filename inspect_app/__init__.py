@@ -193,6 +193,7 @@ def register_blueprints(app: Flask) -> None:
     from .inspections.routes import bp as inspections_bp
     from .jobs.routes import bp as jobs_bp
     from .main.routes import bp as main_bp
+    from .public.routes import bp as public_bp
     from .notifications.routes import bp as notifications_bp
     from .rectification.routes import bp as rectification_bp
     from .rounds.routes import bp as rounds_bp
@@ -211,6 +212,7 @@ def register_blueprints(app: Flask) -> None:
         exports_bp,
         jobs_bp,
         dashboard_bp,
+        public_bp,
     ):
         app.register_blueprint(bp)
 

@@ -47,6 +47,8 @@ TABLE = """
 main.index                      GET     -                            302  200  200  200  200  200  200  200
 main.healthz                    GET     -                            200  200  200  200  200  200  200  200
 main.service_worker             GET     -                            200  200  200  200  200  200  200  200
+public.items                    GET     -                            200  200  200  200  200  200  200  200
+public.items                    GET     ?nature=enterprise           200  200  200  200  200  200  200  200
 static                          GET     css/app.css                  200  200  200  200  200  200  200  200
 static                          GET     css/pages.css                200  200  200  200  200  200  200  200
 static                          GET     js/fill.js                   200  200  200  200  200  200  200  200
@@ -894,6 +896,7 @@ PUBLIC = {
     "auth.login",
     "main.healthz",
     "main.service_worker",
+    "public.items",
     "api.csrf_token",
     "api.openapi_document",
 }
