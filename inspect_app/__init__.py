@@ -193,8 +193,8 @@ def register_blueprints(app: Flask) -> None:
     from .inspections.routes import bp as inspections_bp
     from .jobs.routes import bp as jobs_bp
     from .main.routes import bp as main_bp
-    from .public.routes import bp as public_bp
     from .notifications.routes import bp as notifications_bp
+    from .public.routes import bp as public_bp
     from .rectification.routes import bp as rectification_bp
     from .rounds.routes import bp as rounds_bp
 
