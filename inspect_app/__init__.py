@@ -175,7 +175,7 @@ def _tune_sqlite(engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn):
         # A job building a workbook reads for a minute: a deferred transaction reads a snapshot
-        # (WAL) without holding the write lock all that time (jobs.services.read_snapshot).
+        # (WAL) without holding the write lock all that time (transaction.read_snapshot).
         if conn.get_execution_options().get("sqlite_read_snapshot"):
             conn.exec_driver_sql("BEGIN DEFERRED")
         else:

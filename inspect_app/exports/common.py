@@ -7,8 +7,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from ..errors import NotAllowed, ValidationFailed
 from ..extensions import db
 from ..i18n import normalise
 from ..models import Round, User
+from ..transaction import read_snapshot
 from ..web import YEARS
 
 ProgressFn = Callable[[int, int], None]
@@ -106,32 +106,6 @@ def require(actor: User | None, action: str, obj: Any = None) -> None:
 # --- one snapshot, one file ---------------------------------------------------------------------
 
 
-@contextmanager
-def snapshot() -> Iterator[None]:
-    """Every read of one workbook in one transaction that sees one state of the data and blocks
-    no writer: on SQLite a deferred transaction (WAL) instead of the app's BEGIN IMMEDIATE, on
-    PostgreSQL REPEATABLE READ. A caller that already holds such a snapshot (the job runner's
-    read_snapshot) keeps it. Ends with a rollback: an export writes nothing."""
-    session = db.session()  # the scoped session's own Session
-    if session.in_transaction():
-        options = session.connection().get_execution_options()
-        if options.get("sqlite_read_snapshot") or options.get("isolation_level"):
-            yield
-            return
-        # A request's transaction (the login lookup); on SQLite it holds the write lock.
-        session.commit()
-    bind = db.engine
-    if isinstance(bind, sa.Engine):  # tests run everything inside one outer transaction
-        if bind.dialect.name == "sqlite":
-            session.connection(execution_options={"sqlite_read_snapshot": True})
-        elif bind.dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    try:
-        yield
-    finally:
-        session.rollback()
-
-
 def export_dir() -> Path:
     folder = Path(
         current_app.config.get("EXPORT_DIR") or Path(current_app.instance_path) / "exports"
@@ -192,7 +166,7 @@ def build(
     Returns (path, download name, MIME type); the caller owns (and deletes) the file."""
     owner = getattr(progress, "owner", None)  # the job runner's Progress says who asked
     locale = normalise(str((params or {}).get("locale") or "")) or getattr(progress, "locale", None)
-    with force_locale(locale or current_app.config["DEFAULT_LOCALE"]), snapshot():
+    with force_locale(locale or current_app.config["DEFAULT_LOCALE"]), read_snapshot():
         checked = validate(params, owner)
         with force_locale(checked["locale"]):
             counter = Progress(progress)

@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -33,7 +33,7 @@ from ..extensions import db
 from ..i18n import normalise
 from ..models import Job, User, utcnow
 from ..models.job import ACTIVE_STATUSES, new_job_id
-from ..transaction import unit_of_work
+from ..transaction import read_snapshot, unit_of_work
 from . import files, queue, registry
 from .registry import Built, Progress
 
@@ -288,24 +288,6 @@ def _write_progress(job_id: str, done: int, total: int | None) -> None:
         log.warning("Could not write the progress of job %s", job_id, exc_info=True)
     finally:
         session.close()
-
-
-@contextlib.contextmanager
-def read_snapshot() -> Iterator[None]:
-    """The builder's reads: one transaction that sees one state of the database and blocks no
-    writer (SQLite: a deferred transaction in WAL mode; PostgreSQL: REPEATABLE READ)."""
-    session = db.session
-    session.rollback()
-    bind = db.engine
-    if isinstance(bind, sa.Engine):  # tests run everything inside one outer transaction
-        if bind.dialect.name == "sqlite":
-            session.connection(execution_options={"sqlite_read_snapshot": True})
-        elif bind.dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    try:
-        yield
-    finally:
-        session.rollback()
 
 
 def _checked(result: Any) -> Built:
