@@ -191,35 +191,48 @@ def save(inspection_id: int):
     return redirect(url_for(".fill", inspection_id=inspection_id))
 
 
+def _signature(form: SubmitInspectionForm) -> bytes | None:
+    from ..api.routes import decode_png_data_url
+
+    return decode_png_data_url(form.signature.data)
+
+
 @bp.route("/<int:inspection_id>/submit", methods=["GET", "POST"])
 @login_required
 def submit(inspection_id: int):
-    ctx = services.fill_context(inspection_id, actor=_actor(), action="inspection.fill")
-    form = SubmitInspectionForm()
-    missing = ctx.missing()
-    if form.validate_on_submit():
-        from ..api.routes import decode_png_data_url
-
-        try:
-            services.submit_inspection(
-                inspection_id,
-                actor=_actor(),
-                signatory_name=form.signatory_name.data,
-                signature_png=decode_png_data_url(form.signature.data),
-            )
-        except ValidationFailed as err:
-            flash(err.message, "error")
-            missing = [services.Missing(**d) for d in (err.details or [])]
-            return render_template(
-                "inspections/submit.html", ctx=ctx, form=form, missing=missing
-            ), 400
-        flash(
-            _("The inspection has been submitted. Findings and rectification items were created."),
-            "success",
-        )
+    ctx = services.fill_context(inspection_id, actor=_actor())
+    if ctx.inspection.is_on_record:  # submitted already (a back button, a second tap)
+        flash(_("This inspection has been submitted; here is its record."), "warning")
         return redirect(url_for(".record", inspection_id=inspection_id))
-    status = 400 if form.is_submitted() else 200
-    return render_template("inspections/submit.html", ctx=ctx, form=form, missing=missing), status
+    permissions.require(_actor(), "inspection.fill", ctx.inspection)
+    form = SubmitInspectionForm()
+    if not form.is_submitted():
+        return render_template("inspections/submit.html", ctx=ctx, form=form, missing=ctx.missing())
+    if not form.validate():
+        if form.csrf_token.errors:
+            abort(400)
+        # Name everything that is missing at once, the signature and the items included.
+        problems = services.signing_problems(form.signatory_name.data, _signature(form))
+        if not form.confirm.data:
+            problems.append(services.Missing(_("Tick the lead inspector's confirmation.")))
+        missing = problems + ctx.missing()
+        return render_template("inspections/submit.html", ctx=ctx, form=form, missing=missing), 400
+    try:
+        services.submit_inspection(
+            inspection_id,
+            actor=_actor(),
+            signatory_name=form.signatory_name.data,
+            signature_png=_signature(form),
+        )
+    except ValidationFailed as err:
+        flash(err.message, "error")
+        missing = [services.Missing(**d) for d in (err.details or [])]
+        return render_template("inspections/submit.html", ctx=ctx, form=form, missing=missing), 400
+    flash(
+        _("The inspection has been submitted. Findings and rectification items were created."),
+        "success",
+    )
+    return redirect(url_for(".record", inspection_id=inspection_id))
 
 
 @bp.get("/<int:inspection_id>/record")

@@ -624,6 +624,21 @@ def next_notice_number(year: int) -> str:
     return pattern.format(year=year, seq=seq)
 
 
+def signing_problems(signatory_name: str | None, signature_png: bytes | None) -> list[Missing]:
+    """What is missing or wrong in the representative's printed name and signature."""
+    name = (signatory_name or "").strip()
+    problems = []
+    if not name:
+        problems.append(Missing(_("The unit representative must print a name.")))
+    if len(name) > 100:
+        problems.append(Missing(_("The name may have at most 100 characters.")))
+    if not inputs.storable(name):
+        problems.append(Missing(_("The name contains characters that cannot be stored.")))
+    if not signature_png:
+        problems.append(Missing(_("The unit representative must sign.")))
+    return problems
+
+
 def submit_inspection(
     inspection_id: int,
     *,
@@ -645,15 +660,7 @@ def submit_inspection(
     if not permissions.can(actor, "inspection.submit", inspection):
         raise NotAllowed(_("Only the lead inspector can submit the inspection."))
     name = (signatory_name or "").strip()
-    problems = []
-    if not name:
-        problems.append(Missing(_("The unit representative must print a name.")))
-    if len(name) > 100:
-        problems.append(Missing(_("The name may have at most 100 characters.")))
-    if not inputs.storable(name):
-        problems.append(Missing(_("The name contains characters that cannot be stored.")))
-    if not signature_png:
-        problems.append(Missing(_("The unit representative must sign.")))
+    problems = signing_problems(name, signature_png)
     items = items_of(inspection)
     ensure_started(inspection, actor, items)
     db.session.flush()
@@ -926,6 +933,25 @@ class FillContext:
                 for i in self.applicability.applicable
             }
         )
+
+    @property
+    def noncompliant(self) -> list[tuple[ChecklistItem, Answer, str, int]]:
+        """(item, answer, risk level, deadline days) of every active non-compliant answer, in
+        checklist order: what the unit's representative signs for."""
+        out = []
+        for item in self.applicability.active:
+            answer = self.answers.get(item.id)
+            if answer is not None and answer.result == "noncompliant":
+                severity = answer.finding_severity or item.severity
+                days = answer.finding_deadline_days or item.deadline_days
+                out.append((item, answer, severity, days))
+        return out
+
+    @property
+    def unanswered(self) -> int:
+        """How many active items have no answer yet."""
+        done, total = self.progress
+        return total - done
 
     def missing(self) -> list[Missing]:
         """What still blocks submission (see missing_for_submit), from what is loaded here."""
