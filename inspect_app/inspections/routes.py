@@ -175,6 +175,12 @@ def save(inspection_id: int):
                 problems.append(
                     {"status": "rejected", "message": getattr(err, "message", str(err))}
                 )
+    delete = request.form.get("del", "")
+    deleted = re.fullmatch(r"[0-9]{1,9}", delete) and evidence.delete_evidence_of(
+        inspection_id, int(delete), actor=_actor()
+    )  # a photo's delete button, without JavaScript
+    if deleted:
+        flash(_("Photo deleted; take another to replace it"), "success")
     for problem in problems:
         if problem["status"] == "conflict":
             flash(
@@ -186,7 +192,7 @@ def save(inspection_id: int):
             )
         else:
             flash(problem["message"], "error")
-    if not problems:
+    if not problems and not deleted:
         flash(_("Saved."), "success")
     return redirect(url_for(".fill", inspection_id=inspection_id))
 

@@ -948,6 +948,11 @@ class FillContext:
         return out
 
     @property
+    def first_unanswered(self) -> int | None:
+        """The id of the first active item without an answer (the page's "next unanswered")."""
+        return next((i.id for i in self.applicability.active if not self.answered(i)), None)
+
+    @property
     def unanswered(self) -> int:
         """How many active items have no answer yet."""
         done, total = self.progress
