@@ -25,7 +25,8 @@ from ..clock import local_today
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..models import Attachment
-from ..web import send_attachment, year_arg
+from ..models.inspection import INSPECTION_STATUSES
+from ..web import choice_arg, int_arg, send_attachment, year_arg
 from . import evidence, services
 from .forms import EmptyForm, NoticeServedForm, ReopenForm, SubmitInspectionForm
 
@@ -40,8 +41,23 @@ def _actor():
 @login_required
 @permissions.action_required("inspection.fill")
 def mine():
+    return render_my_inspections(home=False)
+
+
+def render_my_inspections(*, home: bool, counts=None):
+    """My inspections grouped today / this round / earlier, filtered by year, round and status;
+    on the inspector's home only today's and this round's, unfiltered."""
     today = local_today()
-    inspections = services.my_inspections(_actor(), year=year_arg(today.year))
+    filters = {"year": today.year, "round": None, "status": None}
+    if not home:
+        filters = {
+            "year": year_arg(today.year),
+            "round": int_arg("round", label=_("The round")),
+            "status": choice_arg("status", INSPECTION_STATUSES, label=_("The status")),
+        }
+    inspections = services.my_inspections(
+        _actor(), year=filters["year"], round_id=filters["round"], status=filters["status"]
+    )
     progress = services.progress_by_inspection(inspections)
     groups = {"today": [], "current": [], "other": []}
     for inspection in inspections:
@@ -49,9 +65,19 @@ def mine():
             groups["today"].append(inspection)
         elif inspection.round.status == "active" or inspection.is_editable:
             groups["current"].append(inspection)
-        else:
+        elif not home:
             groups["other"].append(inspection)
-    return render_template("inspections/mine.html", groups=groups, progress=progress, today=today)
+    return render_template(
+        "inspections/mine.html",
+        groups=groups,
+        progress=progress,
+        today=today,
+        home=home,
+        filters=filters,
+        rounds=services.rounds_of_year(filters["year"]),
+        statuses=INSPECTION_STATUSES,
+        counts=counts,
+    )
 
 
 @bp.get("/<int:inspection_id>")

@@ -792,9 +792,15 @@ def record_notice_served(
     return inspection
 
 
-def my_inspections(actor: User, *, year: int | None = None) -> list[Inspection]:
+def my_inspections(
+    actor: User,
+    *,
+    year: int | None = None,
+    round_id: int | None = None,
+    status: str | None = None,
+) -> list[Inspection]:
     """Inspections the actor is on (inspectors) or may see (office), newest first; with a year,
-    that year's and any older ones still being filled."""
+    that year's and any older ones still being filled; narrowed to a round and a status."""
     stmt = permissions.scope(sa.select(Inspection), Inspection, actor).options(
         selectinload(Inspection.unit),
         selectinload(Inspection.system),
@@ -806,11 +812,20 @@ def my_inspections(actor: User, *, year: int | None = None) -> list[Inspection]:
         stmt = stmt.join(Round, Round.id == Inspection.round_id).where(
             sa.or_(Round.year == year, Inspection.status.in_(EDITABLE_STATUSES))
         )
+    if round_id is not None:
+        stmt = stmt.where(Inspection.round_id == round_id)
+    if status is not None:
+        stmt = stmt.where(Inspection.status == status)
     return list(
         db.session.scalars(
             stmt.order_by(Inspection.scheduled_on.desc().nulls_last(), Inspection.id.desc())
         )
     )
+
+
+def rounds_of_year(year: int) -> list[Round]:
+    """The year's rounds, in order (the filter of "my inspections")."""
+    return list(db.session.scalars(sa.select(Round).where(Round.year == year).order_by(Round.seq)))
 
 
 def progress_by_inspection(inspections: list[Inspection]) -> dict[int, tuple[int, int]]:
