@@ -1,5 +1,6 @@
 """The filling page: constant SQL whatever the item count, light enough for a tablet, permissions."""
 
+import io
 from pathlib import Path
 
 import pytest
@@ -292,7 +293,7 @@ def test_a_photo_is_deleted_from_the_page_without_javascript(app, setup):
     item = setup["items"]["T-01"]
     r = b.client.post(
         f"/api/v1/inspections/{setup['inspection']}/evidence",
-        data={"file": (__import__("io").BytesIO(jpeg_bytes()), "p.jpg"), "item_id": str(item)},
+        data={"file": (io.BytesIO(jpeg_bytes()), "p.jpg"), "item_id": str(item)},
         headers={"X-CSRFToken": b.token()},
         content_type="multipart/form-data",
     )
