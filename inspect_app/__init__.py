@@ -9,7 +9,7 @@ from PIL import Image
 
 from . import config as config_module
 from . import paths
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import compress, csrf, db, limiter, login_manager, migrate
 
 
 class ConfigurationError(RuntimeError):
@@ -142,6 +142,8 @@ def _finish_auth_config(cfg) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    # First, so its after_request hook runs last: it compresses the finished response.
+    compress.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     login_manager.init_app(app)

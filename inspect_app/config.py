@@ -24,6 +24,23 @@ class Defaults:
     # Requests: 16 MB is plenty once the tablet has downscaled photos.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
+    # Text responses are compressed by the app (Flask-Compress), brotli or gzip as the browser
+    # accepts. Streamed responses (workbooks, evidence, the service worker) never are, nor are
+    # images or downloads; a proxy that compresses instead: COMPRESS_REGISTER = False
+    # (docs/deployment.md).
+    COMPRESS_REGISTER = True
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "image/svg+xml",
+    ]
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_STREAMS = False
+    COMPRESS_MIN_SIZE = 500
+
     # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto/-Host are
     # trusted for that many hops, so rate limits and the audit log see the client's address.
     PROXY_HOPS = 0

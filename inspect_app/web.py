@@ -76,6 +76,17 @@ def year_arg(default: int | None = None) -> int | None:
     return int_arg("year", label=_("The year"), default=default, lo=YEARS[0], hi=YEARS[1])
 
 
+def choice_arg(name: str, choices: tuple[str, ...] | list[str], *, label: str) -> str | None:
+    """The query argument `name` when it is one of `choices`, None when absent or empty. Raises
+    ValidationFailed (400) naming `label` for anything else."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if raw not in choices:
+        raise ValidationFailed(_("%(what)s has an unknown value.", what=label))
+    return raw
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object. Raises ValidationFailed for anything else, including JSON
     nested deeper than any request needs (checked while parsing, not after)."""

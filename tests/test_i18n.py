@@ -122,3 +122,13 @@ def test_user_setting_wins_over_accept_language(app, make):
     b.login("en_user")
     html = b.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert 'lang="en"' in html
+
+
+def test_wording_says_review_and_verify_not_inspect():
+    """检查 means "inspection" in this app: the submit link and the checklist upload say 核对 and
+    校验 (UX review)."""
+    with open(PO, "rb") as fh:
+        catalog = read_po(fh, locale="zh_Hans_CN")
+    assert catalog.get("Review and submit").string == "核对并提交"
+    assert catalog.get("Check or load a file").string == "校验或加载文件"
+    assert catalog.get("Check or load a checklist file").string.startswith("校验")

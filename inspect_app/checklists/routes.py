@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import xlsx as kit
-from ..auth.permissions import action_required
+from ..auth.permissions import action_required, can
 from ..extensions import db
 from ..models import System, Unit
 from ..web import int_arg
@@ -31,7 +31,7 @@ def _download_name(template, suffix: str) -> str:
 
 @bp.get("/")
 @login_required
-@action_required("checklists.edit")
+@action_required("checklists.view")
 def index():
     return render_template(
         "checklists/index.html",
@@ -43,14 +43,18 @@ def index():
 
 @bp.get("/<int:template_id>")
 @login_required
-@action_required("checklists.edit")
+@action_required("checklists.view")
 def show(template_id: int):
     template = services.get_template(template_id)
     unit = system = level = None
+    # Previewing for a unit or system lists the directory: only for those who may browse it.
+    # A level preview names no one, so every reader may choose one.
+    browse = can(current_user, "directory.view")
     if template.target == "system":
-        system = db.session.get(System, int_arg("system_id", label=_("The system")) or 0)
         level = int_arg("level", label=_("The MLPS level"), hi=5)
-    else:
+        if browse:
+            system = db.session.get(System, int_arg("system_id", label=_("The system")) or 0)
+    elif browse:
         unit = db.session.get(Unit, int_arg("unit_id", label=_("The unit")) or 0)
     return render_template(
         "checklists/show.html",
@@ -58,7 +62,7 @@ def show(template_id: int):
         sections=services.preview(
             template, unit=unit, system=system, level=level, value_label=display.value_label
         ),
-        candidates=services.candidates(template.target),
+        candidates=services.candidates(template.target) if browse else [],
         unit=unit,
         system=system,
         level=None if system else level,
@@ -70,7 +74,7 @@ def show(template_id: int):
 
 @bp.get("/<int:template_id>.xlsx")
 @login_required
-@action_required("checklists.edit")
+@action_required("checklists.view")
 def download_xlsx(template_id: int):
     template = services.get_template(template_id)
     return send_file(
@@ -83,7 +87,7 @@ def download_xlsx(template_id: int):
 
 @bp.get("/<int:template_id>.yaml")
 @login_required
-@action_required("checklists.edit")
+@action_required("checklists.view")
 def download_yaml(template_id: int):
     template = services.get_template(template_id)
     text = xlsx.to_yaml(schema.TemplateModel.model_validate(template.definition))
@@ -97,7 +101,7 @@ def download_yaml(template_id: int):
 
 @bp.get("/diff")
 @login_required
-@action_required("checklists.edit")
+@action_required("checklists.view")
 def diff():
     old = services.get_template(int_arg("old", label=_("The older version")) or 0)
     new = services.get_template(int_arg("new", label=_("The newer version")) or 0)

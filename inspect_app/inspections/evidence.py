@@ -123,3 +123,13 @@ def delete_evidence(attachment_id: int, *, actor: User) -> None:
     db.session.delete(attachment)
     db.session.commit()
     storage.discard_if_unused(sha256, mime)
+
+
+def delete_evidence_of(inspection_id: int, attachment_id: int, *, actor: User) -> bool:
+    """Remove an evidence file if it belongs to this inspection (see delete_evidence); False when
+    it does not (gone already, or another inspection's). Commits."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.inspection_id != inspection_id:
+        return False
+    delete_evidence(attachment_id, actor=actor)
+    return True

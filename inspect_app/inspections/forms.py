@@ -9,12 +9,15 @@ from wtforms.validators import DataRequired, InputRequired, Length
 class SubmitInspectionForm(FlaskForm):
     signatory_name = StringField(
         _l("Name of the unit representative (printed)"),
-        validators=[DataRequired(), Length(max=100)],
+        validators=[
+            DataRequired(_l("Enter the printed name of the unit representative.")),
+            Length(max=100),
+        ],
     )
     signature = HiddenField(_l("Signature"))
     confirm = BooleanField(
         _l("As lead inspector I confirm the answers and findings above."),
-        validators=[InputRequired()],
+        validators=[InputRequired(_l("Tick the lead inspector's confirmation."))],
     )
 
 

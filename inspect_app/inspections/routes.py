@@ -26,7 +26,8 @@ from ..clock import local_today
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..models import Attachment
-from ..web import send_attachment, year_arg
+from ..models.inspection import INSPECTION_STATUSES
+from ..web import choice_arg, int_arg, send_attachment, year_arg
 from . import evidence, services
 from .forms import EmptyForm, NoticeServedForm, ReopenForm, SubmitInspectionForm
 
@@ -41,8 +42,23 @@ def _actor():
 @login_required
 @permissions.action_required("inspection.fill")
 def mine():
+    return render_my_inspections(home=False)
+
+
+def render_my_inspections(*, home: bool, counts=None):
+    """My inspections grouped today / this round / earlier, filtered by year, round and status;
+    on the inspector's home only today's and this round's, unfiltered."""
     today = local_today()
-    inspections = services.my_inspections(_actor(), year=year_arg(today.year))
+    filters = {"year": today.year, "round": None, "status": None}
+    if not home:
+        filters = {
+            "year": year_arg(today.year),
+            "round": int_arg("round", label=_("The round")),
+            "status": choice_arg("status", INSPECTION_STATUSES, label=_("The status")),
+        }
+    inspections = services.my_inspections(
+        _actor(), year=filters["year"], round_id=filters["round"], status=filters["status"]
+    )
     progress = services.progress_by_inspection(inspections)
     groups = {"today": [], "current": [], "other": []}
     for inspection in inspections:
@@ -50,9 +66,19 @@ def mine():
             groups["today"].append(inspection)
         elif inspection.round.status == "active" or inspection.is_editable:
             groups["current"].append(inspection)
-        else:
+        elif not home:
             groups["other"].append(inspection)
-    return render_template("inspections/mine.html", groups=groups, progress=progress, today=today)
+    return render_template(
+        "inspections/mine.html",
+        groups=groups,
+        progress=progress,
+        today=today,
+        home=home,
+        filters=filters,
+        rounds=services.rounds_of_year(filters["year"]),
+        statuses=INSPECTION_STATUSES,
+        counts=counts,
+    )
 
 
 @bp.get("/<int:inspection_id>")
@@ -180,6 +206,12 @@ def save(inspection_id: int):
                 problems.append(
                     {"status": "rejected", "message": getattr(err, "message", str(err))}
                 )
+    delete = request.form.get("del", "")
+    deleted = re.fullmatch(r"[0-9]{1,9}", delete) and evidence.delete_evidence_of(
+        inspection_id, int(delete), actor=_actor()
+    )  # a photo's delete button, without JavaScript
+    if deleted:
+        flash(_("Photo deleted; take another to replace it"), "success")
     for problem in problems:
         if problem["status"] == "conflict":
             flash(
@@ -191,40 +223,53 @@ def save(inspection_id: int):
             )
         else:
             flash(problem["message"], "error")
-    if not problems:
+    if not problems and not deleted:
         flash(_("Saved."), "success")
     return redirect(url_for(".fill", inspection_id=inspection_id))
+
+
+def _signature(form: SubmitInspectionForm) -> bytes | None:
+    from ..api.routes import decode_png_data_url
+
+    return decode_png_data_url(form.signature.data)
 
 
 @bp.route("/<int:inspection_id>/submit", methods=["GET", "POST"])
 @login_required
 def submit(inspection_id: int):
-    ctx = services.fill_context(inspection_id, actor=_actor(), action="inspection.fill")
-    form = SubmitInspectionForm()
-    missing = ctx.missing()
-    if form.validate_on_submit():
-        from ..api.routes import decode_png_data_url
-
-        try:
-            services.submit_inspection(
-                inspection_id,
-                actor=_actor(),
-                signatory_name=form.signatory_name.data,
-                signature_png=decode_png_data_url(form.signature.data),
-            )
-        except ValidationFailed as err:
-            flash(err.message, "error")
-            missing = [services.Missing(**d) for d in (err.details or [])]
-            return render_template(
-                "inspections/submit.html", ctx=ctx, form=form, missing=missing
-            ), 400
-        flash(
-            _("The inspection has been submitted. Findings and rectification items were created."),
-            "success",
-        )
+    ctx = services.fill_context(inspection_id, actor=_actor())
+    if ctx.inspection.is_on_record:  # submitted already (a back button, a second tap)
+        flash(_("This inspection has been submitted; here is its record."), "warning")
         return redirect(url_for(".record", inspection_id=inspection_id))
-    status = 400 if form.is_submitted() else 200
-    return render_template("inspections/submit.html", ctx=ctx, form=form, missing=missing), status
+    permissions.require(_actor(), "inspection.fill", ctx.inspection)
+    form = SubmitInspectionForm()
+    if not form.is_submitted():
+        return render_template("inspections/submit.html", ctx=ctx, form=form, missing=ctx.missing())
+    if not form.validate():
+        if form.csrf_token.errors:
+            abort(400)
+        # Name everything that is missing at once, the signature and the items included.
+        problems = services.signing_problems(form.signatory_name.data, _signature(form))
+        if not form.confirm.data:
+            problems.append(services.Missing(_("Tick the lead inspector's confirmation.")))
+        missing = problems + ctx.missing()
+        return render_template("inspections/submit.html", ctx=ctx, form=form, missing=missing), 400
+    try:
+        services.submit_inspection(
+            inspection_id,
+            actor=_actor(),
+            signatory_name=form.signatory_name.data,
+            signature_png=_signature(form),
+        )
+    except ValidationFailed as err:
+        flash(err.message, "error")
+        missing = [services.Missing(**d) for d in (err.details or [])]
+        return render_template("inspections/submit.html", ctx=ctx, form=form, missing=missing), 400
+    flash(
+        _("The inspection has been submitted. Findings and rectification items were created."),
+        "success",
+    )
+    return redirect(url_for(".record", inspection_id=inspection_id))
 
 
 @bp.get("/<int:inspection_id>/record")

@@ -631,6 +631,21 @@ def next_notice_number(year: int) -> str:
     return pattern.format(year=year, seq=seq)
 
 
+def signing_problems(signatory_name: str | None, signature_png: bytes | None) -> list[Missing]:
+    """What is missing or wrong in the representative's printed name and signature."""
+    name = (signatory_name or "").strip()
+    problems = []
+    if not name:
+        problems.append(Missing(_("The unit representative must print a name.")))
+    if len(name) > 100:
+        problems.append(Missing(_("The name may have at most 100 characters.")))
+    if not inputs.storable(name):
+        problems.append(Missing(_("The name contains characters that cannot be stored.")))
+    if not signature_png:
+        problems.append(Missing(_("The unit representative must sign.")))
+    return problems
+
+
 def submit_inspection(
     inspection_id: int,
     *,
@@ -652,15 +667,7 @@ def submit_inspection(
     if not permissions.can(actor, "inspection.submit", inspection):
         raise NotAllowed(_("Only the lead inspector can submit the inspection."))
     name = (signatory_name or "").strip()
-    problems = []
-    if not name:
-        problems.append(Missing(_("The unit representative must print a name.")))
-    if len(name) > 100:
-        problems.append(Missing(_("The name may have at most 100 characters.")))
-    if not inputs.storable(name):
-        problems.append(Missing(_("The name contains characters that cannot be stored.")))
-    if not signature_png:
-        problems.append(Missing(_("The unit representative must sign.")))
+    problems = signing_problems(name, signature_png)
     items = items_of(inspection)
     ensure_started(inspection, actor, items)
     db.session.flush()
@@ -792,9 +799,15 @@ def record_notice_served(
     return inspection
 
 
-def my_inspections(actor: User, *, year: int | None = None) -> list[Inspection]:
+def my_inspections(
+    actor: User,
+    *,
+    year: int | None = None,
+    round_id: int | None = None,
+    status: str | None = None,
+) -> list[Inspection]:
     """Inspections the actor is on (inspectors) or may see (office), newest first; with a year,
-    that year's and any older ones still being filled."""
+    that year's and any older ones still being filled; narrowed to a round and a status."""
     stmt = permissions.scope(sa.select(Inspection), Inspection, actor).options(
         selectinload(Inspection.unit),
         selectinload(Inspection.system),
@@ -806,11 +819,20 @@ def my_inspections(actor: User, *, year: int | None = None) -> list[Inspection]:
         stmt = stmt.join(Round, Round.id == Inspection.round_id).where(
             sa.or_(Round.year == year, Inspection.status.in_(EDITABLE_STATUSES))
         )
+    if round_id is not None:
+        stmt = stmt.where(Inspection.round_id == round_id)
+    if status is not None:
+        stmt = stmt.where(Inspection.status == status)
     return list(
         db.session.scalars(
             stmt.order_by(Inspection.scheduled_on.desc().nulls_last(), Inspection.id.desc())
         )
     )
+
+
+def rounds_of_year(year: int) -> list[Round]:
+    """The year's rounds, in order (the filter of "my inspections")."""
+    return list(db.session.scalars(sa.select(Round).where(Round.year == year).order_by(Round.seq)))
 
 
 def progress_by_inspection(inspections: list[Inspection]) -> dict[int, tuple[int, int]]:
@@ -933,6 +955,30 @@ class FillContext:
                 for i in self.applicability.applicable
             }
         )
+
+    @property
+    def noncompliant(self) -> list[tuple[ChecklistItem, Answer, str, int]]:
+        """(item, answer, risk level, deadline days) of every active non-compliant answer, in
+        checklist order: what the unit's representative signs for."""
+        out = []
+        for item in self.applicability.active:
+            answer = self.answers.get(item.id)
+            if answer is not None and answer.result == "noncompliant":
+                severity = answer.finding_severity or item.severity
+                days = answer.finding_deadline_days or item.deadline_days
+                out.append((item, answer, severity, days))
+        return out
+
+    @property
+    def first_unanswered(self) -> int | None:
+        """The id of the first active item without an answer (the page's "next unanswered")."""
+        return next((i.id for i in self.applicability.active if not self.answered(i)), None)
+
+    @property
+    def unanswered(self) -> int:
+        """How many active items have no answer yet."""
+        done, total = self.progress
+        return total - done
 
     def missing(self) -> list[Missing]:
         """What still blocks submission (see missing_for_submit), from what is loaded here."""

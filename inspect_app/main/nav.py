@@ -14,7 +14,7 @@ NAV = [
     ("rounds.index", _l("Rounds"), "rounds.view"),
     ("rectification.index", _l("Rectification"), "rectification.view"),
     ("rectification.queue", _l("Verification queue"), "rectification.verify"),
-    ("checklists.index", _l("Checklists"), "checklists.edit"),
+    ("checklists.index", _l("Checklists"), "checklists.view"),
     ("directory.units", _l("Units"), "directory.browse"),
     ("directory.systems", _l("Systems"), "directory.browse"),
     ("directory.departments", _l("Departments"), "directory.browse"),

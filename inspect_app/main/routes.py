@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from ..auth.permissions import can
 from ..clock import local_today
 from ..dashboard.routes import render_dashboard
+from ..inspections.routes import render_my_inspections
 from ..rectification import queries as rectification
 from ..rectification.routes import unit_home
 
@@ -27,6 +28,8 @@ def index():
         counts = rectification.counts(
             current_user, today=local_today(), soon_days=current_app.config["DUE_SOON_DAYS"]
         )
+    if current_user.role == "inspector":  # today's and this round's inspections
+        return render_my_inspections(home=True, counts=counts)
     return render_template("main/index.html", counts=counts)
 
 

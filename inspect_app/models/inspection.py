@@ -62,6 +62,10 @@ class Round(db.Model):
     def __repr__(self) -> str:
         return f"<Round {self.year}-{self.seq}>"
 
+    def is_past_end(self, today: date) -> bool:
+        """Still active after its end date: someone forgot to close it, or its dates are wrong."""
+        return self.status == "active" and self.end_date is not None and self.end_date < today
+
 
 class Inspection(db.Model):
     """A visit to one unit (optionally one of its systems) with a frozen checklist version."""

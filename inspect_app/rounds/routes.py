@@ -72,6 +72,7 @@ def index():
         years=years,
         rows=services.round_rows(year),
         missing=services.missing_seqs(year),
+        today=local_today(),
     )
 
 
@@ -105,6 +106,7 @@ def show(round_id: int):
         unfinished=services.unfinished_count(round_id),
         moves=services.ROUND_TRANSITIONS.get(rnd.status, ()),
         editable=can(current_user, "rounds.edit") and rnd.status != "closed",
+        today=local_today(),
     )
 
 

@@ -231,8 +231,8 @@ def test_unknown_version_is_404(coordinator):
     assert coordinator.get("/checklists/diff?old=1&new=999999").status_code == 404
 
 
-@pytest.mark.parametrize("role", ["inspector", "unit", "viewer"])
-def test_only_coordinators_and_admins_may_use_the_pages(login_as, loaded, role):
+@pytest.mark.parametrize("role", ["inspector", "viewer"])
+def test_readers_may_open_checklists_but_only_the_office_changes_them(login_as, loaded, role):
     browser = login_as(role)
     tid = loaded["TESTU"]
     for url in (
@@ -241,6 +241,30 @@ def test_only_coordinators_and_admins_may_use_the_pages(login_as, loaded, role):
         f"/checklists/{tid}.xlsx",
         f"/checklists/{tid}.yaml",
         f"/checklists/diff?old={tid}&new={tid}",
+    ):
+        assert browser.get(url).status_code == 200, url
+    html = browser.get("/checklists/").get_data(as_text=True)
+    assert "/checklists/upload" not in html
+    assert browser.get("/checklists/upload").status_code == 403
+    assert browser.post(f"/checklists/{tid}/delete").status_code == 403
+
+
+def test_an_inspector_previews_a_checklist_without_the_unit_directory(login_as, loaded, make, app):
+    with app.app_context():
+        unit_name = make.unit(name="不应出现的单位").name
+    html = login_as("inspector").get(f"/checklists/{loaded['TESTU']}").get_data(as_text=True)
+    assert unit_name not in html and 'name="unit_id"' not in html
+    viewer = login_as("viewer").get(f"/checklists/{loaded['TESTU']}").get_data(as_text=True)
+    assert unit_name in viewer
+
+
+def test_unit_users_may_not_open_checklists(login_as, loaded):
+    browser = login_as("unit")
+    tid = loaded["TESTU"]
+    for url in (
+        "/checklists/",
+        f"/checklists/{tid}",
+        f"/checklists/{tid}.xlsx",
         "/checklists/upload",
     ):
         assert browser.get(url).status_code == 403, url

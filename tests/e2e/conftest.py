@@ -118,7 +118,13 @@ def _enrol_office_accounts() -> None:
 
 
 # One 30-item inspection per browser test that fills one, so their order does not matter.
-E2E_UNITS = {"fill": "U020", "conflict": "U019", "offline": "U017", "relogin": "U016"}
+E2E_UNITS = {
+    "fill": "U020",
+    "conflict": "U019",
+    "offline": "U017",
+    "relogin": "U016",
+    "papercuts": "U013",
+}
 
 
 def _thirty_item_inspections() -> None:

@@ -44,7 +44,7 @@ def test_inspector_fills_and_submits_a_30_item_inspection_on_a_tablet(tablet, li
     )
     assert page.locator("[data-progress-text]").inner_text().startswith("已答 30 / 30")
 
-    page.get_by_role("link", name="检查并提交").click()
+    page.get_by_role("link", name="核对并提交").click()
     page.wait_for_url("**/submit")
     assert page.locator(".missing").count() == 0
     page.get_by_label("被检查单位代表姓名（正楷）").fill("王馆长")

@@ -74,3 +74,14 @@ def test_the_record_page_links_its_workbook(app, web_data):
     response = web.get(f"/exports/inspections/{inspection_id}.xlsx")
     assert response.status_code == 200
     assert _sheets(response)[1] == "检查明细"
+
+
+def test_a_workbook_download_is_never_compressed_even_when_the_browser_accepts_it(app, web_data):
+    """Compression (Flask-Compress) is for text; a streamed workbook goes out as it is."""
+    web = _as(app, web_data["users"]["office"])
+    inspection_id = web_data["inspections"]["i1"]
+    response = web.get(
+        f"/exports/inspections/{inspection_id}.xlsx", headers={"Accept-Encoding": "br, gzip"}
+    )
+    assert response.status_code == 200 and "Content-Encoding" not in response.headers
+    assert _sheets(response)[1] == "检查明细"

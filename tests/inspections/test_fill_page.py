@@ -1,5 +1,6 @@
 """The filling page: constant SQL whatever the item count, light enough for a tablet, permissions."""
 
+import io
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,89 @@ def test_page_save_with_an_odd_deadline_digit_is_a_clear_refusal_not_a_500(app, 
     assert r.status_code == 302
     flashed = b.get(f"/inspections/{setup['inspection']}").get_data(as_text=True)
     assert "期限" in flashed
+
+
+# --- papercuts from the UX review --------------------------------------------------------------
+
+
+def test_items_and_sections_have_a_scroll_margin_below_the_sticky_bars(app):
+    """A jump to #i<id> (missing list, next unanswered) or #s<n> (section chips) must not land
+    under the sticky progress bar and section heading (tests/e2e/test_papercuts.py measures it)."""
+    css = (ROOT / "inspect_app/static/css/app.css").read_text(encoding="utf-8")
+    assert ".q { scroll-margin-top: 136px;" in css and ".sec { scroll-margin-top:" in css
+
+
+def test_fill_page_links_the_next_unanswered_item(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    url = f"/inspections/{setup['inspection']}"
+    b.post_json(
+        f"/api/v1/inspections/{setup['inspection']}/answers",
+        {"changes": [change(setup["items"]["T-01"], result="compliant")]},
+    )
+    html = b.get(url).get_data(as_text=True)
+    assert f'href="#i{setup["items"]["T-02"]}" data-next>' in html
+    assert "下一未答项" in html
+
+
+def test_a_photo_is_deleted_from_the_page_without_javascript(app, setup):
+    from inspect_app.models import Attachment
+
+    from .helpers import jpeg_bytes
+
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    item = setup["items"]["T-01"]
+    r = b.client.post(
+        f"/api/v1/inspections/{setup['inspection']}/evidence",
+        data={"file": (io.BytesIO(jpeg_bytes()), "p.jpg"), "item_id": str(item)},
+        headers={"X-CSRFToken": b.token()},
+        content_type="multipart/form-data",
+    )
+    att = r.get_json()["id"]
+    html = b.get(f"/inspections/{setup['inspection']}").get_data(as_text=True)
+    assert f'name=del value={att} formnovalidate aria-label="删除或替换照片 1"' in html
+    r = b.post(f"/inspections/{setup['inspection']}/save", {"versions": "", "del": str(att)})
+    assert r.status_code == 302
+    with app.app_context():
+        assert db.session.get(Attachment, att) is None
+    assert "照片已删除" in b.get(r.headers["Location"]).get_data(as_text=True)
+
+
+def test_another_inspections_photo_is_not_deleted_through_this_page(app, setup, make):
+    from inspect_app.models import Attachment, User
+
+    with app.app_context():
+        lead = db.session.query(User).filter_by(username=setup["lead"]).one()
+        other = make.inspection(unit=make.unit(), members=[lead, make.user(role="inspector")])
+        db.session.add(
+            Attachment(
+                sha256="0" * 64,
+                mime="image/jpeg",
+                size=1,
+                kind="photo",
+                original_name="x.jpg",
+                inspection_id=other.id,
+                uploaded_by_id=lead.id,
+            )
+        )
+        db.session.commit()
+        att = db.session.query(Attachment).filter_by(inspection_id=other.id).one().id
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    r = b.post(f"/inspections/{setup['inspection']}/save", {"versions": "", "del": str(att)})
+    assert r.status_code == 302
+    with app.app_context():
+        assert db.session.get(Attachment, att) is not None
+
+
+def test_viewer_sees_a_read_only_banner_and_no_photo_or_delete_buttons(app, setup, login_as):
+    viewer = login_as("viewer")
+    html = viewer.get(f"/inspections/{setup['inspection']}").get_data(as_text=True)
+    assert 'class="banner-readonly"' in html and "只读" in html
+    assert "data-readonly" in html and "name=del" not in html
+    lead = Browser(app.test_client())
+    lead.login(setup["lead"])
+    assert 'class="banner-readonly"' not in lead.get(
+        f"/inspections/{setup['inspection']}"
+    ).get_data(as_text=True)

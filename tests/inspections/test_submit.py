@@ -289,3 +289,64 @@ def test_reopening_an_inspection_whose_finding_was_repeated_later_works(ctx, set
     assert (
         db.session.query(Finding).filter(Finding.inspection_id == setup["inspection"]).count() == 0
     )
+
+
+# --- papercuts from the UX review --------------------------------------------------------------
+
+
+def _submitted(app, setup):
+    with app.app_context():
+        lead = _user(setup["lead"])
+        _answer_all(setup, lead, **{"T-02": "noncompliant"})
+        services.submit_inspection(
+            setup["inspection"], actor=lead, signatory_name="张三", signature_png=png_bytes()
+        )
+
+
+def test_submit_page_of_a_submitted_inspection_redirects_to_its_record(app, setup):
+    _submitted(app, setup)
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    url = f"/inspections/{setup['inspection']}/submit"
+    record = f"/inspections/{setup['inspection']}/record"
+    r = b.get(url)
+    assert r.status_code == 302 and r.headers["Location"].endswith(record)
+    # Signing again from a stale page lands on the record too, never on a 409 page.
+    r = b.post(url, {"signatory_name": "李四", "signature": signature_data_url(), "confirm": "y"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(record)
+    assert "李四" not in b.get(record).get_data(as_text=True)
+
+
+def test_submitting_an_empty_form_names_each_missing_thing_and_the_signature(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    r = b.post(f"/inspections/{setup['inspection']}/submit", {})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400
+    missing = html[html.index('class="card missing"') : html.index("</section>")]
+    assert "单位代表须签名" in missing or "must sign" in missing
+    assert "姓名" in missing or "name" in missing
+    assert "确认" in missing or "confirmation" in missing
+    assert f"#i{setup['items']['T-01']}" in missing  # and every unanswered item
+    assert "该字段是必填字段" not in html  # no generic error
+
+
+def test_submit_button_says_how_many_items_are_unanswered(app, setup):
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    html = b.get(f"/inspections/{setup['inspection']}/submit").get_data(as_text=True)
+    # T-01, T-02, T-03 and T-06 apply and are unanswered (T-04 is hidden, T-05 not for this unit)
+    assert "4 项未答" in html or "4 items unanswered" in html
+
+
+def test_representative_sees_the_non_compliant_items_above_the_signature(app, setup):
+    with app.app_context():
+        _answer_all(setup, _user(setup["lead"]), **{"T-02": "noncompliant"})
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    html = b.get(f"/inspections/{setup['inspection']}/submit").get_data(as_text=True)
+    listed = html[html.index('class="nc-list"') : html.index("signature-pad")]
+    assert "T-02" in listed and "T-02 问题" in listed
+    assert "中风险" in listed or "medium" in listed.lower()
+    assert "30" in listed  # the deadline in days from service
+    assert "T-01" not in listed

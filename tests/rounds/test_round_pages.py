@@ -325,3 +325,33 @@ def test_pages_speak_chinese_with_the_official_terms(login_as, world):
     for term in ("检查主题", "检查性质", "被检查单位", "涉企行政检查"):
         assert term in html, term
     assert "检查轮次" in coordinator.get("/rounds/?year=2026").get_data(as_text=True)
+
+
+def test_an_active_round_past_its_end_date_is_flagged_on_the_list_and_its_page(
+    app, world, login_as
+):
+    with app.app_context():
+        rnd = db.session.get(Round, world["round"])
+        rnd.status = "active"
+        inspection = db.session.get(Inspection, world["inspection"])
+        inspection.scheduled_on = date(2026, 6, 2)  # after the round's end (5-29)
+        db.session.commit()
+    coordinator = login_as("coordinator")
+    listing = coordinator.get("/rounds/?year=2026").get_data(as_text=True)
+    page = coordinator.get(f"/rounds/{world['round']}").get_data(as_text=True)
+    for html in (listing, page):
+        assert 'class="badge past-end"' in html and "2026-05-29" in html
+    assert "晚于本轮结束日期" in page
+    with app.app_context():
+        db.session.get(Round, world["round"]).status = "closed"
+        db.session.commit()
+    listing = coordinator.get("/rounds/?year=2026").get_data(as_text=True)
+    assert "仍在进行" not in listing  # a closed round is not flagged
+
+
+def test_a_round_within_its_dates_is_not_flagged(app, make):
+    today = date(2026, 5, 10)
+    rnd = Round(year=2026, seq=1, title="t", status="active", end_date=date(2026, 5, 29))
+    assert not rnd.is_past_end(today) and rnd.is_past_end(date(2026, 5, 30))
+    rnd.end_date = None
+    assert not rnd.is_past_end(date(2030, 1, 1))

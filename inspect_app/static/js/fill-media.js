@@ -85,6 +85,39 @@ function show(link, body, ctx) {
   delete link.dataset.pending;
   if (body.thumbnail_url) thumbnail(link, body.thumbnail_url, ctx.label);
   else link.textContent = "PDF";
+  if (!link.nextElementSibling?.matches("button.del")) {
+    const del = Object.assign(document.createElement("button"), { type: "submit", className: "del", name: "del", value: String(body.id), textContent: "✕" });
+    del.setAttribute("aria-label", ctx.delLabel);
+    del.formNoValidate = true;
+    link.after(del);
+  }
+}
+
+// Delete a stored photo (the API refuses once submitted); replacing it is taking another, so the
+// camera button gets the focus.
+export async function deletePhoto(button, ctx) {
+  const remove = () => fetch(`/api/v1/evidence/${button.value}`, { method: "DELETE", credentials: "same-origin", headers: { "X-CSRFToken": ctx.token() } });
+  let r;
+  try {
+    r = await remove();
+    if (r.status === 400) {
+      await ctx.refreshToken();
+      r = await remove();
+    }
+  } catch {
+    ctx.say("deleteOffline");
+    return;
+  }
+  if (r.status === 401) return ctx.say("login");
+  if (!r.ok && r.status !== 404) {
+    const body = await r.json().catch(() => ({}));
+    return ctx.say("failed", { msg: body.error ? body.error.message : String(r.status) });
+  }
+  const ph = button.closest(".ph");
+  button.previousElementSibling?.remove();
+  button.remove();
+  ctx.say("deleted");
+  ph.querySelector("input[type=file]")?.focus();
 }
 
 export async function uploadFile(el, input, ctx) {

@@ -140,6 +140,8 @@ function refreshProgress() {
   }
   const text = document.querySelector("[data-progress-text]");
   if (text) text.textContent = fmt(T.answered, { done, total });
+  const next = document.querySelector("[data-next]");
+  if (next) next.hidden = done === total;
   for (const [sec, [d, t]] of perSection) {
     const span = document.querySelector(`[data-section-count="${sec}"]`);
     if (span) span.textContent = `${d}/${t}`;
@@ -335,8 +337,9 @@ function mediaCtx() {
     inspectionId,
     userId,
     label: T.uploaded,
+    delLabel: T.del,
     say: (key, args) =>
-      setState(fmt(T[key], args || {}), key === "failed" || key === "login" ? "failed" : key === "uploaded" ? "saved" : key === "photoQueued" ? "offline" : "pending"),
+      setState(fmt(T[key], args || {}), key === "failed" || key === "login" || key === "deleteOffline" ? "failed" : key === "uploaded" || key === "deleted" ? "saved" : key === "photoQueued" ? "offline" : "pending"),
   };
 }
 
@@ -348,6 +351,30 @@ async function sendPhotos() {
     return;
   }
   (await import("./fill-media.js")).uploadPending(mediaCtx());
+}
+
+// ---- next unanswered item, and deleting a photo ---------------------------------------------
+
+const unanswered = (el) => !el.hidden && (answerValue(el) === null || answerValue(el) === "");
+
+// The first unanswered item below the sticky bars, else the first one from the top.
+function nextUnanswered(event) {
+  const items = [...form.querySelectorAll("fieldset.q")].filter(unanswered);
+  if (!items.length) return;
+  event.preventDefault();
+  const el = items.find((q) => q.getBoundingClientRect().top > 140) || items[0];
+  el.scrollIntoView({ block: "start" });
+  el.querySelector("input, select, textarea")?.focus({ preventScroll: true });
+  history.replaceState(null, "", `#${el.id}`);
+}
+
+function onClick(event) {
+  if (event.target.closest("[data-next]")) nextUnanswered(event);
+  const del = event.target.closest("button.del");
+  if (!del || readonly) return;
+  event.preventDefault();
+  if (!window.confirm(T.confirmDelete)) return;
+  import("./fill-media.js").then((media) => media.deletePhoto(del, mediaCtx()));
 }
 
 // ---- wiring ---------------------------------------------------------------------------------
@@ -419,7 +446,10 @@ if (form && !readonly) {
   });
   restore();
 }
-if (form) refreshVisibility();
+if (form) {
+  refreshVisibility();
+  document.addEventListener("click", onClick);
+}
 
 // Offline copies of this page and its scripts: see /sw.js.
 if ("serviceWorker" in navigator) {
