@@ -345,3 +345,18 @@ def test_the_extension_checklist_applies_to_cloud_and_ics_systems_only(
     assert on_power["MLPS-IC-01"] == "yes" and on_power["PWR-02"] == "yes"
     assert on_power["ICS-02"] == "yes" and on_power["MLPS-CL-01"] == "no"
     assert set(on_plain.values()) == {"no"}
+
+
+def test_an_inspector_previews_a_system_checklist_by_level_without_the_system_list(
+    app, login_as, shipped_mlps, make
+):
+    with app.app_context():
+        system_name = make.system(name="不应出现的系统", mlps_level=4).name
+    html = (
+        login_as("inspector")
+        .get(f"/checklists/{shipped_mlps['MLPS']}?level=4&lang=en")
+        .get_data(as_text=True)
+    )
+    assert 'name="level"' in html and 'name="system_id"' not in html
+    assert system_name not in html
+    assert "9.1.4.9" in html  # the level-4 clause is shown
