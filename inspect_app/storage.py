@@ -7,8 +7,8 @@ its EXIF (the record keeps the time and place a photo was taken); the thumbnail 
 copy are re-encoded without it, so GPS and the device never reach someone who may see the photo
 but not where the inspector stood.
 
-Files live in a FileStore; LocalStore (a folder) is the one there is. An S3-compatible store
-implements the same five methods. Files are written before the database commits, so a crash in
+Files live in a FileStore chosen by EVIDENCE_STORE: LocalStore (a folder, shared between hosts
+by a network mount) or S3Store (s3store.py, an S3-compatible bucket). Files are written before the database commits, so a crash in
 between leaves a file no row names: `flask evidence gc` removes those after a grace period.
 """
 
@@ -114,7 +114,17 @@ class LocalStore:
 
 
 def store() -> FileStore:
-    return LocalStore(Path(current_app.config["UPLOAD_DIR"]))
+    """The configured store; a bucket's client is made once per app and shared by threads."""
+    if current_app.config["EVIDENCE_STORE"] != "s3":
+        return LocalStore(Path(current_app.config["UPLOAD_DIR"]))
+    bucket = current_app.extensions.get("evidence_s3")
+    if bucket is None:
+        from .s3store import S3Store
+
+        bucket = current_app.extensions.setdefault(
+            "evidence_s3", S3Store.from_config(current_app.config)
+        )
+    return bucket
 
 
 def key_for(sha256: str, mime: str, variant: str = "original") -> str:
@@ -293,9 +303,12 @@ def path_for(attachment: Attachment, variant: str = "original") -> Path:
         original = key_for(attachment.sha256, attachment.mime)
         if files.exists(original):
             files.put(key, _public_copy(files.local_path(original).read_bytes(), attachment.mime))
-    if not files.exists(key):
-        raise NotFound(_("The file is missing from storage."))
-    return files.local_path(key)
+    try:
+        if not files.exists(key):
+            raise FileNotFoundError(key)
+        return files.local_path(key)
+    except FileNotFoundError:
+        raise NotFound(_("The file is missing from storage.")) from None
 
 
 def collect_garbage(*, older_than: float) -> list[str]:
