@@ -8,13 +8,16 @@
 # demo data; starts two gunicorn hosts on different ports (2 workers x 4 threads each), one job
 # consumer, and nginx in front of both, all sharing one evidence/jobs folder; sends answer batches
 # through nginx from a few tablet threads for LOAD_SECONDS; kills one host (kill -9) in the middle
-# and brings it back later; builds an export on the consumer; then counts in the database that
-# every change a client was told about is stored exactly once and verifies the audit chain.
+# (nginx passes its requests to the other) and brings it back; then stops both hosts for a moment
+# (the tablets get 502 and send the same batches again until a host answers); builds an export on
+# the consumer; then counts in the database that every change a client was told about is stored
+# exactly once and verifies the audit chain.
 # Prints what it saw; exits non-zero on a lost change, a client error or a failed check.
 #
 # Settings (environment): PG_URL (postgresql://postgres@127.0.0.1:5432), REDIS_URL
 # (redis://127.0.0.1:6379/7), NGINX_PORT (8180), HOST_A_PORT (8181), HOST_B_PORT (8182),
-# LOAD_SECONDS (20), KILL_AFTER (7), RESTART_AFTER (13), TABLETS (4), KEEP=1 keeps the work folder.
+# LOAD_SECONDS (30), KILL_AFTER (5), RESTART_AFTER (8), BOTH_DOWN=0 skips the outage of both
+# hosts, TABLETS (4), KEEP=1 keeps the work folder.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,9 +28,10 @@ REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/7}
 NGINX_PORT=${NGINX_PORT:-8180}
 HOST_A_PORT=${HOST_A_PORT:-8181}
 HOST_B_PORT=${HOST_B_PORT:-8182}
-LOAD_SECONDS=${LOAD_SECONDS:-20}
-KILL_AFTER=${KILL_AFTER:-7}
-RESTART_AFTER=${RESTART_AFTER:-13}
+LOAD_SECONDS=${LOAD_SECONDS:-30}
+KILL_AFTER=${KILL_AFTER:-5}
+RESTART_AFTER=${RESTART_AFTER:-8}
+BOTH_DOWN=${BOTH_DOWN:-1}
 TABLETS=${TABLETS:-4}
 RUN=cluster$$
 DB=inspect_$RUN
@@ -155,6 +159,18 @@ sleep $((RESTART_AFTER - KILL_AFTER))
 start_host a
 wait_healthy "http://127.0.0.1:$HOST_A_PORT" 90
 say "host A restarted and healthy"
+if [ "$BOTH_DOWN" = 1 ] && kill -0 "$LOAD_PID" 2>/dev/null; then
+    sleep 2
+    say "kill -9 both hosts: no host answers, nginx returns 502, the tablets keep their batches"
+    stop_group host-a KILL
+    stop_group host-b KILL
+    sleep 2
+    start_host a
+    start_host b
+    wait_healthy "http://127.0.0.1:$HOST_A_PORT" 90
+    wait_healthy "http://127.0.0.1:$HOST_B_PORT" 90
+    say "both hosts back"
+fi
 FAILED=0
 wait "$LOAD_PID" || FAILED=1
 say "load done: $(cat "$WORK/logs/load.out")"
