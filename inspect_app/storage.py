@@ -30,7 +30,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from .errors import NotFound, StorageUnavailable, ValidationFailed
+from .errors import NotFound, StorageUnavailable, StorageUnreachable, ValidationFailed
 from .extensions import db
 from .models import Attachment
 from .paths import private_dir
@@ -294,7 +294,8 @@ def discard_if_unused(sha256: str, mime: str) -> None:
 
 def path_for(attachment: Attachment, variant: str = "original") -> Path:
     """A local path to send the attachment's file from. The public copy of an older upload is
-    made on first use. Raises NotFound when the file is missing from storage."""
+    made on first use. Raises NotFound when the file is missing from storage, StorageUnreachable
+    when the store does not answer."""
     files = store()
     if attachment.mime == "application/pdf":
         variant = "original"
@@ -309,6 +310,11 @@ def path_for(attachment: Attachment, variant: str = "original") -> Path:
         return files.local_path(key)
     except FileNotFoundError:
         raise NotFound(_("The file is missing from storage.")) from None
+    except OSError as exc:  # a bucket that does not answer: nothing is wrong with the record
+        current_app.logger.error("The evidence store could not be read: %s", exc)
+        raise StorageUnreachable(
+            _("The file store cannot be reached just now. Try again in a moment.")
+        ) from exc
 
 
 def collect_garbage(*, older_than: float) -> list[str]:

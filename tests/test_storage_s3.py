@@ -222,8 +222,11 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_an_unreachable_bucket_refuses_the_upload_with_507_and_records_nothing(s3_app):
+def test_an_unreachable_bucket_refuses_uploads_with_507_and_reads_with_503(s3_app):
     from inspect_app.s3store import S3Store
+
+    b, stored = _upload(s3_app, jpeg_bytes(size=(123, 45)))
+    assert stored.status_code == 201
 
     dead = {
         **s3_app.config,
@@ -243,6 +246,8 @@ def test_an_unreachable_bucket_refuses_the_upload_with_507_and_records_nothing(s
             after = db.session.scalar(db.select(db.func.count()).select_from(Attachment))
             db.session.remove()
         assert after == before
+        with b.get(stored.get_json()["url"]) as served:  # no 500: the record is fine
+            assert served.status_code == 503
     finally:
         s3_app.extensions["evidence_s3"] = working
 
