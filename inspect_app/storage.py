@@ -282,14 +282,18 @@ def discard(stored: StoredFile) -> None:
 
 
 def discard_if_unused(sha256: str, mime: str) -> None:
-    """Remove a file and its variants when no attachment names it any longer."""
+    """Remove a file and its variants when no attachment names it any longer. A store that
+    refuses (a bucket down) leaves them to `flask evidence gc`: the caller's commit stands."""
     still_used = db.session.scalar(
         sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)
     )
     if still_used is None:
         files = store()
-        for variant in VARIANTS:
-            files.delete(key_for(sha256, mime, variant))
+        try:
+            for variant in VARIANTS:
+                files.delete(key_for(sha256, mime, variant))
+        except OSError as exc:
+            current_app.logger.warning("Unused evidence file %s left for gc: %s", sha256, exc)
 
 
 def path_for(attachment: Attachment, variant: str = "original") -> Path:
