@@ -71,6 +71,9 @@ def _finish_config(app: Flask) -> None:
         )
     if not cfg.get("UPLOAD_DIR"):
         cfg["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
+    if not cfg.get("EVIDENCE_CACHE_DIR"):
+        cfg["EVIDENCE_CACHE_DIR"] = str(Path(app.instance_path) / "evidence-cache")
+    _check_evidence_store(cfg)
     if not cfg.get("AUDIT_ANCHOR_FILE"):
         cfg["AUDIT_ANCHOR_FILE"] = str(Path(app.instance_path) / "audit-anchors.log")
     if cfg.get("REDIS_URL") and not cfg.get("RATELIMIT_STORAGE_URI"):
@@ -113,6 +116,22 @@ def _finish_config(app: Flask) -> None:
             "SECRET_KEY: run scripts/make_instance_config.py or set INSPECT_AUDIT_HMAC_KEY "
             "(see docs/audit.md)."
         )
+
+
+def _check_evidence_store(cfg) -> None:
+    """EVIDENCE_STORE is "local" or "s3"; a bucket needs its name and boto3 (the s3 extra)."""
+    kind = cfg["EVIDENCE_STORE"] = str(cfg.get("EVIDENCE_STORE") or "local").lower()
+    if kind not in ("local", "s3"):
+        raise ConfigurationError(f'EVIDENCE_STORE must be "local" or "s3", not {kind!r}.')
+    if kind == "s3":
+        if not cfg.get("EVIDENCE_S3_BUCKET"):
+            raise ConfigurationError('EVIDENCE_STORE = "s3" needs EVIDENCE_S3_BUCKET.')
+        try:
+            import boto3  # noqa: F401
+        except ImportError:
+            raise ConfigurationError(
+                "EVIDENCE_STORE = \"s3\" needs boto3: pip install -e '.[s3]'."
+            ) from None
 
 
 _DURATIONS = (

@@ -131,6 +131,23 @@ class Defaults:
     EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
     EVIDENCE_MAX_PIXELS = 40_000_000
     THUMBNAIL_SIZE = 320
+    # Where evidence files live: "local" (UPLOAD_DIR; with several hosts, one folder they all
+    # mount) or "s3" (an S3-compatible bucket; needs `pip install -e '.[s3]'`). docs/deploy.md.
+    EVIDENCE_STORE = "local"
+    EVIDENCE_S3_BUCKET = None
+    EVIDENCE_S3_ENDPOINT_URL = None  # e.g. https://minio.example:9000; None: AWS itself
+    EVIDENCE_S3_REGION = None
+    EVIDENCE_S3_PREFIX = ""  # keys under this folder of the bucket
+    EVIDENCE_S3_ADDRESSING_STYLE = "path"  # "path" suits MinIO/Ceph; "virtual" or "auto"
+    # Secrets: instance/config.py or INSPECT_EVIDENCE_S3_* / AWS_* variables, never the repo.
+    # Unset, boto3 looks in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws and instance roles.
+    EVIDENCE_S3_ACCESS_KEY_ID = None
+    EVIDENCE_S3_SECRET_ACCESS_KEY = None
+    EVIDENCE_S3_TIMEOUT = 5  # seconds to connect and per read
+    EVIDENCE_S3_ATTEMPTS = 3  # tries per call, including the first
+    EVIDENCE_S3_POOL_SIZE = 10  # connections per process (at least the gunicorn threads)
+    # Files read from the bucket are kept here (0700) to be sent; safe to empty at any time.
+    EVIDENCE_CACHE_DIR = None  # falls back to instance/evidence-cache
 
     # Yearly inspection cap per unit kind (国办发〔2024〕54号); a unit's own cap overrides it.
     INSPECTION_CAPS = {

@@ -60,6 +60,13 @@ class StorageUnavailable(DomainError):
     code = "storage_unavailable"
 
 
+class StorageUnreachable(DomainError):
+    """The file store could not be read (a bucket that does not answer): try again later."""
+
+    status_code = 503
+    code = "storage_unreachable"
+
+
 def _titles() -> dict[int, tuple[str, str]]:
     return {
         400: (

@@ -7,8 +7,8 @@ its EXIF (the record keeps the time and place a photo was taken); the thumbnail 
 copy are re-encoded without it, so GPS and the device never reach someone who may see the photo
 but not where the inspector stood.
 
-Files live in a FileStore; LocalStore (a folder) is the one there is. An S3-compatible store
-implements the same five methods. Files are written before the database commits, so a crash in
+Files live in a FileStore chosen by EVIDENCE_STORE: LocalStore (a folder, shared between hosts
+by a network mount) or S3Store (s3store.py, an S3-compatible bucket). Files are written before the database commits, so a crash in
 between leaves a file no row names: `flask evidence gc` removes those after a grace period.
 """
 
@@ -30,7 +30,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from .errors import NotFound, StorageUnavailable, ValidationFailed
+from .errors import NotFound, StorageUnavailable, StorageUnreachable, ValidationFailed
 from .extensions import db
 from .models import Attachment
 from .paths import private_dir
@@ -114,7 +114,17 @@ class LocalStore:
 
 
 def store() -> FileStore:
-    return LocalStore(Path(current_app.config["UPLOAD_DIR"]))
+    """The configured store; a bucket's client is made once per app and shared by threads."""
+    if current_app.config["EVIDENCE_STORE"] != "s3":
+        return LocalStore(Path(current_app.config["UPLOAD_DIR"]))
+    bucket = current_app.extensions.get("evidence_s3")
+    if bucket is None:
+        from .s3store import S3Store
+
+        bucket = current_app.extensions.setdefault(
+            "evidence_s3", S3Store.from_config(current_app.config)
+        )
+    return bucket
 
 
 def key_for(sha256: str, mime: str, variant: str = "original") -> str:
@@ -272,19 +282,24 @@ def discard(stored: StoredFile) -> None:
 
 
 def discard_if_unused(sha256: str, mime: str) -> None:
-    """Remove a file and its variants when no attachment names it any longer."""
+    """Remove a file and its variants when no attachment names it any longer. A store that
+    refuses (a bucket down) leaves them to `flask evidence gc`: the caller's commit stands."""
     still_used = db.session.scalar(
         sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)
     )
     if still_used is None:
         files = store()
-        for variant in VARIANTS:
-            files.delete(key_for(sha256, mime, variant))
+        try:
+            for variant in VARIANTS:
+                files.delete(key_for(sha256, mime, variant))
+        except OSError as exc:
+            current_app.logger.warning("Unused evidence file %s left for gc: %s", sha256, exc)
 
 
 def path_for(attachment: Attachment, variant: str = "original") -> Path:
     """A local path to send the attachment's file from. The public copy of an older upload is
-    made on first use. Raises NotFound when the file is missing from storage."""
+    made on first use. Raises NotFound when the file is missing from storage, StorageUnreachable
+    when the store does not answer."""
     files = store()
     if attachment.mime == "application/pdf":
         variant = "original"
@@ -293,9 +308,17 @@ def path_for(attachment: Attachment, variant: str = "original") -> Path:
         original = key_for(attachment.sha256, attachment.mime)
         if files.exists(original):
             files.put(key, _public_copy(files.local_path(original).read_bytes(), attachment.mime))
-    if not files.exists(key):
-        raise NotFound(_("The file is missing from storage."))
-    return files.local_path(key)
+    try:
+        if not files.exists(key):
+            raise FileNotFoundError(key)
+        return files.local_path(key)
+    except FileNotFoundError:
+        raise NotFound(_("The file is missing from storage.")) from None
+    except OSError as exc:  # a bucket that does not answer: nothing is wrong with the record
+        current_app.logger.error("The evidence store could not be read: %s", exc)
+        raise StorageUnreachable(
+            _("The file store cannot be reached just now. Try again in a moment.")
+        ) from exc
 
 
 def collect_garbage(*, older_than: float) -> list[str]:
