@@ -31,7 +31,7 @@ from inspect_app import jobs
 from inspect_app.checklists import services as checklists
 from inspect_app.clock import local_today
 from inspect_app.extensions import db
-from inspect_app.inspections import evidence, services
+from inspect_app.inspections import evidence, notices, record, services
 from inspect_app.models import AuditEvent, ChecklistTemplate, Inspection, User
 
 from .factories import Factory
@@ -219,6 +219,11 @@ def build_world() -> World:
             services.submit_inspection(
                 inspection.id, actor=lead, signatory_name="王五", signature_png=signature
             )
+            # The office approves the visit's notice (it gets its number); the lead signs the
+            # record.
+            notices.approve_notice(inspection.id, actor=users["coordinator"])
+            signed = record.sign_record(inspection.id, actor=lead, signature_png=signature)
+            attachments[f"{key}.record_signature_{state}"] = signed.id
             row = db.session.get(Inspection, inspection.id)
             sig = next(a for a in _attachments(row) if a.kind == "signature")
             attachments[f"{key}.signature_{state}"] = sig.id

@@ -11,6 +11,7 @@ from .inspection import (
     InspectionMember,
     NoticeCounter,
     Round,
+    Visit,
 )
 from .job import Job
 from .login import LoginSession, RecoveryCode
@@ -55,6 +56,7 @@ __all__ = [
     "System",
     "Unit",
     "User",
+    "Visit",
     "unit_of",
     "utcnow",
 ]

@@ -261,6 +261,24 @@ inspections.served              POST    A.submitted                  302  302  3
 inspections.served              POST    A.in_progress                302  409  409  409  404  403  404  404
 inspections.served              POST    B.submitted                  302  302  302  404  404  403  404  403
 inspections.served              POST    missing                      302  404  404  404  404  404  404  404
+inspections.approve_notice      GET     A.submitted                  405  405  405  405  405  405  405  405
+inspections.approve_notice      POST    A.submitted                  302  409  409  403  403  403  403  403
+inspections.approve_notice      POST    A.in_progress                302  409  409  403  403  403  403  403
+inspections.approve_notice      POST    missing                      302  404  404  403  403  403  403  403
+inspections.update_record       GET     A.in_progress                405  405  405  405  405  405  405  405
+inspections.update_record       POST    A.in_progress                302  302  302  302  404  403  404  404
+inspections.update_record       POST    A.submitted                  302  409  409  409  404  403  403  404
+inspections.update_record       POST    B.in_progress                302  302  302  404  404  403  404  404
+inspections.update_record       POST    missing                      302  404  404  404  404  404  404  404
+inspections.sign_record         GET     A.in_progress                405  405  405  405  405  405  405  405
+inspections.sign_record         POST    A.in_progress                302  409  409  302  404  403  404  404
+inspections.sign_record         POST    A.submitted                  302  409  409  409  404  403  403  404
+inspections.sign_record         POST    B.in_progress                302  409  409  404  404  403  404  404
+inspections.sign_record         POST    missing                      302  404  404  404  404  404  404  404
+inspections.visit_file          GET     A.record_signature_submitted 302  200  200  200  404  200  200  404
+inspections.visit_file          GET     B.record_signature_submitted 302  200  200  404  404  200  404  200
+inspections.visit_file          GET     A.photo                      302  404  404  404  404  404  404  404
+inspections.visit_file          GET     missing                      302  404  404  404  404  404  404  404
 inspections.reopen              GET     A.submitted                  405  405  405  405  405  405  405  405
 inspections.reopen              POST    A.submitted                  302  302  302  403  403  403  403  403
 inspections.reopen              POST    A.in_progress                302  409  409  403  403  403  403  403
@@ -719,7 +737,19 @@ BODIES = {
         "signature": _png_data_url(),
         "confirm": "y",
     },
-    "inspections.served": lambda w, t: {"served_on": local_today().isoformat()},
+    "inspections.served": lambda w, t: {
+        "served_on": local_today().isoformat(),
+        "method": "electronic",
+        "place": "单位电子邮箱",
+        "server_a": str(w.ids["user"]["lead_a"]),
+    },
+    "inspections.approve_notice": lambda w, t: {},
+    "inspections.update_record": lambda w, t: {
+        "started_at": f"{local_today().isoformat()}T09:00",
+        "method": "onsite",
+        "place": "墙测机房",
+    },
+    "inspections.sign_record": lambda w, t: {"signature": _png_data_url()},
     "inspections.reopen": lambda w, t: {"reason": "墙测重开"},
     "api.post_answers": lambda w, t: {
         "json": {
