@@ -100,6 +100,9 @@ class Defaults:
     # The nature of a visit by the unit's kind (others: 涉企行政检查; a 专项排查 round: 专项排查),
     # and the kinds addressed as 党政机关 (consequences by the responsibility system).
     VISIT_NATURE_BY_KIND = {"party_gov": "party_gov_supervision"}
+    # 扫码入企: when True, an inspection is submitted only after its visit's arrival was
+    # registered by scanning the unit's code (inspections/arrival.py).
+    REQUIRE_ARRIVAL_SCAN = False
     PARTY_GOV_KINDS = ("party_gov",)
     # Repeat findings: the same unit and item within this many days of an earlier round's
     # finding are linked and counted, and raised one risk level when REPEAT_RAISES_SEVERITY.

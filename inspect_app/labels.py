@@ -148,6 +148,7 @@ AUDIT_ACTION_LABELS = {
     "notice.approve": _l("Notice approved and numbered"),
     "notice.withdraw": _l("Approved notice returned to draft"),
     "visit.record": _l("Inspection record completed"),
+    "visit.arrive": _l("Arrival registered (扫码入企)"),
     "visit.sign": _l("Inspection record signed by an inspector"),
     "answer.update": _l("Answer changed"),
     "evidence.add": _l("Evidence added"),

@@ -169,6 +169,9 @@ def build_world() -> World:
     }
     spare = make.unit(code="UNIT-C-7735", name="丙方墙测单位", kind="party_gov")  # not inspected
     world.ids["unit"] = {**{k: u.id for k, u in units.items()}, "C": spare.id}
+    from inspect_app.inspections.arrival import arrival_code
+
+    world.ids["arrival_code"] = {k: arrival_code(u) for k, u in units.items()}
     world.ids["system"] = {k: s.id for k, s in systems.items()}
     world.ids["department"] = {"dept": dept.id}
     world.ids["template"] = {"used": template.id, "unused": unused.id}

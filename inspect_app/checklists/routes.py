@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -38,6 +48,20 @@ def index():
         groups=services.overview(),
         form=UploadChecklistForm(),
         max_mb=_max_mb(),
+    )
+
+
+@bp.get("/public")
+def public():
+    """The published list of inspection items and their legal basis, open to anyone (公示)."""
+    from ..inspections.notices import AUTHORITY_BY_DEPARTMENT, SUPERVISION_AUTHORITY
+
+    return render_template(
+        "checklists/public.html",
+        templates=services.published_lists(),
+        authority=AUTHORITY_BY_DEPARTMENT,
+        supervision=SUPERVISION_AUTHORITY,
+        issuer=current_app.config["NOTICE_ISSUER"],
     )
 
 

@@ -280,6 +280,20 @@ class TemplateGroup:
         return self.versions[0]
 
 
+def published_lists() -> list[ChecklistTemplate]:
+    """The current (latest loaded) version of every checklist, items loaded: the published
+    检查事项清单 (54号文: items not published may not be inspected). Holds no unit data."""
+    latest = [group.latest.template for group in overview()]
+    ids = [t.id for t in latest]
+    if ids:
+        db.session.scalars(
+            sa.select(ChecklistItem)
+            .where(ChecklistItem.template_id.in_(ids))
+            .order_by(ChecklistItem.template_id, ChecklistItem.position)
+        ).all()
+    return latest
+
+
 def overview() -> list[TemplateGroup]:
     """Every template key with its versions (newest first), item and inspection counts."""
     items = (

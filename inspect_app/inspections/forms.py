@@ -114,3 +114,9 @@ class VisitRecordForm(FlaskForm):
 
 class SignRecordForm(FlaskForm):
     signature = HiddenField(_l("Signature"))
+
+
+class ArriveForm(FlaskForm):
+    code = StringField(
+        _l("The unit's code (on its QR sign)"), validators=[DataRequired(), Length(max=20)]
+    )

@@ -26,10 +26,11 @@ from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..models import Attachment, Visit
 from ..web import send_attachment, year_arg
-from . import evidence, notices, services
+from . import arrival, evidence, notices, services
 from . import record as visit_record
 from .forms import (
     ApproveNoticeForm,
+    ArriveForm,
     EmptyForm,
     NoticeServedForm,
     ReopenForm,
@@ -61,6 +62,24 @@ def mine():
         else:
             groups["other"].append(inspection)
     return render_template("inspections/mine.html", groups=groups, progress=progress, today=today)
+
+
+@bp.route("/arrive", methods=["GET", "POST"])
+@login_required
+@permissions.action_required("inspection.fill")
+def arrive():
+    """扫码入企: the unit's QR opens this page with its code; confirming registers the arrival."""
+    form = ArriveForm(code=request.args.get("code", "")[:20])
+    if form.validate_on_submit():
+        visit = arrival.register_arrival(form.code.data, actor=_actor())
+        flash(
+            _("Arrival at %(unit)s registered; the record starts now.", unit=visit.unit.name),
+            "success",
+        )
+        return redirect(url_for(".record", inspection_id=visit.inspections[0].id))
+    return render_template(
+        "inspections/arrive.html", form=form
+    ), 400 if form.is_submitted() else 200
 
 
 @bp.get("/<int:inspection_id>")

@@ -622,6 +622,8 @@ def submit_inspection(
         problems.append(Missing(_("The name contains characters that cannot be stored.")))
     if not signature_png:
         problems.append(Missing(_("The unit representative must sign.")))
+    if current_app.config.get("REQUIRE_ARRIVAL_SCAN") and inspection.visit.arrived_at is None:
+        problems.append(Missing(_("Register the arrival: scan the unit's code first.")))
     items = items_of(inspection)
     ensure_started(inspection, actor, items)
     db.session.flush()

@@ -97,6 +97,8 @@ class Visit(db.Model):
     nature: Mapped[str] = mapped_column(sa.String(30), default="enterprise_inspection")
     # 任务来源: the plan or advance-notice number the visit was made under.
     task_source: Mapped[str] = mapped_column(sa.String(200), default="")
+    # 扫码入企: when the lead scanned the unit's code on arrival (the record's start).
+    arrived_at: Mapped[datetime | None]
     # The 检查记录 on site.
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]

@@ -35,6 +35,7 @@ def upgrade():
     sa.Column('lead_id', sa.Integer(), nullable=True),
     sa.Column('nature', sa.String(length=30), nullable=False, server_default='enterprise_inspection'),
     sa.Column('task_source', sa.String(length=200), nullable=False, server_default=''),
+    sa.Column('arrived_at', sa.DateTime(), nullable=True),
     sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('ended_at', sa.DateTime(), nullable=True),
     sa.Column('place', sa.String(length=300), nullable=False, server_default=''),

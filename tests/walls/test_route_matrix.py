@@ -82,6 +82,7 @@ audit.show                      GET     hidden                       302  200  2
 audit.show                      GET     missing                      302  404  404  403  403  404  404  404
 
 checklists.index                GET     -                            302  200  200  403  403  403  403  403
+checklists.public               GET     -                            200  200  200  200  200  200  200  200
 checklists.show                 GET     used                         302  200  200  403  403  403  403  403
 checklists.show                 GET     unused                       302  200  200  403  403  403  403  403
 checklists.show                 GET     used?unit_id={unit:B}        302  200  200  403  403  403  403  403
@@ -111,6 +112,9 @@ directory.unit_show             GET     A                            302  200  2
 directory.unit_show             GET     B                            302  200  200  403  403  200  404  200
 directory.unit_show             GET     missing                      302  404  404  403  403  404  404  404
 directory.my_unit               GET     -                            302  302  302  403  403  302  200  200
+directory.unit_arrival_qr       GET     A                            302  200  200  403  403  200  200  404
+directory.unit_arrival_qr       GET     B                            302  200  200  403  403  200  404  200
+directory.unit_arrival_qr       GET     missing                      302  404  404  403  403  404  404  404
 directory.unit_new              GET     -                            302  200  200  403  403  403  403  403
 directory.unit_new              POST    -                            302  302  302  403  403  403  403  403
 directory.unit_edit             GET     A                            302  200  200  403  403  403  403  403
@@ -261,6 +265,8 @@ inspections.served              POST    A.submitted                  302  302  3
 inspections.served              POST    A.in_progress                302  409  409  409  404  403  404  404
 inspections.served              POST    B.submitted                  302  302  302  404  404  403  404  403
 inspections.served              POST    missing                      302  404  404  404  404  404  404  404
+inspections.arrive              GET     -                            302  200  200  200  200  403  403  403
+inspections.arrive              POST    -                            302  409  409  409  409  403  403  403
 inspections.approve_notice      GET     A.submitted                  405  405  405  405  405  405  405  405
 inspections.approve_notice      POST    A.submitted                  302  409  409  403  403  403  403  403
 inspections.approve_notice      POST    A.in_progress                302  409  409  403  403  403  403  403
@@ -744,6 +750,7 @@ BODIES = {
         "server_a": str(w.ids["user"]["lead_a"]),
     },
     "inspections.approve_notice": lambda w, t: {},
+    "inspections.arrive": lambda w, t: {"code": w.ids["arrival_code"]["A"]},
     "inspections.update_record": lambda w, t: {
         "started_at": f"{local_today().isoformat()}T09:00",
         "method": "onsite",
