@@ -81,6 +81,8 @@ class Defaults:
 
     # Rectification notices: 文号 pattern with {year} and {seq}.
     NOTICE_NUMBER_PATTERN = "示网信整改〔{year}〕第{seq}号"
+    # 检查通知书 (advance notice of a visit), numbered in the year once the plan is approved.
+    ADVANCE_NOTICE_NUMBER_PATTERN = "示网信检通〔{year}〕第{seq}号"
     # The administrative organ that issues and seals the notice (the 执法主体, never the Party
     # office 市委网信办: 复议 and 诉讼 lie only against an administrative organ); for a 师市 office
     # e.g. "第一师阿拉尔市互联网信息办公室". NOTICE_ISSUER_DEPARTMENT is its department's code.

@@ -234,6 +234,9 @@ def build_world() -> World:
                 row.status = "closed"  # no service closes an inspection yet
                 db.session.commit()
     world.ids["inspection"] = inspections
+    world.ids["visit"] = {
+        name: db.session.get(Inspection, iid).visit_id for name, iid in inspections.items()
+    }
     world.ids["attachment"] = attachments
     world.versions = {
         name: {code: _version(inspections[name], world.items[code]) for code in world.items}

@@ -58,6 +58,8 @@ ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # Evidence as taken, EXIF (time, device, GPS) included; others get a copy without it.
     "evidence.original": ("admin", "coordinator", "inspector"),
     "rectification.view": READERS + ("inspector", "unit"),
+    # The unit's self-assessment (自查) of an announced visit (object checks in selfcheck).
+    "selfcheck.fill": ("unit",),
     # The unit answers its own items and asks for more time.
     "rectification.respond": ("unit",),
     # The office enters a paper response or request for a unit without an account (代录).

@@ -168,6 +168,7 @@ def unit_arrival_qr(unit_id: int):
 def my_unit():
     if current_user.unit_id is None:
         return redirect(url_for(".units"))
+    from ..inspections import selfcheck
     from ..inspections.arrival import arrival_code
 
     unit = get_visible_or_404(Unit, current_user.unit_id)
@@ -177,6 +178,7 @@ def my_unit():
         mine=True,
         findings=_findings(unit),
         arrival_code=arrival_code(unit),
+        announced=selfcheck.announced_visits(_actor()),
     )
 
 

@@ -49,13 +49,9 @@ NOTE_MAX = 2000
 # --- numbers ----------------------------------------------------------------------------------
 
 
-def next_notice_number(year: int) -> str:
-    """The next free notice number of the year from NOTICE_NUMBER_PATTERN ({year}, {seq}).
-
-    The year's counter row is locked to the end of the transaction, so two notices approved at
-    the same moment get different numbers.
-    """
-    pattern = current_app.config["NOTICE_NUMBER_PATTERN"]
+def lock_counter(year: int) -> NoticeCounter:
+    """The year's notice-counter row, made if missing, locked to the end of the transaction:
+    every numbering of the year's documents queues on it."""
     counter = db.session.scalar(
         sa.select(NoticeCounter).where(NoticeCounter.year == year).with_for_update()
     )
@@ -71,6 +67,17 @@ def next_notice_number(year: int) -> str:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
+    return counter
+
+
+def next_notice_number(year: int) -> str:
+    """The next free notice number of the year from NOTICE_NUMBER_PATTERN ({year}, {seq}).
+
+    The year's counter row is locked to the end of the transaction, so two notices approved at
+    the same moment get different numbers.
+    """
+    pattern = current_app.config["NOTICE_NUMBER_PATTERN"]
+    counter = lock_counter(year)
     seq = counter.last_seq + 1
     while db.session.scalar(
         sa.select(Visit.id).where(Visit.notice_number == pattern.format(year=year, seq=seq))
@@ -399,10 +406,17 @@ def notice_document(visit: Visit) -> NoticeDocument:
         parts = [AUTHORITY_BY_DEPARTMENT[c] for c in [own, *codes] if c in AUTHORITY_BY_DEPARTMENT]
     basis = citer.mark("、".join(dict.fromkeys(parts)))
     rnd = visit.round
-    task_source = visit.task_source or config["INSPECTION_PLAN_TITLE"].format(
-        year=rnd.year, seq=rnd.seq, title=rnd.title
+    task_source = visit.task_source or (
+        _("the inspection notice %(number)s", number=visit.advance_notice_number)
+        if visit.advance_notice_number
+        else config["INSPECTION_PLAN_TITLE"].format(year=rnd.year, seq=rnd.seq, title=rnd.title)
     )
-    objects = [i.system.name for i in visit.inspections if i.system]
+    objects = list(
+        dict.fromkeys(
+            i.system.name if i.system else _("the network security work")
+            for i in visit.inspections
+        )
+    )
     laws = _laws(findings)
     consequences = []
     if party_gov:

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from .. import audit, inputs, storage
 from ..errors import InvalidTransition, ValidationFailed
 from ..extensions import db
-from ..models import Attachment, ChecklistItem, Inspection, User, Visit, utcnow
+from ..models import Attachment, ChecklistItem, Inspection, SelfAnswer, User, Visit, utcnow
 from ..models.inspection import INSPECTION_METHODS
 from . import services
 
@@ -194,6 +194,7 @@ class RecordPart:
     active: list[ChecklistItem]
     answers: dict
     noncompliant: list[ChecklistItem]
+    own: dict  # the unit's self-assessment (自查) by item id
 
 
 @dataclass
@@ -216,7 +217,13 @@ def record_context(visit: Visit) -> RecordContext:
         noncompliant = [
             i for i in active if i.id in answers and answers[i.id].result == "noncompliant"
         ]
-        parts.append(RecordPart(inspection, active, answers, noncompliant))
+        own = {
+            a.item_id: a
+            for a in db.session.scalars(
+                sa.select(SelfAnswer).where(SelfAnswer.inspection_id == inspection.id)
+            )
+        }
+        parts.append(RecordPart(inspection, active, answers, noncompliant, own))
         codes.update({a.id: i.code for i in items for a in [answers.get(i.id)] if a})
     ids = [i.id for i in visit.inspections]
     files = list(

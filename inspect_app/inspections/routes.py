@@ -26,7 +26,7 @@ from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..models import Attachment, Visit
 from ..web import send_attachment, year_arg
-from . import arrival, evidence, notices, services
+from . import arrival, evidence, notices, selfcheck, services
 from . import record as visit_record
 from .forms import (
     ApproveNoticeForm,
@@ -80,6 +80,35 @@ def arrive():
     return render_template(
         "inspections/arrive.html", form=form
     ), 400 if form.is_submitted() else 200
+
+
+SELF_RESULTS = {"c": "compliant", "n": "noncompliant", "x": "not_applicable", "": None}
+
+
+@bp.route("/<int:inspection_id>/self-assessment", methods=["GET", "POST"])
+@login_required
+def self_assessment(inspection_id: int):
+    """The unit's 自查 of an announced visit: the same checklist, its own answers."""
+    inspection = selfcheck.load_for_unit(inspection_id, actor=_actor())
+    form = EmptyForm()
+    if form.validate_on_submit():
+        items = selfcheck.items_for(inspection)
+        answers = {}
+        for item in items:
+            code = request.form.get(f"r{item.id}", "")
+            if code not in SELF_RESULTS:
+                raise ValidationFailed(_("An answer is not one of this checklist's."))
+            answers[item.id] = (SELF_RESULTS[code], request.form.get(f"note{item.id}", ""))
+        n = selfcheck.save_self_assessment(inspection_id, actor=_actor(), answers=answers)
+        flash(_("The self-assessment was saved (%(n)d answers changed).", n=n), "success")
+        return redirect(url_for(".self_assessment", inspection_id=inspection_id))
+    return render_template(
+        "inspections/self_assessment.html",
+        inspection=inspection,
+        items=selfcheck.items_for(inspection),
+        answers=selfcheck.self_answers(inspection),
+        form=form,
+    )
 
 
 @bp.get("/<int:inspection_id>")

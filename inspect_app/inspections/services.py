@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from ..models import (
     Inspection,
     InspectionMember,
     Round,
+    SelfAnswer,
     User,
     utcnow,
 )
@@ -857,6 +858,8 @@ class FillContext:
     applicability: Applicability
     previous: dict[str, dict[str, Any]]
     attachments: dict[int | None, list[Attachment]]
+    # The unit's own answers (自查) by item id, shown beside the inspector's.
+    self_answers: dict[int, Any] = field(default_factory=dict)
 
     @property
     def sections(self) -> list[tuple[int, str, str, list[ChecklistItem]]]:
@@ -926,4 +929,10 @@ def fill_context(
         applicability=applicability(inspection, items, answers),
         previous=previous_answers(inspection, [i.code for i in items]),
         attachments=attachments,
+        self_answers={
+            a.item_id: a
+            for a in db.session.scalars(
+                sa.select(SelfAnswer).where(SelfAnswer.inspection_id == inspection.id)
+            )
+        },
     )

@@ -11,6 +11,7 @@ from .inspection import (
     InspectionMember,
     NoticeCounter,
     Round,
+    SelfAnswer,
     Visit,
 )
 from .job import Job
@@ -53,6 +54,7 @@ __all__ = [
     "RecoveryCode",
     "RectificationItem",
     "Round",
+    "SelfAnswer",
     "System",
     "Unit",
     "User",

@@ -97,6 +97,15 @@ class Visit(db.Model):
     nature: Mapped[str] = mapped_column(sa.String(30), default="enterprise_inspection")
     # 任务来源: the plan or advance-notice number the visit was made under.
     task_source: Mapped[str] = mapped_column(sa.String(200), default="")
+    # 行政检查审批 and the 检查通知书 sent before the visit (numbered in the year under the
+    # year's notice-counter lock).
+    plan_approved_at: Mapped[datetime | None]
+    plan_approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    advance_notice_number: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    advance_notice_seq: Mapped[int | None]
+    advance_notice_issued_on: Mapped[date | None]
+    advance_notice_served_on: Mapped[date | None]
+    preparation: Mapped[str] = mapped_column(sa.Text, default="")  # what the unit prepares
     # 扫码入企: when the lead scanned the unit's code on arrival (the record's start).
     arrived_at: Mapped[datetime | None]
     # The 检查记录 on site.
@@ -141,6 +150,7 @@ class Visit(db.Model):
     unit: Mapped[Unit] = relationship()
     lead: Mapped[User | None] = relationship(foreign_keys=[lead_id])
     notice_approved_by: Mapped[User | None] = relationship(foreign_keys=[notice_approved_by_id])
+    plan_approved_by: Mapped[User | None] = relationship(foreign_keys=[plan_approved_by_id])
     server_a: Mapped[User | None] = relationship(foreign_keys=[server_a_id])
     server_b: Mapped[User | None] = relationship(foreign_keys=[server_b_id])
     inspections: Mapped[list[Inspection]] = relationship(
@@ -280,6 +290,26 @@ class Answer(db.Model):
     inspection: Mapped[Inspection] = relationship(back_populates="answers")
     item: Mapped[ChecklistItem] = relationship()
     updated_by: Mapped[User | None] = relationship()
+
+
+class SelfAnswer(db.Model):
+    """The unit's own answer to an item before the visit (自查), shown beside the inspector's."""
+
+    __tablename__ = "self_answers"
+    __table_args__ = (
+        sa.UniqueConstraint("inspection_id", "item_id", name="uq_self_answers_inspection_item"),
+        sa.CheckConstraint(
+            "result IS NULL OR " + in_values("result", ANSWER_RESULTS), name="result"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(sa.ForeignKey("inspections.id"), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("checklist_items.id"))
+    result: Mapped[str | None] = mapped_column(sa.String(20))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class AppliedChange(db.Model):

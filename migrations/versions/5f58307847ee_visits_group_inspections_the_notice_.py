@@ -35,6 +35,13 @@ def upgrade():
     sa.Column('lead_id', sa.Integer(), nullable=True),
     sa.Column('nature', sa.String(length=30), nullable=False, server_default='enterprise_inspection'),
     sa.Column('task_source', sa.String(length=200), nullable=False, server_default=''),
+    sa.Column('plan_approved_at', sa.DateTime(), nullable=True),
+    sa.Column('plan_approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('advance_notice_number', sa.String(length=100), nullable=True),
+    sa.Column('advance_notice_seq', sa.Integer(), nullable=True),
+    sa.Column('advance_notice_issued_on', sa.Date(), nullable=True),
+    sa.Column('advance_notice_served_on', sa.Date(), nullable=True),
+    sa.Column('preparation', sa.Text(), nullable=False, server_default=''),
     sa.Column('arrived_at', sa.DateTime(), nullable=True),
     sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('ended_at', sa.DateTime(), nullable=True),
@@ -75,16 +82,36 @@ def upgrade():
     sa.CheckConstraint("service_method IS NULL OR service_method IN ('direct', 'post', 'electronic', 'left')", name=op.f('ck_visits_service_method')),
     sa.ForeignKeyConstraint(['lead_id'], ['users.id'], name=op.f('fk_visits_lead_id_users')),
     sa.ForeignKeyConstraint(['notice_approved_by_id'], ['users.id'], name=op.f('fk_visits_notice_approved_by_id_users')),
+    sa.ForeignKeyConstraint(['plan_approved_by_id'], ['users.id'], name=op.f('fk_visits_plan_approved_by_id_users')),
     sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name=op.f('fk_visits_round_id_rounds')),
     sa.ForeignKeyConstraint(['server_a_id'], ['users.id'], name=op.f('fk_visits_server_a_id_users')),
     sa.ForeignKeyConstraint(['server_b_id'], ['users.id'], name=op.f('fk_visits_server_b_id_users')),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_visits_unit_id_units')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visits')),
-    sa.UniqueConstraint('notice_number', name=op.f('uq_visits_notice_number'))
+    sa.UniqueConstraint('notice_number', name=op.f('uq_visits_notice_number')),
+    sa.UniqueConstraint('advance_notice_number', name=op.f('uq_visits_advance_notice_number'))
     )
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_visits_round_id'), ['round_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_visits_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('self_answers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('inspection_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('result', sa.String(length=20), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False, server_default=''),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("result IS NULL OR result IN ('compliant', 'noncompliant', 'not_applicable')", name=op.f('ck_self_answers_result')),
+    sa.ForeignKeyConstraint(['inspection_id'], ['inspections.id'], name=op.f('fk_self_answers_inspection_id_inspections')),
+    sa.ForeignKeyConstraint(['item_id'], ['checklist_items.id'], name=op.f('fk_self_answers_item_id_checklist_items')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_self_answers_updated_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_self_answers')),
+    sa.UniqueConstraint('inspection_id', 'item_id', name='uq_self_answers_inspection_item')
+    )
+    with op.batch_alter_table('self_answers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_self_answers_inspection_id'), ['inspection_id'], unique=False)
 
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('visit_id', sa.Integer(), nullable=True))
@@ -121,6 +148,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_inspections_visit_id'))
         batch_op.create_unique_constraint(batch_op.f('uq_inspections_notice_number'), ['notice_number'])
         batch_op.drop_column('visit_id')
+
+    with op.batch_alter_table('self_answers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_self_answers_inspection_id'))
+
+    op.drop_table('self_answers')
 
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_attachments_visit_id_visits'), type_='foreignkey')

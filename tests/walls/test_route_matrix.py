@@ -163,6 +163,18 @@ rounds.plan                     GET     -                            405  405  4
 rounds.plan                     POST    -                            302  302  302  403  403  403  403  403
 rounds.show                     GET     R                            302  200  200  403  403  200  403  403
 rounds.show                     GET     missing                      302  404  404  403  403  404  403  403
+rounds.visit                    GET     A.planned                    302  200  200  403  403  200  403  403
+rounds.visit                    GET     B.submitted                  302  200  200  403  403  200  403  403
+rounds.visit                    GET     missing                      302  404  404  403  403  404  403  403
+rounds.approve_visit            GET     A.planned                    405  405  405  405  405  405  405  405
+rounds.approve_visit            POST    A.planned                    302  400  400  403  403  403  403  403
+rounds.approve_visit            POST    A.submitted                  302  409  409  403  403  403  403  403
+rounds.approve_visit            POST    missing                      302  404  404  403  403  403  403  403
+rounds.advance_notice           GET     A.planned                    302  404  404  403  403  404  403  403
+rounds.advance_notice           GET     missing                      302  404  404  403  403  404  403  403
+rounds.advance_served           GET     A.planned                    405  405  405  405  405  405  405  405
+rounds.advance_served           POST    A.planned                    302  409  409  403  403  403  403  403
+rounds.advance_served           POST    missing                      302  404  404  403  403  403  403  403
 rounds.edit                     GET     R                            302  200  200  403  403  403  403  403
 rounds.edit                     GET     missing                      302  404  404  403  403  403  403  403
 rounds.edit                     POST    R                            302  302  302  403  403  403  403  403
@@ -267,6 +279,9 @@ inspections.served              POST    B.submitted                  302  302  3
 inspections.served              POST    missing                      302  404  404  404  404  404  404  404
 inspections.arrive              GET     -                            302  200  200  200  200  403  403  403
 inspections.arrive              POST    -                            302  409  409  409  409  403  403  403
+inspections.self_assessment     GET     A.planned                    302  404  403  403  403  403  404  404
+inspections.self_assessment     GET     missing                      302  404  403  403  403  403  404  404
+inspections.self_assessment     POST    A.planned                    302  404  403  403  403  403  404  404
 inspections.approve_notice      GET     A.submitted                  405  405  405  405  405  405  405  405
 inspections.approve_notice      POST    A.submitted                  302  409  409  403  403  403  403  403
 inspections.approve_notice      POST    A.in_progress                302  409  409  403  403  403  403  403
@@ -494,6 +509,7 @@ ARG_KINDS = {
     "step_id": "step",
     "notification_id": "notification",
     "job_id": "job",
+    "visit_id": "visit",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -750,6 +766,9 @@ BODIES = {
         "server_a": str(w.ids["user"]["lead_a"]),
     },
     "inspections.approve_notice": lambda w, t: {},
+    "inspections.self_assessment": lambda w, t: {},
+    "rounds.approve_visit": lambda w, t: {"preparation": "请准备网络安全责任制文件"},
+    "rounds.advance_served": lambda w, t: {"served_on": local_today().isoformat()},
     "inspections.arrive": lambda w, t: {"code": w.ids["arrival_code"]["A"]},
     "inspections.update_record": lambda w, t: {
         "started_at": f"{local_today().isoformat()}T09:00",
@@ -933,6 +952,7 @@ PUBLIC = {
     "main.service_worker",
     "api.csrf_token",
     "api.openapi_document",
+    "checklists.public",  # the published 检查事项清单 (公示, 54号文)
 }
 
 
