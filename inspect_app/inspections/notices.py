@@ -413,8 +413,7 @@ def notice_document(visit: Visit) -> NoticeDocument:
     )
     objects = list(
         dict.fromkeys(
-            i.system.name if i.system else _("the network security work")
-            for i in visit.inspections
+            i.system.name if i.system else _("the network security work") for i in visit.inspections
         )
     )
     laws = _laws(findings)
