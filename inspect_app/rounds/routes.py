@@ -110,6 +110,7 @@ def show(round_id: int):
         "rounds/show.html",
         rnd=rnd,
         inspections=services.round_inspections(round_id),
+        drafts=services.draft_notices(round_id),
         unfinished=services.unfinished_count(round_id),
         moves=services.ROUND_TRANSITIONS.get(rnd.status, ()),
         editable=can(current_user, "rounds.edit") and rnd.status != "closed",

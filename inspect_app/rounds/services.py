@@ -242,6 +242,18 @@ def round_inspections(round_id: int) -> list[Inspection]:
     return list(db.session.scalars(stmt).unique())
 
 
+def draft_notices(round_id: int) -> list[Visit]:
+    """The round's visits whose rectification notice awaits the office's approval."""
+    return list(
+        db.session.scalars(
+            sa.select(Visit)
+            .where(Visit.round_id == round_id, Visit.notice_status == "draft")
+            .options(joinedload(Visit.unit))
+            .order_by(Visit.scheduled_on, Visit.id)
+        )
+    )
+
+
 def unfinished_count(round_id: int) -> int:
     """How many inspections of the round are not yet submitted or closed."""
     stmt = sa.select(sa.func.count(Inspection.id)).where(

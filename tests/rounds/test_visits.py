@@ -69,3 +69,15 @@ def test_the_inspection_notice_names_basis_scope_date_team_and_preparation(app, 
     ):
         assert text in html, text
     assert "示网信检通" in b.get(f"/rounds/visits/{visit_id}").get_data(as_text=True)
+
+
+def test_the_round_page_lists_the_notices_awaiting_approval(app, make):
+    with app.app_context():
+        office = make.user(role="coordinator")
+        unit = make.unit(name="待审批测试单位")
+        inspection = make.inspection(unit=unit, status="submitted", notice_status="draft")
+        round_id, inspection_id, name = inspection.round_id, inspection.id, office.username
+    b = Browser(app.test_client())
+    b.login(name)
+    html = b.get(f"/rounds/{round_id}").get_data(as_text=True)
+    assert "待审批测试单位" in html and f"/inspections/{inspection_id}/record" in html
