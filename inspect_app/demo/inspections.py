@@ -45,6 +45,32 @@ def _photo(text: str) -> bytes:
     return out.getvalue()
 
 
+def _record_facts(inspection_id: int, lead: User, day: date, start: time = time(9, 0)) -> None:
+    """The record's facts as the team would enter them: from `start` to the signature, at the
+    unit."""
+    from ..inspections import record
+
+    visit = db.session.get(Inspection, inspection_id).visit
+    if visit.place:
+        return
+    record.update_record(
+        inspection_id,
+        actor=lead,
+        started_at=local_to_utc(datetime.combine(day, start)),
+        ended_at=None,
+        method="onsite",
+        support_staff=[],
+        credentials_shown=True,
+        unit_refused_to_sign=False,
+        place=f"{visit.unit.name}（{visit.unit.address}）"
+        if visit.unit.address
+        else visit.unit.name,
+        unit_reply="不申请回避",
+        representative_post="网络安全负责人",
+        representative_phone=visit.unit.contact_phone,
+    )
+
+
 def issue_notice(
     inspection_id: int, *, coordinator: User, issued_on: date, served_on: date, today: date
 ) -> None:
@@ -222,6 +248,7 @@ def seed_inspections(year: int, *, today: date | None = None) -> int:
         submitted_on = min(day + timedelta(days=1), today)
         for inspection_id in ids:
             _fill(inspection_id, lead, rng)
+            _record_facts(inspection_id, lead, submitted_on)
             try:
                 inspections.submit_inspection(
                     inspection_id,

@@ -170,7 +170,7 @@ def _user(username: str) -> User:
 
 
 def _inspection(rnd: Round, notice: Notice, day: date, served: date, story: Story) -> int:
-    from .inspections import _photo, _signature, _template, issue_notice
+    from .inspections import _photo, _record_facts, _signature, _template, issue_notice
 
     unit = db.session.scalar(sa.select(Unit).where(Unit.code == notice.unit))
     lead, member = _user(TEAM[0]), _user(TEAM[1])
@@ -219,6 +219,7 @@ def _inspection(rnd: Round, notice: Notice, day: date, served: date, story: Stor
                 answer=answer,
             )
     db.session.commit()
+    _record_facts(inspection_id, lead, day, start=time(7, 40))
     inspections.submit_inspection(
         inspection_id,
         actor=lead,

@@ -386,7 +386,8 @@ def _is_secrecy(finding: Finding) -> bool:
 
 def notice_document(visit: Visit) -> NoticeDocument:
     """The content of the visit's notice: issuer, 检查依据, 任务来源, consequences that fit the
-    addressee, remedies (none for 督查), contact and 抄送, from configuration and the findings."""
+    addressee, remedies (none for 督查 or a 党政机关), contact and 抄送, from configuration and the
+    findings."""
     config = current_app.config
     findings = visit_findings(visit)
     issuer = config["NOTICE_ISSUER"]
@@ -458,7 +459,9 @@ def notice_document(visit: Visit) -> NoticeDocument:
         )
     consequences.append(_("Suspected crimes are transferred to the public security organs."))
     remedies = ""
-    if not supervision:
+    # No 陈述申辩/复议 clause for 督查, nor for any 党政机关 addressee: supervision within the
+    # administration is not an act a government organ takes to 复议 or court.
+    if not party_gov:
         remedies = _(
             "If you disagree with this notice, you may state your case and defend yourself to "
             "this office within 5 working days of service; you may also apply to %(body)s for "

@@ -355,3 +355,13 @@ def test_the_service_form_on_the_record_page_records_a_service(app, world):
     with app.app_context():
         visit = db.session.get(Inspection, inspection_id).visit
         assert visit.notice_served_on == date(2026, 5, 10) and visit.recipient_name == "钱七"
+
+
+def test_a_special_review_of_a_party_organ_has_no_reconsideration_clause(app, world):
+    from inspect_app.models import Round
+
+    with app.app_context():
+        db.session.get(Round, world["round"]).nature = "special_review"
+        db.session.commit()
+    text = _notice(app, world, "party")
+    assert "专项排查" in text and "行政复议" not in text and "通报、约谈" in text
