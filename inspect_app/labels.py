@@ -150,6 +150,7 @@ AUDIT_ACTION_LABELS = {
     "visit.record": _l("Inspection record completed"),
     "visit.arrive": _l("Arrival registered (扫码入企)"),
     "selfcheck.save": _l("Self-assessment saved"),
+    "visit.rate": _l("The unit rated the team's conduct"),
     "visit.plan_approve": _l("Visit plan approved, inspection notice issued"),
     "visit.advance_notice_served": _l("Inspection notice served"),
     "visit.sign": _l("Inspection record signed by an inspector"),

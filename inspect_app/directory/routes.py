@@ -170,6 +170,7 @@ def my_unit():
         return redirect(url_for(".units"))
     from ..inspections import selfcheck
     from ..inspections.arrival import arrival_code
+    from ..inspections.forms import RateConductForm
 
     unit = get_visible_or_404(Unit, current_user.unit_id)
     return render_template(
@@ -179,6 +180,8 @@ def my_unit():
         findings=_findings(unit),
         arrival_code=arrival_code(unit),
         announced=selfcheck.announced_visits(_actor()),
+        rated=selfcheck.visits_on_record(_actor()),
+        rate_form=RateConductForm(),
     )
 
 

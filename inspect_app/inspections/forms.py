@@ -120,3 +120,13 @@ class ArriveForm(FlaskForm):
     code = StringField(
         _l("The unit's code (on its QR sign)"), validators=[DataRequired(), Length(max=20)]
     )
+
+
+class RateConductForm(FlaskForm):
+    rating = SelectField(
+        _l("Conduct of the inspection team"),
+        choices=[SelectChoice(str(n), str(n)) for n in (5, 4, 3, 2, 1)],
+    )
+    comment = TextAreaField(
+        _l("Comment or complaint (检查行为评价)"), validators=[Length(max=2000)]
+    )

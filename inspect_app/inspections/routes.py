@@ -33,6 +33,7 @@ from .forms import (
     ArriveForm,
     EmptyForm,
     NoticeServedForm,
+    RateConductForm,
     ReopenForm,
     SignRecordForm,
     SubmitInspectionForm,
@@ -109,6 +110,22 @@ def self_assessment(inspection_id: int):
         answers=selfcheck.self_answers(inspection),
         form=form,
     )
+
+
+@bp.post("/visits/<int:visit_id>/rating")
+@login_required
+def rate_visit(visit_id: int):
+    """The unit rates the team's conduct on a visit on record (检查行为评价)."""
+    form = RateConductForm()
+    permissions.require(_actor(), "selfcheck.fill")
+    if not form.validate_on_submit():
+        flash(_("Choose a rating from 1 to 5."), "error")
+        return redirect(url_for("directory.my_unit"))
+    selfcheck.rate_conduct(
+        visit_id, actor=_actor(), rating=int(form.rating.data), comment=form.comment.data or ""
+    )
+    flash(_("Thank you: the office sees your rating."), "success")
+    return redirect(url_for("directory.my_unit"))
 
 
 @bp.get("/<int:inspection_id>")

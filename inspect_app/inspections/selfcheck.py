@@ -113,3 +113,41 @@ def save_self_assessment(
         )
     db.session.commit()
     return len(changed)
+
+
+def visits_on_record(actor: User) -> list[Visit]:
+    """The unit's visits on record, newest first: the ones it may rate (检查行为评价)."""
+    if actor.role != "unit" or actor.unit_id is None:
+        return []
+    visits = db.session.scalars(
+        sa.select(Visit)
+        .where(Visit.unit_id == actor.unit_id)
+        .order_by(Visit.scheduled_on.desc(), Visit.id.desc())
+    )
+    return [v for v in visits if v.is_on_record]
+
+
+def rate_conduct(
+    visit_id: int, *, actor: User, rating: int, comment: str, now: datetime | None = None
+) -> Visit:
+    """The unit rates the team's conduct on a visit on record (1-5, with a comment or complaint),
+    once. Raises NotAllowed unless a unit user, NotFound for another unit's visit or one not on
+    record, InvalidTransition when rated already, ValidationFailed for a bad rating. Commits."""
+    permissions.require(actor, "selfcheck.fill")
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.unit_id != actor.unit_id or not visit.is_on_record:
+        raise NotFound(_("No such visit."))
+    if visit.conduct_rating is not None:
+        raise InvalidTransition(_("The unit has rated this visit already."))
+    comment = (comment or "").strip()
+    if rating not in range(1, 6):
+        raise ValidationFailed(_("Choose a rating from 1 to 5."))
+    if len(comment) > NOTE_MAX or not inputs.storable(comment):
+        raise ValidationFailed(
+            _("The note is too long or contains characters that cannot be stored.")
+        )
+    visit.conduct_rating, visit.conduct_comment = rating, comment
+    visit.conduct_rated_at = now or utcnow()
+    audit.record(actor, "visit.rate", visit, after={"rating": rating, "comment": comment})
+    db.session.commit()
+    return visit

@@ -87,6 +87,9 @@ class Visit(db.Model):
             name="service_method",
         ),
         sa.CheckConstraint(in_values("method", INSPECTION_METHODS), name="method"),
+        sa.CheckConstraint(
+            "conduct_rating IS NULL OR conduct_rating BETWEEN 1 AND 5", name="conduct_rating"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,6 +109,10 @@ class Visit(db.Model):
     advance_notice_issued_on: Mapped[date | None]
     advance_notice_served_on: Mapped[date | None]
     preparation: Mapped[str] = mapped_column(sa.Text, default="")  # what the unit prepares
+    # 检查行为评价: the unit's rating (1-5) of the team's conduct, once the visit is on record.
+    conduct_rating: Mapped[int | None]
+    conduct_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    conduct_rated_at: Mapped[datetime | None]
     # 扫码入企: when the lead scanned the unit's code on arrival (the record's start).
     arrived_at: Mapped[datetime | None]
     # The 检查记录 on site.

@@ -36,6 +36,7 @@ from ..models import (
     Inspection,
     InspectionMember,
     Round,
+    SelfAnswer,
     System,
     Unit,
     User,
@@ -1042,10 +1043,20 @@ def remove_planned_inspection(
     _require_editor(actor)
     with unit_of_work():
         inspection = _load_planned(inspection_id)
-        used = db.session.scalar(
-            sa.select(sa.func.count(Answer.id)).where(Answer.inspection_id == inspection.id)
-        ) or db.session.scalar(
-            sa.select(sa.func.count(Attachment.id)).where(Attachment.inspection_id == inspection.id)
+        used = (
+            db.session.scalar(
+                sa.select(sa.func.count(Answer.id)).where(Answer.inspection_id == inspection.id)
+            )
+            or db.session.scalar(
+                sa.select(sa.func.count(Attachment.id)).where(
+                    Attachment.inspection_id == inspection.id
+                )
+            )
+            or db.session.scalar(  # the unit's self-assessment of an announced visit
+                sa.select(sa.func.count(SelfAnswer.id)).where(
+                    SelfAnswer.inspection_id == inspection.id
+                )
+            )
         )
         if used:
             raise InvalidTransition(

@@ -99,3 +99,38 @@ def test_the_inspector_sees_the_units_answer_and_the_record_shows_the_difference
             selfcheck.save_self_assessment(
                 announced["inspection"], actor=_u(announced["liaison"]), answers={}
             )
+
+
+def test_the_unit_rates_the_teams_conduct_once_after_the_visit(app, setup, make):
+    from inspect_app.models import Inspection, Unit, Visit
+
+    with app.app_context():
+        liaison = make.user(role="unit", unit=db.session.get(Unit, setup["unit"]))
+        other = make.user(role="unit")
+        office = make.user(role="coordinator")
+        inspection = db.session.get(Inspection, setup["inspection"])
+        visit_id = inspection.visit_id
+        with pytest.raises(NotFound):  # not on record yet
+            selfcheck.rate_conduct(visit_id, actor=liaison, rating=5, comment="")
+        inspection.status = "submitted"
+        db.session.commit()
+        with pytest.raises(NotFound):
+            selfcheck.rate_conduct(visit_id, actor=other, rating=5, comment="")
+        with pytest.raises(ValidationFailed):
+            selfcheck.rate_conduct(visit_id, actor=liaison, rating=9, comment="")
+        names = liaison.username, office.username
+    b = Browser(app.test_client())
+    b.login(names[0])
+    assert f"/inspections/visits/{visit_id}/rating" in b.get("/directory/my-unit").get_data(
+        as_text=True
+    )
+    r = b.post(f"/inspections/visits/{visit_id}/rating", {"rating": "2", "comment": "态度生硬"})
+    assert r.status_code == 302
+    assert b.post(f"/inspections/visits/{visit_id}/rating", {"rating": "5"}).status_code == 409
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        assert visit.conduct_rating == 2 and visit.conduct_comment == "态度生硬"
+        assert db.session.query(AuditEvent).filter_by(action="visit.rate").count() == 1
+    office_browser = Browser(app.test_client())
+    office_browser.login(names[1])
+    assert "态度生硬" in office_browser.get(f"/rounds/visits/{visit_id}").get_data(as_text=True)

@@ -81,3 +81,21 @@ def test_the_round_page_lists_the_notices_awaiting_approval(app, make):
     b.login(name)
     html = b.get(f"/rounds/{round_id}").get_data(as_text=True)
     assert "待审批测试单位" in html and f"/inspections/{inspection_id}/record" in html
+
+
+def test_removing_the_last_planned_inspection_removes_its_visit_unless_self_assessed(ctx, make):
+    from inspect_app.models import SelfAnswer, Visit
+    from inspect_app.rounds import services
+
+    office = make.user(role="coordinator")
+    inspection = make.inspection()
+    visit_id = inspection.visit_id
+    services.remove_planned_inspection(inspection.id, actor=office)
+    assert db.session.get(Visit, visit_id) is None
+    kept = make.inspection()
+    db.session.add(
+        SelfAnswer(inspection_id=kept.id, item_id=kept.template.items[0].id, result="compliant")
+    )
+    db.session.commit()
+    with pytest.raises(InvalidTransition):
+        services.remove_planned_inspection(kept.id, actor=office)

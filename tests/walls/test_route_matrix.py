@@ -282,6 +282,10 @@ inspections.arrive              POST    -                            302  409  4
 inspections.self_assessment     GET     A.planned                    302  404  403  403  403  403  404  404
 inspections.self_assessment     GET     missing                      302  404  403  403  403  403  404  404
 inspections.self_assessment     POST    A.planned                    302  404  403  403  403  403  404  404
+inspections.rate_visit          GET     A.submitted                  405  405  405  405  405  405  405  405
+inspections.rate_visit          POST    A.submitted                  302  404  403  403  403  403  302  404
+inspections.rate_visit          POST    A.planned                    302  404  403  403  403  403  404  404
+inspections.rate_visit          POST    missing                      302  404  403  403  403  403  404  404
 inspections.approve_notice      GET     A.submitted                  405  405  405  405  405  405  405  405
 inspections.approve_notice      POST    A.submitted                  302  409  409  403  403  403  403  403
 inspections.approve_notice      POST    A.in_progress                302  409  409  403  403  403  403  403
@@ -767,6 +771,7 @@ BODIES = {
     },
     "inspections.approve_notice": lambda w, t: {},
     "inspections.self_assessment": lambda w, t: {},
+    "inspections.rate_visit": lambda w, t: {"rating": "4", "comment": "墙测评价"},
     "rounds.approve_visit": lambda w, t: {"preparation": "请准备网络安全责任制文件"},
     "rounds.advance_served": lambda w, t: {"served_on": local_today().isoformat()},
     "inspections.arrive": lambda w, t: {"code": w.ids["arrival_code"]["A"]},
