@@ -88,6 +88,9 @@ class Defaults:
     # e.g. "第一师阿拉尔市互联网信息办公室". NOTICE_ISSUER_DEPARTMENT is its department's code.
     NOTICE_ISSUER = "示例市互联网信息办公室"
     NOTICE_ISSUER_DEPARTMENT = "CAC"
+    # Joint notices: department code -> its administrative organ, e.g. {"PSB": "示例市公安局"}. A
+    # notice whose findings another department on the team leads is co-issued with that organ.
+    NOTICE_CO_ISSUERS: dict[str, str] = {}
     # Contact for questions and paper rectification reports, printed on the notice.
     NOTICE_CONTACT_NAME = ""
     NOTICE_CONTACT_PHONE = ""

@@ -368,6 +368,7 @@ class NoticeDocument:
     departments: list[str]
     objects: list[str]
     addressee: str  # party_gov | enterprise
+    co_issuers: list[str] = field(default_factory=list)
     consequences: list[str] = field(default_factory=list)
     remedies: str = ""
     contact: dict[str, str] = field(default_factory=dict)
@@ -474,10 +475,17 @@ def notice_document(visit: Visit) -> NoticeDocument:
         "phone": config.get("NOTICE_CONTACT_PHONE", ""),
         "address": config.get("NOTICE_CONTACT_ADDRESS", ""),
     }
+    # Findings another department leads (lead_department) make the notice a joint one, with that
+    # department's administrative organ (NOTICE_CO_ISSUERS) beside the issuer, when it was on
+    # the team: each organ signs and seals for its own findings.
+    co_map = config.get("NOTICE_CO_ISSUERS", {})
+    leads = {f.item.lead_department for f in findings if f.item is not None}
+    co_issuers = [co_map[c] for c in codes if c != own and c in leads and c in co_map]
     return NoticeDocument(
         visit=visit,
         findings=findings,
         issuer=issuer,
+        co_issuers=co_issuers,
         basis=basis,
         task_source=task_source,
         departments=departments,

@@ -34,18 +34,17 @@ def test_scanning_the_units_code_registers_the_arrival_of_todays_visit(ctx, make
         arrival.register_arrival(code, actor=lead)
 
 
-def test_with_the_scan_required_an_unregistered_visit_cannot_be_submitted(app, ctx, make):
-    app.config["REQUIRE_ARRIVAL_SCAN"] = True
-    try:
-        lead = make.user(role="inspector")
-        inspection = make.inspection(members=[lead, make.user(role="inspector")])
-        with pytest.raises(ValidationFailed) as err:
-            services.submit_inspection(
-                inspection.id, actor=lead, signatory_name="张三", signature_png=png_bytes()
-            )
-        assert any("code" in d["message"] or "扫" in d["message"] for d in err.value.details)
-    finally:
-        app.config["REQUIRE_ARRIVAL_SCAN"] = False
+def test_with_the_scan_required_an_unregistered_visit_cannot_be_submitted(
+    app, ctx, make, monkeypatch
+):
+    monkeypatch.setitem(app.config, "REQUIRE_ARRIVAL_SCAN", True)
+    lead = make.user(role="inspector")
+    inspection = make.inspection(members=[lead, make.user(role="inspector")])
+    with pytest.raises(ValidationFailed) as err:
+        services.submit_inspection(
+            inspection.id, actor=lead, signatory_name="张三", signature_png=png_bytes()
+        )
+    assert any("code" in d["message"] or "扫" in d["message"] for d in err.value.details)
 
 
 def test_the_qr_code_and_the_arrival_page(app, make):

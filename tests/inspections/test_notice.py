@@ -187,7 +187,7 @@ def test_no_number_before_approval_and_only_the_office_approves(ctx, world):
         notices.approve_notice(inspection.id, actor=_u(world["coordinator"]))
 
 
-def test_a_unit_sees_no_draft_notice(app, world):
+def test_a_unit_sees_no_draft_notice(app, world, monkeypatch):
     with app.app_context():
         inspection = _assign(world, world["firm"])
         _fill_and_submit(world, inspection.id)
@@ -207,14 +207,16 @@ def _text(html: str) -> str:
     return re.sub(r"\s+", "", re.sub(r"<[^>]+>", "", html))
 
 
-def _notice(app, world, unit_key, **config):
-    app.config.update(
-        NOTICE_CONTACT_NAME="李明",
-        NOTICE_CONTACT_PHONE="0997-4600000",
-        NOTICE_CONTACT_ADDRESS="示例市塔里木大道1号",
-        NOTICE_CC=("示例市教育局",),
+def _notice(app, world, unit_key, monkeypatch, **config):
+    settings = {
+        "NOTICE_CONTACT_NAME": "李明",
+        "NOTICE_CONTACT_PHONE": "0997-4600000",
+        "NOTICE_CONTACT_ADDRESS": "示例市塔里木大道1号",
+        "NOTICE_CC": ("示例市教育局",),
         **config,
-    )
+    }
+    for key, value in settings.items():  # the app is the session's: put everything back after
+        monkeypatch.setitem(app.config, key, value)
     with app.app_context():
         inspection_id = _issued(world, world[unit_key])
     b = Browser(app.test_client())
@@ -244,9 +246,9 @@ def _common(text):
 
 
 def test_the_notice_to_an_enterprise_names_the_penalty_articles_and_the_reconsideration_body(
-    app, world
+    app, world, monkeypatch
 ):
-    text = _notice(app, world, "firm")
+    text = _notice(app, world, "firm", monkeypatch)
     _common(text)
     assert "涉企行政检查" in text
     assert "《网络安全法》第六十一条（原第五十九条）" in text
@@ -256,8 +258,10 @@ def test_the_notice_to_an_enterprise_names_the_penalty_articles_and_the_reconsid
     assert "责任制" not in text
 
 
-def test_the_notice_to_a_party_organ_is_supervision_without_fines_or_reconsideration(app, world):
-    text = _notice(app, world, "party")
+def test_the_notice_to_a_party_organ_is_supervision_without_fines_or_reconsideration(
+    app, world, monkeypatch
+):
+    text = _notice(app, world, "party", monkeypatch)
     _common(text)
     assert "党政机关" in text or "督查" in text
     assert "《党委（党组）网络安全工作责任制实施办法》第五条" in text
@@ -320,7 +324,7 @@ def test_a_refusal_is_served_by_leaving_it_before_a_witness(ctx, world):
     assert notices.receipt_signature(visit) is None
 
 
-def test_the_served_receipt_prints_the_record_and_not_a_typed_signature(app, world):
+def test_the_served_receipt_prints_the_record_and_not_a_typed_signature(app, world, monkeypatch):
     with app.app_context():
         inspection_id = _issued(world, world["firm"])
         _serve(world, inspection_id)
@@ -333,7 +337,7 @@ def test_the_served_receipt_prints_the_record_and_not_a_typed_signature(app, wor
     assert "/inspections/visit-files/" in html  # the recipient's own signature image
 
 
-def test_the_service_form_on_the_record_page_records_a_service(app, world):
+def test_the_service_form_on_the_record_page_records_a_service(app, world, monkeypatch):
     with app.app_context():
         inspection_id = _issued(world, world["firm"])
     b = Browser(app.test_client())
@@ -357,11 +361,24 @@ def test_the_service_form_on_the_record_page_records_a_service(app, world):
         assert visit.notice_served_on == date(2026, 5, 10) and visit.recipient_name == "钱七"
 
 
-def test_a_special_review_of_a_party_organ_has_no_reconsideration_clause(app, world):
+def test_a_special_review_of_a_party_organ_has_no_reconsideration_clause(app, world, monkeypatch):
     from inspect_app.models import Round
 
     with app.app_context():
         db.session.get(Round, world["round"]).nature = "special_review"
         db.session.commit()
-    text = _notice(app, world, "party")
+    text = _notice(app, world, "party", monkeypatch)
     assert "专项排查" in text and "行政复议" not in text and "通报、约谈" in text
+
+
+def test_findings_another_department_leads_make_a_joint_notice_when_configured(
+    app, world, monkeypatch
+):
+    from inspect_app.models import ChecklistItem
+
+    with app.app_context():
+        item = db.session.query(ChecklistItem).filter_by(code="N-01").one()
+        item.lead_department = "PSB"
+        db.session.commit()
+    text = _notice(app, world, "firm", monkeypatch, NOTICE_CO_ISSUERS={"PSB": "示例市公安局"})
+    assert text.count("（印章）") == 2 and "示例市公安局" in text
