@@ -18,7 +18,7 @@ from .. import audit, inputs, rectification, storage
 from ..clock import local_today, zone
 from ..errors import InvalidTransition, ValidationFailed
 from ..extensions import db
-from ..models import Attachment, Finding, Inspection, NoticeCounter, User, Visit, utcnow
+from ..models import Attachment, Finding, NoticeCounter, User, Visit, utcnow
 from ..models.inspection import SERVICE_METHODS
 from . import services
 
@@ -497,8 +497,3 @@ def notice_document(visit: Visit) -> NoticeDocument:
         cc=list(config.get("NOTICE_CC", ())),
         citer=citer,
     )
-
-
-def inspection_of_visit(visit: Visit) -> Inspection:
-    """The visit's first inspection, which the notice's pages are addressed by."""
-    return visit.inspections[0]
