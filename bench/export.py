@@ -86,6 +86,7 @@ def generate(scale: float) -> dict[str, int]:
         Round,
         Unit,
         User,
+        Visit,
     )
 
     units = max(1, int(PER_ROUND * scale))
@@ -164,23 +165,33 @@ def generate(scale: float) -> dict[str, int]:
             for s in range(1, 7)
         ],
     )
-    inspections, answers, findings, items, events = [], [], [], [], []
+    inspections, visits, answers, findings, items, events = [], [], [], [], [], []
     statuses = ("open", "submitted", "returned", "closed", "closed", "risk_accepted")
     answer_id = finding_id = event_id = 0
     for seq in range(1, 7):
         for u in range(1, units + 1):
             iid = (seq - 1) * units + u
             served = date(YEAR, 2 * seq - 1, 10)
-            inspections.append(
+            visits.append(
                 {
                     "id": iid,
                     "round_id": seq,
                     "unit_id": u,
+                    "scheduled_on": served - timedelta(days=3),
+                    "notice_status": "approved",
+                    "notice_number": f"示网信整改〔{YEAR}〕第{iid}号",
+                    "notice_served_on": served,
+                }
+            )
+            inspections.append(
+                {
+                    "id": iid,
+                    "round_id": seq,
+                    "visit_id": iid,
+                    "unit_id": u,
                     "template_id": 1,
                     "status": "submitted",
                     "scheduled_on": served - timedelta(days=3),
-                    "notice_number": f"示网信整改〔{YEAR}〕第{iid}号",
-                    "notice_served_on": served,
                 }
             )
             bad = {((iid * 7 + k * 13) % ITEMS) + 1 for k in range(12 + iid % 2)}
@@ -261,6 +272,7 @@ def generate(scale: float) -> dict[str, int]:
                             },
                         }
                     )
+    insert(Visit, visits)
     insert(Inspection, inspections)
     insert(Answer, answers)
     insert(Finding, findings)

@@ -35,3 +35,19 @@ def day_start_utc(day: date) -> datetime:
 def day_end_utc(day: date) -> datetime:
     """The naive-UTC instant at which the day after `day` begins (an exclusive bound)."""
     return day_start_utc(day + timedelta(days=1))
+
+
+def local_to_utc(moment: datetime) -> datetime:
+    """The naive-UTC instant of a naive wall-clock time in the office's time zone.
+
+    16:30 in Beijing is stored as 08:30: storing the wall clock as UTC prints it as 00:30 the
+    next day.
+    """
+    return moment.replace(tzinfo=zone()).astimezone(UTC).replace(tzinfo=None)
+
+
+def utc_to_local(moment: datetime | None) -> datetime | None:
+    """The naive wall-clock time in the office's zone of a naive-UTC instant (form defaults)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC).astimezone(zone()).replace(tzinfo=None)

@@ -102,7 +102,34 @@ class Defaults:
 
     # Rectification notices: 文号 pattern with {year} and {seq}.
     NOTICE_NUMBER_PATTERN = "示网信整改〔{year}〕第{seq}号"
-    NOTICE_ISSUER = "示例市委网信办"
+    # 检查通知书 (advance notice of a visit), numbered in the year once the plan is approved.
+    ADVANCE_NOTICE_NUMBER_PATTERN = "示网信检通〔{year}〕第{seq}号"
+    # The administrative organ that issues and seals the notice (the 执法主体, never the Party
+    # office 市委网信办: 复议 and 诉讼 lie only against an administrative organ); for a 师市 office
+    # e.g. "第一师阿拉尔市互联网信息办公室". NOTICE_ISSUER_DEPARTMENT is its department's code.
+    NOTICE_ISSUER = "示例市互联网信息办公室"
+    NOTICE_ISSUER_DEPARTMENT = "CAC"
+    # Joint notices: department code -> its administrative organ, e.g. {"PSB": "示例市公安局"}. A
+    # notice whose findings another department on the team leads is co-issued with that organ.
+    NOTICE_CO_ISSUERS: dict[str, str] = {}
+    # Contact for questions and paper rectification reports, printed on the notice.
+    NOTICE_CONTACT_NAME = ""
+    NOTICE_CONTACT_PHONE = ""
+    NOTICE_CONTACT_ADDRESS = ""
+    # 抄送: bodies copied on every notice (the units' 主管部门 or 保护工作部门), may be empty.
+    NOTICE_CC: tuple[str, ...] = ()
+    # 行政复议机关 named in the notice's remedies clause (the city government for a city office,
+    # 行政复议法 2023 第24条); the clause is left out of 党政机关督查 notices.
+    RECONSIDERATION_BODY = "示例市人民政府"
+    # 任务来源 when a visit names none: the yearly plan, with {year}, {seq} and {title}.
+    INSPECTION_PLAN_TITLE = "{year}年度网络安全监督检查计划第{seq}轮（{title}）"
+    # The nature of a visit by the unit's kind (others: 涉企行政检查; a 专项排查 round: 专项排查),
+    # and the kinds addressed as 党政机关 (consequences by the responsibility system).
+    VISIT_NATURE_BY_KIND = {"party_gov": "party_gov_supervision"}
+    # 扫码入企: when True, an inspection is submitted only after its visit's arrival was
+    # registered by scanning the unit's code (inspections/arrival.py).
+    REQUIRE_ARRIVAL_SCAN = False
+    PARTY_GOV_KINDS = ("party_gov",)
     # Repeat findings: the same unit and item within this many days of an earlier round's
     # finding are linked and counted, and raised one risk level when REPEAT_RAISES_SEVERITY.
     REPEAT_WINDOW_DAYS = 365

@@ -144,6 +144,16 @@ AUDIT_ACTION_LABELS = {
     "inspection.submit": _l("Inspection submitted"),
     "inspection.reopen": _l("Inspection reopened"),
     "inspection.notice_served": _l("Notice served"),
+    "notice.draft": _l("Notice drafted"),
+    "notice.approve": _l("Notice approved and numbered"),
+    "notice.withdraw": _l("Approved notice returned to draft"),
+    "visit.record": _l("Inspection record completed"),
+    "visit.arrive": _l("Arrival registered (扫码入企)"),
+    "selfcheck.save": _l("Self-assessment saved"),
+    "visit.rate": _l("The unit rated the team's conduct"),
+    "visit.plan_approve": _l("Visit plan approved, inspection notice issued"),
+    "visit.advance_notice_served": _l("Inspection notice served"),
+    "visit.sign": _l("Inspection record signed by an inspector"),
     "answer.update": _l("Answer changed"),
     "evidence.add": _l("Evidence added"),
     "evidence.delete": _l("Evidence removed"),
@@ -179,12 +189,27 @@ OBJECT_TYPE_LABELS = {
     "ChecklistTemplate": _l("Checklist version"),
     "Round": _l("Round"),
     "Inspection": _l("Inspection"),
+    "Visit": _l("Visit"),
     "Answer": _l("Answer"),
     "Attachment": _l("Evidence file"),
     "Finding": _l("Finding"),
     "RectificationItem": _l("Rectification item"),
     "Demo": _l("Demo data"),
     "Job": _l("Background job"),
+}
+
+
+SERVICE_METHOD_LABELS = {
+    "direct": _l("In person (直接送达)"),
+    "post": _l("By post (邮寄送达)"),
+    "electronic": _l("Electronically (电子送达)"),
+    "left": _l("Left at the place on refusal (留置送达)"),
+}
+
+INSPECTION_METHOD_LABELS = {
+    "onsite": _l("On site"),
+    "documentary": _l("In writing (documents)"),
+    "remote": _l("Remote testing"),
 }
 
 
@@ -251,4 +276,13 @@ def register(app: Flask) -> None:
         localized=localized,
         audit_action_label=lambda code: label(AUDIT_ACTION_LABELS, code),
         object_type_label=lambda code: label(OBJECT_TYPE_LABELS, code),
+        service_method_label=lambda code: label(SERVICE_METHOD_LABELS, code),
+        inspection_method_label=lambda code: label(INSPECTION_METHOD_LABELS, code),
+        nature_label=_nature_label,
     )
+
+
+def _nature_label(code: str | None) -> str:
+    from .rounds.labels import NATURE_LABELS
+
+    return label(NATURE_LABELS, code)

@@ -100,10 +100,32 @@ class Factory:
         db.session.commit()
         return template
 
+    def visit(self, *, unit=None, round=None, lead=None, **kw):
+        """A visit of a unit in a round (notice fields and record fields as keywords)."""
+        from inspect_app.models import Visit
+
+        unit = unit or self.unit()
+        round = round or self.round(seq=3)
+        kw.setdefault("notice_status", "approved" if kw.get("notice_number") else None)
+        visit = Visit(round_id=round.id, unit_id=unit.id, lead_id=lead.id if lead else None, **kw)
+        db.session.add(visit)
+        db.session.flush()
+        return visit
+
     def inspection(
-        self, *, template=None, unit=None, system=None, round=None, members=None, lead=None, **kw
+        self,
+        *,
+        template=None,
+        unit=None,
+        system=None,
+        round=None,
+        members=None,
+        lead=None,
+        visit=None,
+        **kw,
     ):
-        """An inspection with a team of two inspectors (the first is the lead) unless given."""
+        """An inspection with a team of two inspectors (the first is the lead) unless given,
+        in its own visit unless one is given (notice_* keywords go to the visit)."""
         from inspect_app.models import Inspection, InspectionMember
 
         if template is None:
@@ -117,8 +139,21 @@ class Factory:
         round = round or self.round(seq=kw.pop("seq", 3))
         if members is None:
             members = [self.user(role="inspector"), self.user(role="inspector")]
+        visit_kw = {k: kw.pop(k) for k in list(kw) if k.startswith("notice_")}
+        if visit is None:
+            visit = self.visit(
+                unit=unit,
+                round=round,
+                lead=lead or members[0],
+                scheduled_on=kw.get("scheduled_on"),
+                **visit_kw,
+            )
+        else:
+            for key, value in visit_kw.items():
+                setattr(visit, key, value)
         inspection = Inspection(
             round_id=round.id,
+            visit_id=visit.id,
             unit_id=unit.id,
             system_id=system.id if system is not None else None,
             template_id=template.id,

@@ -49,3 +49,122 @@ def test_downgrade_to_base_works_on_a_database_that_holds_data(new_database_url,
         assert "units" not in inspect(db.engine).get_table_names()
         upgrade()
         db.engine.dispose()
+
+
+def _old_schema_rows(conn):
+    """Rows at revision 2f299c3635e3: unit 1 visited on one day by one team with three
+    checklists (two numbered notices), and on another day; unit 2 (党政机关) once."""
+    from datetime import date, datetime
+
+    from sqlalchemy import text
+
+    now = datetime(2026, 3, 1, 8, 0)
+    conn.execute(
+        text(
+            "INSERT INTO units (id, code, name, kind, is_key_unit, is_cii, sector, address,"
+            " contact_name, contact_phone, contact_email, has_website, has_new_media, handles_pi,"
+            " important_data, classified, active, created_at, updated_at) VALUES"
+            " (1, 'U1', '甲公司', 'soe', false, false, '', '', '', '', '', false, false, false,"
+            " false, false, true, :now, :now),"
+            " (2, 'U2', '乙局', 'party_gov', false, false, '', '', '', '', '', false, false, false,"
+            " false, false, true, :now, :now)"
+        ),
+        {"now": now},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO users (id, username, display_name, password_hash, role, certificate_no,"
+            " phone, is_active, session_token, created_at) VALUES"
+            " (1, 'a', 'A', 'x', 'coordinator', '', '', true, 't1', :now),"
+            " (2, 'b', 'B', 'x', 'coordinator', '', '', true, 't2', :now)"
+        ),
+        {"now": now},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO rounds (id, year, seq, title, theme, nature, status, notes, created_at)"
+            " VALUES (1, 2026, 1, 'R1', '', 'enterprise_inspection', 'active', '', :now)"
+        ),
+        {"now": now},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO checklist_templates (id, key, version, title, title_en, target,"
+            " description, sha256, source_path, definition, loaded_at) VALUES"
+            " (1, 'T', '1', 'T', '', 'unit', '', '', '', '{}', :now)"
+        ),
+        {"now": now},
+    )
+    rows = [  # id, unit, day, notice number, issued, served
+        (1, 1, date(2026, 3, 5), "号5", date(2026, 3, 6), date(2026, 3, 8)),
+        (2, 1, date(2026, 3, 5), "号7", date(2026, 3, 6), None),
+        (3, 1, date(2026, 3, 5), None, None, None),
+        (4, 1, date(2026, 4, 9), None, None, None),
+        (5, 2, date(2026, 3, 5), "号9", date(2026, 3, 6), None),
+    ]
+    for iid, unit, day, number, issued, served in rows:
+        conn.execute(
+            text(
+                "INSERT INTO inspections (id, round_id, unit_id, template_id, status,"
+                " scheduled_on, lead_id, signatory_name, notice_number, notice_issued_on,"
+                " notice_served_on, created_at, updated_at) VALUES (:id, 1, :unit, 1,"
+                " 'submitted', :day, 1, '', :number, :issued, :served, :now, :now)"
+            ),
+            {
+                "id": iid,
+                "unit": unit,
+                "day": day,
+                "number": number,
+                "issued": issued,
+                "served": served,
+                "now": now,
+            },
+        )
+        for user in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO inspection_members (inspection_id, user_id, certificate_no)"
+                    " VALUES (:i, :u, 'c')"
+                ),
+                {"i": iid, "u": user},
+            )
+
+
+def test_the_visit_migration_groups_inspections_and_moves_the_notice_both_ways(
+    new_database_url, tmp_path
+):
+    from sqlalchemy import text
+
+    app = create_app(make_test_config(new_database_url(), tmp_path))
+    with app.app_context():
+        upgrade(revision="2f299c3635e3")
+        with db.engine.begin() as conn:
+            _old_schema_rows(conn)
+        upgrade(revision="5f58307847ee")
+        with db.engine.connect() as conn:
+            visit_of = dict(conn.execute(text("SELECT id, visit_id FROM inspections")).all())
+            visits = {
+                row.id: row
+                for row in conn.execute(
+                    text(
+                        "SELECT id, unit_id, nature, notice_status, notice_number,"
+                        " notice_served_on, service_note FROM visits"
+                    )
+                )
+            }
+        assert visit_of[1] == visit_of[2] == visit_of[3]  # one unit, one day, one team
+        assert len({visit_of[1], visit_of[4], visit_of[5]}) == 3
+        assert len(visits) == 3
+        first = visits[visit_of[1]]
+        assert first.notice_number == "号5" and first.notice_status == "approved"
+        assert str(first.notice_served_on) == "2026-03-08"
+        assert "号7" in first.service_note  # the second number is not lost
+        assert first.nature == "enterprise_inspection"
+        assert visits[visit_of[5]].nature == "party_gov_supervision"
+        assert visits[visit_of[4]].notice_number is None
+        downgrade(revision="2f299c3635e3")
+        with db.engine.connect() as conn:
+            numbers = dict(conn.execute(text("SELECT id, notice_number FROM inspections")).all())
+        assert numbers[1] == "号5" and numbers[5] == "号9" and numbers[4] is None
+        assert "visits" not in inspect(db.engine).get_table_names()
+        db.engine.dispose()

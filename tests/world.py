@@ -31,7 +31,7 @@ from inspect_app import jobs
 from inspect_app.checklists import services as checklists
 from inspect_app.clock import local_today
 from inspect_app.extensions import db
-from inspect_app.inspections import evidence, services
+from inspect_app.inspections import evidence, notices, record, services
 from inspect_app.models import AuditEvent, ChecklistTemplate, Inspection, User
 
 from .factories import Factory
@@ -171,6 +171,9 @@ def build_world() -> World:
     }
     spare = make.unit(code="UNIT-C-7735", name="丙方墙测单位", kind="party_gov")  # not inspected
     world.ids["unit"] = {**{k: u.id for k, u in units.items()}, "C": spare.id}
+    from inspect_app.inspections.arrival import arrival_code
+
+    world.ids["arrival_code"] = {k: arrival_code(u) for k, u in units.items()}
     world.ids["system"] = {k: s.id for k, s in systems.items()}
     world.ids["department"] = {"dept": dept.id}
     world.ids["template"] = {"used": template.id, "unused": unused.id}
@@ -221,6 +224,11 @@ def build_world() -> World:
             services.submit_inspection(
                 inspection.id, actor=lead, signatory_name="王五", signature_png=signature
             )
+            # The office approves the visit's notice (it gets its number); the lead signs the
+            # record.
+            notices.approve_notice(inspection.id, actor=users["coordinator"])
+            signed = record.sign_record(inspection.id, actor=lead, signature_png=signature)
+            attachments[f"{key}.record_signature_{state}"] = signed.id
             row = db.session.get(Inspection, inspection.id)
             sig = next(a for a in _attachments(row) if a.kind == "signature")
             attachments[f"{key}.signature_{state}"] = sig.id
@@ -228,6 +236,9 @@ def build_world() -> World:
                 row.status = "closed"  # no service closes an inspection yet
                 db.session.commit()
     world.ids["inspection"] = inspections
+    world.ids["visit"] = {
+        name: db.session.get(Inspection, iid).visit_id for name, iid in inspections.items()
+    }
     world.ids["attachment"] = attachments
     world.versions = {
         name: {code: _version(inspections[name], world.items[code]) for code in world.items}

@@ -27,6 +27,7 @@ from ..models import (
     System,
     Unit,
     User,
+    Visit,
     unit_of,
 )
 from ..models.inspection import ON_RECORD_STATUSES
@@ -52,9 +53,13 @@ ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # An inspector submits only as the team's lead (checked in can()).
     "inspection.submit": ("admin", "coordinator", "inspector"),
     "inspection.reopen": OFFICE,
+    # Review before issue: a coordinator (office head) approves the draft notice and numbers it.
+    "notice.approve": OFFICE,
     # Evidence as taken, EXIF (time, device, GPS) included; others get a copy without it.
     "evidence.original": ("admin", "coordinator", "inspector"),
     "rectification.view": READERS + ("inspector", "unit"),
+    # The unit's self-assessment (自查) of an announced visit (object checks in selfcheck).
+    "selfcheck.fill": ("unit",),
     # The unit answers its own items and asks for more time.
     "rectification.respond": ("unit",),
     # The office enters a paper response or request for a unit without an account (代录).
@@ -135,6 +140,10 @@ def is_visible(user: User, obj: Any) -> bool:
         return obj.owner_id == user.id or user.role == "admin"
     if user.role in READERS:
         return True
+    if isinstance(obj, Visit):  # as its inspections: the team's, and the unit's once on record
+        if user.role == "unit":
+            return obj.unit_id == user.unit_id and obj.is_on_record
+        return user.role == "inspector" and any(on_team(user, i) for i in obj.inspections)
     if user.role == "unit":
         if isinstance(obj, Inspection) and not obj.is_on_record:
             return False

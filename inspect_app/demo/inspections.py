@@ -16,9 +16,9 @@ from PIL import Image, ImageDraw
 
 from ..checklists import services as checklist_services
 from ..checklists.loader import default_folder
-from ..clock import local_today
+from ..clock import local_to_utc, local_today
 from ..extensions import db
-from ..inspections import evidence
+from ..inspections import evidence, notices
 from ..inspections import services as inspections
 from ..models import Answer, ChecklistTemplate, Inspection, Round, System, Unit, User
 from ..rounds import services as rounds
@@ -43,6 +43,56 @@ def _photo(text: str) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=70)
     return out.getvalue()
+
+
+def _record_facts(inspection_id: int, lead: User, day: date, start: time = time(9, 0)) -> None:
+    """The record's facts as the team would enter them: from `start` to the signature, at the
+    unit."""
+    from ..inspections import record
+
+    visit = db.session.get(Inspection, inspection_id).visit
+    if visit.place:
+        return
+    record.update_record(
+        inspection_id,
+        actor=lead,
+        started_at=local_to_utc(datetime.combine(day, start)),
+        ended_at=None,
+        method="onsite",
+        support_staff=[],
+        credentials_shown=True,
+        unit_refused_to_sign=False,
+        place=f"{visit.unit.name}（{visit.unit.address}）"
+        if visit.unit.address
+        else visit.unit.name,
+        unit_reply="不申请回避",
+        representative_post="网络安全负责人",
+        representative_phone=visit.unit.contact_phone,
+    )
+
+
+def issue_notice(
+    inspection_id: int, *, coordinator: User, issued_on: date, served_on: date, today: date
+) -> None:
+    """Approve the visit's draft notice and serve it in person, as the office would."""
+    inspection = db.session.get(Inspection, inspection_id)
+    visit = inspection.visit
+    if visit.notice_status == "draft" and visit.is_on_record:
+        notices.approve_notice(inspection_id, actor=coordinator, today=issued_on)
+    if visit.notice_status == "approved" and visit.notice_served_on is None:
+        team = [m.user_id for m in visit.members]
+        notices.record_notice_served(
+            inspection_id,
+            actor=visit.lead or coordinator,
+            served_on=served_on,
+            served_time=time(10, 0),
+            method="direct",
+            place=visit.unit.address or visit.unit.name,
+            server_ids=team[:2],
+            recipient_name=visit.unit.contact_name or "办公室负责人",
+            signature_png=_signature(),
+            today=today,
+        )
 
 
 def _signature() -> bytes:
@@ -195,9 +245,10 @@ def seed_inspections(year: int, *, today: date | None = None) -> int:
                 _fill(inspection_id, lead, rng, share=0.3 + 0.2 * n)
             story.build_round(rnd)
             continue
+        submitted_on = min(day + timedelta(days=1), today)
         for inspection_id in ids:
             _fill(inspection_id, lead, rng)
-            submitted_on = min(day + timedelta(days=1), today)
+            _record_facts(inspection_id, lead, submitted_on)
             try:
                 inspections.submit_inspection(
                     inspection_id,
@@ -205,18 +256,21 @@ def seed_inspections(year: int, *, today: date | None = None) -> int:
                     signatory_name=rng.choice(["王建国", "李秀英", "张伟", "刘洋", "陈静"]),
                     signature_png=_signature(),
                     today=submitted_on,
-                    now=datetime.combine(submitted_on, time(16, 30)),
+                    # Signed at 16:30 Beijing time, stored as UTC like every other instant.
+                    now=local_to_utc(datetime.combine(submitted_on, time(16, 30))),
                 )
             except Exception:  # noqa: BLE001 - a demo inspection that cannot be submitted stays open
                 db.session.rollback()
                 continue
-            inspection = db.session.get(Inspection, inspection_id)
-            if inspection.notice_number:
-                inspections.record_notice_served(
-                    inspection_id,
-                    actor=lead,
-                    served_on=min(submitted_on + timedelta(days=2), today),
-                )
+        # One notice per visit: approved by the office the day after, served two days later.
+        for inspection_id in ids:
+            issue_notice(
+                inspection_id,
+                coordinator=coordinator,
+                issued_on=min(submitted_on + timedelta(days=1), today),
+                served_on=min(submitted_on + timedelta(days=2), today),
+                today=today,
+            )
         story.build_round(rnd)
         rounds.change_round_status(rnd.id, "closed", actor=coordinator, confirmed=True)
     if story is not None:

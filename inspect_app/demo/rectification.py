@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from ..clock import local_to_utc
 from ..extensions import db
 from ..inspections import evidence
 from ..inspections import services as inspections
@@ -169,7 +170,7 @@ def _user(username: str) -> User:
 
 
 def _inspection(rnd: Round, notice: Notice, day: date, served: date, story: Story) -> int:
-    from .inspections import _photo, _signature, _template
+    from .inspections import _photo, _record_facts, _signature, _template, issue_notice
 
     unit = db.session.scalar(sa.select(Unit).where(Unit.code == notice.unit))
     lead, member = _user(TEAM[0]), _user(TEAM[1])
@@ -218,15 +219,22 @@ def _inspection(rnd: Round, notice: Notice, day: date, served: date, story: Stor
                 answer=answer,
             )
     db.session.commit()
+    _record_facts(inspection_id, lead, day, start=time(7, 40))
     inspections.submit_inspection(
         inspection_id,
         actor=lead,
         signatory_name="周建华",
         signature_png=_signature(),
         today=day,
-        now=datetime.combine(day, time(8, 30)),
+        now=local_to_utc(datetime.combine(day, time(8, 30))),
     )
-    inspections.record_notice_served(inspection_id, actor=lead, served_on=served, today=story.today)
+    issue_notice(
+        inspection_id,
+        coordinator=story.coordinator,
+        issued_on=day,
+        served_on=served,
+        today=story.today,
+    )
     return inspection_id
 
 
@@ -268,7 +276,7 @@ def _steps(story: Story) -> list[tuple[date, Callable[[], object]]]:
             measures=measures,
             completed_on=day,
             responsible_person=person,
-            responsible_phone="0999-86001234",
+            responsible_phone="0997-4601234",
             files=files,
             on_behalf=on_behalf,
             source=source,

@@ -319,7 +319,7 @@ def seed(year: int | None = None, *, inspections: bool = True) -> dict[str, int]
                 credit_code=_credit_code(n, kind),
                 address=f"示例市示例区示例路{n}号",
                 contact_name=f"联络员{n}",
-                contact_phone=f"0999-8000{n:04d}",
+                contact_phone=f"0997-460{n:04d}",
                 contact_email=f"liaison{n}@example.cn",
                 **facts,
             )

@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -134,10 +135,31 @@ def units():
 @login_required
 @action_required("directory.view")
 def unit_show(unit_id: int):
+    from ..inspections.arrival import arrival_code
+
     unit = get_visible_or_404(Unit, unit_id)
     return render_template(
-        "directory/unit_show.html", unit=unit, mine=False, findings=_findings(unit)
+        "directory/unit_show.html",
+        unit=unit,
+        mine=False,
+        findings=_findings(unit),
+        arrival_code=arrival_code(unit),
     )
+
+
+@bp.get("/units/<int:unit_id>/arrival-code.svg")
+@login_required
+@action_required("directory.view")
+def unit_arrival_qr(unit_id: int):
+    """The unit's 扫码入企 QR code: it opens the arrival page with the unit's code."""
+    from ..inspections import arrival
+
+    unit = get_visible_or_404(Unit, unit_id)
+    url = url_for("inspections.arrive", code=arrival.arrival_code(unit), _external=True)
+    response = make_response(arrival.qr_svg(url))
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Cache-Control"] = "private, max-age=600"
+    return response
 
 
 @bp.get("/my-unit")
@@ -146,9 +168,20 @@ def unit_show(unit_id: int):
 def my_unit():
     if current_user.unit_id is None:
         return redirect(url_for(".units"))
+    from ..inspections import selfcheck
+    from ..inspections.arrival import arrival_code
+    from ..inspections.forms import RateConductForm
+
     unit = get_visible_or_404(Unit, current_user.unit_id)
     return render_template(
-        "directory/unit_show.html", unit=unit, mine=True, findings=_findings(unit)
+        "directory/unit_show.html",
+        unit=unit,
+        mine=True,
+        findings=_findings(unit),
+        arrival_code=arrival_code(unit),
+        announced=selfcheck.announced_visits(_actor()),
+        rated=selfcheck.visits_on_record(_actor()),
+        rate_form=RateConductForm(),
     )
 
 

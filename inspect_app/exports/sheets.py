@@ -35,6 +35,7 @@ from ..models import (
     System,
     Unit,
     User,
+    Visit,
 )
 from ..models.rectification import UNIT_TURN_STATUSES
 from ..reports import figures
@@ -205,8 +206,8 @@ def finding_rows_query(where: Filter, actor=None) -> sa.Select:
             Finding.required_action,
             earlier.code.label("earlier_code"),
             Finding.repeat_of_id,
-            Inspection.notice_number,
-            Inspection.notice_served_on,
+            Visit.notice_number,
+            Visit.notice_served_on,
             RectificationItem.due_date,
             RectificationItem.responsible_person,
             RectificationItem.responsible_phone,
@@ -227,6 +228,7 @@ def finding_rows_query(where: Filter, actor=None) -> sa.Select:
         .join(System, System.id == Finding.system_id, isouter=True)
         .join(ChecklistItem, ChecklistItem.id == Finding.item_id, isouter=True)
         .join(earlier, earlier.id == Finding.repeat_of_id, isouter=True)
+        .join(Visit, Visit.id == Inspection.visit_id)
         .join(RectificationItem, RectificationItem.finding_id == Finding.id, isouter=True)
         .join(closer, closer.id == RectificationItem.closed_by_id, isouter=True)
         .join(response, response.c.item_id == RectificationItem.id, isouter=True)

@@ -8,7 +8,6 @@ import uuid
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -18,18 +17,30 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from .. import labels
 from ..auth import permissions
 from ..checklists import basis
-from ..clock import local_today
+from ..clock import local_to_utc, local_today, utc_to_local
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
-from ..models import Attachment
+from ..models import Attachment, Visit
 from ..models.inspection import INSPECTION_STATUSES
 from ..web import choice_arg, int_arg, send_attachment, year_arg
-from . import evidence, services
-from .forms import EmptyForm, NoticeServedForm, ReopenForm, SubmitInspectionForm
+from . import arrival, evidence, notices, selfcheck, services
+from . import record as visit_record
+from .forms import (
+    ApproveNoticeForm,
+    ArriveForm,
+    EmptyForm,
+    NoticeServedForm,
+    RateConductForm,
+    ReopenForm,
+    SignRecordForm,
+    SubmitInspectionForm,
+    VisitRecordForm,
+)
 
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
 
@@ -79,6 +90,69 @@ def render_my_inspections(*, home: bool, counts=None):
         statuses=INSPECTION_STATUSES,
         counts=counts,
     )
+
+
+@bp.route("/arrive", methods=["GET", "POST"])
+@login_required
+@permissions.action_required("inspection.fill")
+def arrive():
+    """扫码入企: the unit's QR opens this page with its code; confirming registers the arrival."""
+    form = ArriveForm(code=request.args.get("code", "")[:20])
+    if form.validate_on_submit():
+        visit = arrival.register_arrival(form.code.data, actor=_actor())
+        flash(
+            _("Arrival at %(unit)s registered; the record starts now.", unit=visit.unit.name),
+            "success",
+        )
+        return redirect(url_for(".record", inspection_id=visit.inspections[0].id))
+    return render_template(
+        "inspections/arrive.html", form=form
+    ), 400 if form.is_submitted() else 200
+
+
+SELF_RESULTS = {"c": "compliant", "n": "noncompliant", "x": "not_applicable", "": None}
+
+
+@bp.route("/<int:inspection_id>/self-assessment", methods=["GET", "POST"])
+@login_required
+def self_assessment(inspection_id: int):
+    """The unit's 自查 of an announced visit: the same checklist, its own answers."""
+    inspection = selfcheck.load_for_unit(inspection_id, actor=_actor())
+    form = EmptyForm()
+    if form.validate_on_submit():
+        items = selfcheck.items_for(inspection)
+        answers = {}
+        for item in items:
+            code = request.form.get(f"r{item.id}", "")
+            if code not in SELF_RESULTS:
+                raise ValidationFailed(_("An answer is not one of this checklist's."))
+            answers[item.id] = (SELF_RESULTS[code], request.form.get(f"note{item.id}", ""))
+        n = selfcheck.save_self_assessment(inspection_id, actor=_actor(), answers=answers)
+        flash(_("The self-assessment was saved (%(n)d answers changed).", n=n), "success")
+        return redirect(url_for(".self_assessment", inspection_id=inspection_id))
+    return render_template(
+        "inspections/self_assessment.html",
+        inspection=inspection,
+        items=selfcheck.items_for(inspection),
+        answers=selfcheck.self_answers(inspection),
+        form=form,
+    )
+
+
+@bp.post("/visits/<int:visit_id>/rating")
+@login_required
+def rate_visit(visit_id: int):
+    """The unit rates the team's conduct on a visit on record (检查行为评价)."""
+    form = RateConductForm()
+    permissions.require(_actor(), "selfcheck.fill")
+    if not form.validate_on_submit():
+        flash(_("Choose a rating from 1 to 5."), "error")
+        return redirect(url_for("directory.my_unit"))
+    selfcheck.rate_conduct(
+        visit_id, actor=_actor(), rating=int(form.rating.data), comment=form.comment.data or ""
+    )
+    flash(_("Thank you: the office sees your rating."), "success")
+    return redirect(url_for("directory.my_unit"))
 
 
 @bp.get("/<int:inspection_id>")
@@ -272,47 +346,177 @@ def submit(inspection_id: int):
     return redirect(url_for(".record", inspection_id=inspection_id))
 
 
+def _served_form(visit, formdata=None) -> NoticeServedForm:
+    form = NoticeServedForm(formdata=formdata) if formdata is not None else NoticeServedForm()
+    team = [SelectChoice(0, "—")] + [SelectChoice(m.user_id, m.user.name) for m in visit.members]
+    form.server_a.choices = form.server_b.choices = team
+    return form
+
+
+def _record_form(visit) -> VisitRecordForm:
+    form = VisitRecordForm(
+        started_at=utc_to_local(visit.started_at),
+        ended_at=utc_to_local(visit.ended_at),
+        place=visit.place,
+        method=visit.method,
+        remote_authorisation=visit.remote_authorisation,
+        credentials_shown=visit.credentials_shown,
+        unit_reply=visit.unit_reply,
+        representative_post=visit.representative_post,
+        representative_phone=visit.representative_phone,
+        support_staff="\n".join(
+            f"{s['name']}, {s['organisation']}" if s.get("organisation") else s["name"]
+            for s in visit.support_staff or []
+        ),
+        unit_statement=visit.unit_statement,
+        unit_refused_to_sign=visit.unit_refused_to_sign,
+        refusal_witness=visit.refusal_witness,
+    )
+    return form
+
+
 @bp.get("/<int:inspection_id>/record")
 @login_required
 def record(inspection_id: int):
     ctx = services.fill_context(inspection_id, actor=_actor())
+    visit = ctx.inspection.visit
     return render_template(
-        "inspections/record.html", ctx=ctx, served_form=NoticeServedForm(), reopen_form=ReopenForm()
+        "inspections/record.html",
+        ctx=ctx,
+        rec=visit_record.record_context(visit),
+        served_form=_served_form(visit),
+        approve_form=ApproveNoticeForm(),
+        record_form=_record_form(visit),
+        sign_form=SignRecordForm(),
+        reopen_form=ReopenForm(),
     )
+
+
+@bp.post("/<int:inspection_id>/visit-record")
+@login_required
+def update_record(inspection_id: int):
+    services.load(inspection_id, actor=_actor(), action="inspection.fill")  # 404/403 first
+    form = VisitRecordForm()
+    if not form.validate_on_submit():
+        flash(_("The record could not be saved: check the times and the lengths."), "error")
+        return redirect(url_for(".record", inspection_id=inspection_id))
+    try:
+        visit_record.update_record(
+            inspection_id,
+            actor=_actor(),
+            started_at=local_to_utc(form.started_at.data) if form.started_at.data else None,
+            ended_at=local_to_utc(form.ended_at.data) if form.ended_at.data else None,
+            method=form.method.data,
+            support_staff=visit_record.parse_support_staff(form.support_staff.data),
+            credentials_shown=form.credentials_shown.data,
+            unit_refused_to_sign=form.unit_refused_to_sign.data,
+            **{name: getattr(form, name).data or "" for name in visit_record.TEXT_LIMITS},
+        )
+    except ValidationFailed as err:
+        flash(err.message, "error")
+        return redirect(url_for(".record", inspection_id=inspection_id))
+    flash(_("The inspection record was saved."), "success")
+    return redirect(url_for(".record", inspection_id=inspection_id))
+
+
+@bp.post("/<int:inspection_id>/sign-record")
+@login_required
+def sign_record(inspection_id: int):
+    from ..api.routes import decode_png_data_url
+
+    services.load(inspection_id, actor=_actor(), action="inspection.fill")  # 404/403 first
+    form = SignRecordForm()
+    if not form.validate_on_submit():
+        flash(_("Sign in the box first."), "error")
+        return redirect(url_for(".record", inspection_id=inspection_id))
+    try:
+        visit_record.sign_record(
+            inspection_id, actor=_actor(), signature_png=decode_png_data_url(form.signature.data)
+        )
+    except ValidationFailed as err:
+        flash(err.message, "error")
+        return redirect(url_for(".record", inspection_id=inspection_id))
+    flash(_("Your signature was added to the record."), "success")
+    return redirect(url_for(".record", inspection_id=inspection_id))
+
+
+@bp.get("/visit-files/<int:attachment_id>")
+@login_required
+def visit_file(attachment_id: int):
+    """A signature on a visit's record or 送达回证, to whoever may see the visit."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.visit_id is None:
+        abort(404)
+    visit = permissions.get_visible_or_404(Visit, attachment.visit_id, _actor())
+    permissions.require(_actor(), "inspection.view", visit)
+    return send_attachment(attachment, variant="original", thumb=False, name="signature")
 
 
 @bp.get("/<int:inspection_id>/notice")
 @login_required
 def notice(inspection_id: int):
     ctx = services.fill_context(inspection_id, actor=_actor())
-    if not ctx.inspection.notice_number:
+    visit = ctx.inspection.visit
+    # A draft is the office's until it is approved: the unit sees only the issued notice.
+    if visit.notice_status is None or (
+        visit.notice_status == "draft" and not permissions.can(_actor(), "inspection.fill", visit)
+    ):
         abort(404)
-    findings = sorted(ctx.inspection.findings, key=lambda f: f.code)
-    laws = list(
-        dict.fromkeys(f"《{b['law']}》" for f in findings for b in f.legal_basis if "law" in b)
-    )
-    departments = list(
-        dict.fromkeys(m.department.name for m in ctx.inspection.members if m.department)
-    )
     return render_template(
         "inspections/notice.html",
         ctx=ctx,
-        findings=findings,
-        laws=laws,
-        departments=departments,
-        issuer=current_app.config["NOTICE_ISSUER"],
+        doc=notices.notice_document(visit),
+        receipt=notices.receipt_signature(visit),
     )
+
+
+@bp.post("/<int:inspection_id>/notice/approve")
+@login_required
+@permissions.action_required("notice.approve")
+def approve_notice(inspection_id: int):
+    form = ApproveNoticeForm()
+    if not form.validate_on_submit():
+        flash(_("The approval could not be read; try again."), "error")
+        return redirect(url_for(".record", inspection_id=inspection_id))
+    visit = notices.approve_notice(
+        inspection_id,
+        actor=_actor(),
+        legal_review=form.legal_review.data,
+        legal_review_note=form.legal_review_note.data or "",
+    )
+    flash(_("The notice was approved as %(number)s.", number=visit.notice_number), "success")
+    return redirect(url_for(".notice", inspection_id=inspection_id))
 
 
 @bp.post("/<int:inspection_id>/served")
 @login_required
 def served(inspection_id: int):
-    form = NoticeServedForm()
+    from ..api.routes import decode_png_data_url
+
+    ctx = services.fill_context(inspection_id, actor=_actor(), action="inspection.fill")
+    form = _served_form(ctx.inspection.visit, request.form)
     if not form.validate_on_submit():
-        flash(_("Enter the date the notice was served."), "error")
+        flash(_("Enter the date, method and place of service."), "error")
         return redirect(url_for(".record", inspection_id=inspection_id))
-    services.record_notice_served(inspection_id, actor=_actor(), served_on=form.served_on.data)
-    flash(_("The service date was recorded; the deadlines count from it."), "success")
+    try:
+        notices.record_notice_served(
+            inspection_id,
+            actor=_actor(),
+            served_on=form.served_on.data,
+            served_time=form.served_time.data,
+            method=form.method.data,
+            place=form.place.data,
+            server_ids=[uid for uid in (form.server_a.data, form.server_b.data) if uid],
+            recipient_name=form.recipient_name.data,
+            signature_png=decode_png_data_url(form.signature.data) if form.signature.data else None,
+            refused=form.refused.data,
+            witness=form.witness.data,
+            note=form.note.data or "",
+        )
+    except ValidationFailed as err:
+        flash(err.message, "error")
+        return redirect(url_for(".record", inspection_id=inspection_id))
+    flash(_("The service was recorded; the deadlines count from its date."), "success")
     return redirect(url_for(".record", inspection_id=inspection_id))
 
 

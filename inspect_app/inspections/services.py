@@ -1,4 +1,4 @@
-"""Inspection rules: what applies, answering in batches, submission into findings, notices.
+"""Inspection rules: what applies, answering in batches, submission into findings and a draft notice.
 
 Every public command checks first, then changes, writes its audit events and commits once.
 """
@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -33,8 +33,8 @@ from ..models import (
     ChecklistItem,
     Inspection,
     InspectionMember,
-    NoticeCounter,
     Round,
+    SelfAnswer,
     User,
     utcnow,
 )
@@ -233,6 +233,8 @@ def ensure_started(inspection: Inspection, actor: User, items: list[ChecklistIte
             db.session.add(Answer(inspection_id=inspection.id, item_id=item.id, version=0))
     if inspection.status == "planned":
         inspection.status = "in_progress"
+        if inspection.visit.started_at is None:  # the record's start time, correctable on it
+            inspection.visit.started_at = utcnow().replace(second=0, microsecond=0)
         audit.record(
             actor,
             "inspection.start",
@@ -598,39 +600,6 @@ def _snapshot_hash(
     ).hexdigest()
 
 
-def next_notice_number(year: int) -> str:
-    """The next free notice number of the year from NOTICE_NUMBER_PATTERN ({year}, {seq}).
-
-    The year's counter row is locked to the end of the transaction, so two notices issued at
-    the same moment get different numbers.
-    """
-    pattern = current_app.config["NOTICE_NUMBER_PATTERN"]
-    counter = db.session.scalar(
-        sa.select(NoticeCounter).where(NoticeCounter.year == year).with_for_update()
-    )
-    if counter is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(NoticeCounter(year=year, last_seq=0))
-        except sa.exc.IntegrityError:  # another notice of that year made the row meanwhile
-            pass
-        counter = db.session.scalar(
-            sa.select(NoticeCounter)
-            .where(NoticeCounter.year == year)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    seq = counter.last_seq + 1
-    while db.session.scalar(
-        sa.select(Inspection.id).where(
-            Inspection.notice_number == pattern.format(year=year, seq=seq)
-        )
-    ):
-        seq += 1  # a number given by hand or before the counter existed
-    counter.last_seq = seq
-    return pattern.format(year=year, seq=seq)
-
-
 def signing_problems(signatory_name: str | None, signature_png: bytes | None) -> list[Missing]:
     """What is missing or wrong in the representative's printed name and signature."""
     name = (signatory_name or "").strip()
@@ -668,6 +637,8 @@ def submit_inspection(
         raise NotAllowed(_("Only the lead inspector can submit the inspection."))
     name = (signatory_name or "").strip()
     problems = signing_problems(name, signature_png)
+    if current_app.config.get("REQUIRE_ARRIVAL_SCAN") and inspection.visit.arrived_at is None:
+        problems.append(Missing(_("Register the arrival: scan the unit's code first.")))
     items = items_of(inspection)
     ensure_started(inspection, actor, items)
     db.session.flush()
@@ -721,9 +692,16 @@ def _submit(inspection, items, answers, signature, *, actor, name, today, now) -
     inspection.status = "submitted"
     inspection.submitted_at = now
     inspection.submitted_by_id = actor.id
-    if findings:
-        inspection.notice_number = inspection.notice_number or next_notice_number(today.year)
-        inspection.notice_issued_on = today
+    visit = inspection.visit
+    if visit.ended_at is None and all(i.is_on_record for i in visit.inspections):
+        visit.ended_at = now.replace(second=0, microsecond=0)  # the record's end, correctable
+    if findings and visit.notice_status is None:
+        # One notice per visit, drafted now and numbered only when a coordinator approves it.
+        visit.notice_status = "draft"
+        visit.notice_drafted_at = now
+        audit.record(
+            actor, "notice.draft", visit, after={"notice_status": "draft"}, hidden_from_unit=True
+        )
     audit.record(
         actor,
         "inspection.submit",
@@ -735,7 +713,8 @@ def _submit(inspection, items, answers, signature, *, actor, name, today, now) -
             "compliance_rate": rate,
             "vetoed": vetoed,
             "findings": len(findings),
-            "notice_number": inspection.notice_number,
+            "visit_id": visit.id,
+            "notice_status": visit.notice_status,
             "signatory": name,
             "signature_sha256": signature.sha256,
             "snapshot_sha256": inspection.signed_snapshot_sha256,
@@ -755,7 +734,22 @@ def reopen_inspection(inspection_id: int, *, actor: User, reason: str) -> Inspec
         raise ValidationFailed(_("Give a reason for reopening."))
     if inspection.status != "submitted":
         raise InvalidTransition(_("Only a submitted inspection can be reopened."))
+    visit = inspection.visit
+    if visit.notice_served_on is not None:
+        raise InvalidTransition(
+            _("The rectification notice has been served; the inspection can no longer be reopened.")
+        )
     rectification.withdraw_findings(inspection, actor=actor, reason=reason)
+    if visit.notice_status == "approved":
+        # The notice's content changes: it goes back for approval, keeping its number.
+        visit.notice_status = "draft"
+        audit.record(
+            actor,
+            "notice.withdraw",
+            visit,
+            before={"notice_status": "approved"},
+            after={"notice_status": "draft", "reason": reason},
+        )
     inspection.status = "in_progress"
     inspection.score = inspection.compliance_rate = None
     inspection.submitted_at = None
@@ -765,35 +759,6 @@ def reopen_inspection(inspection_id: int, *, actor: User, reason: str) -> Inspec
         inspection,
         before={"status": "submitted"},
         after={"status": "in_progress", "reason": reason},
-    )
-    db.session.commit()
-    return inspection
-
-
-def record_notice_served(
-    inspection_id: int, *, actor: User, served_on: date, today: date | None = None
-) -> Inspection:
-    """Record the date the rectification notice was served (送达); due dates count from it.
-
-    Raises InvalidTransition before submission or when no notice exists, ValidationFailed for a
-    date before the notice was issued. Commits.
-    """
-    inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
-    if not inspection.is_on_record or not inspection.notice_number:
-        raise InvalidTransition(_("There is no rectification notice to serve yet."))
-    if inspection.notice_issued_on and served_on < inspection.notice_issued_on:
-        raise ValidationFailed(_("The notice cannot be served before it was issued."))
-    if served_on > (today or local_today()):
-        raise ValidationFailed(_("The service date cannot be in the future."))
-    before = inspection.notice_served_on
-    inspection.notice_served_on = served_on
-    rectification.restart_deadlines(inspection.findings, served_on=served_on)
-    audit.record(
-        actor,
-        "inspection.notice_served",
-        inspection,
-        before={"served_on": before},
-        after={"served_on": served_on},
     )
     db.session.commit()
     return inspection
@@ -922,6 +887,8 @@ class FillContext:
     applicability: Applicability
     previous: dict[str, dict[str, Any]]
     attachments: dict[int | None, list[Attachment]]
+    # The unit's own answers (自查) by item id, shown beside the inspector's.
+    self_answers: dict[int, Any] = field(default_factory=dict)
 
     @property
     def sections(self) -> list[tuple[int, str, str, list[ChecklistItem]]]:
@@ -1015,4 +982,10 @@ def fill_context(
         applicability=applicability(inspection, items, answers),
         previous=previous_answers(inspection, [i.code for i in items]),
         attachments=attachments,
+        self_answers={
+            a.item_id: a
+            for a in db.session.scalars(
+                sa.select(SelfAnswer).where(SelfAnswer.inspection_id == inspection.id)
+            )
+        },
     )

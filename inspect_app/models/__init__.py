@@ -11,6 +11,8 @@ from .inspection import (
     InspectionMember,
     NoticeCounter,
     Round,
+    SelfAnswer,
+    Visit,
 )
 from .job import Job
 from .login import LoginSession, RecoveryCode
@@ -52,9 +54,11 @@ __all__ = [
     "RecoveryCode",
     "RectificationItem",
     "Round",
+    "SelfAnswer",
     "System",
     "Unit",
     "User",
+    "Visit",
     "unit_of",
     "utcnow",
 ]

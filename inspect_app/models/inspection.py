@@ -24,6 +24,11 @@ INSPECTION_STATUSES = ("planned", "in_progress", "submitted", "closed")
 EDITABLE_STATUSES = ("planned", "in_progress")
 ON_RECORD_STATUSES = ("submitted", "closed")
 ANSWER_RESULTS = ("compliant", "noncompliant", "not_applicable")
+VISIT_NATURES = ROUND_NATURES
+# The rectification notice of a visit: drafted at submission, numbered when a coordinator approves.
+NOTICE_STATUSES = ("draft", "approved")
+SERVICE_METHODS = ("direct", "post", "electronic", "left")  # 直接 / 邮寄 / 电子 / 留置
+INSPECTION_METHODS = ("onsite", "documentary", "remote")  # 现场 / 书面 / 远程检测
 
 round_departments = sa.Table(
     "round_departments",
@@ -67,6 +72,119 @@ class Round(db.Model):
         return self.status == "active" and self.end_date is not None and self.end_date < today
 
 
+class Visit(db.Model):
+    """One visit (一次入企/入户) to one unit on one occasion by one team: the unit of procedure.
+
+    Its inspections (one per checklist or system) share one 检查记录 and one 整改通知书 with one
+    number; the nature of inspection and the yearly cap (国办发〔2024〕54号) belong to it.
+    """
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        sa.CheckConstraint(in_values("nature", VISIT_NATURES), name="nature"),
+        sa.CheckConstraint(
+            "notice_status IS NULL OR " + in_values("notice_status", NOTICE_STATUSES),
+            name="notice_status",
+        ),
+        sa.CheckConstraint(
+            "service_method IS NULL OR " + in_values("service_method", SERVICE_METHODS),
+            name="service_method",
+        ),
+        sa.CheckConstraint(in_values("method", INSPECTION_METHODS), name="method"),
+        sa.CheckConstraint(
+            "conduct_rating IS NULL OR conduct_rating BETWEEN 1 AND 5", name="conduct_rating"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    scheduled_on: Mapped[date | None]
+    lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    nature: Mapped[str] = mapped_column(sa.String(30), default="enterprise_inspection")
+    # 任务来源: the plan or advance-notice number the visit was made under.
+    task_source: Mapped[str] = mapped_column(sa.String(200), default="")
+    # 行政检查审批 and the 检查通知书 sent before the visit (numbered in the year under the
+    # year's notice-counter lock).
+    plan_approved_at: Mapped[datetime | None]
+    plan_approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    advance_notice_number: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    advance_notice_seq: Mapped[int | None]
+    advance_notice_issued_on: Mapped[date | None]
+    advance_notice_served_on: Mapped[date | None]
+    preparation: Mapped[str] = mapped_column(sa.Text, default="")  # what the unit prepares
+    # 检查行为评价: the unit's rating (1-5) of the team's conduct, once the visit is on record.
+    conduct_rating: Mapped[int | None]
+    conduct_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    conduct_rated_at: Mapped[datetime | None]
+    # 扫码入企: when the lead scanned the unit's code on arrival (the record's start).
+    arrived_at: Mapped[datetime | None]
+    # The 检查记录 on site.
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    place: Mapped[str] = mapped_column(sa.String(300), default="")
+    method: Mapped[str] = mapped_column(sa.String(20), default="onsite")
+    remote_authorisation: Mapped[str] = mapped_column(sa.String(300), default="")
+    credentials_shown: Mapped[bool] = mapped_column(default=False)
+    unit_reply: Mapped[str] = mapped_column(sa.Text, default="")  # answer to 告知 and 回避
+    representative_post: Mapped[str] = mapped_column(sa.String(100), default="")
+    representative_phone: Mapped[str] = mapped_column(sa.String(50), default="")
+    # 技术支撑人员, listed apart from the inspectors: [{"name": ..., "organisation": ...}].
+    support_staff: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON, default=list)
+    unit_statement: Mapped[str] = mapped_column(sa.Text, default="")  # 异议/说明
+    unit_refused_to_sign: Mapped[bool] = mapped_column(default=False)
+    refusal_witness: Mapped[str] = mapped_column(sa.String(100), default="")
+    # The 整改通知书: a draft at submission, a number only when a coordinator approves it.
+    notice_status: Mapped[str | None] = mapped_column(sa.String(10))
+    notice_number: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    notice_drafted_at: Mapped[datetime | None]
+    notice_approved_at: Mapped[datetime | None]
+    notice_approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    legal_review: Mapped[bool] = mapped_column(default=False)  # 法制审核 for major matters
+    legal_review_note: Mapped[str] = mapped_column(sa.Text, default="")
+    notice_issued_on: Mapped[date | None]
+    notice_served_on: Mapped[date | None]
+    # The 送达回证. The recipient's signature is an Attachment of kind "receipt" on the visit.
+    served_at: Mapped[datetime | None]
+    service_method: Mapped[str | None] = mapped_column(sa.String(20))
+    service_place: Mapped[str] = mapped_column(sa.String(300), default="")
+    server_a_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    server_b_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    recipient_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    recipient_refused: Mapped[bool] = mapped_column(default=False)
+    service_witness: Mapped[str] = mapped_column(sa.String(100), default="")
+    service_note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    round: Mapped[Round] = relationship()
+    unit: Mapped[Unit] = relationship()
+    lead: Mapped[User | None] = relationship(foreign_keys=[lead_id])
+    notice_approved_by: Mapped[User | None] = relationship(foreign_keys=[notice_approved_by_id])
+    plan_approved_by: Mapped[User | None] = relationship(foreign_keys=[plan_approved_by_id])
+    server_a: Mapped[User | None] = relationship(foreign_keys=[server_a_id])
+    server_b: Mapped[User | None] = relationship(foreign_keys=[server_b_id])
+    inspections: Mapped[list[Inspection]] = relationship(
+        back_populates="visit", order_by="Inspection.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Visit {self.id} unit={self.unit_id}>"
+
+    @property
+    def members(self) -> list[InspectionMember]:
+        """The team: each inspector once, as on the visit's first inspection that has them."""
+        seen: dict[int, InspectionMember] = {}
+        for inspection in self.inspections:
+            for member in inspection.members:
+                seen.setdefault(member.user_id, member)
+        return list(seen.values())
+
+    @property
+    def is_on_record(self) -> bool:
+        return bool(self.inspections) and all(i.is_on_record for i in self.inspections)
+
+
 class Inspection(db.Model):
     """A visit to one unit (optionally one of its systems) with a frozen checklist version."""
 
@@ -75,6 +193,7 @@ class Inspection(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     system_id: Mapped[int | None] = mapped_column(sa.ForeignKey("systems.id"), index=True)
     template_id: Mapped[int] = mapped_column(sa.ForeignKey("checklist_templates.id"), index=True)
@@ -90,13 +209,11 @@ class Inspection(db.Model):
     compliance_rate: Mapped[float | None]
     submitted_at: Mapped[datetime | None]
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    notice_number: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
-    notice_issued_on: Mapped[date | None]
-    notice_served_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     round: Mapped[Round] = relationship(back_populates="inspections")
+    visit: Mapped[Visit] = relationship(back_populates="inspections")
     unit: Mapped[Unit] = relationship()
     system: Mapped[System | None] = relationship()
     template: Mapped[ChecklistTemplate] = relationship()
@@ -120,6 +237,19 @@ class Inspection(db.Model):
     @property
     def is_on_record(self) -> bool:
         return self.status in ON_RECORD_STATUSES
+
+    # The notice belongs to the visit; these read it for the pages that start from an inspection.
+    @property
+    def notice_number(self) -> str | None:
+        return self.visit.notice_number if self.visit is not None else None
+
+    @property
+    def notice_issued_on(self) -> date | None:
+        return self.visit.notice_issued_on if self.visit is not None else None
+
+    @property
+    def notice_served_on(self) -> date | None:
+        return self.visit.notice_served_on if self.visit is not None else None
 
 
 class InspectionMember(db.Model):
@@ -173,6 +303,26 @@ class Answer(db.Model):
     updated_by: Mapped[User | None] = relationship()
 
 
+class SelfAnswer(db.Model):
+    """The unit's own answer to an item before the visit (自查), shown beside the inspector's."""
+
+    __tablename__ = "self_answers"
+    __table_args__ = (
+        sa.UniqueConstraint("inspection_id", "item_id", name="uq_self_answers_inspection_item"),
+        sa.CheckConstraint(
+            "result IS NULL OR " + in_values("result", ANSWER_RESULTS), name="result"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(sa.ForeignKey("inspections.id"), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("checklist_items.id"))
+    result: Mapped[str | None] = mapped_column(sa.String(20))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class AppliedChange(db.Model):
     """A client change already applied, so a replayed batch is reported as a duplicate."""
 
@@ -210,6 +360,8 @@ class Attachment(db.Model):
     height: Mapped[int | None]
     exif: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     inspection_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inspections.id"), index=True)
+    # Signatures on the visit's record (kind "inspector_signature") and 送达回证 (kind "receipt").
+    visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     answer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("answers.id"), index=True)
     rectification_event_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("rectification_events.id"), index=True

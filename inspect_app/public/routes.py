@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ..checklists import display
 from ..checklists.conditions import describe
 from ..errors import ValidationFailed
+from ..inspections.notices import AUTHORITY_BY_DEPARTMENT, SUPERVISION_AUTHORITY
 from . import services
 
 bp = Blueprint("public", __name__, url_prefix="/public")
@@ -23,6 +24,8 @@ def items():
         "public/items.html",
         natures=services.published_items(nature),
         natures_all=services.NATURES,
+        authority=AUTHORITY_BY_DEPARTMENT,
+        supervision=SUPERVISION_AUTHORITY,
         chosen=nature,
         issuer=current_app.config["NOTICE_ISSUER"],
         describe=lambda cond: describe(cond, display.value_label),

@@ -10,24 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from ..checklists.basis import kinds_allowed
 from ..extensions import db
 from ..models import ChecklistItem, ChecklistTemplate
+from ..models.org import UNIT_KINDS
+from ..rounds.labels import NATURE_LABELS
 
-# The nature of an inspection follows the kind of unit inspected.
-NATURES = {
-    "enterprise": (
-        _l("Administrative inspection of enterprises"),
-        ("soe", "private_enterprise", "other"),
-    ),
-    "supervision": (
-        _l("Supervision of Party and government bodies and public institutions"),
-        ("party_gov", "public_institution"),
-    ),
-}
+# The natures a visit takes from its unit's kind (VISIT_NATURE_BY_KIND); 专项排查 is a round's
+# choice, not a kind's, and has the items of the nature the unit's kind gives.
+NATURES = ("enterprise_inspection", "party_gov_supervision")
+
+
+def kinds_by_nature() -> dict[str, tuple[str, ...]]:
+    by_kind = current_app.config["VISIT_NATURE_BY_KIND"]
+    return {
+        nature: tuple(k for k in UNIT_KINDS if by_kind.get(k, "enterprise_inspection") == nature)
+        for nature in NATURES
+    }
 
 
 @dataclass
@@ -74,20 +76,20 @@ def current_templates() -> list[ChecklistTemplate]:
 def _applies_to(item: ChecklistItem, kinds: tuple[str, ...], nature: str) -> bool:
     if item.kind != "yes_no":
         return False  # facts gathered on site (numbers, dates, text) are not items of duty
-    if nature == "enterprise" and item.advisory:
-        return False  # without a statutory basis it is never enforced on an enterprise
+    if item.advisory and nature != "party_gov_supervision":
+        return False  # no statutory basis: a point of the Party's own rules, not an inspection item
     allowed = kinds_allowed(item.applies_if)
-    return allowed is None or bool(allowed & set(kinds))
+    return bool(kinds) and (allowed is None or bool(allowed & set(kinds)))
 
 
 def published_items(nature: str | None = None) -> list[Nature]:
     """Every nature (or the one asked for) with the current checklists' items that may apply."""
     templates = current_templates()
     result = []
-    for code, (label, kinds) in NATURES.items():
+    for code, kinds in kinds_by_nature().items():
         if nature and code != nature:
             continue
-        entry = Nature(code, str(label))
+        entry = Nature(code, str(NATURE_LABELS[code]))
         for template in templates:
             items = [i for i in template.items if _applies_to(i, kinds, code)]
             if items:

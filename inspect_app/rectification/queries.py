@@ -22,6 +22,7 @@ from ..models import (
     Round,
     Unit,
     User,
+    Visit,
 )
 from ..models.rectification import UNIT_TURN_STATUSES
 
@@ -166,21 +167,30 @@ def items_by_ids(actor: User, ids: list[int], *, today: date, soon_days: int):
 
 def notices_for(actor: User) -> list[Inspection]:
     """The rectification notices the actor may see, newest first (a unit: its own, on record)."""
+    # One notice per visit, reached through the visit's first inspection.
+    firsts = sa.select(sa.func.min(Inspection.id)).group_by(Inspection.visit_id)
     stmt = (
         permissions.scope(sa.select(Inspection), Inspection, actor)
-        .where(Inspection.notice_number.is_not(None))
+        .join(Visit, Visit.id == Inspection.visit_id)
+        .where(
+            Visit.notice_number.is_not(None),
+            Visit.notice_status == "approved",
+            Inspection.id.in_(firsts),
+        )
         .options(joinedload(Inspection.round), joinedload(Inspection.system))
-        .order_by(Inspection.notice_issued_on.desc(), Inspection.id.desc())
+        .order_by(Visit.notice_issued_on.desc(), Inspection.id.desc())
     )
     return list(db.session.scalars(stmt))
 
 
 def notice_findings(inspection: Inspection) -> list[Finding]:
-    """The findings of one notice with their items and histories (the printed 整改报告)."""
+    """The findings of one notice (every inspection of the visit) with their items and
+    histories (the printed 整改报告)."""
+    visit_inspections = sa.select(Inspection.id).where(Inspection.visit_id == inspection.visit_id)
     return list(
         db.session.scalars(
             sa.select(Finding)
-            .where(Finding.inspection_id == inspection.id)
+            .where(Finding.inspection_id.in_(visit_inspections))
             .options(
                 selectinload(Finding.rectification)
                 .selectinload(RectificationItem.events)

@@ -183,6 +183,8 @@ def create_findings(
             severity=answer.finding_severity or item.severity,
             major_hazard=item.major_hazard,
             legal_basis=basis.resolve(item.legal_basis, level),
+            # 整改要求 printed on the notice: the item's, once checklists carry one.
+            required_action=getattr(item, "required_action", "") or "",
             repeat_of_id=earlier[item.code].id if item.code in earlier else None,
         )
         previous = earlier.get(item.code)

@@ -130,3 +130,23 @@ class AssignEntry(TeamEntry):
     @property
     def chosen(self) -> set[str]:
         return {str(t) for t in self.targets}
+
+
+DEFAULT_PREPARATION = _l(
+    "Please have the person in charge of network security and the system administrators present, "
+    "and prepare: the network security responsibility documents, the list of information systems "
+    "with their MLPS filing and assessment reports, the security management rules, the logs of "
+    "the past six months, the emergency plans and drill records, and the rectification of earlier "
+    "problems."
+)
+
+
+class ApprovePlanForm(FlaskForm):
+    preparation = TextAreaField(
+        _l("What the unit prepares (printed on the inspection notice)"),
+        validators=[Length(max=3000)],
+    )
+
+
+class AdvanceServedForm(FlaskForm):
+    served_on = DateField(_l("Date the inspection notice was served"), validators=[DataRequired()])

@@ -18,8 +18,16 @@ from ..extensions import db
 from ..labels import INSPECTION_STATUS_LABELS, UNIT_KIND_LABELS
 from ..models import UNIT_KINDS, Inspection, Round, User
 from ..web import YEARS, year_arg
-from . import services
-from .forms import AssignEntry, EditRoundForm, TeamEntry, parse_filters
+from . import services, visits
+from .forms import (
+    DEFAULT_PREPARATION,
+    AdvanceServedForm,
+    ApprovePlanForm,
+    AssignEntry,
+    EditRoundForm,
+    TeamEntry,
+    parse_filters,
+)
 from .labels import (
     NATURE_LABELS,
     ROUND_STATUS_LABELS,
@@ -103,6 +111,7 @@ def show(round_id: int):
         "rounds/show.html",
         rnd=rnd,
         inspections=services.round_inspections(round_id),
+        drafts=services.draft_notices(round_id),
         unfinished=services.unfinished_count(round_id),
         moves=services.ROUND_TRANSITIONS.get(rnd.status, ()),
         editable=can(current_user, "rounds.edit") and rnd.status != "closed",
@@ -295,3 +304,67 @@ def inspection_remove(round_id: int, inspection_id: int):
     services.remove_planned_inspection(inspection_id, actor=_actor())
     flash(_("The planned inspection has been removed."), "success")
     return redirect(url_for(".show", round_id=round_id))
+
+
+# --- visits: plan approval and the 检查通知书 ------------------------------------------------------
+
+
+@bp.get("/visits/<int:visit_id>")
+@login_required
+@action_required("rounds.view")
+def visit(visit_id: int):
+    v = visits.load_visit(visit_id, actor=current_user._get_current_object())
+    return render_template(
+        "rounds/visit.html",
+        visit=v,
+        approve_form=ApprovePlanForm(preparation=str(DEFAULT_PREPARATION)),
+        served_form=AdvanceServedForm(),
+    )
+
+
+@bp.post("/visits/<int:visit_id>/approve")
+@login_required
+@action_required("rounds.edit")
+def approve_visit(visit_id: int):
+    form = ApprovePlanForm()
+    if not form.validate_on_submit():
+        flash(_("The text is too long."), "error")
+        return redirect(url_for(".visit", visit_id=visit_id))
+    v = visits.approve_plan(
+        visit_id, actor=current_user._get_current_object(), preparation=form.preparation.data
+    )
+    flash(
+        _(
+            "The plan was approved; inspection notice %(number)s issued.",
+            number=v.advance_notice_number,
+        ),
+        "success",
+    )
+    return redirect(url_for(".advance_notice", visit_id=visit_id))
+
+
+@bp.get("/visits/<int:visit_id>/advance-notice")
+@login_required
+@action_required("rounds.view")
+def advance_notice(visit_id: int):
+    from ..inspections.notices import notice_document
+
+    v = visits.load_visit(visit_id, actor=current_user._get_current_object())
+    if v.advance_notice_number is None:
+        abort(404)
+    return render_template("rounds/advance_notice.html", visit=v, doc=notice_document(v))
+
+
+@bp.post("/visits/<int:visit_id>/advance-served")
+@login_required
+@action_required("rounds.edit")
+def advance_served(visit_id: int):
+    form = AdvanceServedForm()
+    if not form.validate_on_submit():
+        flash(_("Enter the date the inspection notice was served."), "error")
+        return redirect(url_for(".visit", visit_id=visit_id))
+    visits.record_advance_served(
+        visit_id, actor=current_user._get_current_object(), served_on=form.served_on.data
+    )
+    flash(_("The service date of the inspection notice was recorded."), "success")
+    return redirect(url_for(".visit", visit_id=visit_id))

@@ -36,9 +36,11 @@ from ..models import (
     Inspection,
     InspectionMember,
     Round,
+    SelfAnswer,
     System,
     Unit,
     User,
+    Visit,
     utcnow,
 )
 from ..models.inspection import EDITABLE_STATUSES, ROUND_NATURES
@@ -241,6 +243,18 @@ def round_inspections(round_id: int) -> list[Inspection]:
     return list(db.session.scalars(stmt).unique())
 
 
+def draft_notices(round_id: int) -> list[Visit]:
+    """The round's visits whose rectification notice awaits the office's approval."""
+    return list(
+        db.session.scalars(
+            sa.select(Visit)
+            .where(Visit.round_id == round_id, Visit.notice_status == "draft")
+            .options(joinedload(Visit.unit))
+            .order_by(Visit.scheduled_on, Visit.id)
+        )
+    )
+
+
 def unfinished_count(round_id: int) -> int:
     """How many inspections of the round are not yet submitted or closed."""
     stmt = sa.select(sa.func.count(Inspection.id)).where(
@@ -283,26 +297,93 @@ def inspection_cap(unit: Unit, caps: dict[str, int] | None = None) -> int | None
 
 
 def _year_counts_stmt(year: int) -> sa.Subquery:
+    # The cap counts visits (入企次数), not checklist rows: one visit with four checklists is one.
     return (
-        sa.select(Inspection.unit_id.label("unit_id"), sa.func.count(Inspection.id).label("n"))
-        .join(Round, Round.id == Inspection.round_id)
+        sa.select(Visit.unit_id.label("unit_id"), sa.func.count(Visit.id).label("n"))
+        .join(Round, Round.id == Visit.round_id)
         .where(Round.year == year)
-        .group_by(Inspection.unit_id)
+        .group_by(Visit.unit_id)
         .subquery()
     )
 
 
 def year_counts(year: int, unit_ids: list[int] | set[int]) -> dict[int, int]:
-    """Inspections per unit in all rounds of a calendar year."""
+    """Visits per unit in all rounds of a calendar year (what the yearly cap counts)."""
     if not unit_ids:
         return {}
     stmt = (
-        sa.select(Inspection.unit_id, sa.func.count(Inspection.id))
-        .join(Round, Round.id == Inspection.round_id)
-        .where(Round.year == year, Inspection.unit_id.in_(unit_ids))
-        .group_by(Inspection.unit_id)
+        sa.select(Visit.unit_id, sa.func.count(Visit.id))
+        .join(Round, Round.id == Visit.round_id)
+        .where(Round.year == year, Visit.unit_id.in_(unit_ids))
+        .group_by(Visit.unit_id)
     )
     return {unit_id: n for unit_id, n in db.session.execute(stmt)}
+
+
+def visit_nature(unit: Unit, rnd: Round) -> str:
+    """The nature of a visit: 专项排查 when the round is one, else by the unit's kind
+    (VISIT_NATURE_BY_KIND; 党政机关 are supervised, 督查), else 涉企行政检查."""
+    if rnd.nature == "special_review":
+        return "special_review"
+    by_kind = current_app.config.get("VISIT_NATURE_BY_KIND", {})
+    nature = by_kind.get(unit.kind, "enterprise_inspection")
+    return nature if nature in ROUND_NATURES else "enterprise_inspection"
+
+
+def _open_visit(rnd: Round, unit: Unit, scheduled_on: date | None, team: set[int]) -> Visit | None:
+    """The planned visit of the unit in the round on that day with that team, if there is one."""
+    candidates = db.session.scalars(
+        sa.select(Visit)
+        .where(
+            Visit.round_id == rnd.id, Visit.unit_id == unit.id, Visit.scheduled_on == scheduled_on
+        )
+        .order_by(Visit.id)
+    )
+    for visit in candidates:
+        if visit.notice_status is None and all(
+            i.status == "planned" and {m.user_id for m in i.members} == team
+            for i in visit.inspections
+        ):
+            return visit
+    return None
+
+
+def _visit_for(
+    rnd: Round, unit: Unit, scheduled_on: date | None, team: set[int], lead_id: int | None
+) -> Visit:
+    visit = _open_visit(rnd, unit, scheduled_on, team)
+    if visit is None:
+        visit = Visit(
+            round=rnd,
+            unit=unit,
+            scheduled_on=scheduled_on,
+            lead_id=lead_id,
+            nature=visit_nature(unit, rnd),
+        )
+        db.session.add(visit)
+    return visit
+
+
+def _regroup(inspection: Inspection, team: set[int], lead_id: int | None) -> None:
+    """After a change of date or team, keep the inspection in a visit of that day and team."""
+    old = inspection.visit
+    others = [i for i in old.inspections if i is not inspection]
+    if not others:  # the visit is this inspection alone: it moves with it
+        old.scheduled_on, old.lead_id = inspection.scheduled_on, lead_id
+        return
+    if old.scheduled_on == inspection.scheduled_on and all(
+        {m.user_id for m in i.members} == team for i in others
+    ):
+        old.lead_id = lead_id
+        return
+    inspection.visit = _visit_for(
+        inspection.round, inspection.unit, inspection.scheduled_on, team, lead_id
+    )
+
+
+def _drop_if_empty(visit: Visit | None) -> None:
+    if visit is not None and not visit.inspections:
+        db.session.delete(visit)
 
 
 def _in_round_counts(round_id: int) -> Counter:
@@ -696,6 +777,8 @@ def _plan_snapshot(inspection: Inspection) -> dict[str, Any]:
         "scheduled_on": inspection.scheduled_on,
         "lead_id": inspection.lead_id,
         "team": _team_snapshot(inspection),
+        "visit_id": inspection.visit_id,
+        "nature": inspection.visit.nature if inspection.visit is not None else None,
     }
 
 
@@ -761,8 +844,21 @@ def _resolve_targets(
     return resolved
 
 
-def _check_caps(year: int, resolved: list[tuple[Unit, System | None]]) -> list[CapExcess]:
-    new = Counter(unit.id for unit, _system in resolved)
+def _check_caps(
+    rnd: Round,
+    resolved: list[tuple[Unit, System | None]],
+    scheduled_on: date | None,
+    team: set[int],
+) -> list[CapExcess]:
+    year = rnd.year
+    # One new visit per unit, unless the unit already has that visit planned (same day, team).
+    new = Counter(
+        unit.id
+        for unit in {unit.id: unit for unit, _system in resolved}.values()
+        if _open_visit(rnd, unit, scheduled_on, team) is None
+    )
+    if not new:
+        return []
     # Lock the units (PostgreSQL) so two coordinators cannot both pass a unit's cap at once.
     locked = db.session.scalars(
         sa.select(Unit).where(Unit.id.in_(list(new))).order_by(Unit.id).with_for_update()
@@ -815,7 +911,8 @@ def assign_targets(
         warnings = _check_date(rnd, scheduled_on)
         members = _check_team(team, lead_id)
         resolved = _resolve_targets(rnd, targets, template)
-        over = _check_caps(rnd.year, resolved)
+        team_ids = {user.id for user, _cert in members}
+        over = _check_caps(rnd, resolved, scheduled_on, team_ids)
         if over and not confirmed_over_cap:
             raise ConfirmationRequired(
                 ngettext(
@@ -829,8 +926,10 @@ def assign_targets(
             )
         created = []
         for unit, system in resolved:
+            visit = _visit_for(rnd, unit, scheduled_on, team_ids, lead_id)
             inspection = Inspection(
                 round=rnd,
+                visit=visit,
                 unit=unit,
                 system=system,
                 template=template,
@@ -921,6 +1020,7 @@ def update_planned_inspection(
         inspection.scheduled_on = scheduled_on
         inspection.lead_id = lead_id
         inspection.updated_at = now or utcnow()
+        _regroup(inspection, set(wanted), lead_id)
         db.session.flush()
         _record_inspection(
             actor,
@@ -943,10 +1043,20 @@ def remove_planned_inspection(
     _require_editor(actor)
     with unit_of_work():
         inspection = _load_planned(inspection_id)
-        used = db.session.scalar(
-            sa.select(sa.func.count(Answer.id)).where(Answer.inspection_id == inspection.id)
-        ) or db.session.scalar(
-            sa.select(sa.func.count(Attachment.id)).where(Attachment.inspection_id == inspection.id)
+        used = (
+            db.session.scalar(
+                sa.select(sa.func.count(Answer.id)).where(Answer.inspection_id == inspection.id)
+            )
+            or db.session.scalar(
+                sa.select(sa.func.count(Attachment.id)).where(
+                    Attachment.inspection_id == inspection.id
+                )
+            )
+            or db.session.scalar(  # the unit's self-assessment of an announced visit
+                sa.select(sa.func.count(SelfAnswer.id)).where(
+                    SelfAnswer.inspection_id == inspection.id
+                )
+            )
         )
         if used:
             raise InvalidTransition(
@@ -955,4 +1065,8 @@ def remove_planned_inspection(
         _record_inspection(
             actor, "inspection.remove", inspection, before=_plan_snapshot(inspection)
         )
+        visit = inspection.visit
         db.session.delete(inspection)
+        db.session.flush()
+        db.session.expire(visit, ["inspections"])
+        _drop_if_empty(visit)

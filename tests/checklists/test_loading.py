@@ -148,7 +148,10 @@ def test_a_missing_path_is_a_problem(en, tmp_path):
 
 def _inspection_using(template, make):
     rnd, unit = make.round(), make.unit()
-    inspection = Inspection(round_id=rnd.id, unit_id=unit.id, template_id=template.id)
+    visit = make.visit(unit=unit, round=rnd)
+    inspection = Inspection(
+        round_id=rnd.id, visit_id=visit.id, unit_id=unit.id, template_id=template.id
+    )
     db.session.add(inspection)
     db.session.commit()
     return inspection

@@ -217,7 +217,12 @@ def test_deleting_a_used_version_is_a_conflict(app, coordinator, loaded, make):
 
     with app.app_context():
         rnd, unit = make.round(), make.unit()
-        db.session.add(Inspection(round_id=rnd.id, unit_id=unit.id, template_id=loaded["TESTS"]))
+        visit = make.visit(unit=unit, round=rnd)
+        db.session.add(
+            Inspection(
+                round_id=rnd.id, visit_id=visit.id, unit_id=unit.id, template_id=loaded["TESTS"]
+            )
+        )
         db.session.commit()
     response = coordinator.post(f"/checklists/{loaded['TESTS']}/delete?lang=en")
     assert response.status_code == 409

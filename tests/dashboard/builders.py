@@ -28,6 +28,7 @@ from inspect_app.models import (
     Round,
     Unit,
     User,
+    Visit,
 )
 
 ITEMS = 120
@@ -142,6 +143,16 @@ def build_year(year: int, scale: float = 1.0, *, prefix: str = "B") -> dict[str,
                     "scheduled_on": r.start_date + timedelta(days=n % 20),
                 }
             )
+    visit_ids = _insert(
+        Visit,
+        [
+            {k: i[k] for k in ("round_id", "unit_id", "lead_id", "scheduled_on")}
+            for i in inspections
+        ],
+        ids=True,
+    )
+    for inspection, visit_id in zip(inspections, visit_ids, strict=True):
+        inspection["visit_id"] = visit_id
     inspection_ids = _insert(Inspection, inspections, ids=True)
     members = []
     for index, inspection_id in enumerate(inspection_ids):

@@ -8,6 +8,7 @@ import pytest
 PAGES = {
     "directory.units": "/directory/units",
     "directory.unit_show": "/directory/units/{own_unit}",
+    "directory.unit_arrival_qr": "/directory/units/{own_unit}/arrival-code.svg",
     "directory.unit_new": "/directory/units/new",
     "directory.unit_edit": "/directory/units/{own_unit}/edit",
     "directory.my_unit": "/directory/my-unit",
@@ -29,6 +30,7 @@ PAGES = {
 READ_PAGES = {
     "directory.units",
     "directory.unit_show",
+    "directory.unit_arrival_qr",
     "directory.systems",
     "directory.system_show",
     "directory.departments",

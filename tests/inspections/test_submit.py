@@ -6,7 +6,7 @@ import pytest
 
 from inspect_app.errors import InvalidTransition, NotAllowed, ValidationFailed
 from inspect_app.extensions import db
-from inspect_app.inspections import services
+from inspect_app.inspections import notices, services
 from inspect_app.models import (
     Answer,
     Attachment,
@@ -24,6 +24,33 @@ from .helpers import jpeg_bytes, png_bytes, signature_data_url
 
 def _user(name):
     return db.session.query(User).filter_by(username=name).one()
+
+
+def _coordinator():
+    from ..factories import Factory
+
+    return db.session.query(User).filter_by(role="coordinator").first() or Factory().user(
+        role="coordinator"
+    )
+
+
+def _issue(setup, lead, served, today=None):
+    """Approve the visit's draft notice, then serve it in person with the recipient's signature."""
+    visit = db.session.get(Inspection, setup["inspection"]).visit
+    if visit.notice_status == "draft":
+        notices.approve_notice(setup["inspection"], actor=_coordinator(), today=today)
+    member = _user(setup["member"])
+    return notices.record_notice_served(
+        setup["inspection"],
+        actor=lead,
+        served_on=served,
+        method="direct",
+        place="单位会议室",
+        server_ids=[lead.id, member.id],
+        recipient_name="张三",
+        signature_png=png_bytes(),
+        today=served,
+    )
 
 
 def _answer_all(setup, lead, **overrides):
@@ -92,7 +119,7 @@ def test_submit_creates_findings_and_items_due_from_the_service_date_in_one_go(c
     assert findings["T-01"].rectification.deadline_days == 15
     assert findings["T-02"].rectification.deadline_days == 10
     served = today + timedelta(days=2)
-    services.record_notice_served(setup["inspection"], actor=lead, served_on=served)
+    _issue(setup, lead, served, today=today)
     assert findings["T-01"].rectification.due_date == served + timedelta(days=15)
     assert findings["T-02"].rectification.due_date == served + timedelta(days=10)
     assert findings["T-02"].severity == "high"
@@ -164,12 +191,13 @@ def test_serving_the_notice_moves_due_dates(ctx, setup):
         signature_png=png_bytes(),
         today=date(2026, 5, 10),
     )
+    notices.approve_notice(setup["inspection"], actor=_coordinator(), today=date(2026, 5, 10))
+    with pytest.raises(ValidationFailed):
+        _issue(setup, lead, date(2026, 5, 1))
     served = date(2026, 5, 12)
-    services.record_notice_served(setup["inspection"], actor=lead, served_on=served)
+    _issue(setup, lead, served)
     item = db.session.query(RectificationItem).one()
     assert item.due_date == served + timedelta(days=30)
-    with pytest.raises(ValidationFailed):
-        services.record_notice_served(setup["inspection"], actor=lead, served_on=date(2026, 5, 1))
 
 
 def test_coordinator_reopens_with_a_reason_and_findings_are_withdrawn(ctx, setup, make):
@@ -179,7 +207,9 @@ def test_coordinator_reopens_with_a_reason_and_findings_are_withdrawn(ctx, setup
     services.submit_inspection(
         setup["inspection"], actor=lead, signatory_name="张三", signature_png=png_bytes()
     )
+    notices.approve_notice(setup["inspection"], actor=coordinator)
     number = db.session.get(Inspection, setup["inspection"]).notice_number
+    assert number
     with pytest.raises(ValidationFailed):
         services.reopen_inspection(setup["inspection"], actor=coordinator, reason=" ")
     with pytest.raises(NotAllowed):
@@ -189,9 +219,12 @@ def test_coordinator_reopens_with_a_reason_and_findings_are_withdrawn(ctx, setup
     assert inspection.status == "in_progress" and db.session.query(Finding).count() == 0
     event = db.session.query(AuditEvent).filter_by(action="inspection.reopen").one()
     assert event.after["reason"] == "T-02 结论有误"
+    visit = db.session.get(Inspection, setup["inspection"]).visit
+    assert visit.notice_status == "draft"  # back for approval, keeping its number
     services.submit_inspection(
         setup["inspection"], actor=lead, signatory_name="张三", signature_png=png_bytes()
     )
+    notices.approve_notice(setup["inspection"], actor=coordinator)
     assert db.session.get(Inspection, setup["inspection"]).notice_number == number
 
 
@@ -220,6 +253,9 @@ def test_repeat_findings_point_to_the_earlier_one(ctx, setup, make):
     )
     second = db.session.query(Finding).filter(Finding.inspection_id == later.id).one()
     assert second.repeat_of_id == first.id
+    coordinator = _coordinator()
+    notices.approve_notice(setup["inspection"], actor=coordinator)
+    notices.approve_notice(later.id, actor=coordinator)
     earlier = db.session.get(Inspection, setup["inspection"])
     assert services.previous_answers(earlier, ["T-02"]) == {}  # round 4 is not round 3's past
     assert (
@@ -235,7 +271,9 @@ def test_submit_page_lists_what_is_missing_with_links(app, setup):
     assert f"/inspections/{setup['inspection']}#i{setup['items']['T-01']}" in html
 
 
-def test_submit_through_the_page_creates_findings(app, setup):
+def test_submit_through_the_page_creates_findings_and_a_draft_numbered_only_on_approval(
+    app, setup, login_as
+):
     with app.app_context():
         _answer_all(setup, _user(setup["lead"]), **{"T-02": "noncompliant"})
     b = Browser(app.test_client())
@@ -248,7 +286,19 @@ def test_submit_through_the_page_creates_findings(app, setup):
     record = b.get(r.headers["Location"]).get_data(as_text=True)
     assert "张三" in record
     notice = b.get(f"/inspections/{setup['inspection']}/notice").get_data(as_text=True)
-    assert "示网信整改〔" in notice and "T-02 问题" in notice and "张三" in record
+    assert "T-02 问题" in notice and "张三" in record
+    assert "示网信整改〔" not in notice and "draft-mark" in notice  # no number before approval
+    # The lead cannot approve; the office can, and that gives the number, once.
+    url = f"/inspections/{setup['inspection']}/notice/approve"
+    assert b.post(url, {}).status_code == 403
+    office = login_as("coordinator")
+    assert office.post(url, {}).status_code == 302
+    notice = b.get(f"/inspections/{setup['inspection']}/notice").get_data(as_text=True)
+    assert "示网信整改〔" in notice and "draft-mark" not in notice
+    assert office.post(url, {}).status_code == 409  # approved already: nothing to approve
+    with app.app_context():
+        approvals = db.session.query(AuditEvent).filter_by(action="notice.approve").all()
+        assert len(approvals) == 1 and approvals[0].after["notice_number"]
 
 
 def test_submit_through_the_api_reports_missing_items_as_json(app, setup):

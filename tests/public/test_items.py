@@ -49,15 +49,16 @@ def test_anyone_can_read_the_list_without_logging_in(client, listed):
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "公开测试清单" in html and "《中华人民共和国网络安全法》第23条" in html
+    assert "第九条（原第八条）" in html and "责任制实施办法" in html  # authority per nature
 
 
 def test_enterprises_get_only_statutory_items_that_may_apply_to_them(client, listed):
     html = client.get("/public/items").get_data(as_text=True)
-    enterprise = _section(html, "enterprise")
+    enterprise = _section(html, "enterprise_inspection")
     assert "PUB-01" in enterprise
     assert "PUB-02" not in enterprise  # only for 党政机关
     assert "PUB-03" not in enterprise  # advisory: never enforced on an enterprise
-    supervision = _section(html, "supervision")
+    supervision = _section(html, "party_gov_supervision")
     assert all(code in supervision for code in ("PUB-01", "PUB-02", "PUB-03"))
 
 
@@ -73,6 +74,6 @@ def test_the_list_shows_no_unit_data(client, listed):
 
 
 def test_one_nature_can_be_chosen_and_an_unknown_one_is_refused(client, listed):
-    html = client.get("/public/items?nature=supervision").get_data(as_text=True)
-    assert 'id="supervision"' in html and 'id="enterprise"' not in html
+    html = client.get("/public/items?nature=party_gov_supervision").get_data(as_text=True)
+    assert 'id="party_gov_supervision"' in html and 'id="enterprise_inspection"' not in html
     assert client.get("/public/items?nature=nonsense").status_code == 400

@@ -80,6 +80,7 @@ def build(make) -> Site:
         "served": served.id,
         "unserved": unserved.id,
         "elsewhere": elsewhere.id,
+        "lead": lead.id,
     }
     site.users = {
         "liaison": make.user(role="unit", unit=unit).username,

@@ -345,10 +345,17 @@ def test_an_unserved_notice_shows_the_relative_deadline_everywhere_then_the_date
     due = (served_on + timedelta(days=15)).isoformat()
     assert due not in visible_text(text(liaison.get(item_url)))
     response = lead.post(
-        f"/inspections/{site.ids['unserved']}/served", {"served_on": served_on.isoformat()}
+        f"/inspections/{site.ids['unserved']}/served",
+        {
+            "served_on": served_on.isoformat(),
+            "method": "electronic",
+            "place": "单位电子邮箱",
+            "server_a": str(site.ids["lead"]),
+        },
     )
     assert response.status_code == 302
-    assert due in visible_text(text(liaison.get(notice_url)))
+    due_zh = f"{served_on + timedelta(days=15):%Y}年{(served_on + timedelta(days=15)).month}月"
+    assert due_zh in visible_text(text(liaison.get(notice_url)))  # Chinese dates on the notice
     page = visible_text(text(liaison.get(item_url)))
     assert due in page and "还剩14天" in page
 

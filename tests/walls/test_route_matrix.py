@@ -48,7 +48,8 @@ main.index                      GET     -                            302  200  2
 main.healthz                    GET     -                            200  200  200  200  200  200  200  200
 main.service_worker             GET     -                            200  200  200  200  200  200  200  200
 public.items                    GET     -                            200  200  200  200  200  200  200  200
-public.items                    GET     ?nature=enterprise           200  200  200  200  200  200  200  200
+public.items                    GET     ?nature=enterprise_inspection  200  200  200  200  200  200  200  200
+public.items                    GET     ?nature=nonsense             400  400  400  400  400  400  400  400
 static                          GET     css/app.css                  200  200  200  200  200  200  200  200
 static                          GET     css/pages.css                200  200  200  200  200  200  200  200
 static                          GET     js/fill.js                   200  200  200  200  200  200  200  200
@@ -113,6 +114,9 @@ directory.unit_show             GET     A                            302  200  2
 directory.unit_show             GET     B                            302  200  200  403  403  200  404  200
 directory.unit_show             GET     missing                      302  404  404  403  403  404  404  404
 directory.my_unit               GET     -                            302  302  302  403  403  302  200  200
+directory.unit_arrival_qr       GET     A                            302  200  200  403  403  200  200  404
+directory.unit_arrival_qr       GET     B                            302  200  200  403  403  200  404  200
+directory.unit_arrival_qr       GET     missing                      302  404  404  403  403  404  404  404
 directory.unit_new              GET     -                            302  200  200  403  403  403  403  403
 directory.unit_new              POST    -                            302  302  302  403  403  403  403  403
 directory.unit_edit             GET     A                            302  200  200  403  403  403  403  403
@@ -161,6 +165,18 @@ rounds.plan                     GET     -                            405  405  4
 rounds.plan                     POST    -                            302  302  302  403  403  403  403  403
 rounds.show                     GET     R                            302  200  200  403  403  200  403  403
 rounds.show                     GET     missing                      302  404  404  403  403  404  403  403
+rounds.visit                    GET     A.planned                    302  200  200  403  403  200  403  403
+rounds.visit                    GET     B.submitted                  302  200  200  403  403  200  403  403
+rounds.visit                    GET     missing                      302  404  404  403  403  404  403  403
+rounds.approve_visit            GET     A.planned                    405  405  405  405  405  405  405  405
+rounds.approve_visit            POST    A.planned                    302  400  400  403  403  403  403  403
+rounds.approve_visit            POST    A.submitted                  302  409  409  403  403  403  403  403
+rounds.approve_visit            POST    missing                      302  404  404  403  403  403  403  403
+rounds.advance_notice           GET     A.planned                    302  404  404  403  403  404  403  403
+rounds.advance_notice           GET     missing                      302  404  404  403  403  404  403  403
+rounds.advance_served           GET     A.planned                    405  405  405  405  405  405  405  405
+rounds.advance_served           POST    A.planned                    302  409  409  403  403  403  403  403
+rounds.advance_served           POST    missing                      302  404  404  403  403  403  403  403
 rounds.edit                     GET     R                            302  200  200  403  403  403  403  403
 rounds.edit                     GET     missing                      302  404  404  403  403  403  403  403
 rounds.edit                     POST    R                            302  302  302  403  403  403  403  403
@@ -263,6 +279,33 @@ inspections.served              POST    A.submitted                  302  302  3
 inspections.served              POST    A.in_progress                302  409  409  409  404  403  404  404
 inspections.served              POST    B.submitted                  302  302  302  404  404  403  404  403
 inspections.served              POST    missing                      302  404  404  404  404  404  404  404
+inspections.arrive              GET     -                            302  200  200  200  200  403  403  403
+inspections.arrive              POST    -                            302  409  409  409  409  403  403  403
+inspections.self_assessment     GET     A.planned                    302  404  403  403  403  403  404  404
+inspections.self_assessment     GET     missing                      302  404  403  403  403  403  404  404
+inspections.self_assessment     POST    A.planned                    302  404  403  403  403  403  404  404
+inspections.rate_visit          GET     A.submitted                  405  405  405  405  405  405  405  405
+inspections.rate_visit          POST    A.submitted                  302  404  403  403  403  403  302  404
+inspections.rate_visit          POST    A.planned                    302  404  403  403  403  403  404  404
+inspections.rate_visit          POST    missing                      302  404  403  403  403  403  404  404
+inspections.approve_notice      GET     A.submitted                  405  405  405  405  405  405  405  405
+inspections.approve_notice      POST    A.submitted                  302  409  409  403  403  403  403  403
+inspections.approve_notice      POST    A.in_progress                302  409  409  403  403  403  403  403
+inspections.approve_notice      POST    missing                      302  404  404  403  403  403  403  403
+inspections.update_record       GET     A.in_progress                405  405  405  405  405  405  405  405
+inspections.update_record       POST    A.in_progress                302  302  302  302  404  403  404  404
+inspections.update_record       POST    A.submitted                  302  409  409  409  404  403  403  404
+inspections.update_record       POST    B.in_progress                302  302  302  404  404  403  404  404
+inspections.update_record       POST    missing                      302  404  404  404  404  404  404  404
+inspections.sign_record         GET     A.in_progress                405  405  405  405  405  405  405  405
+inspections.sign_record         POST    A.in_progress                302  409  409  302  404  403  404  404
+inspections.sign_record         POST    A.submitted                  302  409  409  409  404  403  403  404
+inspections.sign_record         POST    B.in_progress                302  409  409  404  404  403  404  404
+inspections.sign_record         POST    missing                      302  404  404  404  404  404  404  404
+inspections.visit_file          GET     A.record_signature_submitted 302  200  200  200  404  200  200  404
+inspections.visit_file          GET     B.record_signature_submitted 302  200  200  404  404  200  404  200
+inspections.visit_file          GET     A.photo                      302  404  404  404  404  404  404  404
+inspections.visit_file          GET     missing                      302  404  404  404  404  404  404  404
 inspections.reopen              GET     A.submitted                  405  405  405  405  405  405  405  405
 inspections.reopen              POST    A.submitted                  302  302  302  403  403  403  403  403
 inspections.reopen              POST    A.in_progress                302  409  409  403  403  403  403  403
@@ -472,6 +515,7 @@ ARG_KINDS = {
     "step_id": "step",
     "notification_id": "notification",
     "job_id": "job",
+    "visit_id": "visit",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -721,7 +765,24 @@ BODIES = {
         "signature": _png_data_url(),
         "confirm": "y",
     },
-    "inspections.served": lambda w, t: {"served_on": local_today().isoformat()},
+    "inspections.served": lambda w, t: {
+        "served_on": local_today().isoformat(),
+        "method": "electronic",
+        "place": "单位电子邮箱",
+        "server_a": str(w.ids["user"]["lead_a"]),
+    },
+    "inspections.approve_notice": lambda w, t: {},
+    "inspections.self_assessment": lambda w, t: {},
+    "inspections.rate_visit": lambda w, t: {"rating": "4", "comment": "墙测评价"},
+    "rounds.approve_visit": lambda w, t: {"preparation": "请准备网络安全责任制文件"},
+    "rounds.advance_served": lambda w, t: {"served_on": local_today().isoformat()},
+    "inspections.arrive": lambda w, t: {"code": w.ids["arrival_code"]["A"]},
+    "inspections.update_record": lambda w, t: {
+        "started_at": f"{local_today().isoformat()}T09:00",
+        "method": "onsite",
+        "place": "墙测机房",
+    },
+    "inspections.sign_record": lambda w, t: {"signature": _png_data_url()},
     "inspections.reopen": lambda w, t: {"reason": "墙测重开"},
     "api.post_answers": lambda w, t: {
         "json": {
@@ -896,7 +957,7 @@ PUBLIC = {
     "auth.login",
     "main.healthz",
     "main.service_worker",
-    "public.items",
+    "public.items",  # the published 检查事项清单 (公示, 54号文)
     "api.csrf_token",
     "api.openapi_document",
 }

@@ -1,7 +1,7 @@
-// The unit representative's signature: a canvas with pointer events (finger, pen or mouse),
-// scaled for the screen's pixel density; the PNG goes into a hidden input on submit.
-const canvas = document.querySelector("[data-signature]");
-if (canvas) {
+// Signature pads (the unit representative's, an inspector's on the record, the recipient's on
+// the 送达回证): canvases with pointer events (finger, pen or mouse), scaled for the screen's
+// pixel density; each PNG goes into its hidden input. A page may hold several.
+document.querySelectorAll("[data-signature]").forEach((canvas, index) => {
   const input = document.getElementById(canvas.dataset.signature);
   const ctx = canvas.getContext("2d");
   let drawing = false;
@@ -49,10 +49,11 @@ if (canvas) {
   };
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
-  document.querySelector("[data-signature-clear]")?.addEventListener("click", () => {
+  const scope = canvas.closest("form") || document;
+  scope.querySelector("[data-signature-clear]")?.addEventListener("click", () => {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     resize();
   });
   resize();
-  window.signaturePad = { strokes: () => strokes };
-}
+  if (index === 0) window.signaturePad = { strokes: () => strokes };
+});
