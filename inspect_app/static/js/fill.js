@@ -24,6 +24,7 @@ function setState(text, kind) {
   if (!stateEl) return;
   stateEl.textContent = text;
   stateEl.dataset.kind = kind;
+  document.dispatchEvent(new CustomEvent("inspect:state", { detail: kind })); // see offline.js
 }
 
 function pendingCount() {
@@ -403,10 +404,12 @@ if (form && !readonly) {
       scheduleFlush(0);
     }
   });
-  window.addEventListener("online", () => {
+  const sendAll = () => {
     scheduleFlush(0);
     sendPhotos();
-  });
+  };
+  window.addEventListener("online", sendAll);
+  document.addEventListener("inspect:sync", sendAll); // the Sync now button (offline.js)
   document.addEventListener("visibilitychange", () => {
     // Back from another tab (perhaps after logging in again there): send what waits.
     if (document.visibilityState === "visible") {
@@ -420,11 +423,6 @@ if (form && !readonly) {
   restore();
 }
 if (form) refreshVisibility();
-
-// Offline copies of this page and its scripts: see /sw.js.
-if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).catch(() => {});
-}
 
 
 // Guidance and legal basis are loaded on demand, once per page, when a <details> is opened.

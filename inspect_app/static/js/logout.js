@@ -12,6 +12,8 @@ export async function logOut(form) {
   }
   if (pending && !window.confirm(form.dataset.pendingWarning.replace("{n}", pending))) return;
   navigator.serviceWorker?.controller?.postMessage({ type: "forget-pages" });
+  await window.caches?.delete("inspect-pages-v1").catch(() => {});
+  localStorage.removeItem(`inspect-prepared-${form.dataset.user}`);
   form.dataset.checked = "1";
   form.submit();
 }
