@@ -285,3 +285,114 @@ def test_submission_offline_waits_for_the_answers_is_refused_then_sent_once(
         ).all()
         assert len(submits) == 1
         db.session.remove()
+
+
+def test_prepare_offline_then_fill_two_inspections_from_my_list_and_sync_now(
+    browser, live_server, live_app
+):
+    first, second = (_inspection(live_app, code, 5) for code in UNITS["prepare"])
+    context = _fresh_context(browser, live_server, "inspector2")
+    page = context.new_page()
+    try:
+        page.goto("/inspections/")
+        page.get_by_role("button", name="准备离线").click()
+        state = page.locator("[data-prepare-state]")
+        page.wait_for_function(
+            "() => document.querySelector('[data-prepare-state]').textContent.includes('已在本设备上存储')",
+            timeout=60000,
+        )
+        for inspection_id in (first, second):
+            mark = page.locator(f"[data-offline-id='{inspection_id}'] [data-offline-state]")
+            mark.and_(page.locator(":not([hidden])")).wait_for()
+            assert mark.inner_text().startswith("可离线 · 存储于")
+        assert "项检查" in state.inner_text()
+
+        context.set_offline(True)
+        for inspection_id in (first, second):
+            page.goto("/inspections/")  # from the cache
+            card = page.locator(f"[data-offline-id='{inspection_id}']")
+            card.locator("[data-offline-state]:not([hidden])").wait_for()
+            card.locator("a.insp-link").click()
+            page.wait_for_url(f"**/inspections/{inspection_id}")
+            page.locator("fieldset.q").nth(0).get_by_text("不适用", exact=True).click()
+            _until(page, f"() => ({OUTBOX})().then((o) => o.changes >= 1)")
+        page.goto("/inspections/")
+        bar = page.locator("[data-pending-bar]")
+        bar.wait_for()
+        assert bar.inner_text().startswith("2 条待同步")
+
+        # Online again on "My inspections": Sync now sends both inspections' answers.
+        context.set_offline(False)
+        page.get_by_role("button", name="立即同步").click()
+        _until(page, f"() => ({OUTBOX})().then((o) => o.changes === 0)")
+        bar.wait_for(state="hidden")
+    finally:
+        context.close()
+    with live_app.app_context():
+        for inspection_id in (first, second):
+            results = db.session.scalars(
+                sa.select(Answer.result).where(Answer.inspection_id == inspection_id)
+            ).all()
+            assert [r for r in results if r] == ["not_applicable"]  # starting makes empty rows
+        db.session.remove()
+
+
+def test_a_new_service_worker_version_loses_no_waiting_change(browser, live_server, live_app):
+    inspection_id = _inspection(live_app, UNITS["update"], 5)
+    url = f"/inspections/{inspection_id}"
+    context = _fresh_context(browser, live_server, "inspector2")
+    page = context.new_page()
+    try:
+        page.goto(url)
+        _wait_cached(page, url)
+        page.reload()
+        old = page.locator("[data-sw-version]")
+        page.wait_for_function("() => document.querySelector('[data-sw-version]').textContent")
+        old_version = old.inner_text()
+        # The API is out of reach (a basement with a weak signal): changes wait.
+        page.route("**/api/v1/**", lambda route: route.abort())
+        items = page.locator("fieldset.q")
+        items.nth(0).get_by_text("符合", exact=True).click()
+        items.nth(1).get_by_text("不适用", exact=True).click()
+        _until(page, f"() => ({OUTBOX})().then((o) => o.changes >= 2)")
+
+        # A new version is deployed and found; the open inspection goes on with the old one.
+        live_app.config["SERVICE_WORKER_VERSION"] = "e2e-next"
+        page.evaluate("async () => (await navigator.serviceWorker.getRegistration()).update()")
+        _until(page, "async () => !!(await navigator.serviceWorker.getRegistration()).waiting")
+        items.nth(2).get_by_text("符合", exact=True).click()
+        _until(page, f"() => ({OUTBOX})().then((o) => o.changes >= 3)")
+        page.close()
+
+        # The tab closed and opened again: the new version is in charge, the changes are kept,
+        # and the inspection still opens offline.
+        page = context.new_page()
+        page.route("**/api/v1/**", lambda route: route.abort())
+        page.goto(url)
+        page.wait_for_function(
+            "() => document.querySelector('[data-sw-version]').textContent.includes('e2e-next')",
+            timeout=20000,
+        )
+        assert old_version != page.locator("[data-sw-version]").inner_text()
+        _until(page, f"() => ({OUTBOX})().then((o) => o.changes >= 3)")
+        context.set_offline(True)
+        page.reload()
+        _wait_state(page, "offline")
+        assert page.locator("fieldset.q").nth(1).locator("input[value=x]").is_checked()
+
+        context.set_offline(False)
+        page.unroute("**/api/v1/**")
+        page.evaluate("() => window.dispatchEvent(new Event('online'))")
+        _wait_saved(page)
+        _until(page, f"() => ({OUTBOX})().then((o) => o.changes === 0)")
+    finally:
+        live_app.config.pop("SERVICE_WORKER_VERSION", None)
+        context.close()
+    with live_app.app_context():
+        results = db.session.scalars(
+            sa.select(Answer.result)
+            .where(Answer.inspection_id == inspection_id)
+            .order_by(Answer.item_id)
+        ).all()
+        assert [r for r in results if r] == ["compliant", "not_applicable", "compliant"]
+        db.session.remove()

@@ -28,9 +28,12 @@ async function mark() {
   }
 }
 
+// Some browsers ask the user, or never answer: after 5 s the question counts as unanswered.
+const answer = (promise) => Promise.race([promise, new Promise((ok) => setTimeout(() => ok(null), 5000))]);
+
 async function storage() {
   const notes = [];
-  if (navigator.storage?.persist && !(await navigator.storage.persisted()) && !(await navigator.storage.persist())) {
+  if (navigator.storage?.persist && !(await navigator.storage.persisted()) && (await answer(navigator.storage.persist())) === false) {
     notes.push(T.refused);
   }
   const est = await navigator.storage?.estimate?.();
@@ -70,10 +73,11 @@ export async function prepare() {
   for (const id of Object.keys(times)) if (!listed.has(id)) delete times[id];
   localStorage.setItem(KEY, JSON.stringify(times));
   await keep([location.pathname + location.search]);
-  const notes = await storage().catch(() => []);
-  state.textContent = [fmt(T.done, { n }), ...notes].join(" ");
+  state.textContent = fmt(T.done, { n });
   button.disabled = false;
   await mark();
+  const notes = await storage().catch(() => []);
+  if (notes.length) state.textContent = [fmt(T.done, { n }), ...notes].join(" ");
 }
 
 button.addEventListener("click", prepare);
