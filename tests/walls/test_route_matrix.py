@@ -47,6 +47,7 @@ TABLE = """
 main.index                      GET     -                            302  200  200  200  200  200  200  200
 main.healthz                    GET     -                            200  200  200  200  200  200  200  200
 main.service_worker             GET     -                            200  200  200  200  200  200  200  200
+main.offline                    GET     -                            200  200  200  200  200  200  200  200
 static                          GET     css/app.css                  200  200  200  200  200  200  200  200
 static                          GET     css/pages.css                200  200  200  200  200  200  200  200
 static                          GET     js/fill.js                   200  200  200  200  200  200  200  200
@@ -894,6 +895,7 @@ PUBLIC = {
     "auth.login",
     "main.healthz",
     "main.service_worker",
+    "main.offline",
     "api.csrf_token",
     "api.openapi_document",
 }
