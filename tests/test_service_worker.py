@@ -42,7 +42,7 @@ def test_service_worker_carries_a_version_that_changes_with_the_static_files(app
     try:
         assert 'const VERSION = "next"' in client.get("/sw.js").get_data(as_text=True)
     finally:
-        app.config.pop("SERVICE_WORKER_VERSION")
+        app.config["SERVICE_WORKER_VERSION"] = None
 
 
 def app_version_prefix() -> str:

@@ -386,7 +386,7 @@ def test_a_new_service_worker_version_loses_no_waiting_change(browser, live_serv
         _wait_saved(page)
         _until(page, f"() => ({OUTBOX})().then((o) => o.changes === 0)")
     finally:
-        live_app.config.pop("SERVICE_WORKER_VERSION", None)
+        live_app.config["SERVICE_WORKER_VERSION"] = None
         context.close()
     with live_app.app_context():
         results = db.session.scalars(
