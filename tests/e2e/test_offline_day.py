@@ -145,7 +145,8 @@ def test_first_visit_survives_an_offline_reload_and_forty_answers_sync(
         _until(page, f"() => ({OUTBOX})().then((o) => o.noted === 40 && o.photos === 1)")
         # Changes waiting show above the page, with Sync now.
         bar = page.locator("[data-pending-bar]")
-        assert bar.is_visible() and "条待同步" in bar.inner_text()
+        bar.wait_for()
+        assert "条待同步" in bar.inner_text()
 
         page.reload()  # offline: the page comes from the cache, the answers from the outbox
         _wait_state(page, "offline")
@@ -299,7 +300,7 @@ def test_prepare_offline_then_fill_two_inspections_from_my_list_and_sync_now(
         state = page.locator("[data-prepare-state]")
         page.wait_for_function(
             "() => document.querySelector('[data-prepare-state]').textContent.includes('已在本设备上存储')",
-            timeout=60000,
+            timeout=150000,  # every editable inspection of inspector2: a dozen, 4 pages each
         )
         for inspection_id in (first, second):
             mark = page.locator(f"[data-offline-id='{inspection_id}'] [data-offline-state]")

@@ -62,12 +62,15 @@ async function keepThisPage() {
 
 // ---- what waits ------------------------------------------------------------------------------
 
+const stores = {};
 async function waiting() {
   const out = {};
   for (const name of ["changes", "photos", "submissions"]) {
     try {
-      out[name] = (await (await openStore(name)).all()).filter((r) => r.user_id === userId);
+      stores[name] = stores[name] || (await openStore(name));
+      out[name] = (await stores[name].all()).filter((r) => r.user_id === userId);
     } catch {
+      stores[name] = null; // closed for a newer page's upgrade: opened again next time
       out[name] = [];
     }
   }
@@ -127,8 +130,10 @@ export async function syncNow() {
 // The filling page says when everything of it is saved: its stored copy is refreshed (so an
 // offline reload shows the answers as saved) and a submission made offline goes.
 let saved = null;
+let counting = null;
 document.addEventListener("inspect:state", (event) => {
-  refresh();
+  clearTimeout(counting);
+  counting = setTimeout(refresh, 300);
   if (event.detail !== "saved" || !fillId) return;
   clearTimeout(saved);
   saved = setTimeout(async () => {
