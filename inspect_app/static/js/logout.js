@@ -6,7 +6,9 @@ export async function logOut(form) {
   let pending = 0;
   try {
     const mine = Number(form.dataset.user);
-    pending = (await (await openStore()).all()).filter((c) => c.user_id === mine).length;
+    for (const name of ["changes", "photos", "submissions"]) {
+      pending += (await (await openStore(name)).all()).filter((c) => c.user_id === mine).length;
+    }
   } catch {
     pending = 0;
   }
