@@ -317,6 +317,9 @@ def test_prepare_offline_then_fill_two_inspections_from_my_list_and_sync_now(
             page.wait_for_url(f"**/inspections/{inspection_id}")
             page.locator("fieldset.q").nth(0).get_by_text("不适用", exact=True).click()
             _until(page, f"() => ({OUTBOX})().then((o) => o.changes >= 1)")
+            guidance = page.locator("fieldset.q details[data-g]").first
+            guidance.locator("summary").click()  # stored with the page: readable offline
+            guidance.locator("p").first.wait_for()
         page.goto("/inspections/")
         bar = page.locator("[data-pending-bar]")
         bar.wait_for()
