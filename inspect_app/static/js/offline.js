@@ -89,6 +89,7 @@ export async function refresh() {
   for (const sub of w.submissions) {
     for (const el of document.querySelectorAll(`[data-submission="${sub.inspection_id}"]`)) showSubmission(el, sub);
   }
+  offerUpdate(w).catch(() => {});
   return w;
 }
 
@@ -147,6 +148,25 @@ document.addEventListener("inspect:state", (event) => {
 
 document.querySelector("[data-sync-now]")?.addEventListener("click", syncNow);
 window.addEventListener("online", () => setTimeout(syncNow, 500));
+
+// A new version of the service worker waits until no tab uses the old one. Once nothing waits
+// in the outbox, the footer offers to switch now (the page reloads under the new version);
+// never while changes wait or a form is half filled.
+async function offerUpdate(w) {
+  const reg = await navigator.serviceWorker?.getRegistration();
+  const button = document.querySelector("[data-sw-update]");
+  if (!reg || !button) return;
+  const pending = w.changes.length + w.photos.length + w.submissions.length;
+  button.hidden = !reg.waiting || pending > 0;
+  if (!reg.onupdatefound) reg.onupdatefound = () => reg.installing?.addEventListener("statechange", () => refresh());
+}
+
+document.querySelector("[data-sw-update]")?.addEventListener("click", async () => {
+  const reg = await navigator.serviceWorker.getRegistration();
+  if (!reg?.waiting) return;
+  navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
+  reg.waiting.postMessage({ type: "skip-waiting" });
+});
 
 async function showVersion() {
   const sw = await navigator.serviceWorker?.ready;

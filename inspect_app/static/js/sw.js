@@ -96,6 +96,9 @@ self.addEventListener("message", (event) => {
   if (data.type === "forget-pages") {
     // Logging out on a shared tablet: forget the cached pages.
     event.waitUntil(caches.delete(PAGES).then(() => reply({ ok: true })));
+  } else if (data.type === "skip-waiting") {
+    // Asked by a page once nothing waits in the outbox and the user agreed (offline.js).
+    self.skipWaiting();
   } else if (data.type === "version") {
     reply({ version: VERSION });
   }
