@@ -81,6 +81,7 @@ export async function prepare() {
 }
 
 button.addEventListener("click", prepare);
+button.disabled = false; // disabled in the page until this script is there to do the work
 mark().then(() => {
   if (!navigator.onLine) state.textContent = T.offline;
   else if (localStorage.getItem(KEY)) prepare(); // prepared before: store again, fresh
