@@ -136,6 +136,9 @@ class Defaults:
     REPEAT_RAISES_SEVERITY = True
     # Rectification items due within this many days are "due soon".
     DUE_SOON_DAYS = 7
+    # The service worker's version (the footer shows it); None: the app's version and a hash of
+    # the static files, so a deployment that changes a file installs a new worker.
+    SERVICE_WORKER_VERSION = None
     # E-mail for notifications, sent by `flask rectification remind` (instance/README.md). Without
     # MAIL_SERVER nothing is mailed; the bell in the app works either way.
     MAIL_SERVER = None

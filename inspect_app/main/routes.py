@@ -1,6 +1,11 @@
 """Home page: each role lands on what it works with."""
 
-from flask import Blueprint, current_app, render_template, send_from_directory
+import functools
+import hashlib
+from importlib import metadata
+from pathlib import Path
+
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
 from ..auth.permissions import can
@@ -35,12 +40,50 @@ def index():
 
 @bp.get("/sw.js")
 def service_worker():
-    """The service worker, served from the root so it may control every page."""
-    response = send_from_directory(
-        current_app.static_folder, "js/sw.js", mimetype="text/javascript"
+    """The service worker, served from the root so it may control every page.
+
+    Its version is the app's and a hash of the static files: a changed file makes the browsers
+    install a new worker, which stores the new files (and keeps the pages and the outbox).
+    """
+    source = (Path(current_app.static_folder) / "js" / "sw.js").read_text(encoding="utf-8")
+    response = current_app.response_class(
+        source.replace("__SW_VERSION__", offline_version()), mimetype="text/javascript"
     )
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def offline_version() -> str:
+    """The service worker's version (shown in the footer): SERVICE_WORKER_VERSION when set."""
+    return current_app.config.get("SERVICE_WORKER_VERSION") or _static_version(
+        current_app.static_folder
+    )
+
+
+@functools.cache
+def _static_version(folder: str) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file() and path.suffix in (".js", ".css", ".svg"):
+            digest.update(path.name.encode() + path.read_bytes())
+    return f"{app_version()}-{digest.hexdigest()[:8]}"
+
+
+@functools.cache
+def app_version() -> str:
+    try:
+        return metadata.version("inspect-app")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "dev"
+
+
+bp.add_app_template_global(app_version, "app_version")
+
+
+@bp.get("/offline")
+def offline():
+    """What a page not stored for offline use shows when the network is gone (kept by /sw.js)."""
+    return render_template("main/offline.html")
 
 
 @bp.get("/healthz")

@@ -28,7 +28,7 @@ def _photo() -> bytes:
 def _outbox_size(page) -> int:
     return page.evaluate(
         """() => new Promise((resolve) => {
-            const open = indexedDB.open("inspect-outbox", 2);
+            const open = indexedDB.open("inspect-outbox");
             open.onsuccess = () => {
                 const req = open.result.transaction("changes").objectStore("changes").count();
                 req.onsuccess = () => resolve(req.result);

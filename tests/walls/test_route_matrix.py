@@ -50,6 +50,7 @@ main.service_worker             GET     -                            200  200  2
 public.items                    GET     -                            200  200  200  200  200  200  200  200
 public.items                    GET     ?nature=enterprise_inspection  200  200  200  200  200  200  200  200
 public.items                    GET     ?nature=nonsense             400  400  400  400  400  400  400  400
+main.offline                    GET     -                            200  200  200  200  200  200  200  200
 static                          GET     css/app.css                  200  200  200  200  200  200  200  200
 static                          GET     css/pages.css                200  200  200  200  200  200  200  200
 static                          GET     js/fill.js                   200  200  200  200  200  200  200  200
@@ -958,6 +959,7 @@ PUBLIC = {
     "main.healthz",
     "main.service_worker",
     "public.items",  # the published 检查事项清单 (公示, 54号文)
+    "main.offline",
     "api.csrf_token",
     "api.openapi_document",
 }

@@ -30,3 +30,9 @@ logout?.addEventListener("submit", (event) => {
   event.preventDefault();
   import("./logout.js").then((m) => m.logOut(logout));
 });
+
+// Offline copies of the pages and their scripts (/sw.js); changes waiting, 准备离线 (offline.js).
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).catch(() => {});
+}
+if (document.body.dataset.user && "indexedDB" in window) import("./offline.js");

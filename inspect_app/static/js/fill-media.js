@@ -165,6 +165,16 @@ export function uploadPending(ctx) {
 async function sendQueued(ctx) {
   const store = await openStore("photos");
   const mine = (await store.all()).filter((p) => p.inspection_id === ctx.inspectionId && p.user_id === ctx.userId);
+  // After a reload, show the photos that wait on the device beside their items.
+  for (const photo of mine) {
+    const el = document.getElementById(`i${photo.item_id}`);
+    if (!el || document.querySelector(`[data-pending="${photo.id}"]`)) continue;
+    const link = document.createElement("a");
+    link.dataset.pending = photo.id;
+    if (photo.name === "photo.jpg") thumbnail(link, URL.createObjectURL(photo.blob), ctx.label);
+    else link.textContent = "PDF";
+    el.querySelector(".ph").prepend(link);
+  }
   for (const photo of mine) {
     let body;
     try {

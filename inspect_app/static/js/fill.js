@@ -24,6 +24,7 @@ function setState(text, kind) {
   if (!stateEl) return;
   stateEl.textContent = text;
   stateEl.dataset.kind = kind;
+  document.dispatchEvent(new CustomEvent("inspect:state", { detail: kind })); // see offline.js
 }
 
 function pendingCount() {
@@ -430,10 +431,12 @@ if (form && !readonly) {
       scheduleFlush(0);
     }
   });
-  window.addEventListener("online", () => {
+  const sendAll = () => {
     scheduleFlush(0);
     sendPhotos();
-  });
+  };
+  window.addEventListener("online", sendAll);
+  document.addEventListener("inspect:sync", sendAll); // the Sync now button (offline.js)
   document.addEventListener("visibilitychange", () => {
     // Back from another tab (perhaps after logging in again there): send what waits.
     if (document.visibilityState === "visible") {
@@ -449,11 +452,6 @@ if (form && !readonly) {
 if (form) {
   refreshVisibility();
   document.addEventListener("click", onClick);
-}
-
-// Offline copies of this page and its scripts: see /sw.js.
-if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).catch(() => {});
 }
 
 

@@ -1,8 +1,10 @@
 // The device's outbox in IndexedDB, so closing the tab, losing the network or running out of
 // battery loses nothing: "changes" holds unsent answer changes (keyed by change_id), "photos"
-// holds photos taken offline (keyed by id) until they are uploaded.
+// holds photos taken offline (keyed by id) until they are uploaded; "submissions" holds a
+// submission made offline (keyed by "user-inspection"), sent after every earlier change.
+// A new version only adds stores: what an older page queued is kept and sent.
 const DB_NAME = "inspect-outbox";
-const STORES = { changes: "change_id", photos: "id" };
+const STORES = { changes: "change_id", photos: "id", submissions: "id" };
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -13,13 +15,14 @@ function request(req) {
 
 export async function openStore(name = "changes") {
   if (!("indexedDB" in window)) throw new Error("IndexedDB is not available");
-  const open = indexedDB.open(DB_NAME, 2);
+  const open = indexedDB.open(DB_NAME, 3);
   open.onupgradeneeded = () => {
     for (const [store, keyPath] of Object.entries(STORES)) {
       if (!open.result.objectStoreNames.contains(store)) open.result.createObjectStore(store, { keyPath });
     }
   };
   const db = await request(open);
+  db.onversionchange = () => db.close(); // let a newer page upgrade the database
   const tx = (mode) => db.transaction(name, mode).objectStore(name);
   return {
     put: (record) => {
@@ -28,5 +31,6 @@ export async function openStore(name = "changes") {
     },
     delete: (key) => request(tx("readwrite").delete(key)),
     all: () => request(tx("readonly").getAll()),
+    get: (key) => request(tx("readonly").get(key)),
   };
 }

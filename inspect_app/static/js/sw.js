@@ -1,9 +1,18 @@
 // Service worker: the filling pages keep working without a network.
 // - static files: served from the cache, refreshed in the background;
-// - an inspection's filling page and its guidance: network first, the cached copy when offline;
-// - the API and every non-GET request: always the network (answers wait in the page's outbox).
-const STATIC = "inspect-static-v2";
+// - the pages kept for offline use ("我的检查", each inspection's filling, guidance and submit
+//   pages): network first, the cached copy when offline. offline.js stores a page's own copy
+//   on its first visit (before this worker controlled it), and 准备离线 stores every editable
+//   inspection of the inspector, in the same cache (PAGES);
+// - any other page when offline: the app's own offline page, never a browser error;
+// - the API and every non-GET request: always the network (changes wait in the outbox, in
+//   IndexedDB, which this worker never touches: a new version loses nothing).
+// /sw.js replaces the version below with the app's version and a hash of its files.
+const VERSION = "__SW_VERSION__";
+const STATIC = `inspect-static-${VERSION}`;
+// Kept across versions: a new worker keeps the pages prepared for offline use.
 const PAGES = "inspect-pages-v1";
+const OFFLINE = "/offline";
 const PRECACHE = [
   "/static/css/app.css",
   "/static/css/pages.css",
@@ -13,12 +22,22 @@ const PRECACHE = [
   "/static/js/conditions.js",
   "/static/js/outbox.js",
   "/static/js/logout.js",
+  "/static/js/offline.js",
+  "/static/js/sync.js",
+  "/static/js/prepare.js",
+  "/static/js/signature.js",
+  "/static/js/submit-offline.js",
   "/static/favicon.svg",
 ];
-const PAGE = /^\/inspections\/(\d+\/?(guidance)?)?$/;
+const PAGE = /^\/inspections\/(\d+(\/(guidance|submit))?)?\/?$/;
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(STATIC).then((cache) => cache.addAll(PRECACHE)));
+  event.waitUntil(
+    Promise.all([
+      caches.open(STATIC).then((cache) => cache.addAll(PRECACHE)),
+      caches.open(PAGES).then((cache) => cache.add(OFFLINE).catch(() => {})),
+    ]),
+  );
 });
 
 self.addEventListener("activate", (event) => {
@@ -32,7 +51,7 @@ self.addEventListener("activate", (event) => {
 
 async function staleWhileRevalidate(request) {
   const cache = await caches.open(STATIC);
-  const cached = await cache.match(request);
+  const cached = await cache.match(request, { ignoreSearch: true });
   const fresh = fetch(request)
     .then((response) => {
       if (response.ok) cache.put(request, response.clone());
@@ -42,16 +61,19 @@ async function staleWhileRevalidate(request) {
   return cached || fresh;
 }
 
-async function networkFirst(request) {
+async function offlinePage(request) {
+  if (request.mode !== "navigate") return Response.error();
+  return (await caches.match(OFFLINE)) || Response.error();
+}
+
+async function networkFirst(request, keep) {
   const cache = await caches.open(PAGES);
   try {
     const response = await fetch(request);
-    if (response.ok && !response.redirected) cache.put(request, response.clone());
+    if (keep && response.ok && !response.redirected) cache.put(request, response.clone());
     return response;
   } catch (err) {
-    const cached = await cache.match(request, { ignoreSearch: false });
-    if (cached) return cached;
-    throw err;
+    return (await cache.match(request)) || offlinePage(request);
   }
 }
 
@@ -62,13 +84,22 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname.startsWith("/static/")) {
     event.respondWith(staleWhileRevalidate(request));
   } else if (PAGE.test(url.pathname)) {
-    event.respondWith(networkFirst(request));
+    event.respondWith(networkFirst(request, true));
+  } else if (request.mode === "navigate" && !url.pathname.startsWith("/api/")) {
+    event.respondWith(networkFirst(request, false));
   }
 });
 
-// Logging out on a shared tablet: forget the cached pages.
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "forget-pages") {
-    event.waitUntil(caches.delete(PAGES));
+  const data = event.data || {};
+  const reply = (msg) => event.ports[0]?.postMessage(msg);
+  if (data.type === "forget-pages") {
+    // Logging out on a shared tablet: forget the cached pages.
+    event.waitUntil(caches.delete(PAGES).then(() => reply({ ok: true })));
+  } else if (data.type === "skip-waiting") {
+    // Asked by a page once nothing waits in the outbox and the user agreed (offline.js).
+    self.skipWaiting();
+  } else if (data.type === "version") {
+    reply({ version: VERSION });
   }
 });
