@@ -34,6 +34,19 @@ def test_compaction_keeps_every_rule_and_declaration(sheet):
     assert _rules(compact) == _rules(source)
 
 
+@pytest.mark.parametrize("sheet", STYLESHEETS, ids=lambda p: p.name)
+def test_every_block_of_a_stylesheet_is_closed_where_it_should_be(sheet):
+    """A merge once dropped the `}` of an @media block: the rules after it applied only in
+    print (or only on phones), and nothing else noticed. Top-level rules start at column 0."""
+    depth = 0
+    for number, line in enumerate(sheet.read_text(encoding="utf-8").splitlines(), 1):
+        if depth and line[:1] not in ("", " ", "}", "/") and not line.startswith("/*"):
+            raise AssertionError(f"{sheet.name}:{number}: a top-level rule inside a block")
+        depth += line.count("{") - line.count("}")
+        assert depth >= 0, f"{sheet.name}:{number}: a `}}` closes nothing"
+    assert depth == 0, f"{sheet.name}: {depth} block(s) left open"
+
+
 def test_compaction_keeps_spaces_that_mean_something():
     css = "/* x */\n.a :has(b) { color : red ;  margin: 0 auto; }\n@media (min-width: 768px) {\n  .c .d { e: f; }\n}\n"
     assert (

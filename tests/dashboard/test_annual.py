@@ -35,21 +35,21 @@ def _paragraphs(html: str) -> list[str]:
 
 
 def test_the_report_has_its_parts_in_order_and_is_signed_by_the_configured_issuer(
-    app, login_as, data
+    app, login_as, data, monkeypatch
 ):
-    app.config["NOTICE_ISSUER"] = "示例市互联网信息办公室"
-    try:
-        html = login_as("viewer").get(f"/dashboard/annual?year={YEAR}").get_data(as_text=True)
-    finally:
-        app.config["NOTICE_ISSUER"] = "示例市委网信办"
+    monkeypatch.setitem(app.config, "NOTICE_ISSUER", "第一师阿拉尔市互联网信息办公室")
+    html = login_as("viewer").get(f"/dashboard/annual?year={YEAR}").get_data(as_text=True)
     text = text_of(html)
     assert "关于2026年度网络安全检查工作情况的通报" in text
     headings = ["一、基本情况", "二、发现的主要问题", "三、整改情况", "四、各部门情况"]
     assert [text.index(h) for h in headings] == sorted(text.index(h) for h in headings)
     today = local_today()
     seal = re.search(r'<p class="seal">(.*?)</p>', html, re.S).group(1)
-    assert text_of(seal) == f"示例市互联网信息办公室 {today.year}年{today.month}月{today.day}日"
-    assert '<p class="issuer">示例市互联网信息办公室</p>' in html
+    assert (
+        text_of(seal)
+        == f"第一师阿拉尔市互联网信息办公室 {today.year}年{today.month}月{today.day}日"
+    )
+    assert '<p class="issuer">第一师阿拉尔市互联网信息办公室</p>' in html
     assert 'src="/dashboard/charts/categories.svg?year=2026"' in html
     assert "data-print" in html and "/static/js/print.js" in html
 
