@@ -274,6 +274,30 @@ def put(data: bytes, info: dict[str, Any] | None = None) -> StoredFile:
     return stored
 
 
+def put_signature(png: bytes) -> StoredFile:
+    """Check that a signature drawn on the tablet is a PNG and store it. Raises EvidenceRefused
+    (and StorageUnavailable, like put)."""
+    info = inspect_bytes(png)
+    if info["mime"] != "image/png":
+        raise EvidenceRefused(_("The signature must be a PNG image."))
+    return put(png, info)
+
+
+def signature_attachment(stored: StoredFile, *, kind: str, name: str, **owner: Any) -> Attachment:
+    """The Attachment row naming a stored signature; `owner` gives its inspection or visit,
+    the uploader and, optionally, created_at."""
+    return Attachment(
+        sha256=stored.sha256,
+        mime="image/png",
+        size=stored.info["size"],
+        width=stored.info["width"],
+        height=stored.info["height"],
+        kind=kind,
+        original_name=name,
+        **owner,
+    )
+
+
 def discard(stored: StoredFile) -> None:
     """Remove the files a put() created, when the row that would name them was not written."""
     files = store()

@@ -247,10 +247,7 @@ def record_notice_served(
         raise ValidationFailed(" ".join(problems), details={"problems": problems})
     stored = None
     if signature_png and not refused:
-        info = storage.inspect_bytes(signature_png)
-        if info["mime"] != "image/png":
-            raise ValidationFailed(_("The signature must be a PNG image."))
-        stored = storage.put(signature_png, info)
+        stored = storage.put_signature(signature_png)
     try:
         before = {"served_on": visit.notice_served_on, "method": visit.service_method}
         local = datetime.combine(served_on, served_time or time(0, 0), tzinfo=zone())
@@ -263,14 +260,10 @@ def record_notice_served(
         visit.service_witness, visit.service_note = witness, note
         if stored is not None:
             db.session.add(
-                Attachment(
-                    sha256=stored.sha256,
-                    mime="image/png",
-                    size=stored.info["size"],
-                    width=stored.info["width"],
-                    height=stored.info["height"],
+                storage.signature_attachment(
+                    stored,
                     kind="receipt",
-                    original_name="receipt-signature.png",
+                    name="receipt-signature.png",
                     visit_id=visit.id,
                     uploaded_by_id=actor.id,
                 )

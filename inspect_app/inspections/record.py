@@ -149,19 +149,12 @@ def sign_record(
         raise InvalidTransition(_("You have signed this record already."))
     if not signature_png:
         raise ValidationFailed(_("Sign in the box first."))
-    info = storage.inspect_bytes(signature_png)
-    if info["mime"] != "image/png":
-        raise ValidationFailed(_("The signature must be a PNG image."))
-    stored = storage.put(signature_png, info)
+    stored = storage.put_signature(signature_png)
     try:
-        attachment = Attachment(
-            sha256=stored.sha256,
-            mime="image/png",
-            size=info["size"],
-            width=info["width"],
-            height=info["height"],
+        attachment = storage.signature_attachment(
+            stored,
             kind="inspector_signature",
-            original_name="inspector-signature.png",
+            name="inspector-signature.png",
             visit_id=visit.id,
             uploaded_by_id=actor.id,
             created_at=now or utcnow(),

@@ -651,13 +651,10 @@ def submit_inspection(
         )
     now = now or utcnow()
     today = today or local_today()
-    info = storage.inspect_bytes(signature_png)
-    if info["mime"] != "image/png":
-        raise storage.EvidenceRefused(_("The signature must be a PNG image."))
     # The file is written first and the row committed after it, so a committed row always has
     # its file; if anything fails in between, the file goes again (a crash leaves it for
     # `flask evidence gc`).
-    stored = storage.put(signature_png, info)
+    stored = storage.put_signature(signature_png)
     try:
         _submit(inspection, items, answers, stored, actor=actor, name=name, today=today, now=now)
         db.session.commit()
@@ -670,14 +667,10 @@ def submit_inspection(
 
 def _submit(inspection, items, answers, signature, *, actor, name, today, now) -> None:
     db.session.add(
-        Attachment(
-            sha256=signature.sha256,
-            mime="image/png",
-            size=signature.info["size"],
-            width=signature.info["width"],
-            height=signature.info["height"],
+        storage.signature_attachment(
+            signature,
             kind="signature",
-            original_name="signature.png",
+            name="signature.png",
             inspection_id=inspection.id,
             uploaded_by_id=actor.id,
         )
