@@ -34,6 +34,7 @@ UNITS = {
     "submit": "U010",
     "update": "U009",
     "switch": "U008",
+    "claimed": "U007",
 }
 
 OUTBOX = """async () => {
@@ -123,6 +124,34 @@ def _wait_state(page, kind: str) -> None:
 
 def _wait_saved(page) -> None:
     _wait_state(page, "saved")
+
+
+def test_a_first_page_claimed_by_the_worker_before_its_scripts_ran_is_still_kept(
+    browser, live_server, live_app
+):
+    """The worker may install and claim the page before offline.js has run (a slow script on a
+    busy tablet): the page did not come through the worker, so it must still be stored."""
+    inspection_id = _inspection(live_app, UNITS["claimed"], 3)
+    url = f"/inspections/{inspection_id}"
+    context = _fresh_context(browser, live_server, "inspector2")
+    page = context.new_page()
+    released = []
+
+    def slow_offline_js(route):
+        if not released:
+            # Held until the worker controls the page.
+            _until(page, "() => !!navigator.serviceWorker.controller")
+            released.append(True)
+        route.continue_()
+
+    try:
+        page.route("**/static/js/offline.js", slow_offline_js)
+        page.goto(url)
+        page.wait_for_selector("#fill-form")
+        _until(page, "() => !!navigator.serviceWorker.controller")
+        _wait_cached(page, url)
+    finally:
+        context.close()
 
 
 def test_first_visit_survives_an_offline_reload_and_forty_answers_sync(

@@ -44,11 +44,18 @@ async function store(urls) {
 
 export const here = () => location.pathname + location.search;
 
+// workerStart is 0 when no service worker handled this page's own request.
+function cameThroughWorker() {
+  const nav = performance.getEntriesByType?.("navigation")[0];
+  return nav ? nav.workerStart > 0 : !!navigator.serviceWorker?.controller;
+}
+
 async function keepThisPage() {
   if (!("caches" in window) || !navigator.onLine) return;
   const urls = (body.dataset.offline ?? "").split(" ").filter(Boolean);
-  // A page the service worker already controls was stored as it loaded.
-  if ("offline" in body.dataset && !navigator.serviceWorker?.controller) urls.unshift(here());
+  // A page that came through the service worker was stored as it loaded. One that did not (the
+  // first visit, even if the worker claimed the page before this script ran) is stored here.
+  if ("offline" in body.dataset && (!cameThroughWorker() || !(await caches.match(here())))) urls.unshift(here());
   // "My inspections" too, so the day can go on from there.
   const mine = document.querySelector('[data-nav="inspections.mine"]')?.getAttribute("href");
   if (mine && !urls.includes(mine) && !(await caches.match(mine))) urls.push(mine);
