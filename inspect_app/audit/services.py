@@ -21,6 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import AuditEvent, AuditHead, User, unit_of, utcnow
@@ -98,21 +100,25 @@ def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return {f: _jsonable(getattr(obj, f)) for f in fields}
 
 
-def _lock_head() -> AuditHead:
-    """The chain head, locked to the end of the transaction (FOR UPDATE on PostgreSQL; SQLite
-    transactions already hold the database's write lock, see create_app)."""
-    session = db.session
-    session.flush()  # events recorded earlier in this transaction are part of the chain first
-    head = session.scalar(
-        sa.select(AuditHead)
-        .where(AuditHead.id == 1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if head is None:  # a database made without the migration's first row
-        head = AuditHead(id=1, last_event_id=0, hash=GENESIS, count=0)
-        session.add(head)
-    return head
+_EVENTS = AuditEvent.__table__
+_HEADS = AuditHead.__table__
+_EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name != "id"]
+
+
+def _advance_head(conn, n: int) -> tuple[str, int]:
+    """Lock the chain head to the end of the transaction and count `n` more events on it, in one
+    statement; returns the head's hash before them. (FOR UPDATE semantics on PostgreSQL; SQLite
+    transactions already hold the database's write lock, see create_app.)"""
+    row = conn.execute(
+        sa.update(_HEADS)
+        .where(_HEADS.c.id == 1)
+        .values(count=_HEADS.c.count + n)
+        .returning(_HEADS.c.hash)
+    ).first()
+    if row is None:  # a database made without the migration's first row
+        conn.execute(sa.insert(_HEADS).values(id=1, last_event_id=0, hash=GENESIS, count=n))
+        return GENESIS
+    return row.hash
 
 
 def record(
@@ -128,12 +134,17 @@ def record(
     hidden_from_unit: bool = False,
     ip: str | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the current session; the caller's commit writes it with the change.
+    """Add an audit event to the current transaction; the caller's commit writes it with the change.
 
-    `ip` is the client's address; by default the one the web layer set for this request.
-    Appends queue on the locked chain head, so the chain never forks.
+    `ip` is the client address; by default the one the web layer set for this request.
+    The event is chained when the transaction commits (see _chain_pending): it has no id and no
+    hash before then, and an event recorded inside a savepoint that is rolled back is dropped
+    with it. Chaining at commit keeps the chain head locked only for the last moment of each
+    transaction, not for the whole of it.
     """
-    head = _lock_head()  # flushes, so a new obj has its id below
+    session = db.session()  # the session itself, not its scoped proxy
+    if obj is not None and getattr(obj, "id", None) is None and object_id is None:
+        session.flush()  # a new obj gets its id for the event
     ev = AuditEvent(
         created_at=utcnow(),
         actor_id=actor.id if actor is not None else None,
@@ -150,13 +161,78 @@ def record(
         after=_jsonable(after) if after is not None else None,
         ip=(ip if ip is not None else _client_address.get())[:45],
     )
-    ring = keyring()
-    ev.prev_hash, ev.hash_scheme, ev.key_id = head.hash, HMAC_V1, ring.current_id
-    ev.hash = keyed_hash(ev, ring.current_id, ring.current)
-    db.session.add(ev)
-    db.session.flush()
-    head.last_event_id, head.hash, head.count = ev.id, ev.hash, head.count + 1
+    _pending(session).append((session.get_nested_transaction(), ev))
     return ev
+
+
+def _pending(session) -> list:
+    """The events recorded in this session's transaction and not yet chained, each with the
+    savepoint (or None) it was recorded in."""
+    return session.info.setdefault("audit_pending", [])
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _chain_pending(session) -> None:
+    """At the outermost commit: lock the head, chain the transaction's events in the order they
+    were recorded, write them and move the head. Appends queue on the locked head (to the end
+    of the commit), so the chain never forks and ids follow the chain.
+
+    Other writers wait while the head is locked, so as little as possible happens then: the
+    events' canonical JSON is made before, and the lock is taken, the events written and the
+    head moved in three statements (bench/load.py; docs/deploy.md "The audit chain's ceiling").
+    """
+    if session.in_nested_transaction() or not session.info.get("audit_pending"):
+        return
+    events = [ev for _, ev in session.info.pop("audit_pending")]
+    session.flush()  # the changes first: a failing flush leaves nothing chained
+    ring = keyring()
+    prefix = f"{HMAC_V1}\n{ring.current_id}\n"
+    bodies = [canonical(_payload(ev)) for ev in events]
+    conn = session.connection()
+    prev = _advance_head(conn, len(events))  # the lock: from here to the end of the commit
+    rows = []
+    for ev, body in zip(events, bodies, strict=True):
+        ev.prev_hash, ev.hash_scheme, ev.key_id = prev, HMAC_V1, ring.current_id
+        # = keyed_hash(ev, ring.current_id, ring.current), with the JSON made before the lock
+        ev.hash = prev = hmac.new(
+            ring.current, (prefix + ev.prev_hash + body).encode(), hashlib.sha256
+        ).hexdigest()
+        rows.append({name: getattr(ev, name) for name in _EVENT_COLUMNS})
+    ids = conn.execute(
+        sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    for ev, event_id in zip(events, ids, strict=True):
+        set_committed_value(ev, "id", event_id)
+    conn.execute(
+        sa.update(_HEADS).where(_HEADS.c.id == 1).values(last_event_id=events[-1].id, hash=prev)
+    )
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session, transaction) -> None:
+    """Events recorded inside a transaction or savepoint that was rolled back go with it."""
+    pending = session.info.get("audit_pending")
+    if not pending:
+        return
+    if transaction.parent is None:
+        pending.clear()
+        return
+
+    def inside(txn) -> bool:
+        while txn is not None:
+            if txn is transaction:
+                return True
+            txn = txn.parent
+        return False
+
+    pending[:] = [(txn, ev) for txn, ev in pending if not inside(txn)]
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_uncommitted(session, transaction) -> None:
+    """A session closed without committing leaves no event for its next transaction."""
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop("audit_pending", None)
 
 
 @dataclass

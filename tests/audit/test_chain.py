@@ -31,6 +31,45 @@ def test_audit_event_is_rolled_back_with_the_change(ctx, make):
     assert db.session.query(AuditEvent).count() == 0
 
 
+def test_an_event_recorded_in_a_savepoint_that_is_rolled_back_is_not_written(ctx, make):
+    unit = make.unit()
+    audit.record(None, "unit.update", unit, after={"n": 1})
+    try:
+        with db.session.begin_nested():
+            audit.record(None, "unit.update", unit, after={"n": 2})
+            with db.session.begin_nested():
+                audit.record(None, "unit.update", unit, after={"n": 3})
+            raise RuntimeError("undo the savepoint")
+    except RuntimeError:
+        pass
+    with db.session.begin_nested():
+        audit.record(None, "unit.update", unit, after={"n": 4})
+    db.session.commit()
+    events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.after for e in events] == [{"n": 1}, {"n": 4}]
+    assert events[1].prev_hash == events[0].hash
+    assert verify_chain() == (2, None)
+
+
+def test_events_of_a_rolled_back_transaction_do_not_reach_the_next_one(ctx, make):
+    unit = make.unit()
+    audit.record(None, "unit.update", unit, after={"n": 1})
+    db.session.rollback()
+    audit.record(None, "unit.update", unit, after={"n": 2})
+    db.session.commit()
+    assert [e.after for e in db.session.scalars(sa.select(AuditEvent))] == [{"n": 2}]
+
+
+def test_an_event_is_chained_at_commit_in_the_order_recorded(ctx, make):
+    unit = make.unit()
+    first = audit.record(None, "unit.update", unit, after={"n": 1})
+    second = audit.record(None, "unit.update", unit, after={"n": 2})
+    assert first.id is None and first.hash is None  # not yet chained
+    db.session.commit()
+    assert first.id < second.id
+    assert (first.prev_hash, second.prev_hash) == (GENESIS, first.hash)
+
+
 def test_verify_exits_0_on_an_intact_chain(app, make):
     with app.app_context():
         _record_three(make)
@@ -110,7 +149,8 @@ def test_record_takes_the_client_address_as_an_argument_outside_a_request(ctx):
     event = audit.record(None, "job.run", object_type="Job", ip="192.0.2.4")
     assert event.ip == "192.0.2.4"
     assert audit.record(None, "job.run", object_type="Job").ip == ""
-    assert db.session.get(AuditEvent, event.id) is event
+    db.session.commit()
+    assert db.session.get(AuditEvent, event.id).ip == "192.0.2.4"
 
 
 def test_a_request_tags_its_events_with_the_client_address(app, client):

@@ -231,3 +231,17 @@ def test_a_hash_edited_to_non_ascii_text_is_reported_not_a_crash(own_app, attack
     result = _verify(own_app)
     assert result.exit_code == 1
     assert f"BROKEN at audit event {ids[0]}: its content does not match" in result.stderr
+
+
+def test_the_chain_head_is_free_until_the_writer_commits(own_app, attacker):
+    """Events are chained at commit, so a transaction that has recorded events but not yet
+    committed does not hold the chain head: other writers queue on it only for the commit."""
+    if attacker.dialect == "sqlite":
+        pytest.skip("SQLite serialises whole write transactions; the head lock is PostgreSQL's")
+    with own_app.app_context():
+        audit.record(None, "unit.update", object_type="Unit", object_id=1, after={"n": 1})
+        db.session.flush()
+        # Another writer can take the head at once (NOWAIT raises if it is locked).
+        assert attacker.sql("SELECT count FROM audit_heads WHERE id = 1 FOR UPDATE NOWAIT")
+        db.session.commit()
+        assert attacker.sql("SELECT count FROM audit_heads WHERE id = 1")[0][0] == 1
