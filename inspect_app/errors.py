@@ -166,6 +166,29 @@ def register(app: Flask) -> None:
             400, _("A value in the request is out of range or cannot be stored. Check it.")
         )
 
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def _database_unreachable(err: Exception):
+        # The database restarted, is unreachable or ended the transaction (deadlock, timeout):
+        # nothing of this request was committed, and the pool reconnects (pool_pre_ping), so
+        # the client may send the same request again; the tablet's outbox does.
+        try:
+            db.session.rollback()
+        except sa.exc.DBAPIError:
+            db.session.invalidate()
+        app.logger.warning("Database unavailable", exc_info=err)
+        response, status = error_response(
+            503,
+            _(
+                "The database cannot be reached at the moment. This request changed nothing; "
+                "try again in a minute."
+            ),
+            code="database_unavailable",
+        )
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         db.session.rollback()

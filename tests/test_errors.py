@@ -1,6 +1,7 @@
 """Error pages in both languages, JSON under /api/, and a rollback on 500."""
 
 import pytest
+import sqlalchemy as sa
 from flask import abort
 
 from inspect_app import create_app
@@ -38,6 +39,17 @@ def boom_app(database_url, tmp_path_factory):
         if status == 500:
             raise RuntimeError("kaboom")
         abort(status)
+
+    @app.get("/boom/database", endpoint="boom_database")
+    @app.get("/api/v1/boom/database", endpoint="api_boom_database")
+    def boom_database():
+        # A real refused connection: nothing listens on port 1.
+        engine = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
 
     @app.get("/api/v1/boom/<int:status>", endpoint="api_boom")
     def api_boom(status):
@@ -79,3 +91,14 @@ def test_domain_error_under_api_is_json_409_with_the_message(boom_app, client):
         "code": "invalid_transition",
         "message": "A closed item cannot be returned.",
     }
+
+
+def test_an_unreachable_database_is_a_503_to_retry_not_a_500(boom_app, client):
+    api = client.get("/api/v1/boom/database")
+    assert api.status_code == 503
+    assert api.headers["Retry-After"] == "5"
+    assert api.get_json()["error"]["code"] == "database_unavailable"
+    page = client.get("/boom/database")
+    assert page.status_code == 503
+    assert "暂时无法连接数据库" in page.get_data(as_text=True)
+    assert "cannot be reached" in client.get("/boom/database?lang=en").get_data(as_text=True)
