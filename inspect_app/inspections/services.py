@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -439,7 +441,13 @@ def _replayed(change_id: str, prior: AppliedChange, inspection: Inspection, dige
 
 
 def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str, Any]:
-    """One change of a batch: checked, then compare-and-set, then remembered for replays."""
+    """One change of a batch: checked, then compare-and-set, then remembered for replays.
+
+    Every writer of an inspection's answers holds its row lock (load(lock=True)), so the answer
+    loaded here is the latest and the compare-and-set cannot lose to another writer; the one
+    race left is the same new change_id sent at once to another inspection, which only the
+    change_id's unique key settles (_remember).
+    """
     if not isinstance(change, dict):
         return _rejected(None, _("A change must be an object."))
     change_id = _change_id(change)
@@ -463,51 +471,24 @@ def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str
     unchanged = all(getattr(answer, k) == v for k, v in fields.items())
     if not unchanged and answer.version != base:
         return {"change_id": change_id, "status": "conflict", "server": answer_dict(answer, item)}
-    try:
-        # A savepoint per change: when the same new change_id arrives at once on another
-        # inspection (the row lock is per inspection), the loser's insert fails here and only
-        # this change is undone, not the batch.
-        with db.session.begin_nested():
-            outcome = _compare_and_set(answer, item, fields, base, unchanged, actor, now)
-            outcome["change_id"] = change_id
-            if outcome["status"] == "applied":
-                db.session.add(
-                    AppliedChange(
-                        change_id=change_id,
-                        inspection_id=inspection.id,
-                        user_id=actor.id,
-                        request_hash=digest,
-                        response=outcome,
-                    )
-                )
-                db.session.flush()
-    except sa.exc.IntegrityError:
-        db.session.refresh(answer)
-        prior = db.session.get(AppliedChange, change_id, populate_existing=True)
-        if prior is None:
-            raise
-        return _replayed(change_id, prior, inspection, digest)
-    if outcome["status"] == "applied":
+    if unchanged:  # nothing to change: no new version, no audit event
+        outcome = {"status": "applied", "answer": answer_dict(answer, item), "change_id": change_id}
+        if not _remember(change_id, inspection, actor, digest, outcome):
+            return _replayed_race(change_id, inspection, digest)
         seen[change_id] = AppliedChange(
             inspection_id=inspection.id, request_hash=digest, response=outcome
         )
-    return outcome
-
-
-def _compare_and_set(answer, item, fields, base, unchanged, actor, now) -> dict[str, Any]:
-    """Write fields to the answer unless someone changed it since base; audit the change."""
-    if unchanged:  # nothing to change: no new version, no audit event
-        return {"status": "applied", "answer": answer_dict(answer, item)}
-    before = {k: getattr(answer, k) for k in fields}
+        return outcome
+    before = {k: getattr(answer, k) for k in (*fields, "version", "updated_by_id", "updated_at")}
     updated = db.session.execute(
         sa.update(Answer)
         .where(Answer.id == answer.id, Answer.version == base)
         .values(**fields, version=base + 1, updated_by_id=actor.id, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if updated != 1:
+    if updated != 1:  # only if a writer skipped the inspection's lock: still never overwritten
         db.session.refresh(answer)
-        return {"status": "conflict", "server": answer_dict(answer, item)}
+        return {"change_id": change_id, "status": "conflict", "server": answer_dict(answer, item)}
     # Written as sent: the loaded answer takes the same values without reading the row again.
     for key, value in {
         **fields,
@@ -517,16 +498,58 @@ def _compare_and_set(answer, item, fields, base, unchanged, actor, now) -> dict[
     }.items():
         set_committed_value(answer, key, value)
     set_committed_value(answer, "updated_by", actor)
+    outcome = {"status": "applied", "answer": answer_dict(answer, item), "change_id": change_id}
+    if not _remember(change_id, inspection, actor, digest, outcome):
+        # The change_id was taken meanwhile by the same change sent to another inspection: this
+        # write is undone (nobody else has seen it: the row is locked) and the change replayed.
+        db.session.execute(
+            sa.update(Answer)
+            .where(Answer.id == answer.id)
+            .values(**before)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(answer)
+        return _replayed_race(change_id, inspection, digest)
     audit.record(
         actor,
         "answer.update",
         object_type="Answer",
         object_id=answer.id,
         hidden_from_unit=True,
-        before={"item": item.code, **before},
+        before={"item": item.code, **{k: before[k] for k in fields}},
         after={"item": item.code, **fields, "version": answer.version},
     )
-    return {"status": "applied", "answer": answer_dict(answer, item)}
+    seen[change_id] = AppliedChange(
+        inspection_id=inspection.id, request_hash=digest, response=outcome
+    )
+    return outcome
+
+
+def _remember(change_id: str, inspection: Inspection, actor: User, digest: str, outcome) -> bool:
+    """Store the change as applied, unless its change_id is already stored (then False). A
+    concurrent insert of the same change_id is waited for, not failed on (ON CONFLICT DO
+    NOTHING), so no savepoint is needed per change."""
+    table = AppliedChange.__table__
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(table)
+        .values(
+            change_id=change_id,
+            inspection_id=inspection.id,
+            user_id=actor.id,
+            request_hash=digest,
+            response=outcome,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=[table.c.change_id])
+        .returning(table.c.change_id)  # a row back only when inserted (rowcount is not reliable)
+    )
+    return db.session.execute(stmt).first() is not None
+
+
+def _replayed_race(change_id: str, inspection: Inspection, digest: str):
+    prior = db.session.get(AppliedChange, change_id, populate_existing=True)
+    return _replayed(change_id, prior, inspection, digest)
 
 
 # --- submission -----------------------------------------------------------------------------------
