@@ -45,7 +45,7 @@ from ..rounds.services import Target, TeamMember
 
 TEMPLATE = "DATA"
 TEAM = ("inspector1", "inspector2")
-POLICE = "示例市公安局网安支队"
+POLICE = "师市公安局网安支队"
 
 
 @dataclass
@@ -324,7 +324,7 @@ def _steps(story: Story) -> list[tuple[date, Callable[[], object]]]:
             overdue,
             actor=office,
             held_on=day,
-            place="市委网信办302会议室",
+            place="师市党委网信办302会议室",
             office_people="陈协调、李检查",
             unit_people="王立新（信息科技部总经理）、赵敏（科技风险管理岗）",
             content="通报数据库端口暴露问题逾期未整改的情况，要求说明原因并限期关闭端口、部署风险监测。",
