@@ -23,7 +23,7 @@ UNIT_KINDS = (*GENERAL_KINDS, *BINGTUAN_KINDS)
 
 # The legal character of each 兵团 kind: the general kind a rule written for the general kinds
 # (checklists' `unit.kind`, Party-rule and advisory-item reach, nature of a visit, 党政机关 wording
-# of the notice, yearly caps) treats it as. docs/directory.md "兵团 unit kinds" gives the reasons:
+# of the notice, yearly caps) treats it as. docs/checklists.md "兵团 unit kinds" gives the reasons:
 # - 团镇: the town's government (镇人民政府), run together with the regiment's organs, is a local
 #   organ of state power: a 党政机关, supervised (督查) under the responsibility system.
 # - 团场: since the 2017 reform (团场综合配套改革, 政企分开) the regiment is run by its Party
