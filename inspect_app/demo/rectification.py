@@ -1,7 +1,7 @@
 """Demo rectification: items in every state across several units, through the real services.
 
-A "story" of five data-security inspections (the DATA checklist, which the planned rounds do not
-use) whose notices were served weeks before the demo's today, and the steps units and office took
+A "story" of five data-security inspections (the DATA checklist, in the data-security round once
+it has begun) whose notices were served weeks before the demo's today, and the steps units and office took
 since: answered (one with a photo), returned and answered again, verified (one after an on-site
 re-check), a risk accepted until a date, one handed over to the police, overdue with an interview
 and a notification to the superior department, due soon, extended (both dates in the history), an
@@ -135,7 +135,10 @@ class Story:
         main_day = self.today + timedelta(days=min(n.submitted for n in later))
         usable = [r for r in self.rounds if r.seq <= self.current.seq]
         started = [r for r in usable if r.start_date and r.start_date <= main_day]
-        main = started[-1] if started else usable[0]
+        # A data-security story belongs to the data-security round once it has begun (the DATA
+        # checklist in its round), else to the latest round begun by then.
+        data = [r for r in started if "数据安全" in r.title]
+        main = data[-1] if data else started[-1] if started else usable[0]
         for name, notice in NOTICES.items():
             if not notice.earlier:
                 day = self.today + timedelta(days=notice.submitted)

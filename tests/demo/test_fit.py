@@ -10,7 +10,7 @@ from inspect_app.clock import utc_to_local
 from inspect_app.demo.inspections import seed_inspections
 from inspect_app.demo.seed import DEMO_PASSWORD, seed
 from inspect_app.extensions import db
-from inspect_app.models import Answer, Inspection, Unit, Visit
+from inspect_app.models import Answer, ChecklistItem, Finding, Inspection, Unit, Visit
 
 from ..conftest import Browser
 
@@ -57,6 +57,11 @@ def test_demo_teams_fit_each_rounds_subject(ctx):
         # The secrecy part of WEB is checked with 保密, ICP filing with 工信.
         assert _departments(inspection) & {"SEC", "MIIT"}
     assert any("SEC" in _departments(i) for i in by_key["WEB"])
+    # So the demo has secrecy findings, found by a team with 保密 on it.
+    secrecy = db.session.scalars(
+        sa.select(Finding).join(Finding.item).where(ChecklistItem.lead_department == "SEC")
+    ).all()
+    assert secrecy and all("SEC" in _departments(f.inspection) for f in secrecy)
     assert all("CAC" in _departments(i) for i in _inspections())  # the issuer's office is there
 
 
