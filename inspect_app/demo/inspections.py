@@ -153,6 +153,22 @@ def ensure_checklists() -> None:
         checklist_services.load_paths([str(default_folder())])
 
 
+def finding_fact(question: str) -> str:
+    """A finding as a fact found on site, from the item's question: "是否建立X？" becomes
+    "经现场查阅资料、询问相关人员，该单位未建立X。" (the demo's stand-in for the inspector's words)."""
+    core = (question or "").strip().rstrip("？?。 ")
+    head, _, rest = core.partition("是否")
+    if not rest:
+        return f"经现场查阅资料、询问相关人员，发现以下要求未落实：{core}。"
+    if rest.startswith(("有", "具有")):
+        rest = "没" + rest
+    elif rest.startswith("已"):
+        rest = "未" + rest[1:]
+    else:
+        rest = "未" + rest
+    return f"经现场查阅资料、询问相关人员，{head}{rest.replace('是否', '未')}。"
+
+
 def agrees_with_registry(item, system: System | None) -> bool:
     """Whether the registry already shows the item is met, so a plausible answer is "compliant":
     a system with an MLPS filing number is filed (定级备案), whatever the dice say."""
@@ -177,8 +193,8 @@ def _fill(inspection_id: int, lead: User, rng: random.Random, *, share: float = 
         elif roll < 0.14:
             fields = {
                 "result": "noncompliant",
-                "finding_description": inspections.finding_prefill(item.text),
-                "note": "已向单位说明问题。",
+                "finding_description": finding_fact(item.text),
+                "note": "已当场向单位网络安全负责人指出，单位未提出异议。",
             }
         else:
             fields = {"result": "compliant"}

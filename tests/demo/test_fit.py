@@ -77,6 +77,11 @@ def test_demo_answers_agree_with_the_registry(ctx):
     ]
     assert filed  # the MLPS filing item was answered for filed systems
     assert all(a.result == "compliant" for a in filed)
+    # Findings state a fact found, not the question turned round, and notes are not boilerplate.
+    noncompliant = [a for a in answers if a.result == "noncompliant"]
+    assert noncompliant
+    assert not [a for a in noncompliant if a.finding_description.startswith("检查发现未落实")]
+    assert not [a for a in answers if a.note == "已向单位说明问题。"]
     # An item of duty is never waved off as not applicable at random.
     assert not [a for a in answers if a.item.kind == "yes_no" and a.result == "not_applicable"]
     # And every system with a level of 2 or more carries a filing number of the real shape.
