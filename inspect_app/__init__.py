@@ -50,7 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_jobs()  # every workbook is a kind of background job
     register_cli(app)
 
-    from . import assets, errors, i18n, labels
+    from . import assets, errors, i18n, labels, region
     from .main import nav
 
     errors.register(app)
@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.register(app)
     nav.register(app)
     labels.register(app)
+    region.register(app)
     assets.register(app)
     return app
 

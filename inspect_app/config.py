@@ -101,13 +101,13 @@ class Defaults:
     DIRECTORY_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
     # Rectification notices: 文号 pattern with {year} and {seq}.
-    NOTICE_NUMBER_PATTERN = "示网信整改〔{year}〕第{seq}号"
+    NOTICE_NUMBER_PATTERN = "师市网信整改〔{year}〕第{seq}号"
     # 检查通知书 (advance notice of a visit), numbered in the year once the plan is approved.
-    ADVANCE_NOTICE_NUMBER_PATTERN = "示网信检通〔{year}〕第{seq}号"
+    ADVANCE_NOTICE_NUMBER_PATTERN = "师市网信检通〔{year}〕第{seq}号"
     # The administrative organ that issues and seals the notice (the 执法主体, never the Party
     # office 市委网信办: 复议 and 诉讼 lie only against an administrative organ); for a 师市 office
     # e.g. "第一师阿拉尔市互联网信息办公室". NOTICE_ISSUER_DEPARTMENT is its department's code.
-    NOTICE_ISSUER = "示例市互联网信息办公室"
+    NOTICE_ISSUER = "示例师示例市互联网信息办公室"
     NOTICE_ISSUER_DEPARTMENT = "CAC"
     # Joint notices: department code -> its administrative organ, e.g. {"PSB": "示例市公安局"}. A
     # notice whose findings another department on the team leads is co-issued with that organ.
@@ -125,11 +125,27 @@ class Defaults:
     INSPECTION_PLAN_TITLE = "{year}年度网络安全监督检查计划第{seq}轮（{title}）"
     # The nature of a visit by the unit's kind (others: 涉企行政检查; a 专项排查 round: 专项排查),
     # and the kinds addressed as 党政机关 (consequences by the responsibility system).
-    VISIT_NATURE_BY_KIND = {"party_gov": "party_gov_supervision"}
+    # 兵团 kinds without an entry take their legal character's (models/org.py: 团场 and 团镇 are
+    # 党政机关); a 连队 is supervised too, though checklists treat it as `other`.
+    VISIT_NATURE_BY_KIND = {
+        "party_gov": "party_gov_supervision",
+        "company": "party_gov_supervision",
+    }
     # 扫码入企: when True, an inspection is submitted only after its visit's arrival was
     # registered by scanning the unit's code (inspections/arrival.py).
     REQUIRE_ARRIVAL_SCAN = False
-    PARTY_GOV_KINDS = ("party_gov",)
+    PARTY_GOV_KINDS = ("party_gov",)  # 团场/团镇 by their legal character
+    # The region's provincial-level bodies, named in guidance where a rule says "the
+    # provincial-level body" (省级网信部门 etc., region.py). 兵团 is provincial-level: for a 师市
+    # office these are the 兵团's bodies, and ICP/APP filing lies with 新疆通信管理局.
+    PROVINCIAL_REGION = "兵团"
+    PROVINCIAL_BODIES = {
+        "cac": "兵团党委网信办",
+        "police": "兵团公安局",
+        "industry": "兵团工业和信息化局",
+        "secrecy": "兵团保密局",
+        "telecom": "新疆通信管理局",
+    }
     # Repeat findings: the same unit and item within this many days of an earlier round's
     # finding are linked and counted, and raised one risk level when REPEAT_RAISES_SEVERITY.
     REPEAT_WINDOW_DAYS = 365
@@ -186,6 +202,7 @@ class Defaults:
         "soe": 4,
         "private_enterprise": 4,
         "other": 4,
+        "company": 6,  # 团场/团镇 without an entry: their legal character's (party_gov)
     }
 
     # Background jobs (huey): SQLite queue file in instance/ by default, Redis when REDIS_URL is

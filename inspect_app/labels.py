@@ -5,6 +5,8 @@ import json
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from .models.org import kind_setting
+
 ROLE_LABELS = {
     "admin": _l("Administrator"),
     "coordinator": _l("Coordinator"),
@@ -36,6 +38,9 @@ UNIT_KIND_LABELS = {
     "public_institution": _l("Public institution"),
     "soe": _l("State-owned enterprise"),
     "private_enterprise": _l("Private enterprise"),
+    "regiment": _l("Regiment farm"),
+    "regiment_town": _l("Regiment town"),
+    "company": _l("Regiment company"),
     "other": _l("Other"),
 }
 
@@ -279,6 +284,7 @@ def register(app: Flask) -> None:
         service_method_label=lambda code: label(SERVICE_METHOD_LABELS, code),
         inspection_method_label=lambda code: label(INSPECTION_METHOD_LABELS, code),
         nature_label=_nature_label,
+        kind_setting=kind_setting,
     )
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models.org import UNIT_KINDS
+from ..models.org import UNIT_KINDS, kinds_covered
 
 # What a cited instrument is; only the first three are statutory.
 INSTRUMENTS = ("law", "regulation", "rule", "party", "normative")
 STATUTORY = ("law", "regulation", "rule")
-# Units a Party rule (党内法规) can bind: 党政机关、事业单位、国有企业.
-PARTY_RULE_KINDS = ("party_gov", "public_institution", "soe")
-# Units on whose notice an advisory item never becomes a finding: everything but 党政机关/事业单位.
-ADVISORY_FINDING_KINDS = ("party_gov", "public_institution")
+# Units a Party rule (党内法规) can bind: 党政机关、事业单位、国有企业 (and 团场/团镇, 党政机关 by their
+# legal character, models/org.py).
+PARTY_RULE_KINDS = kinds_covered(("party_gov", "public_institution", "soe"))
+# Units on whose notice an advisory item may become a finding: 党政机关/事业单位 (团场/团镇 too);
+# for every other kind an advisory item is only a tip.
+ADVISORY_FINDING_KINDS = kinds_covered(("party_gov", "public_institution"))
 
 # Instruments whose kind the title alone does not tell. An entry may also say `instrument:` itself.
 KNOWN_INSTRUMENTS = {
@@ -96,19 +98,20 @@ def kinds_allowed(cond: Any) -> set[str] | None:
 
 
 def _kinds_of(value: Any) -> set[str] | None:
+    """The unit kinds a unit.kind test holds for, as applies() reads it (a 兵团 kind is also
+    its legal character)."""
+    from .conditions import ConditionError, kind_compare
+
     if isinstance(value, str):
-        return {value}
-    if isinstance(value, dict) and len(value) == 1:
+        op, arg = "eq", value
+    elif isinstance(value, dict) and len(value) == 1:
         ((op, arg),) = value.items()
-        if op == "eq" and isinstance(arg, str):
-            return {arg}
-        if op == "ne" and isinstance(arg, str):
-            return set(UNIT_KINDS) - {arg}
-        if op == "in" and isinstance(arg, list):
-            return {a for a in arg if isinstance(a, str)}
-        if op == "not_in" and isinstance(arg, list):
-            return set(UNIT_KINDS) - set(arg)
-    return None
+    else:
+        return None
+    try:
+        return {k for k in UNIT_KINDS if kind_compare(op, k, arg)}
+    except ConditionError:
+        return None
 
 
 def levels_allowed(cond: Any, levels: tuple[int, ...] = (1, 2, 3, 4)) -> set[int]:

@@ -17,7 +17,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..models.org import UNIT_KINDS
+from ..models.org import UNIT_KINDS, legal_character
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in")
 EQUALITY_OPS = ("eq", "ne", "in", "not_in")
@@ -351,7 +351,30 @@ def applies(condition: Any, *, unit: Any = None, system: Any = None) -> bool:
             return None if system is None else _SYSTEM_FACTS[field](system)
         raise ConditionError(f"unknown field {field!r}")
 
-    return _evaluate(condition, lookup)
+    return _evaluate(condition, lookup, _applies_compare)
+
+
+def _applies_compare(field: str, op: str, actual: Any, operand: Any) -> bool:
+    if field == "unit.kind":
+        return kind_compare(op, actual, operand)
+    return compare(op, actual, operand)
+
+
+def kind_compare(op: str, kind: Any, operand: Any) -> bool:
+    """A unit.kind test: a 兵团 kind is both itself and its legal character (models/org.py), so
+    `unit.kind: party_gov` holds for a 团镇 and `unit.kind: {ne: party_gov}` does not."""
+    if kind is None:
+        return False
+    if op not in EQUALITY_OPS:
+        raise ConditionError(f"operator {op!r} cannot compare a unit kind")
+    names = {kind, legal_character(kind)}
+    if op in ("eq", "ne"):
+        hit = operand in names
+    else:
+        if not isinstance(operand, list):
+            raise ConditionError(f"{op} needs a list")
+        hit = bool(names & set(operand))
+    return hit if op in ("eq", "in") else not hit
 
 
 def visible(condition: Any, answers_by_code: Mapping[str, Any]) -> bool:
@@ -378,17 +401,21 @@ def visible_codes(items: list[tuple[str, Any]], answers_by_code: Mapping[str, An
     return shown
 
 
-def _evaluate(cond: Any, lookup: Callable[[str], Any]) -> bool:
+def _evaluate(
+    cond: Any,
+    lookup: Callable[[str], Any],
+    test: Callable[[str, str, Any, Any], bool] | None = None,
+) -> bool:
     if not isinstance(cond, Mapping) or not cond:
         raise ConditionError("a condition must be a non-empty mapping")
     for key, value in cond.items():
         if key in ("all", "any"):
             if not isinstance(value, list) or not value:
                 raise ConditionError(f"{key} needs a non-empty list")
-            results = (_evaluate(sub, lookup) for sub in value)
+            results = (_evaluate(sub, lookup, test) for sub in value)
             ok = all(results) if key == "all" else any(results)
         elif key == "not":
-            ok = not _evaluate(value, lookup)
+            ok = not _evaluate(value, lookup, test)
         elif isinstance(key, str):
             if isinstance(value, Mapping):
                 if len(value) != 1:
@@ -396,7 +423,8 @@ def _evaluate(cond: Any, lookup: Callable[[str], Any]) -> bool:
                 op, operand = next(iter(value.items()))
             else:
                 op, operand = "eq", value
-            ok = compare(op, lookup(key), operand)
+            actual = lookup(key)
+            ok = test(key, op, actual, operand) if test else compare(op, actual, operand)
         else:
             raise ConditionError("condition keys must be text")
         if not ok:

@@ -24,17 +24,50 @@ from ..models import Answer, ChecklistTemplate, Inspection, Round, System, Unit,
 from ..rounds import services as rounds
 from ..rounds.services import Target, TeamMember
 
-# (lead, member) usernames: joint teams of two departments.
-TEAMS = [("inspector1", "inspector2"), ("inspector3", "inspector4"), ("inspector2", "inspector1")]
-# Per round: unit codes inspected with RESP, and system codes inspected with MLPS.
-PLAN = {
-    1: (["U001", "U010"], ["U014-EBANK"]),
-    2: (["U002", "U006"], ["U009-CLOUD"]),
-    3: (["U011", "U015"], ["U004-SI", "U013-DMS"]),
-    4: (["U003", "U018"], ["U006-HIS"]),
-    5: (["U012", "U016"], ["U010-SCADA"]),
-    6: (["U005", "U014", "U008"], ["U001-WEB"]),
+# Per round: the joint team (usernames, lead first) that fits the round's subject, and what it
+# inspects with which checklist (unit codes, or system codes for MLPS/MLPS_EXT). inspector1 is
+# 网信 (CAC), inspector2 公安 (PSB), inspector3 工信 (MIIT), inspector4 保密 (SEC): 公安 is on every
+# team that checks 等保 (MLPS, MLPS_EXT), 保密 on every team that checks the 保密 part of WEB, 工信
+# where 工控 (MLPS_EXT) or ICP filing (WEB) is checked, and 网信, whose office issues the notice,
+# on every team.
+PLAN: dict[int, tuple[tuple[str, ...], list[tuple[str, list[str]]]]] = {
+    # 元旦春节: duties, a bank's online banking (等保) and the water company as a CII operator.
+    1: (
+        ("inspector1", "inspector2"),
+        [("RESP", ["U001", "U010"]), ("MLPS", ["U014-EBANK"]), ("CII", ["U010"])],
+    ),
+    # 重点单位 (mostly 督查): 师市 organs and a 团镇, their websites, new media and secrecy.
+    2: (
+        ("inspector1", "inspector4"),
+        [("RESP", ["U002", "U006", "U022"]), ("WEB", ["U002", "U022"])],
+    ),
+    # 等保: led by 公安, with the cloud and industrial-control extensions (工信 on 工控).
+    3: (
+        ("inspector2", "inspector1", "inspector3"),
+        [
+            ("MLPS", ["U004-SI", "U013-DMS", "U009-CLOUD"]),
+            ("MLPS_EXT", ["U013-DMS", "U009-CLOUD"]),
+        ],
+    ),
+    # 数据安全和个人信息保护: the DATA checklist.
+    4: (("inspector1", "inspector2"), [("DATA", ["U003", "U018", "U021"])]),
+    # 国庆: duties of a company, a 团场 and an Internet firm (ICP filing: 工信), the water SCADA.
+    5: (
+        ("inspector1", "inspector3", "inspector2"),
+        [
+            ("RESP", ["U012", "U016", "U021"]),
+            ("WEB", ["U016"]),
+            ("MLPS", ["U010-SCADA"]),
+            ("MLPS_EXT", ["U010-SCADA"]),
+        ],
+    ),
+    # 年度风险隐患排查: duties, the media centre's new media and secrecy, the government portal.
+    6: (
+        ("inspector1", "inspector2", "inspector4"),
+        [("RESP", ["U005", "U014", "U008"]), ("WEB", ["U008"]), ("MLPS", ["U001-WEB"])],
+    ),
 }
+SYSTEM_CHECKLISTS = ("MLPS", "MLPS_EXT")
 
 
 def _photo(text: str) -> bytes:
@@ -120,9 +153,34 @@ def ensure_checklists() -> None:
         checklist_services.load_paths([str(default_folder())])
 
 
+def finding_fact(question: str) -> str:
+    """A finding as a fact found on site, from the item's question: "是否建立X？" becomes
+    "经现场查阅资料、询问相关人员，该单位未建立X。" (the demo's stand-in for the inspector's words)."""
+    core = (question or "").strip().rstrip("？?。 ")
+    head, _, rest = core.partition("是否")
+    if not rest:
+        return f"经现场查阅资料、询问相关人员，发现以下要求未落实：{core}。"
+    if rest.startswith(("有", "具有")):
+        rest = "没" + rest
+    elif rest.startswith("已"):
+        rest = "未" + rest[1:]
+    else:
+        rest = "未" + rest
+    return f"经现场查阅资料、询问相关人员，{head}{rest.replace('是否', '未')}。"
+
+
+def agrees_with_registry(item, system: System | None) -> bool:
+    """Whether the registry already shows the item is met, so a plausible answer is "compliant":
+    a system with an MLPS filing number is filed (定级备案), whatever the dice say."""
+    return bool(system is not None and system.filing_number and "备案" in (item.text or ""))
+
+
 def _fill(inspection_id: int, lead: User, rng: random.Random, *, share: float = 1.0) -> None:
-    """Answer (a share of) the applicable items as a plausible inspection would."""
+    """Answer (a share of) the applicable items as a plausible inspection would: an item the
+    registry shows met is compliant, and an item of duty is never waved off as not applicable
+    (the checklist's own rules already left out what does not apply)."""
     ctx = inspections.fill_context(inspection_id, actor=lead, action="inspection.fill")
+    system = db.session.get(Inspection, inspection_id).system
     changes = []
     for item in ctx.applicability.applicable:
         if rng.random() > share:
@@ -130,14 +188,14 @@ def _fill(inspection_id: int, lead: User, rng: random.Random, *, share: float = 
         roll = rng.random()
         if item.kind != "yes_no":
             fields = {"result": "not_applicable"}
+        elif agrees_with_registry(item, system):
+            fields = {"result": "compliant"}
         elif roll < 0.14:
             fields = {
                 "result": "noncompliant",
-                "finding_description": inspections.finding_prefill(item.text),
-                "note": "已向单位说明问题。",
+                "finding_description": finding_fact(item.text),
+                "note": "已当场向单位网络安全负责人指出，单位未提出异议。",
             }
-        elif roll < 0.20:
-            fields = {"result": "not_applicable", "note": "该单位无此情形。"}
         else:
             fields = {"result": "compliant"}
         changes.append(
@@ -175,27 +233,29 @@ def _fill(inspection_id: int, lead: User, rng: random.Random, *, share: float = 
 
 
 def _assign(
-    rnd: Round, coordinator: User, targets: list[Target], key: str, day: date, team: tuple[str, str]
+    rnd: Round, coordinator: User, targets: list[Target], key: str, day: date, team: tuple[str, ...]
 ) -> list[int]:
     template = _template(key)
     if template is None or not targets:
         return []
-    lead, member = _user(team[0]), _user(team[1])
+    members = [_user(username) for username in team]
     assignment = rounds.assign_targets(
         rnd.id,
         targets,
         actor=coordinator,
         template_id=template.id,
         scheduled_on=day,
-        team=[TeamMember(lead.id), TeamMember(member.id)],
-        lead_id=lead.id,
+        team=[TeamMember(m.id) for m in members],
+        lead_id=members[0].id,
         confirmed_over_cap=True,
     )
     return [i.id for i in assignment.inspections]
 
 
 def _targets(codes: list[str], model) -> list[Target]:
-    rows = db.session.scalars(sa.select(model).where(model.code.in_(codes))).all()
+    rows = db.session.scalars(
+        sa.select(model).where(model.code.in_(codes)).order_by(model.code)
+    ).all()
     kind = "unit" if model is Unit else "system"
     return [Target(kind, row.id) for row in rows]
 
@@ -228,15 +288,14 @@ def seed_inspections(year: int, *, today: date | None = None) -> int:
             continue
         if rnd.status == "planned":
             rounds.change_round_status(rnd.id, "active", actor=coordinator)
-        unit_codes, system_codes = PLAN[rnd.seq]
-        team = TEAMS[rnd.seq % len(TEAMS)]
+        team, work = PLAN[rnd.seq]
         day = rnd.start_date + timedelta(days=3) if rnd.start_date else today
         if rnd is current:
             day = today
-        ids = _assign(rnd, coordinator, _targets(unit_codes, Unit), "RESP", day, team)
-        ids += _assign(rnd, coordinator, _targets(system_codes, System), "MLPS", day, team)
-        cii = [t for t in _targets(unit_codes, Unit) if db.session.get(Unit, t.id).is_cii]
-        ids += _assign(rnd, coordinator, cii, "CII", day, team)
+        ids = []
+        for key, codes in work:
+            model = System if key in SYSTEM_CHECKLISTS else Unit
+            ids += _assign(rnd, coordinator, _targets(codes, model), key, day, team)
         made += len(ids)
         lead = _user(team[0])
         if rnd is current:

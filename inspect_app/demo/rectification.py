@@ -1,7 +1,7 @@
 """Demo rectification: items in every state across several units, through the real services.
 
-A "story" of five data-security inspections (the DATA checklist, which the planned rounds do not
-use) whose notices were served weeks before the demo's today, and the steps units and office took
+A "story" of five data-security inspections (the DATA checklist, in the data-security round once
+it has begun) whose notices were served weeks before the demo's today, and the steps units and office took
 since: answered (one with a photo), returned and answered again, verified (one after an on-site
 re-check), a risk accepted until a date, one handed over to the police, overdue with an interview
 and a notification to the superior department, due soon, extended (both dates in the history), an
@@ -45,7 +45,7 @@ from ..rounds.services import Target, TeamMember
 
 TEMPLATE = "DATA"
 TEAM = ("inspector1", "inspector2")
-POLICE = "示例市公安局网安支队"
+POLICE = "师市公安局网安支队"
 
 
 @dataclass
@@ -135,7 +135,10 @@ class Story:
         main_day = self.today + timedelta(days=min(n.submitted for n in later))
         usable = [r for r in self.rounds if r.seq <= self.current.seq]
         started = [r for r in usable if r.start_date and r.start_date <= main_day]
-        main = started[-1] if started else usable[0]
+        # A data-security story belongs to the data-security round once it has begun (the DATA
+        # checklist in its round), else to the latest round begun by then.
+        data = [r for r in started if "数据安全" in r.title]
+        main = data[-1] if data else started[-1] if started else usable[0]
         for name, notice in NOTICES.items():
             if not notice.earlier:
                 day = self.today + timedelta(days=notice.submitted)
@@ -324,7 +327,7 @@ def _steps(story: Story) -> list[tuple[date, Callable[[], object]]]:
             overdue,
             actor=office,
             held_on=day,
-            place="市委网信办302会议室",
+            place="师市党委网信办302会议室",
             office_people="陈协调、李检查",
             unit_people="王立新（信息科技部总经理）、赵敏（科技风险管理岗）",
             content="通报数据库端口暴露问题逾期未整改的情况，要求说明原因并限期关闭端口、部署风险监测。",

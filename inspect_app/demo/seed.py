@@ -17,11 +17,14 @@ from ..models import Department, Round, System, Unit, User
 
 DEMO_PASSWORD = "demo-pass-2026"
 
+# The joint departments of a 师市 office (a division and its city run as one, 师市合一); the
+# notices are issued by the 网信 office's administrative name (NOTICE_ISSUER), and the numbers
+# take the 师市 prefix (NOTICE_NUMBER_PATTERN).
 DEPARTMENTS = [
-    ("CAC", "市委网信办", "Cyberspace Affairs Office"),
-    ("PSB", "市公安局网安支队", "Police Cyber Security Unit"),
-    ("MIIT", "市工业和信息化局", "Industry and IT Bureau"),
-    ("SEC", "市国家保密局", "Secrecy Bureau"),
+    ("CAC", "师市党委网信办", "Cyberspace Affairs Office"),
+    ("PSB", "师市公安局网安支队", "Police Cyber Security Unit"),
+    ("MIIT", "师市工业和信息化局", "Industry and IT Bureau"),
+    ("SEC", "师市国家保密局", "Secrecy Bureau"),
 ]
 
 # code, name, kind, key unit, CII, sector, facts
@@ -206,7 +209,37 @@ UNITS = [
         "文化",
         {"has_website": True, "has_new_media": True},
     ),
+    # 兵团 units: a regiment (团场), the town run with it (团镇合一) and one of its companies (连队).
+    (
+        "U021",
+        "示例师第一团",
+        "regiment",
+        True,
+        False,
+        "团场",
+        {"has_website": True, "has_new_media": True, "handles_pi": True, "important_data": True},
+    ),
+    (
+        "U022",
+        "示例镇人民政府（第一团）",
+        "regiment_town",
+        True,
+        False,
+        "政务",
+        {"has_website": True, "has_new_media": True, "handles_pi": True, "classified": True},
+    ),
+    (
+        "U023",
+        "示例师第一团第三连",
+        "company",
+        False,
+        False,
+        "连队",
+        {"handles_pi": True},
+    ),
 ]
+# A unit's parent in the registry (a company belongs to its regiment).
+PARENTS = {"U023": "U021"}
 
 # unit code -> [(system code suffix, name, MLPS level, CII, internet-facing)]
 SYSTEMS = {
@@ -245,6 +278,8 @@ SYSTEMS = {
     "U018": [("MALL", "电商交易平台", 3, False, True), ("CRM", "会员管理系统", 2, False, False)],
     "U019": [("TMS", "运输管理系统", 2, False, True)],
     "U020": [("WEB", "图书馆门户网站", 1, False, True)],
+    "U021": [("OA", "团场综合办公系统", 2, False, False)],
+    "U022": [("WEB", "镇政务服务网站", 2, False, True)],
 }
 
 # Systems the 等保 extension requirements apply to: cloud platforms and industrial control systems.
@@ -277,12 +312,35 @@ ROUNDS = [
 ]
 
 
-def _credit_code(n: int, kind: str) -> str:
-    """A fictional 统一社会信用代码 with a valid GB 32100 check digit."""
+# The first two characters of a 统一社会信用代码 (GB 32100): 11 机关, 12 事业单位, 91 企业.
+CREDIT_PREFIX = {
+    "party_gov": "11",
+    "regiment": "11",
+    "regiment_town": "11",
+    "public_institution": "12",
+    "soe": "91",
+    "private_enterprise": "91",
+}
+# 兵团's administrative division code (6 digits) in fictional numbers; 0997 is 阿拉尔's area code.
+AREA_CODE = "0997"
+DIVISION_CODE = "659099"
+
+
+def _credit_code(n: int, kind: str) -> str | None:
+    """A fictional 统一社会信用代码 with a valid GB 32100 check digit; None for a 连队, which is
+    no registered body of its own."""
     from ..directory.creditcode import check_digit
 
-    first17 = ("9199" if kind in ("soe", "private_enterprise") else "1199") + f"0000MA{n:07d}"
+    prefix = CREDIT_PREFIX.get(kind)
+    if prefix is None:
+        return None
+    first17 = prefix + DIVISION_CODE + f"MA{n:07d}"
     return first17 + check_digit(first17)
+
+
+def filing_number(unit_code: str, n: int) -> str:
+    """A fictional 等保备案 number in the real shape: 11 digits, a hyphen, 5 digits."""
+    return f"{DIVISION_CODE[:6]}26{int(unit_code[1:]):03d}-{n:05d}"
 
 
 def _one(model, **by):
@@ -319,7 +377,7 @@ def seed(year: int | None = None, *, inspections: bool = True) -> dict[str, int]
                 credit_code=_credit_code(n, kind),
                 address=f"示例市示例区示例路{n}号",
                 contact_name=f"联络员{n}",
-                contact_phone=f"0997-460{n:04d}",
+                contact_phone=f"{AREA_CODE}-460{n:04d}",
                 contact_email=f"liaison{n}@example.cn",
                 **facts,
             )
@@ -327,8 +385,11 @@ def seed(year: int | None = None, *, inspections: bool = True) -> dict[str, int]
             added["units"] += 1
         units[code] = unit
     db.session.flush()
+    for child, parent in PARENTS.items():
+        if units[child].parent_id is None:
+            units[child].parent = units[parent]
     for unit_code, systems in SYSTEMS.items():
-        for suffix, name, level, cii, internet in systems:
+        for n, (suffix, name, level, cii, internet) in enumerate(systems, start=1):
             code = f"{unit_code}-{suffix}"
             if _one(System, code=code) is None:
                 db.session.add(
@@ -341,9 +402,7 @@ def seed(year: int | None = None, *, inspections: bool = True) -> dict[str, int]
                         internet_facing=internet,
                         is_cloud=code in CLOUD_SYSTEMS,
                         is_ics=code in ICS_SYSTEMS,
-                        filing_number=f"99010099{int(unit_code[1:]):03d}{len(code):02d}-{level}"
-                        if level >= 2
-                        else "",
+                        filing_number=filing_number(unit_code, n) if level >= 2 else "",
                         address="https://www.example.cn/" + code.lower() if internet else "机房A",
                     )
                 )

@@ -20,6 +20,7 @@ from ..errors import InvalidTransition, ValidationFailed
 from ..extensions import db
 from ..models import Attachment, Finding, NoticeCounter, User, Visit, utcnow
 from ..models.inspection import SERVICE_METHODS
+from ..models.org import kind_in
 from . import services
 
 # Legal content (cited, not translated). The authority to inspect (检查依据) per department.
@@ -394,7 +395,9 @@ def notice_document(visit: Visit) -> NoticeDocument:
     )
     citer = Citer()
     supervision = visit.nature == "party_gov_supervision"
-    party_gov = supervision or visit.unit.kind in config.get("PARTY_GOV_KINDS", ("party_gov",))
+    party_gov = supervision or kind_in(
+        visit.unit.kind, config.get("PARTY_GOV_KINDS", ("party_gov",))
+    )
     if supervision:
         parts = [SUPERVISION_AUTHORITY, AUTHORITY_BY_DEPARTMENT["CAC"]]
     else:

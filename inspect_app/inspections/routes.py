@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from .. import labels
+from .. import labels, region
 from ..auth import permissions
 from ..checklists import basis
 from ..clock import local_to_utc, local_today, utc_to_local
@@ -186,7 +186,7 @@ def guidance(inspection_id: int):
         response = jsonify(
             {
                 str(item.id): {
-                    "guidance": item.guidance,
+                    "guidance": region.regional(item.guidance),
                     "basis": [labels.legal_basis_text(b) for b in bases[item.id]],
                 }
                 for item in items

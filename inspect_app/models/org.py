@@ -14,7 +14,49 @@ from .base import in_values, utcnow
 if TYPE_CHECKING:
     from .user import User
 
-UNIT_KINDS = ("party_gov", "public_institution", "soe", "private_enterprise", "other")
+# The general kinds every checklist rule is written for.
+GENERAL_KINDS = ("party_gov", "public_institution", "soe", "private_enterprise", "other")
+# 兵团 kinds: 团场 (regiment farm), 团镇 (a town run together with its regiment, 团镇合一) and 连队
+# (a regiment's company, its basic-level organisation).
+BINGTUAN_KINDS = ("regiment", "regiment_town", "company")
+UNIT_KINDS = (*GENERAL_KINDS, *BINGTUAN_KINDS)
+
+# The legal character of each 兵团 kind: the general kind a rule written for the general kinds
+# (checklists' `unit.kind`, Party-rule and advisory-item reach, nature of a visit, 党政机关 wording
+# of the notice, yearly caps) treats it as. docs/checklists.md "兵团 unit kinds" gives the reasons:
+# - 团镇: the town's government (镇人民政府), run together with the regiment's organs, is a local
+#   organ of state power: a 党政机关, supervised (督查) under the responsibility system.
+# - 团场: since the 2017 reform (团场综合配套改革, 政企分开) the regiment is run by its Party
+#   committee and a 管理委员会 exercising the 师's administrative and social functions; its
+#   businesses are companies of their own (registered as `soe`). So a 党政机关 too.
+# - 连队: the regiment's basic-level organisation (like a 村/社区: a Party branch and a 连队管理
+#   委员会), neither a 党政机关 nor an enterprise: statutory items only, as `other`; its visit is
+#   nevertheless 督查 (VISIT_NATURE_BY_KIND), not 涉企行政检查, and its notice takes the
+#   supervisory route through the regiment.
+KIND_CHARACTER = {"regiment": "party_gov", "regiment_town": "party_gov", "company": "other"}
+
+
+def legal_character(kind: str) -> str:
+    """The general kind a unit kind is treated as (itself for a general kind)."""
+    return KIND_CHARACTER.get(kind, kind)
+
+
+def kind_setting(mapping, kind: str, default=None):
+    """A per-kind setting (VISIT_NATURE_BY_KIND, INSPECTION_CAPS, ...): the kind's own entry,
+    else the entry of its legal character, else the default."""
+    if kind in mapping:
+        return mapping[kind]
+    return mapping.get(legal_character(kind), default)
+
+
+def kind_in(kind: str, kinds) -> bool:
+    """Whether a unit kind is among `kinds`, itself or by its legal character."""
+    return kind in kinds or legal_character(kind) in kinds
+
+
+def kinds_covered(kinds) -> tuple[str, ...]:
+    """Every unit kind that `kinds` reach, the 兵团 kinds by their legal character."""
+    return tuple(k for k in UNIT_KINDS if kind_in(k, kinds))
 
 
 class Department(db.Model):

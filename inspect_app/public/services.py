@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from ..checklists.basis import kinds_allowed
 from ..extensions import db
 from ..models import ChecklistItem, ChecklistTemplate
-from ..models.org import UNIT_KINDS
+from ..models.org import UNIT_KINDS, kind_setting
 from ..rounds.labels import NATURE_LABELS
 
 # The natures a visit takes from its unit's kind (VISIT_NATURE_BY_KIND); 专项排查 is a round's
@@ -27,7 +27,9 @@ NATURES = ("enterprise_inspection", "party_gov_supervision")
 def kinds_by_nature() -> dict[str, tuple[str, ...]]:
     by_kind = current_app.config["VISIT_NATURE_BY_KIND"]
     return {
-        nature: tuple(k for k in UNIT_KINDS if by_kind.get(k, "enterprise_inspection") == nature)
+        nature: tuple(
+            k for k in UNIT_KINDS if kind_setting(by_kind, k, "enterprise_inspection") == nature
+        )
         for nature in NATURES
     }
 

@@ -46,6 +46,7 @@ from ..models import (
     Unit,
 )
 from ..models.inspection import INSPECTION_STATUSES, ON_RECORD_STATUSES
+from ..models.org import kind_setting
 from ..models.rectification import SEVERITIES, UNIT_TURN_STATUSES
 from .sql import days_between, local_date
 
@@ -469,7 +470,7 @@ def per_unit(scope: Scope, today: date) -> list[UnitRow]:
                 kind,
                 n,
                 _as_rectification(values),
-                cap if cap is not None else caps.get(kind),
+                cap if cap is not None else kind_setting(caps, kind),
             )
         )
     return sorted(rows, key=lambda r: (-r.figures.overdue, -r.figures.findings, r.code))

@@ -44,6 +44,7 @@ from ..models import (
     utcnow,
 )
 from ..models.inspection import EDITABLE_STATUSES, ROUND_NATURES
+from ..models.org import kind_setting
 from ..transaction import unit_of_work
 from .labels import ROUND_STATUS_LABELS, label
 
@@ -293,7 +294,7 @@ def inspection_cap(unit: Unit, caps: dict[str, int] | None = None) -> int | None
     if unit.inspection_cap is not None:
         return unit.inspection_cap
     caps = caps if caps is not None else current_app.config.get("INSPECTION_CAPS", {})
-    return caps.get(unit.kind)
+    return kind_setting(caps, unit.kind)
 
 
 def _year_counts_stmt(year: int) -> sa.Subquery:
@@ -326,7 +327,7 @@ def visit_nature(unit: Unit, rnd: Round) -> str:
     if rnd.nature == "special_review":
         return "special_review"
     by_kind = current_app.config.get("VISIT_NATURE_BY_KIND", {})
-    nature = by_kind.get(unit.kind, "enterprise_inspection")
+    nature = kind_setting(by_kind, unit.kind, "enterprise_inspection")
     return nature if nature in ROUND_NATURES else "enterprise_inspection"
 
 

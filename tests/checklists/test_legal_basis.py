@@ -14,6 +14,7 @@ from inspect_app.extensions import db
 from inspect_app.inspections import services as inspections
 from inspect_app.labels import legal_basis_text
 from inspect_app.models import Finding
+from inspect_app.models.org import kinds_covered
 
 from ..inspections.conftest import change
 from ..inspections.helpers import png_bytes
@@ -225,7 +226,10 @@ def test_resp_03_and_06_apply_only_to_party_government_and_soe_units():
     for code in ("RESP-02", "RESP-03", "RESP-06"):
         item = shipped()[code]
         assert item["advisory"] is True
-        assert basis.kinds_allowed(item["applies_if"]) == {"party_gov", "public_institution", "soe"}
+        # 团场 and 团镇 are 党政机关 by their legal character (models/org.py).
+        assert basis.kinds_allowed(item["applies_if"]) == set(
+            kinds_covered(("party_gov", "public_institution", "soe"))
+        )
     assert ("党委（党组）网络安全工作责任制实施办法", "第7条、第8条") in laws("RESP-06")
 
 
@@ -245,7 +249,9 @@ def test_resp_24_binds_the_buyer_not_the_seller_and_asks_for_certificates():
 
 @pytest.mark.parametrize("code", ["DATA-10", "PI-12"])
 def test_public_affairs_organisations_see_the_state_organ_items(code):
-    assert basis.kinds_allowed(shipped()[code]["applies_if"]) == {"party_gov", "public_institution"}
+    assert basis.kinds_allowed(shipped()[code]["applies_if"]) == set(
+        kinds_covered(("party_gov", "public_institution"))
+    )
 
 
 def test_web_01_names_the_provincial_telecom_authority():

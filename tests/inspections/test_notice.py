@@ -153,7 +153,7 @@ def test_the_notice_waits_until_every_inspection_of_the_visit_is_submitted(ctx, 
     )
     visit = notices.approve_notice(first.id, actor=_u(world["coordinator"]), today=DAY)
     # One notice, one number, every finding of the visit on it.
-    assert visit.notice_number == "示网信整改〔2026〕第1号"
+    assert visit.notice_number == "师市网信整改〔2026〕第1号"
     assert len(notices.visit_findings(visit)) == 3
     assert db.session.get(Inspection, second.id).notice_number == visit.notice_number
 
@@ -227,7 +227,7 @@ def _notice(app, world, unit_key, monkeypatch, **config):
 def _common(text):
     assert "示例市互联网信息办公室" in text and "市委网信办" not in text.split("检查组")[0]
     assert "（印章）" in text
-    assert "示网信整改〔2026〕第1号" in text
+    assert "师市网信整改〔2026〕第1号" in text
     # The authority to inspect, full title at first mention: never an empty 依据 sentence.
     assert "依据《" in text and "依据对你单位" not in text
     assert "《中华人民共和国网络安全法》第九条（原第八条）" in text

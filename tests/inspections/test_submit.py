@@ -125,7 +125,7 @@ def test_submit_creates_findings_and_items_due_from_the_service_date_in_one_go(c
     assert findings["T-02"].severity == "high"
     assert findings["T-01"].legal_basis[0]["article_pre2026"] == "第21条"
     assert all(f.rectification.status == "open" for f in findings.values())
-    assert inspection.notice_number == "示网信整改〔2026〕第1号"
+    assert inspection.notice_number == "师市网信整改〔2026〕第1号"
     # weights: T-01 1 (nc), T-02 2 (nc), T-03 1, T-04 1 -> 2 of 5
     assert inspection.score == 40.0 and inspection.compliance_rate == 0.5
     assert db.session.query(Attachment).filter_by(kind="signature").count() == 1
@@ -260,7 +260,7 @@ def test_repeat_findings_point_to_the_earlier_one(ctx, setup, make):
     assert services.previous_answers(earlier, ["T-02"]) == {}  # round 4 is not round 3's past
     assert (
         db.session.get(Inspection, later.id).notice_number
-        == f"示网信整改〔{date.today().year}〕第2号"
+        == f"师市网信整改〔{date.today().year}〕第2号"
     )
 
 
@@ -287,14 +287,14 @@ def test_submit_through_the_page_creates_findings_and_a_draft_numbered_only_on_a
     assert "张三" in record
     notice = b.get(f"/inspections/{setup['inspection']}/notice").get_data(as_text=True)
     assert "T-02 问题" in notice and "张三" in record
-    assert "示网信整改〔" not in notice and "draft-mark" in notice  # no number before approval
+    assert "师市网信整改〔" not in notice and "draft-mark" in notice  # no number before approval
     # The lead cannot approve; the office can, and that gives the number, once.
     url = f"/inspections/{setup['inspection']}/notice/approve"
     assert b.post(url, {}).status_code == 403
     office = login_as("coordinator")
     assert office.post(url, {}).status_code == 302
     notice = b.get(f"/inspections/{setup['inspection']}/notice").get_data(as_text=True)
-    assert "示网信整改〔" in notice and "draft-mark" not in notice
+    assert "师市网信整改〔" in notice and "draft-mark" not in notice
     assert office.post(url, {}).status_code == 409  # approved already: nothing to approve
     with app.app_context():
         approvals = db.session.query(AuditEvent).filter_by(action="notice.approve").all()

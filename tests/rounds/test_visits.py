@@ -24,11 +24,11 @@ def test_a_coordinator_approves_the_plan_and_the_notice_is_numbered_once(ctx, ma
     visit = visits.approve_plan(
         first.visit_id, actor=office, preparation="请准备等保备案证明", today=date(2026, 5, 12)
     )
-    assert visit.advance_notice_number == "示网信检通〔2026〕第1号"
+    assert visit.advance_notice_number == "师市网信检通〔2026〕第1号"
     assert visit.plan_approved_by_id == office.id and visit.preparation == "请准备等保备案证明"
     assert (
         visits.approve_plan(second.visit_id, actor=office, preparation="").advance_notice_number
-        == "示网信检通〔2026〕第2号"
+        == "师市网信检通〔2026〕第2号"
     )
     with pytest.raises(InvalidTransition):
         visits.approve_plan(first.visit_id, actor=office, preparation="")
@@ -61,14 +61,14 @@ def test_the_inspection_notice_names_basis_scope_date_team_and_preparation(app, 
     b.login(name)
     html = b.get(f"/rounds/visits/{visit_id}/advance-notice").get_data(as_text=True)
     for text in (
-        "示网信检通〔2026〕第1号",
+        "师市网信检通〔2026〕第1号",
         "2026年5月20日",
         "请准备近六个月日志",
         "（印章）",
         "第九条（原第八条）",
     ):
         assert text in html, text
-    assert "示网信检通" in b.get(f"/rounds/visits/{visit_id}").get_data(as_text=True)
+    assert "师市网信检通" in b.get(f"/rounds/visits/{visit_id}").get_data(as_text=True)
 
 
 def test_the_round_page_lists_the_notices_awaiting_approval(app, make):
