@@ -5,12 +5,14 @@ import hashlib
 from importlib import metadata
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
 from ..auth.permissions import can
 from ..clock import local_today
 from ..dashboard.routes import render_dashboard
+from ..extensions import db
 from ..inspections.routes import render_my_inspections
 from ..rectification import queries as rectification
 from ..rectification.routes import unit_home
@@ -88,4 +90,18 @@ def offline():
 
 @bp.get("/healthz")
 def healthz():
+    """Liveness: this process serves requests (touches neither the database nor Redis)."""
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: the database answers (one `SELECT 1`); 503 when it does not, so a load
+    balancer or monitor can tell a host that runs from one that can serve."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.rollback()
+    except sa.exc.DBAPIError:
+        db.session.rollback()
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}

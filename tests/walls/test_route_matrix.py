@@ -46,6 +46,7 @@ TABLE = """
 # endpoint                      method  target                       anon admin coord insp out  view unitA unitB
 main.index                      GET     -                            302  200  200  200  200  200  200  200
 main.healthz                    GET     -                            200  200  200  200  200  200  200  200
+main.readyz                     GET     -                            200  200  200  200  200  200  200  200
 main.service_worker             GET     -                            200  200  200  200  200  200  200  200
 public.items                    GET     -                            200  200  200  200  200  200  200  200
 public.items                    GET     ?nature=enterprise_inspection  200  200  200  200  200  200  200  200
@@ -957,6 +958,7 @@ PUBLIC = {
     "static",
     "auth.login",
     "main.healthz",
+    "main.readyz",  # health probes: no data, only whether the database answers
     "main.service_worker",
     "public.items",  # the published 检查事项清单 (公示, 54号文)
     "main.offline",
