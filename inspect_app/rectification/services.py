@@ -43,7 +43,7 @@ from ..models import (
 from ..models.rectification import ESCALATION_TARGETS, SEVERITIES
 from ..notifications import services as notifications
 from ..transaction import unit_of_work
-from . import states
+from . import duties, states
 
 MAX_TEXT = 5000
 MAX_NAME = 100
@@ -101,6 +101,29 @@ def withdraw_findings(inspection: Inspection, *, actor: User, reason: str) -> No
                 "The unit has already acted on the rectification items; the inspection cannot be reopened."
             )
         )
+    # A finding that also stands for the same defect found in another submitted checklist of
+    # the visit (duties.py) stays, moved to that checklist's item: the defect is still on record.
+    kept = []
+    for finding in findings:
+        links = [la for la in duties.finding_links(finding) if la.submitted]
+        if not links:
+            continue
+        to = links[0]
+        before = {"inspection_id": finding.inspection_id, "item_id": finding.item_id}
+        other = db.session.get(Answer, _answer_key(to))
+        finding.inspection = db.session.get(Inspection, to.inspection_id)
+        finding.item = db.session.get(ChecklistItem, to.item_id)
+        if other is not None and (other.finding_description or "").strip():
+            finding.description = other.finding_description.strip()
+        audit.record(
+            actor,
+            "finding.move",
+            finding,
+            before=before,
+            after={"inspection_id": to.inspection_id, "item_id": to.item_id, "reason": reason},
+        )
+        kept.append(finding)
+    findings = [f for f in findings if f not in kept]
     # Later findings that repeat these lose the link first, or deleting them breaks the key.
     withdrawn = [f.id for f in findings]
     if withdrawn:
@@ -129,6 +152,14 @@ def withdraw_findings(inspection: Inspection, *, actor: User, reason: str) -> No
         if finding.rectification:
             db.session.delete(finding.rectification)
         db.session.delete(finding)
+
+
+def _answer_key(link: duties.LinkedAnswer) -> int | None:
+    return db.session.scalar(
+        sa.select(Answer.id).where(
+            Answer.inspection_id == link.inspection_id, Answer.item_id == link.item_id
+        )
+    )
 
 
 def _finding_code(inspection: Inspection, n: int) -> str:
@@ -162,13 +193,17 @@ def create_findings(
     caller commits."""
     earlier = _earlier_findings(inspection, [i.code for i in active], today)
     level = inspection.system.mlps_level if inspection.system is not None else None
+    by_duty = duties.visit_findings_by_duty(inspection)
     findings = []
     for item in active:
-        answer = answers[item.id]
-        if answer.result != "noncompliant":
-            continue
+        answer = answers.get(item.id)
+        if answer is None or answer.result != "noncompliant":
+            continue  # no answer: a linked item answered in another checklist of the visit
         if item.advisory and inspection.unit.kind not in basis.ADVISORY_FINDING_KINDS:
             continue  # no law, regulation or rule behind it: a recommendation, never a finding
+        held = by_duty.get(item.duty)
+        if held is not None and held.item is not None and duties.covers(held.item, item):
+            continue  # one defect, one finding: the visit already holds it (duties.py)
         days = answer.finding_deadline_days or item.deadline_days
         finding = Finding(
             code=_finding_code(inspection, len(findings) + 1),
@@ -183,8 +218,8 @@ def create_findings(
             severity=answer.finding_severity or item.severity,
             major_hazard=item.major_hazard,
             legal_basis=basis.resolve(item.legal_basis, level),
-            # 整改要求 printed on the notice: the item's, once checklists carry one.
-            required_action=getattr(item, "required_action", "") or "",
+            # 整改要求 printed on the notice.
+            required_action=item.required_action or "",
             repeat_of_id=earlier[item.code].id if item.code in earlier else None,
         )
         previous = earlier.get(item.code)

@@ -1,0 +1,32 @@
+"""checklist items: 整改要求 (required_action) and same_as (one defect, one finding)
+
+`required_action` is what the unit must do when the item is non-compliant; a finding copies it
+and the notice prints it. `same_as` names the canonical item of another checklist that checks the
+same duty: within one visit the linked items yield one finding.
+
+Revision ID: 8d4b2e61c7a9
+Revises: 5f58307847ee
+Create Date: 2026-12-06 22:40:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '8d4b2e61c7a9'
+down_revision = '5f58307847ee'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('checklist_items', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('required_action', sa.Text(), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('same_as', sa.String(length=40), server_default='', nullable=False))
+
+
+def downgrade():
+    with op.batch_alter_table('checklist_items', schema=None) as batch_op:
+        batch_op.drop_column('same_as')
+        batch_op.drop_column('required_action')
