@@ -38,8 +38,8 @@ from ..models import (
     User,
     utcnow,
 )
-from ..rectification import duties
 from ..models.inspection import ANSWER_RESULTS, EDITABLE_STATUSES, ON_RECORD_STATUSES
+from ..rectification import duties
 
 SEVERITIES = ("high", "medium", "low")
 # Fields an inspector may write in an answer change, and nothing else.
