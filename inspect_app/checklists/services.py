@@ -138,7 +138,9 @@ def check_links(parsed: list[loader.ParsedFile], *, with_database: bool) -> list
                 at = ("sections", si, "items", ii, "same_as")
                 owners = [k for k, _s in known.get(item.same_as, [])]
                 if not owners:
-                    message = _l("same_as refers to %(code)s, which no checklist has", code=item.same_as)
+                    message = _l(
+                        "same_as refers to %(code)s, which no checklist has", code=item.same_as
+                    )
                 elif t.key in owners:
                     message = _l(
                         "same_as refers to %(code)s in the same checklist", code=item.same_as
