@@ -159,6 +159,7 @@ AUDIT_ACTION_LABELS = {
     "evidence.delete": _l("Evidence removed"),
     "finding.create": _l("Finding recorded"),
     "finding.withdraw": _l("Finding withdrawn"),
+    "finding.move": _l("Finding moved to a linked checklist"),
     "rectification.respond": _l("Rectification report submitted"),
     "rectification.extension_request": _l("Extension requested"),
     "rectification.extension_grant": _l("Extension granted"),
@@ -258,6 +259,8 @@ def pretty_json(value) -> str:
 
 
 def register(app: Flask) -> None:
+    from .citations import citer_for
+
     app.jinja_env.filters["pretty_json"] = pretty_json
     app.jinja_env.globals.update(
         role_label=lambda code: label(ROLE_LABELS, code),
@@ -273,6 +276,7 @@ def register(app: Flask) -> None:
         rectification_event_label=lambda code: label(RECTIFICATION_EVENT_LABELS, code),
         escalation_target_label=lambda code: label(ESCALATION_TARGET_LABELS, code),
         legal_basis_text=legal_basis_text,
+        citer_for=citer_for,
         localized=localized,
         audit_action_label=lambda code: label(AUDIT_ACTION_LABELS, code),
         object_type_label=lambda code: label(OBJECT_TYPE_LABELS, code),

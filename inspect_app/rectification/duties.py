@@ -17,9 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Answer, ChecklistItem, Finding, Inspection
+from ..models.inspection import ON_RECORD_STATUSES
 
 
 @dataclass(frozen=True)
@@ -40,48 +42,36 @@ def _same_object(a: Inspection, system_id: int | None) -> bool:
     return a.system_id is None or system_id is None or a.system_id == system_id
 
 
-def _others(inspection: Inspection, duties: set[str]):
-    """(item, other inspection) rows of the visit's other inspections whose items check one of
-    `duties` (by their own code or their same_as)."""
-    if not duties:
-        return []
-    return db.session.execute(
-        sa.select(ChecklistItem, Inspection)
-        .join(Inspection, Inspection.template_id == ChecklistItem.template_id)
-        .where(
-            Inspection.visit_id == inspection.visit_id,
-            Inspection.id != inspection.id,
-            sa.or_(ChecklistItem.code.in_(duties), ChecklistItem.same_as.in_(duties)),
-        )
-        .order_by(Inspection.id, ChecklistItem.position)
-    ).all()
-
-
 def linked_answers(
     inspection: Inspection, items: list[ChecklistItem]
 ) -> dict[int, list[LinkedAnswer]]:
-    """By item id of `inspection`: the answers to the same duty elsewhere in the visit."""
+    """By item id of `inspection`: the answers to the same duty elsewhere in the visit. One
+    query, whatever the number of items."""
     by_duty: dict[str, list[ChecklistItem]] = {}
     for item in items:
         by_duty.setdefault(item.duty, []).append(item)
-    rows = _others(inspection, set(by_duty))
-    if not rows:
+    if not by_duty:
         return {}
-    answers = {
-        (a.inspection_id, a.item_id): a
-        for a in db.session.scalars(
-            sa.select(Answer).where(
-                Answer.inspection_id.in_({i.id for _it, i in rows}),
-                Answer.item_id.in_({it.id for it, _i in rows}),
-            )
+    duties = set(by_duty)
+    rows = db.session.execute(
+        sa.select(ChecklistItem, Inspection, Answer)
+        .join(Inspection, Inspection.template_id == ChecklistItem.template_id)
+        .join(
+            Answer,
+            sa.and_(Answer.inspection_id == Inspection.id, Answer.item_id == ChecklistItem.id),
         )
-    }
+        .where(
+            Inspection.visit_id == inspection.visit_id,
+            Inspection.id != inspection.id,
+            Answer.result.is_not(None),
+            sa.or_(ChecklistItem.code.in_(duties), ChecklistItem.same_as.in_(duties)),
+        )
+        .options(joinedload(Inspection.template), joinedload(Inspection.system))
+        .order_by(Inspection.id, ChecklistItem.position)
+    ).all()
     out: dict[int, list[LinkedAnswer]] = {}
-    for other_item, other in rows:
+    for other_item, other, answer in rows:
         if not _same_object(other, inspection.system_id):
-            continue
-        answer = answers.get((other.id, other_item.id))
-        if answer is None or answer.result is None:
             continue
         for item in by_duty.get(other_item.duty, []):
             if item.code == other_item.code:
@@ -94,7 +84,7 @@ def linked_answers(
                     template_title=other.template.title,
                     item_code=other_item.code,
                     result=answer.result,
-                    submitted=other.is_on_record,
+                    submitted=other.status in ON_RECORD_STATUSES,
                     system_name=other.system.name if other.system is not None else None,
                 )
             )
