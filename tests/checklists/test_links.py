@@ -120,3 +120,64 @@ def test_a_version_loaded_before_the_new_fields_still_compares_equal(en, write):
         ],
     }
     assert schema.canonical_json(old) == schema.canonical_json(definition)
+
+
+# --- the shipped checklists -----------------------------------------------------------------
+
+
+def _shipped_items() -> dict[str, dict]:
+    items = {}
+    for path in sorted(loader.default_folder().glob("*.yaml")):
+        parsed = loader.parse_path(path)
+        assert parsed.problems == [], parsed.problems
+        for section in parsed.template.definition()["sections"]:
+            for item in section["items"]:
+                items[item["code"]] = item
+    return items
+
+
+def test_every_shipped_yes_no_item_says_what_to_rectify(en):
+    items = _shipped_items()
+    missing = [
+        code
+        for code, item in items.items()
+        if item["kind"] == "yes_no" and not item["required_action"].strip()
+    ]
+    assert missing == []
+    # A concrete action, not a restatement of the generic requirement.
+    assert "默认口令" in items["RESP-28"]["required_action"]
+    assert "六个月" in items["RESP-13"]["required_action"]
+
+
+def test_the_review_s_duplicate_pairs_are_linked_one_way(en):
+    items = _shipped_items()
+    pairs = {
+        "MLPS-SMC-02": "RESP-13",
+        "MLPS-CM-01": "RESP-09",
+        "MLPS-CM-03": "RESP-10",
+        "WEB-03": "RESP-09",
+        "MLPS-CE-07": "RESP-15",
+        "MLPS-OM-02": "RESP-15",
+        "MLPS-OM-07": "RESP-17",
+        "CII-13": "RESP-17",
+        "MLPS-CE-11": "RESP-14",
+        "CII-12": "RESP-14",
+        "CII-20": "RESP-21",
+    }
+    assert {c: items[c]["same_as"] for c in pairs} == pairs
+    assert all(items[target]["same_as"] is None for target in pairs.values())
+    # WEB-05 and BM-11 were one duty twice in one checklist: WEB-05 now checks leaks only.
+    assert "保密审查" not in items["WEB-05"]["text"]
+
+
+def test_shipped_checklists_validate_together(en):
+    _parsed, problems = services.validate_paths([str(loader.default_folder())])
+    assert problems == []
+
+
+def test_camera_items_have_a_statutory_basis_and_a_lead(en):
+    items = _shipped_items()
+    for code in ("RESP-28", "RESP-29"):
+        item = items[code]
+        assert any(b.get("law") == "网络安全法" for b in item["legal_basis"])
+        assert item["lead_department"] == "PSB" and item["deadline_days"] <= 30

@@ -292,7 +292,8 @@ def shipped_mlps(app):
 
     with app.app_context():
         folder = default_folder()
-        services.load_paths([str(folder / "mlps.yaml"), str(folder / "mlps_ext.yaml")])
+        # mlps.yaml links items to resp.yaml (same_as), so it loads with it.
+        services.load_paths([str(folder / n) for n in ("resp.yaml", "mlps.yaml", "mlps_ext.yaml")])
         return {t.key: t.id for t in db.session.scalars(sa.select(ChecklistTemplate))}
 
 
