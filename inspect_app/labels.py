@@ -31,6 +31,11 @@ ROLE_INTROS = {
     ),
 }
 
+DEPARTMENT_KIND_LABELS = {
+    "joint": _l("Member of the joint inspection"),
+    "regulator": _l("Sector regulator"),
+}
+
 UNIT_KIND_LABELS = {
     "party_gov": _l("Party or government organ"),
     "public_institution": _l("Public institution"),
@@ -266,6 +271,7 @@ def register(app: Flask) -> None:
         role_label=lambda code: label(ROLE_LABELS, code),
         role_intro=lambda code: label(ROLE_INTROS, code),
         unit_kind_label=lambda code: label(UNIT_KIND_LABELS, code),
+        department_kind_label=lambda code: label(DEPARTMENT_KIND_LABELS, code),
         inspection_status_label=lambda code: label(INSPECTION_STATUS_LABELS, code),
         result_label=lambda code: label(RESULT_LABELS, code),
         severity_label=lambda code: label(SEVERITY_LABELS, code),
