@@ -520,9 +520,17 @@ def missing_for_submit(
         if not _is_answered(item, answer):
             missing.append(Missing(_("%(item)s is not answered.", item=label), item.id, item.code))
             continue
+        covered = held.get(item.duty)
+        # The visit already holds the finding of this duty (with its evidence): one defect, one
+        # finding, so no second description and no second photo of it.
+        held_elsewhere = (
+            covered is not None and covered.item is not None and duties.covers(covered.item, item)
+        )
         photos = evidence_counts.get(answer.id, 0)
         needs_evidence = item.evidence == "required" or (
-            item.evidence == "required_if_noncompliant" and answer.result == "noncompliant"
+            item.evidence == "required_if_noncompliant"
+            and answer.result == "noncompliant"
+            and not held_elsewhere
         )
         if needs_evidence and answer.result != "not_applicable" and photos == 0:
             missing.append(
@@ -534,9 +542,8 @@ def missing_for_submit(
             )
         # An advisory item gives an enterprise no finding, so it needs no finding description.
         gives_finding = not item.advisory or inspection.unit.kind in ADVISORY_FINDING_KINDS
-        covered = held.get(item.duty)
-        if covered is not None and covered.item is not None and duties.covers(covered.item, item):
-            gives_finding = False  # the visit already holds the finding of this duty
+        if held_elsewhere:
+            gives_finding = False
         if (
             answer.result == "noncompliant"
             and gives_finding

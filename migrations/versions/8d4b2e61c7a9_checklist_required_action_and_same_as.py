@@ -1,5 +1,4 @@
-"""checklist items: 整改要求 (required_action) and same_as (one defect, one finding);
-departments: kind (joint member or sector regulator) and sector
+"""checklist items: required_action (整改要求) and same_as; departments: kind and sector
 
 `required_action` is what the unit must do when the item is non-compliant; a finding copies it
 and the notice prints it. `same_as` names the canonical item of another checklist that checks the

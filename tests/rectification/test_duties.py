@@ -10,7 +10,7 @@ from ..inspections.helpers import png_bytes
 LOG = {"legal_basis": [{"law": "网络安全法", "article": "第23条", "article_pre2026": "第21条"}]}
 
 
-def _visit_with_two_checklists(make, *, system_level=False):
+def _visit_with_two_checklists(make, *, system_level=False, evidence="optional"):
     """A visit with a RESP-like unit checklist and an MLPS-like one (same unit, same team)
     whose log-retention items check the same duty (MLPS-LOG same_as RESP-LOG)."""
     unit = make.unit(kind="soe")
@@ -29,6 +29,7 @@ def _visit_with_two_checklists(make, *, system_level=False):
                 "code": "MLPS-LOG",
                 "text": "审计数据是否集中并留存六个月？",
                 "same_as": "RESP-LOG",
+                "evidence": evidence,
                 **LOG,
             },
             {"code": "MLPS-OTHER", "text": "是否划分区域？", **LOG},
@@ -94,8 +95,10 @@ def test_the_linked_item_is_answered_once(ctx, make):
     assert db.session.query(Finding).count() == 1
 
 
-def test_a_noncompliant_linked_answer_needs_no_second_description(ctx, make):
-    first, second, lead_id, items = _visit_with_two_checklists(make)
+def test_a_noncompliant_linked_answer_needs_no_second_description_or_photo(ctx, make):
+    first, second, lead_id, items = _visit_with_two_checklists(
+        make, evidence="required_if_noncompliant"
+    )
     lead = db.session.get(User, lead_id)
     _answer(first, lead, items, {"RESP-LOG": "noncompliant", "RESP-OTHER": "compliant"})
     _submit(first, lead)
@@ -108,6 +111,25 @@ def test_a_noncompliant_linked_answer_needs_no_second_description(ctx, make):
         actor=lead,
     )
     assert services.missing_for_submit(db.session.get(Inspection, second)) == []
+
+
+def test_a_linked_answer_with_no_finding_yet_needs_its_description_and_photo(ctx, make):
+    first, second, lead_id, items = _visit_with_two_checklists(
+        make, evidence="required_if_noncompliant"
+    )
+    lead = db.session.get(User, lead_id)
+    _answer(first, lead, items, {"RESP-LOG": "compliant", "RESP-OTHER": "compliant"})
+    _submit(first, lead)
+    services.apply_changes(
+        second,
+        [
+            change(items["MLPS-LOG"], result="noncompliant"),
+            change(items["MLPS-OTHER"], result="compliant"),
+        ],
+        actor=lead,
+    )
+    missing = services.missing_for_submit(db.session.get(Inspection, second))
+    assert [m.item_code for m in missing] == ["MLPS-LOG", "MLPS-LOG"]
 
 
 def test_without_the_link_each_checklist_would_make_its_own_finding(ctx, make):
