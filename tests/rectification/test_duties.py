@@ -197,3 +197,15 @@ def test_filling_page_shows_the_answer_given_in_the_other_checklist(app, make, w
     fieldset = html[at : html.index("</fieldset>", at)]
     assert "同一义务已在《测试清单RESPT》RESP-LOG中作答" in fieldset
     assert "不符合" in fieldset
+
+
+def test_the_api_gives_each_item_its_required_action_and_link(app, make, web):
+    with app.app_context():
+        first, second, lead_id, items = _visit_with_two_checklists(make)
+        username = db.session.get(User, lead_id).username
+    web.login(username)
+    body = web.get(f"/api/v1/inspections/{second}").get_json()
+    by_code = {i["code"]: i for i in body["items"]}
+    assert by_code["MLPS-LOG"]["same_as"] == "RESP-LOG"
+    assert by_code["MLPS-OTHER"]["same_as"] is None
+    assert by_code["MLPS-OTHER"]["required_action"] == ""
