@@ -209,3 +209,21 @@ def test_the_api_gives_each_item_its_required_action_and_link(app, make, web):
     assert by_code["MLPS-LOG"]["same_as"] == "RESP-LOG"
     assert by_code["MLPS-OTHER"]["same_as"] is None
     assert by_code["MLPS-OTHER"]["required_action"] == ""
+
+
+def test_the_record_lists_a_shared_defect_once_and_refers_to_the_shared_answer(app, make, web):
+    with app.app_context():
+        first, second, lead_id, items = _visit_with_two_checklists(make)
+        lead = db.session.get(User, lead_id)
+        _answer(first, lead, items, {"RESP-LOG": "noncompliant", "RESP-OTHER": "compliant"})
+        _submit(first, lead)
+        _answer(second, lead, items, {"MLPS-OTHER": "noncompliant"})
+        _submit(second, lead)
+        username = lead.username
+    web.login(username)
+    html = web.get(f"/inspections/{second}/record").get_data(as_text=True)
+    assert "见RESP-LOG：不符合" in html
+    problems = html[html.index('class="noncompliant-list"') :]
+    problems = problems[: problems.index("</ol>")]
+    assert problems.count("<li>") == 2
+    assert "RESP-LOG" in problems and "MLPS-OTHER" in problems and "MLPS-LOG" not in problems
