@@ -227,3 +227,16 @@ def test_the_record_lists_a_shared_defect_once_and_refers_to_the_shared_answer(a
     problems = problems[: problems.index("</ol>")]
     assert problems.count("<li>") == 2
     assert "RESP-LOG" in problems and "MLPS-OTHER" in problems and "MLPS-LOG" not in problems
+
+
+def test_the_submit_page_says_a_shared_problem_makes_one_finding(app, make, web):
+    with app.app_context():
+        first, second, lead_id, items = _visit_with_two_checklists(make)
+        lead = db.session.get(User, lead_id)
+        _answer(first, lead, items, {"RESP-LOG": "noncompliant", "RESP-OTHER": "compliant"})
+        _submit(first, lead)
+        _answer(second, lead, items, {"MLPS-LOG": "noncompliant", "MLPS-OTHER": "compliant"})
+        username = lead.username
+    web.login(username)
+    html = web.get(f"/inspections/{second}/submit").get_data(as_text=True)
+    assert "与RESP-LOG为同一问题，只形成一个问题" in html
