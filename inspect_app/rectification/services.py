@@ -185,13 +185,13 @@ def create_findings(
     actor: User,
 ) -> list[Finding]:
     """A finding and an open rectification item for every non-compliant answer among the
-    active items of a submitted inspection. A finding of the same unit and item in an earlier
+    active items of a submitted inspection. A finding of the same unit and duty in an earlier
     round within REPEAT_WINDOW_DAYS makes it a repeat: linked, counted and (REPEAT_RAISES_
     SEVERITY) one level more severe. An advisory item (no statutory basis) yields no finding
     for a unit other than a 党政机关 or 事业单位; GB/T 22239 clauses are those of the system's
     MLPS level. Adds to the session, audits and notifies the unit; the
     caller commits."""
-    earlier = _earlier_findings(inspection, [i.code for i in active], today)
+    earlier = _earlier_findings(inspection, [i.duty for i in active], today)
     level = inspection.system.mlps_level if inspection.system is not None else None
     by_duty = duties.visit_findings_by_duty(inspection)
     findings = []
@@ -220,9 +220,9 @@ def create_findings(
             legal_basis=basis.resolve(item.legal_basis, level),
             # 整改要求 printed on the notice.
             required_action=item.required_action or "",
-            repeat_of_id=earlier[item.code].id if item.code in earlier else None,
+            repeat_of_id=earlier[item.duty].id if item.duty in earlier else None,
         )
-        previous = earlier.get(item.code)
+        previous = earlier.get(item.duty)
         if previous is not None:
             finding.repeat_count = previous.repeat_count + 1
             if current_app.config["REPEAT_RAISES_SEVERITY"]:
@@ -255,30 +255,33 @@ def create_findings(
     return findings
 
 
-def _earlier_findings(inspection: Inspection, codes: list[str], today: date) -> dict[str, Finding]:
-    """The latest finding of the same unit and item code from an earlier round, submitted
-    within REPEAT_WINDOW_DAYS before today, for `repeat_of`."""
-    if not codes:
+def _earlier_findings(
+    inspection: Inspection, duties_: list[str], today: date
+) -> dict[str, Finding]:
+    """By duty (an item's code, or its same_as: the same defect found by another checklist
+    counts too), the latest finding of the same unit from an earlier round, submitted within
+    REPEAT_WINDOW_DAYS before today, for `repeat_of`."""
+    if not duties_:
         return {}
     since = datetime.combine(
         today - timedelta(days=current_app.config["REPEAT_WINDOW_DAYS"]), datetime.min.time()
     )
     rnd = inspection.round
     rows = db.session.execute(
-        sa.select(ChecklistItem.code, Finding)
+        sa.select(ChecklistItem, Finding)
         .join(Finding, Finding.item_id == ChecklistItem.id)
         .join(Inspection, Inspection.id == Finding.inspection_id)
         .join(Round, Round.id == Inspection.round_id)
         .where(
             Finding.unit_id == inspection.unit_id,
             Finding.inspection_id != inspection.id,
-            ChecklistItem.code.in_(codes),
+            sa.or_(ChecklistItem.code.in_(duties_), ChecklistItem.same_as.in_(duties_)),
             Inspection.submitted_at >= since,
             sa.or_(Round.year < rnd.year, sa.and_(Round.year == rnd.year, Round.seq < rnd.seq)),
         )
         .order_by(Round.year, Round.seq, Finding.id)
     )
-    return {code: finding for code, finding in rows}
+    return {item.duty: finding for item, finding in rows}
 
 
 def _one_level_up(severity: str) -> str:

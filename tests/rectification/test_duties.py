@@ -240,3 +240,21 @@ def test_the_submit_page_says_a_shared_problem_makes_one_finding(app, make, web)
     web.login(username)
     html = web.get(f"/inspections/{second}/submit").get_data(as_text=True)
     assert "与RESP-LOG为同一问题，只形成一个问题" in html
+
+
+def test_a_defect_found_last_round_by_the_linked_item_is_a_repeat(ctx, make):
+    first, second, lead_id, items = _visit_with_two_checklists(make)
+    lead = db.session.get(User, lead_id)
+    # Last round: the RESP checklist alone found the logs defect.
+    earlier, later = db.session.get(Inspection, first), db.session.get(Inspection, second)
+    earlier.round = make.round(seq=1)
+    earlier.visit.round = earlier.round
+    later.visit = make.visit(unit=later.unit, round=later.round)  # another visit, a later round
+    db.session.commit()
+    _answer(first, lead, items, {"RESP-LOG": "noncompliant", "RESP-OTHER": "compliant"})
+    _submit(first, lead)
+    # This round: the MLPS checklist finds it again through its linked item.
+    _answer(second, lead, items, {"MLPS-LOG": "noncompliant", "MLPS-OTHER": "compliant"})
+    _submit(second, lead)
+    old, new = db.session.query(Finding).order_by(Finding.id).all()
+    assert (new.item.code, new.repeat_of_id, new.repeat_count) == ("MLPS-LOG", old.id, 1)
