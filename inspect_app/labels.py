@@ -33,6 +33,11 @@ ROLE_INTROS = {
     ),
 }
 
+DEPARTMENT_KIND_LABELS = {
+    "joint": _l("Member of the joint inspection"),
+    "regulator": _l("Sector regulator"),
+}
+
 UNIT_KIND_LABELS = {
     "party_gov": _l("Party or government organ"),
     "public_institution": _l("Public institution"),
@@ -164,6 +169,7 @@ AUDIT_ACTION_LABELS = {
     "evidence.delete": _l("Evidence removed"),
     "finding.create": _l("Finding recorded"),
     "finding.withdraw": _l("Finding withdrawn"),
+    "finding.move": _l("Finding moved to a linked checklist"),
     "rectification.respond": _l("Rectification report submitted"),
     "rectification.extension_request": _l("Extension requested"),
     "rectification.extension_grant": _l("Extension granted"),
@@ -263,11 +269,14 @@ def pretty_json(value) -> str:
 
 
 def register(app: Flask) -> None:
+    from .citations import citer_for
+
     app.jinja_env.filters["pretty_json"] = pretty_json
     app.jinja_env.globals.update(
         role_label=lambda code: label(ROLE_LABELS, code),
         role_intro=lambda code: label(ROLE_INTROS, code),
         unit_kind_label=lambda code: label(UNIT_KIND_LABELS, code),
+        department_kind_label=lambda code: label(DEPARTMENT_KIND_LABELS, code),
         inspection_status_label=lambda code: label(INSPECTION_STATUS_LABELS, code),
         result_label=lambda code: label(RESULT_LABELS, code),
         severity_label=lambda code: label(SEVERITY_LABELS, code),
@@ -278,6 +287,7 @@ def register(app: Flask) -> None:
         rectification_event_label=lambda code: label(RECTIFICATION_EVENT_LABELS, code),
         escalation_target_label=lambda code: label(ESCALATION_TARGET_LABELS, code),
         legal_basis_text=legal_basis_text,
+        citer_for=citer_for,
         localized=localized,
         audit_action_label=lambda code: label(AUDIT_ACTION_LABELS, code),
         object_type_label=lambda code: label(OBJECT_TYPE_LABELS, code),

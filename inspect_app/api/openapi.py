@@ -176,6 +176,11 @@ ITEM = {
         "lead_department": NULLABLE_STRING,
         "weight": {"type": "number"},
         "veto": {"type": "boolean"},
+        "required_action": {"type": "string", "description": "整改要求 when non-compliant."},
+        "same_as": {
+            "type": ["string", "null"],
+            "description": "The canonical item of another checklist checking the same duty.",
+        },
         "show_if": {"description": "A condition on other items' answers, or null."},
     },
 }

@@ -89,6 +89,8 @@ def item_dict(item: ChecklistItem) -> dict[str, Any]:
         "lead_department": item.lead_department,
         "weight": item.weight,
         "veto": item.veto,
+        "required_action": item.required_action,
+        "same_as": item.same_as or None,
         "show_if": item.show_if,
     }
 

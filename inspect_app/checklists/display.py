@@ -42,6 +42,9 @@ FIELD_NAMES = {
     "lead_department": _l("Lead department"),
     "weight": _l("Weight"),
     "veto": _l("Veto item"),
+    "advisory": _l("Advisory"),
+    "required_action": _l("Required action"),
+    "same_as": _l("Same duty as"),
     "applies_if": _l("Applies if"),
     "show_if": _l("Shown if"),
 }

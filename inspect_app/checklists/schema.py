@@ -79,6 +79,10 @@ class ItemModel(_Strict):
     weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
     veto: bool = False
     advisory: bool = False
+    # 整改要求: what the unit must do when the item is non-compliant (printed on the notice).
+    required_action: Annotated[str, Field(max_length=2000)] = ""
+    # The code of an item in another checklist that checks the same duty (one defect, one finding).
+    same_as: Annotated[str, Field(max_length=40, pattern=CODE_PATTERN)] | None = None
     applies_if: dict[str, Any] | None = None
     show_if: dict[str, Any] | None = None
 
@@ -126,8 +130,32 @@ _PATTERN_HINTS = {
 }
 
 
+# Item fields added later, left out of the comparison while they hold their default, so a
+# version loaded before them still compares equal to its unchanged file.
+_LATER_DEFAULTS = {"required_action": "", "same_as": None}
+
+
 def canonical_json(definition: dict[str, Any]) -> str:
     """A stable text form of a definition, for comparing two versions' content."""
+    definition = {
+        **definition,
+        "sections": [
+            {
+                **section,
+                "items": [
+                    {
+                        k: v
+                        for k, v in item.items()
+                        if not (k in _LATER_DEFAULTS and v == _LATER_DEFAULTS[k])
+                    }
+                    for item in section.get("items", [])
+                    if isinstance(item, dict)
+                ],
+            }
+            for section in definition.get("sections", [])
+            if isinstance(section, dict)
+        ],
+    }
     return json.dumps(definition, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 

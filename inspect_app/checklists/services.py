@@ -95,6 +95,77 @@ def check_against_database(parsed: list[loader.ParsedFile]) -> list[Problem]:
                     ),
                 )
             )
+    problems.extend(check_links(parsed, with_database=check_db))
+    return problems
+
+
+def check_links(parsed: list[loader.ParsedFile], *, with_database: bool) -> list[Problem]:
+    """S4 of the legal review: `same_as` links an item to the item of another checklist that
+    checks the same duty. The target must exist in exactly one other checklist (among the files
+    given and the newest loaded version of every other key) and be canonical itself (no
+    `same_as` of its own): one direction, so no chains and no cycles."""
+    # code -> [(checklist key, same_as)] of every item a link may point at.
+    known: dict[str, list[tuple[str, str]]] = {}
+    keys = {pf.template.key for pf in parsed if pf.template is not None}
+    for pf in parsed:
+        if pf.template is None:
+            continue
+        for _si, _section, item in pf.template.items():
+            known.setdefault(item.code, []).append((pf.template.key, item.same_as or ""))
+    if with_database:
+        newest = (
+            sa.select(ChecklistTemplate.key, sa.func.max(ChecklistTemplate.id).label("id"))
+            .group_by(ChecklistTemplate.key)
+            .subquery()
+        )
+        rows = db.session.execute(
+            sa.select(ChecklistTemplate.key, ChecklistItem.code, ChecklistItem.same_as)
+            .join(ChecklistItem, ChecklistItem.template_id == ChecklistTemplate.id)
+            .join(newest, newest.c.id == ChecklistTemplate.id)
+            .where(ChecklistTemplate.key.not_in(keys) if keys else sa.true())
+        )
+        for key, code, same_as in rows:
+            known.setdefault(code, []).append((key, same_as or ""))
+    problems: list[Problem] = []
+    for pf in parsed:
+        t = pf.template
+        if t is None:
+            continue
+        for si, section in enumerate(t.sections):
+            for ii, item in enumerate(section.items):
+                if not item.same_as:
+                    continue
+                at = ("sections", si, "items", ii, "same_as")
+                owners = [k for k, _s in known.get(item.same_as, [])]
+                if not owners:
+                    message = _l(
+                        "same_as refers to %(code)s, which no checklist has", code=item.same_as
+                    )
+                elif t.key in owners:
+                    message = _l(
+                        "same_as refers to %(code)s in the same checklist", code=item.same_as
+                    )
+                elif len(owners) > 1:
+                    message = _l(
+                        "same_as refers to %(code)s, which several checklists have (%(keys)s)",
+                        code=item.same_as,
+                        keys=", ".join(sorted(owners)),
+                    )
+                elif known[item.same_as][0][1]:
+                    message = _l(
+                        "same_as refers to %(code)s, which itself is the same as %(other)s",
+                        code=item.same_as,
+                        other=known[item.same_as][0][1],
+                    )
+                else:
+                    continue
+                problems.append(
+                    pf.problem_at(
+                        at,
+                        message,
+                        _l("the code of an item in another checklist that has no same_as itself"),
+                    )
+                )
     return problems
 
 
@@ -225,6 +296,8 @@ def _build(t: schema.TemplateModel, *, sha256: str, source: str) -> ChecklistTem
                 weight=item.weight,
                 veto=item.veto,
                 advisory=item.advisory,
+                required_action=item.required_action,
+                same_as=item.same_as or "",
                 applies_if=item.applies_if,
                 show_if=item.show_if,
             )
@@ -417,6 +490,8 @@ ITEM_FIELDS = (
     "weight",
     "veto",
     "advisory",
+    "required_action",
+    "same_as",
     "applies_if",
     "show_if",
 )

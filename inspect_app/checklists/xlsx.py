@@ -44,7 +44,11 @@ ITEM_COLUMNS = (
     "applies_if",
     "show_if",
     "advisory",
+    "required_action",
+    "same_as",
 )
+# Columns added after workbooks were first written: a workbook without them still reads.
+OPTIONAL_ITEM_COLUMNS = ("required_action", "same_as")
 OPTION_COLUMNS = ("item", "value", "label", "label_en")
 SHEETS = {"settings": SETTINGS_COLUMNS, "items": ITEM_COLUMNS, "options": OPTION_COLUMNS}
 HEADER_ROW = 2
@@ -55,7 +59,15 @@ _INT_COLUMNS = {"deadline_days"}
 _FLOAT_COLUMNS = {"weight"}
 _ENUM_COLUMNS = {"kind", "severity", "evidence", "lead_department", "target"}
 _CONDITION_COLUMNS = {"applies_if", "show_if"}
-_WIDTHS = {"section": 18, "code": 14, "text": 48, "text_en": 40, "guidance": 30, "legal_basis": 48}
+_WIDTHS = {
+    "section": 18,
+    "code": 14,
+    "text": 48,
+    "text_en": 40,
+    "guidance": 30,
+    "legal_basis": 48,
+    "required_action": 40,
+}
 DEFAULT_MAX_UNPACKED = 10_000_000  # a 40-item checklist unpacks to about 100 kB
 MAX_ROWS = 5000
 MAX_COLUMNS = 60
@@ -337,8 +349,9 @@ def _read_table(
             )
         else:
             found[label] = cell.column
+    optional = OPTIONAL_ITEM_COLUMNS if name == "items" else ()
     for column in columns:
-        if column not in found:
+        if column not in found and column not in optional:
             problems.append(
                 Problem(
                     source,
@@ -349,7 +362,7 @@ def _read_table(
                     cell=f"A{header_row}",
                 )
             )
-    if len(found) != len(columns):
+    if any(c not in found and c not in optional for c in columns):
         return None
     rows = []
     for row in ws.iter_rows(min_row=header_row + 1):
@@ -511,10 +524,12 @@ def _read_items(
         places.values[path] = ("items", table.cell("code", row))
         item: dict[str, Any] = {}
         for column in ITEM_COLUMNS[2:]:
+            if column not in table.columns:
+                continue  # an optional column the workbook does not have
             place = ("items", table.cell(column, row))
             places.values[(*path, column)] = place
             places.keys[(*path, column)] = place
-            value = values[column]
+            value = values.get(column)
             if value is None or (
                 isinstance(value, str) and not value.strip() and column not in ("text", "text_en")
             ):

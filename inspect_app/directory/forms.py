@@ -27,8 +27,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..labels import ROLE_LABELS, UNIT_KIND_LABELS
+from ..labels import DEPARTMENT_KIND_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
 from ..models import UNIT_KINDS
+from ..models.org import DEPARTMENT_KINDS
 from . import creditcode, services
 
 MLPS_LEVEL_LABELS = {
@@ -68,6 +69,12 @@ class DepartmentForm(_ValuesForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=20)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     name_en = StringField(_l("English name"), validators=[Optional(), Length(max=100)])
+    kind = SelectField(
+        _l("Kind of department"),
+        choices=[SelectChoice(k, DEPARTMENT_KIND_LABELS[k]) for k in DEPARTMENT_KINDS],
+        default="joint",
+    )
+    sector = StringField(_l("Sector regulated"), validators=[Optional(), Length(max=100)])
 
 
 class UnitForm(_ValuesForm):

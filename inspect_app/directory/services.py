@@ -22,9 +22,10 @@ from ..auth import services as auth_services
 from ..errors import NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ROLES, UNIT_KINDS, Department, System, Unit, User, utcnow
+from ..models.org import DEPARTMENT_KINDS
 from . import creditcode
 
-DEPARTMENT_FIELDS = ("code", "name", "name_en")
+DEPARTMENT_FIELDS = ("code", "name", "name_en", "kind", "sector")
 UNIT_FLAGS = (
     "is_key_unit",
     "is_cii",
@@ -120,7 +121,35 @@ def clean_department(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
     _check_text(clean, errors, "code", required=True, max_len=20, code=True)
     _check_text(clean, errors, "name", required=True, max_len=100)
     _check_text(clean, errors, "name_en", max_len=100)
+    clean["kind"] = clean["kind"] or "joint"
+    if clean["kind"] not in DEPARTMENT_KINDS:
+        errors["kind"] = _("Choose a kind from the list.")
+    _check_text(clean, errors, "sector", max_len=100)
+    if clean["kind"] == "regulator" and not clean["sector"] and "sector" not in errors:
+        errors["sector"] = _(
+            "Name the sector this regulator oversees, as units' sector is written."
+        )
+    if clean["kind"] == "joint":
+        clean["sector"] = ""
     return clean, errors
+
+
+def missing_regulators(unit: Unit, departments: list[Department]) -> list[Department]:
+    """The sector regulators registered for the unit's sector that are not among `departments`
+    (a visit's team): 责任制办法第4条 — an inspection of a unit in an important sector is made
+    together with its competent regulator. The directory's regulators say which sectors count."""
+    sector = (unit.sector or "").strip()
+    if not sector:
+        return []
+    present = {d.id for d in departments if d is not None}
+    return list(
+        db.session.scalars(
+            sa.select(Department)
+            .where(Department.kind == "regulator", Department.sector == sector)
+            .where(Department.id.not_in(present) if present else sa.true())
+            .order_by(Department.code)
+        )
+    )
 
 
 def clean_unit(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import audit, inputs, rectification, storage
+from ..citations import Citer, citer_for
 from ..clock import local_today, zone
 from ..errors import InvalidTransition, ValidationFailed
 from ..extensions import db
@@ -33,16 +34,6 @@ AUTHORITY_BY_DEPARTMENT = {
 }
 # 督查 of Party and government organs rests on the responsibility system, not on enforcement.
 SUPERVISION_AUTHORITY = "《党委（党组）网络安全工作责任制实施办法》第五条"
-# Full titles at first mention; the findings cite the short names.
-FULL_TITLES = {
-    "网络安全法": "中华人民共和国网络安全法",
-    "数据安全法": "中华人民共和国数据安全法",
-    "个人信息保护法": "中华人民共和国个人信息保护法",
-    "保守国家秘密法": "中华人民共和国保守国家秘密法",
-    "保密法": "中华人民共和国保守国家秘密法",
-    "密码法": "中华人民共和国密码法",
-    "行政处罚法": "中华人民共和国行政处罚法",
-}
 SERVICE_TEXT_MAX = 300
 NOTE_MAX = 2000
 
@@ -320,36 +311,6 @@ def receipt_signature(visit: Visit) -> Attachment | None:
 # --- content ----------------------------------------------------------------------------------
 
 
-class Citer:
-    """Cites a law by its full title at first mention and by its short title afterwards."""
-
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
-
-    def law(self, name: str) -> str:
-        full = FULL_TITLES.get(name, name)
-        if name in self.seen or full == name:
-            self.seen.add(name)
-            return f"《{name}》"
-        self.seen.add(name)
-        return f"《{full}》（以下简称《{name}》）"
-
-    def basis(self, entry: dict) -> str:
-        if "law" not in entry:
-            return f"{entry.get('standard', '')} {entry.get('clause', '')}".strip()
-        text = self.law(entry["law"]) + str(entry.get("article", ""))
-        if entry.get("article_pre2026"):
-            text += _("(formerly %(article)s)", article=entry["article_pre2026"])
-        return text
-
-    def mark(self, text: str) -> str:
-        """Text already citing full titles: remember them as introduced."""
-        for name, full in FULL_TITLES.items():
-            if f"《{full}》" in text:
-                self.seen.add(name)
-        return text
-
-
 @dataclass
 class NoticeDocument:
     """Everything the notice prints that is not simply a field of the visit."""
@@ -393,7 +354,7 @@ def notice_document(visit: Visit) -> NoticeDocument:
             m.department.name for m in visit.members if m.department and m.department.code != own
         )
     )
-    citer = Citer()
+    citer = citer_for(visit)
     supervision = visit.nature == "party_gov_supervision"
     party_gov = supervision or kind_in(
         visit.unit.kind, config.get("PARTY_GOV_KINDS", ("party_gov",))
@@ -455,6 +416,7 @@ def notice_document(visit: Visit) -> NoticeDocument:
             )
         )
     consequences.append(_("Suspected crimes are transferred to the public security organs."))
+    consequences = [citer.mark(c) for c in consequences]  # old article first before 2026
     remedies = ""
     # No 陈述申辩/复议 clause for 督查, nor for any 党政机关 addressee: supervision within the
     # administration is not an act a government organ takes to 复议 or court.

@@ -6,7 +6,7 @@ Every command checks first, then changes, writes its audit event and commits onc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,8 +15,18 @@ from flask_babel import gettext as _
 from .. import audit, inputs, storage
 from ..errors import InvalidTransition, ValidationFailed
 from ..extensions import db
-from ..models import Attachment, ChecklistItem, Inspection, SelfAnswer, User, Visit, utcnow
+from ..models import (
+    Answer,
+    Attachment,
+    ChecklistItem,
+    Inspection,
+    SelfAnswer,
+    User,
+    Visit,
+    utcnow,
+)
 from ..models.inspection import INSPECTION_METHODS
+from ..rectification import duties
 from . import services
 
 MAX_SUPPORT_STAFF = 20
@@ -188,6 +198,8 @@ class RecordPart:
     answers: dict
     noncompliant: list[ChecklistItem]
     own: dict  # the unit's self-assessment (自查) by item id
+    # Answers to the same duty in the visit's other checklists, by item id (duties.py).
+    linked: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -197,6 +209,8 @@ class RecordContext:
     evidence: list[tuple[int, Attachment, str]]  # number, file, item code
     signatures: dict[int, Attachment]  # inspector's user id -> signature
     unit_signatures: list[tuple[Inspection, Attachment]]
+    # The problems found, one per defect: a duty found in several checklists is listed once.
+    problems: list[tuple[ChecklistItem, Answer]] = field(default_factory=list)
 
 
 def record_context(visit: Visit) -> RecordContext:
@@ -216,7 +230,8 @@ def record_context(visit: Visit) -> RecordContext:
                 sa.select(SelfAnswer).where(SelfAnswer.inspection_id == inspection.id)
             )
         }
-        parts.append(RecordPart(inspection, active, answers, noncompliant, own))
+        linked = duties.linked_answers(inspection, active)
+        parts.append(RecordPart(inspection, active, answers, noncompliant, own, linked))
         codes.update({a.id: i.code for i in items for a in [answers.get(i.id)] if a})
     ids = [i.id for i in visit.inspections]
     files = list(
@@ -233,4 +248,20 @@ def record_context(visit: Visit) -> RecordContext:
     by_inspection = {i.id: i for i in visit.inspections}
     unit_signatures = [(by_inspection[a.inspection_id], a) for a in files if a.kind == "signature"]
     signatures = {a.uploaded_by_id: a for a in inspector_signatures(visit)}
-    return RecordContext(visit, parts, evidence, signatures, unit_signatures)
+    problems: list[tuple[ChecklistItem, Answer]] = []
+    listed: list[tuple[ChecklistItem, Inspection]] = []
+    for part in parts:
+        for item in part.noncompliant:
+            if any(
+                duties.covers(other, item)
+                and (
+                    seen.system_id is None
+                    or part.inspection.system_id is None
+                    or seen.system_id == part.inspection.system_id
+                )
+                for other, seen in listed
+            ):
+                continue  # one defect, one line
+            listed.append((item, part.inspection))
+            problems.append((item, part.answers[item.id]))
+    return RecordContext(visit, parts, evidence, signatures, unit_signatures, problems)

@@ -42,6 +42,7 @@ from ..models import (
     utcnow,
 )
 from ..models.inspection import ANSWER_RESULTS, EDITABLE_STATUSES, ON_RECORD_STATUSES
+from ..rectification import duties
 
 SEVERITIES = ("high", "medium", "low")
 # Fields an inspector may write in an answer change, and nothing else.
@@ -569,6 +570,7 @@ def missing_for_submit(
     items: list[ChecklistItem] | None = None,
     answers: dict[int, Answer] | None = None,
     evidence_counts: dict[int, int] | None = None,
+    linked: dict[int, list[duties.LinkedAnswer]] | None = None,
 ) -> list[Missing]:
     """Every reason the inspection cannot be submitted yet, in checklist order."""
     items = items if items is not None else items_of(inspection)
@@ -576,15 +578,29 @@ def missing_for_submit(
     if evidence_counts is None:
         evidence_counts = evidence_counts_by_answer(inspection)
     missing = []
-    for item in applicability(inspection, items, answers).active:
+    active = applicability(inspection, items, answers).active
+    if linked is None:
+        linked = duties.linked_answers(inspection, active)
+    held = duties.visit_findings_by_duty(inspection) if linked else {}
+    for item in active:
         answer = answers.get(item.id)
         label = f"{item.code} {item.text}"
+        if not _is_answered(item, answer) and linked.get(item.id):
+            continue  # answered once, in another checklist of the visit (one defect, one finding)
         if not _is_answered(item, answer):
             missing.append(Missing(_("%(item)s is not answered.", item=label), item.id, item.code))
             continue
+        covered = held.get(item.duty)
+        # The visit already holds the finding of this duty (with its evidence): one defect, one
+        # finding, so no second description and no second photo of it.
+        held_elsewhere = (
+            covered is not None and covered.item is not None and duties.covers(covered.item, item)
+        )
         photos = evidence_counts.get(answer.id, 0)
         needs_evidence = item.evidence == "required" or (
-            item.evidence == "required_if_noncompliant" and answer.result == "noncompliant"
+            item.evidence == "required_if_noncompliant"
+            and answer.result == "noncompliant"
+            and not held_elsewhere
         )
         if needs_evidence and answer.result != "not_applicable" and photos == 0:
             missing.append(
@@ -596,6 +612,8 @@ def missing_for_submit(
             )
         # An advisory item gives an enterprise no finding, so it needs no finding description.
         gives_finding = not item.advisory or inspection.unit.kind in ADVISORY_FINDING_KINDS
+        if held_elsewhere:
+            gives_finding = False
         if (
             answer.result == "noncompliant"
             and gives_finding
@@ -952,6 +970,8 @@ class FillContext:
     attachments: dict[int | None, list[Attachment]]
     # The unit's own answers (自查) by item id, shown beside the inspector's.
     self_answers: dict[int, Any] = field(default_factory=dict)
+    # Answers to the same duty in the visit's other checklists, by item id (duties.py).
+    linked: dict[int, list[duties.LinkedAnswer]] = field(default_factory=dict)
 
     @property
     def sections(self) -> list[tuple[int, str, str, list[ChecklistItem]]]:
@@ -1013,10 +1033,10 @@ class FillContext:
     def missing(self) -> list[Missing]:
         """What still blocks submission (see missing_for_submit), from what is loaded here."""
         counts = {aid: len(files) for aid, files in self.attachments.items() if aid is not None}
-        return missing_for_submit(self.inspection, self.items, self.answers, counts)
+        return missing_for_submit(self.inspection, self.items, self.answers, counts, self.linked)
 
     def answered(self, item: ChecklistItem) -> bool:
-        return _is_answered(item, self.answers.get(item.id))
+        return _is_answered(item, self.answers.get(item.id)) or bool(self.linked.get(item.id))
 
     @property
     def progress(self) -> tuple[int, int]:
@@ -1038,11 +1058,13 @@ def fill_context(
         .order_by(Attachment.id)
     ):
         attachments.setdefault(attachment.answer_id, []).append(attachment)
+    applies = applicability(inspection, items, answers)
     return FillContext(
         inspection=inspection,
         items=items,
         answers=answers,
-        applicability=applicability(inspection, items, answers),
+        applicability=applies,
+        linked=duties.linked_answers(inspection, applies.applicable),
         previous=previous_answers(inspection, [i.code for i in items]),
         attachments=attachments,
         self_answers={

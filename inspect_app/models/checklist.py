@@ -82,6 +82,11 @@ class ChecklistItem(db.Model):
     veto: Mapped[bool] = mapped_column(default=False)
     # No statutory basis: a finding for 党政机关/事业单位 (督查), never on a notice to an enterprise.
     advisory: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # 整改要求 copied into a finding and printed on the notice.
+    required_action: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # The canonical item (code, in another checklist) that checks the same duty: within a visit
+    # the two yield one finding. Empty for a canonical or unlinked item.
+    same_as: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     applies_if: Mapped[Any | None] = mapped_column(sa.JSON)
     show_if: Mapped[Any | None] = mapped_column(sa.JSON)
 
@@ -89,6 +94,11 @@ class ChecklistItem(db.Model):
 
     def __repr__(self) -> str:
         return f"<ChecklistItem {self.code}>"
+
+    @property
+    def duty(self) -> str:
+        """The duty the item checks: its canonical item's code (same_as), else its own."""
+        return self.same_as or self.code
 
 
 # --- immutability: a version an inspection uses never changes ------------------------------------

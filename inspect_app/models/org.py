@@ -58,16 +58,25 @@ def kinds_covered(kinds) -> tuple[str, ...]:
     """Every unit kind that `kinds` reach, the 兵团 kinds by their legal character."""
     return tuple(k for k in UNIT_KINDS if kind_in(k, kinds))
 
+# joint: a member of the joint inspection (网信, 公安, 工信, 保密); regulator: the competent
+# regulator of a sector (行业主管监管部门), which 责任制办法第4条 joins to inspections of units in
+# important sectors.
+DEPARTMENT_KINDS = ("joint", "regulator")
+
 
 class Department(db.Model):
-    """One of the joint departments: 网信, 公安, 工信, 保密."""
+    """One of the joint departments (网信, 公安, 工信, 保密) or a sector regulator."""
 
     __tablename__ = "departments"
+    __table_args__ = (sa.CheckConstraint(in_values("kind", DEPARTMENT_KINDS), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(20), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     name_en: Mapped[str] = mapped_column(sa.String(100), default="")
+    kind: Mapped[str] = mapped_column(sa.String(20), default="joint", server_default="joint")
+    # For a regulator: the sector it regulates, as units' `sector` is written (e.g. 电力).
+    sector: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="department")

@@ -29,7 +29,7 @@ from ..inspections import services as inspections
 from ..models import Attachment, RectificationEvent, RectificationItem
 from ..models.rectification import SEVERITIES
 from ..web import actor, int_arg, page_arg, send_attachment, year_arg
-from . import display, forms, queries, services, states
+from . import display, duties, forms, queries, services, states
 
 bp = Blueprint("rectification", __name__, url_prefix="/rectification")
 
@@ -306,6 +306,7 @@ def _render_item(item_id: int, *, bound: dict[str, Any] | None = None, status: i
         finding=item.finding,
         inspection=item.finding.inspection,
         evidence=queries.inspection_evidence(item.finding),
+        also_found=duties.finding_links(item.finding),
         forms=step_forms,
         open_step=next(iter(bound), None),
         today=today,

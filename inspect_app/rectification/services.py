@@ -43,7 +43,7 @@ from ..models import (
 from ..models.rectification import ESCALATION_TARGETS, SEVERITIES
 from ..notifications import services as notifications
 from ..transaction import unit_of_work
-from . import states
+from . import duties, states
 
 MAX_TEXT = 5000
 MAX_NAME = 100
@@ -101,6 +101,29 @@ def withdraw_findings(inspection: Inspection, *, actor: User, reason: str) -> No
                 "The unit has already acted on the rectification items; the inspection cannot be reopened."
             )
         )
+    # A finding that also stands for the same defect found in another submitted checklist of
+    # the visit (duties.py) stays, moved to that checklist's item: the defect is still on record.
+    kept = []
+    for finding in findings:
+        links = [la for la in duties.finding_links(finding) if la.submitted]
+        if not links:
+            continue
+        to = links[0]
+        before = {"inspection_id": finding.inspection_id, "item_id": finding.item_id}
+        other = db.session.get(Answer, _answer_key(to))
+        finding.inspection = db.session.get(Inspection, to.inspection_id)
+        finding.item = db.session.get(ChecklistItem, to.item_id)
+        if other is not None and (other.finding_description or "").strip():
+            finding.description = other.finding_description.strip()
+        audit.record(
+            actor,
+            "finding.move",
+            finding,
+            before=before,
+            after={"inspection_id": to.inspection_id, "item_id": to.item_id, "reason": reason},
+        )
+        kept.append(finding)
+    findings = [f for f in findings if f not in kept]
     # Later findings that repeat these lose the link first, or deleting them breaks the key.
     withdrawn = [f.id for f in findings]
     if withdrawn:
@@ -131,6 +154,14 @@ def withdraw_findings(inspection: Inspection, *, actor: User, reason: str) -> No
         db.session.delete(finding)
 
 
+def _answer_key(link: duties.LinkedAnswer) -> int | None:
+    return db.session.scalar(
+        sa.select(Answer.id).where(
+            Answer.inspection_id == link.inspection_id, Answer.item_id == link.item_id
+        )
+    )
+
+
 def _finding_code(inspection: Inspection, n: int) -> str:
     return f"{inspection.round.year}-R{inspection.round.seq}-{inspection.unit.code}-{inspection.id}-{n:02d}"
 
@@ -154,21 +185,25 @@ def create_findings(
     actor: User,
 ) -> list[Finding]:
     """A finding and an open rectification item for every non-compliant answer among the
-    active items of a submitted inspection. A finding of the same unit and item in an earlier
+    active items of a submitted inspection. A finding of the same unit and duty in an earlier
     round within REPEAT_WINDOW_DAYS makes it a repeat: linked, counted and (REPEAT_RAISES_
     SEVERITY) one level more severe. An advisory item (no statutory basis) yields no finding
     for a unit other than a 党政机关 or 事业单位; GB/T 22239 clauses are those of the system's
     MLPS level. Adds to the session, audits and notifies the unit; the
     caller commits."""
-    earlier = _earlier_findings(inspection, [i.code for i in active], today)
+    earlier = _earlier_findings(inspection, [i.duty for i in active], today)
     level = inspection.system.mlps_level if inspection.system is not None else None
+    by_duty = duties.visit_findings_by_duty(inspection)
     findings = []
     for item in active:
-        answer = answers[item.id]
-        if answer.result != "noncompliant":
-            continue
+        answer = answers.get(item.id)
+        if answer is None or answer.result != "noncompliant":
+            continue  # no answer: a linked item answered in another checklist of the visit
         if item.advisory and inspection.unit.kind not in basis.ADVISORY_FINDING_KINDS:
             continue  # no law, regulation or rule behind it: a recommendation, never a finding
+        held = by_duty.get(item.duty)
+        if held is not None and held.item is not None and duties.covers(held.item, item):
+            continue  # one defect, one finding: the visit already holds it (duties.py)
         days = answer.finding_deadline_days or item.deadline_days
         finding = Finding(
             code=_finding_code(inspection, len(findings) + 1),
@@ -183,11 +218,11 @@ def create_findings(
             severity=answer.finding_severity or item.severity,
             major_hazard=item.major_hazard,
             legal_basis=basis.resolve(item.legal_basis, level),
-            # 整改要求 printed on the notice: the item's, once checklists carry one.
-            required_action=getattr(item, "required_action", "") or "",
-            repeat_of_id=earlier[item.code].id if item.code in earlier else None,
+            # 整改要求 printed on the notice.
+            required_action=item.required_action or "",
+            repeat_of_id=earlier[item.duty].id if item.duty in earlier else None,
         )
-        previous = earlier.get(item.code)
+        previous = earlier.get(item.duty)
         if previous is not None:
             finding.repeat_count = previous.repeat_count + 1
             if current_app.config["REPEAT_RAISES_SEVERITY"]:
@@ -220,30 +255,33 @@ def create_findings(
     return findings
 
 
-def _earlier_findings(inspection: Inspection, codes: list[str], today: date) -> dict[str, Finding]:
-    """The latest finding of the same unit and item code from an earlier round, submitted
-    within REPEAT_WINDOW_DAYS before today, for `repeat_of`."""
-    if not codes:
+def _earlier_findings(
+    inspection: Inspection, duties_: list[str], today: date
+) -> dict[str, Finding]:
+    """By duty (an item's code, or its same_as: the same defect found by another checklist
+    counts too), the latest finding of the same unit from an earlier round, submitted within
+    REPEAT_WINDOW_DAYS before today, for `repeat_of`."""
+    if not duties_:
         return {}
     since = datetime.combine(
         today - timedelta(days=current_app.config["REPEAT_WINDOW_DAYS"]), datetime.min.time()
     )
     rnd = inspection.round
     rows = db.session.execute(
-        sa.select(ChecklistItem.code, Finding)
+        sa.select(ChecklistItem, Finding)
         .join(Finding, Finding.item_id == ChecklistItem.id)
         .join(Inspection, Inspection.id == Finding.inspection_id)
         .join(Round, Round.id == Inspection.round_id)
         .where(
             Finding.unit_id == inspection.unit_id,
             Finding.inspection_id != inspection.id,
-            ChecklistItem.code.in_(codes),
+            sa.or_(ChecklistItem.code.in_(duties_), ChecklistItem.same_as.in_(duties_)),
             Inspection.submitted_at >= since,
             sa.or_(Round.year < rnd.year, sa.and_(Round.year == rnd.year, Round.seq < rnd.seq)),
         )
         .order_by(Round.year, Round.seq, Finding.id)
     )
-    return {code: finding for code, finding in rows}
+    return {item.duty: finding for item, finding in rows}
 
 
 def _one_level_up(severity: str) -> str:

@@ -292,7 +292,8 @@ def shipped_mlps(app):
 
     with app.app_context():
         folder = default_folder()
-        services.load_paths([str(folder / "mlps.yaml"), str(folder / "mlps_ext.yaml")])
+        # mlps.yaml links items to resp.yaml (same_as), so it loads with it.
+        services.load_paths([str(folder / n) for n in ("resp.yaml", "mlps.yaml", "mlps_ext.yaml")])
         return {t.key: t.id for t in db.session.scalars(sa.select(ChecklistTemplate))}
 
 
@@ -365,3 +366,11 @@ def test_an_inspector_previews_a_system_checklist_by_level_without_the_system_li
     assert 'name="level"' in html and 'name="system_id"' not in html
     assert system_name not in html
     assert "9.1.4.9" in html  # the level-4 clause is shown
+
+
+def test_the_preview_shows_the_required_action_and_the_linked_duty(coordinator, shipped_mlps):
+    html = coordinator.get(f"/checklists/{shipped_mlps['MLPS']}?level=3").get_data(as_text=True)
+    smc02 = html[html.index('data-code="MLPS-SMC-02"') :]
+    smc02 = smc02[: smc02.index("</fieldset>")]
+    assert "整改要求" in smc02 and "部署日志审计系统" in smc02
+    assert "与 RESP-13 为同一义务" in smc02

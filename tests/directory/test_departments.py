@@ -46,3 +46,45 @@ def test_viewer_reads_departments_but_cannot_add_one(login_as):
     html = b.get("/directory/departments").get_data(as_text=True)
     assert "/directory/departments/new" not in html
     assert b.get("/directory/departments/new").status_code == 403
+
+
+def test_a_sector_regulator_is_a_department_kind_with_its_sector(login_as, app):
+    b = login_as("coordinator")
+    response = b.post(
+        "/directory/departments/new",
+        {"code": "NEA", "name": "国家能源局新疆监管办", "kind": "regulator", "sector": "电力"},
+    )
+    assert response.status_code == 302
+    html = b.get("/directory/departments").get_data(as_text=True)
+    assert "行业主管监管部门" in html and "（电力）" in html
+    with app.app_context():
+        department = db.session.scalar(sa.select(Department).where(Department.code == "NEA"))
+        assert (department.kind, department.sector) == ("regulator", "电力")
+
+
+def test_a_regulator_needs_its_sector_and_a_kind_must_be_known(login_as, app):
+    b = login_as("coordinator")
+    response = b.post(
+        "/directory/departments/new", {"code": "REG", "name": "某监管部门", "kind": "regulator"}
+    )
+    assert response.status_code == 400
+    assert "请填写该部门监管的行业" in response.get_data(as_text=True)
+    response = b.post(
+        "/directory/departments/new", {"code": "REG", "name": "某监管部门", "kind": "boss"}
+    )
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Department.id))) == 0
+
+
+def test_a_visit_to_a_unit_in_a_regulated_sector_lacks_its_regulator(ctx, make):
+    from inspect_app.directory.services import missing_regulators
+
+    cac = make.department(code="CAC", name="网信办")
+    nea = make.department(code="NEA", name="能源监管办", kind="regulator", sector="电力")
+    make.department(code="HEA", name="卫健委", kind="regulator", sector="医疗卫生")
+    power = make.unit(kind="soe", sector="电力")
+    office = make.unit(kind="party_gov", sector="")
+    assert missing_regulators(power, [cac]) == [nea]
+    assert missing_regulators(power, [cac, nea]) == []
+    assert missing_regulators(office, [cac]) == []

@@ -115,7 +115,8 @@ def test_fill_page_of_120_items_issues_a_constant_small_number_of_statements(app
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", counter)
     assert response.status_code == 200
     assert response.get_data(as_text=True).count('<fieldset class="q') == 120
-    assert len(counter.statements) <= 10, "\n\n".join(counter.statements)
+    # 11: one more since the answers to the same duty in the visit's other checklists (S4).
+    assert len(counter.statements) <= 11, "\n\n".join(counter.statements)
 
 
 def test_fill_page_with_css_and_js_weighs_at_most_150_kb(app, big):

@@ -77,6 +77,11 @@ def test_an_interview_is_recorded_and_printed(app, site):
     ):
         assert value in page, value
     _no_blanks(page)
+    # Cited as the notice cites (citations.py): full title, Chinese numerals, new number first.
+    assert (
+        "《中华人民共和国网络安全法》（以下简称《网络安全法》）第二十三条（原第二十一条）" in page
+    )
+    assert "第23条" not in page
     # the unit may read the record of its own interview
     liaison = browser(app, site, "liaison")
     assert liaison.get(f"/rectification/steps/{state['event_ids'][0]}/document").status_code == 200
