@@ -58,6 +58,7 @@ def kinds_covered(kinds) -> tuple[str, ...]:
     """Every unit kind that `kinds` reach, the 兵团 kinds by their legal character."""
     return tuple(k for k in UNIT_KINDS if kind_in(k, kinds))
 
+
 # joint: a member of the joint inspection (网信, 公安, 工信, 保密); regulator: the competent
 # regulator of a sector (行业主管监管部门), which 责任制办法第4条 joins to inspections of units in
 # important sectors.
