@@ -176,6 +176,9 @@ class Defaults:
     # Evidence files: photos are downscaled on the tablet; this is the hard limit per file.
     EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
     EVIDENCE_MAX_PIXELS = 40_000_000
+    # Audio and video recordings (执法记录仪 clips, MP4/M4A) per file; the one route that takes
+    # them accepts requests this large (plus the form), every other keeps MAX_CONTENT_LENGTH.
+    EVIDENCE_MEDIA_MAX_BYTES = 512 * 1024 * 1024
     THUMBNAIL_SIZE = 320
     # Where evidence files live: "local" (UPLOAD_DIR; with several hosts, one folder they all
     # mount) or "s3" (an S3-compatible bucket; needs `pip install -e '.[s3]'`). docs/deploy.md.

@@ -152,6 +152,14 @@ def register(app: Flask) -> None:
         message = None
         if status == 400 and err.description and getattr(err, "user_message", False):
             message = err.description
+        if status == 413 and request.max_content_length:
+            from .storage import megabytes  # storage imports this module
+
+            message = _(
+                "The upload is larger than the %(limit)s MB the server accepts here. Nothing "
+                "was stored.",
+                limit=megabytes(request.max_content_length),
+            )
         return error_response(status, message)
 
     @app.errorhandler(sa.exc.DataError)

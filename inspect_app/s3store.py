@@ -86,6 +86,23 @@ class S3Store:
             raise OSError(f"S3 could not be reached to store {key}: {exc}") from exc
         return True
 
+    def put_file(self, key: str, path: Path) -> bool:
+        """As put, streaming the file to the bucket (a recording may be hundreds of MB)."""
+        if self.exists(key):
+            return False
+        try:
+            with open(path, "rb") as body:
+                self.client.put_object(
+                    Bucket=self.bucket, Key=self._key(key), Body=body, IfNoneMatch="*"
+                )
+        except ClientError as exc:
+            if _code(exc) in _EXISTS:
+                return False
+            raise OSError(f"S3 refused to store {key}: {_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise OSError(f"S3 could not be reached to store {key}: {exc}") from exc
+        return True
+
     def exists(self, key: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._key(key))
@@ -103,28 +120,36 @@ class S3Store:
         path = self._cached(key)
         if path.is_file():
             return path
+        private_dir(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".download-")  # mode 0600
+        digest = hashlib.sha256()
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+            with os.fdopen(fd, "wb") as fh:
+                # In chunks: an audio or video original may be hundreds of MB.
+                for chunk in self._body(key).iter_chunks(1024 * 1024):
+                    digest.update(chunk)
+                    fh.write(chunk)
+            name = Path(key).name.split(".", 1)[0]
+            if not key.startswith(("thumbs/", "public/")) and digest.hexdigest() != name:
+                raise FileNotFoundError(f"{key}: the stored bytes do not match their hash")
+            os.replace(tmp, path)
+        except BaseException as exc:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            if isinstance(exc, BotoCoreError):  # the connection dropped in the middle
+                raise OSError(f"S3 stopped sending {key}: {exc}") from exc
+            raise
+        return path
+
+    def _body(self, key: str) -> Any:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
         except ClientError as exc:
             if _code(exc) in _MISSING:
                 raise FileNotFoundError(key) from exc
             raise OSError(f"S3 refused to send {key}: {_code(exc)}") from exc
         except BotoCoreError as exc:
             raise OSError(f"S3 could not be reached to send {key}: {exc}") from exc
-        name = Path(key).name.split(".", 1)[0]
-        if not key.startswith(("thumbs/", "public/")) and hashlib.sha256(body).hexdigest() != name:
-            raise FileNotFoundError(f"{key}: the stored bytes do not match their hash")
-        private_dir(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".download-")  # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(body)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
 
     def delete(self, key: str) -> None:
         try:

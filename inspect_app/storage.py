@@ -18,12 +18,14 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
+import struct
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import sqlalchemy as sa
 from flask import current_app
@@ -41,7 +43,31 @@ EXTENSIONS = {
     "image/png": ".png",
     "image/webp": ".webp",
     "application/pdf": ".pdf",
+    "video/mp4": ".mp4",
+    "audio/mp4": ".m4a",
 }
+# Audio and video (执法记录仪 clips) are ISO base media files (MP4, M4A) whose ftyp box names one
+# of these brands. QuickTime ("qt  "), 3GP and fragmented streams of other families are refused.
+MEDIA_BRANDS = frozenset(
+    b.encode()
+    for b in (
+        "isom",
+        "iso2",
+        "iso3",
+        "iso4",
+        "iso5",
+        "iso6",
+        "mp41",
+        "mp42",
+        "avc1",
+        "M4A ",
+        "M4B ",
+        "M4V ",
+        "dash",
+    )
+)
+MEDIA_MIMES = ("video/mp4", "audio/mp4")
+_CHUNK = 1024 * 1024
 _EXIF_KEEP = ("DateTime", "DateTimeOriginal", "Make", "Model", "Orientation", "Software")
 # The variants of one file: the bytes as uploaded, a small JPEG, and a copy without metadata.
 VARIANTS = ("original", "thumbnail", "public")
@@ -59,6 +85,11 @@ class FileStore(Protocol):
 
     def put(self, key: str, data: bytes) -> bool:
         """Store data under key unless it is there. True when this call created it."""
+
+    def put_file(self, key: str, path: Path) -> bool:
+        """Store the file at path under key unless it is there, without reading it whole into
+        memory. It may move the file; one left at path is the caller's to remove. True when
+        this call created it."""
 
     def exists(self, key: str) -> bool: ...
 
@@ -90,6 +121,25 @@ class LocalStore:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return True
+
+    def put_file(self, key: str, path: Path) -> bool:
+        target = self._path(key)
+        if target.exists():
+            return False
+        private_dir(target.parent)
+        if os.stat(path).st_dev == os.stat(target.parent).st_dev:
+            os.replace(path, target)  # a spooled upload on the same disk: no second copy
+            return True
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+                shutil.copyfileobj(src, out, _CHUNK)
+            os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -283,6 +333,157 @@ def put_signature(png: bytes) -> StoredFile:
     return put(png, info)
 
 
+# --- audio and video -----------------------------------------------------------------------------
+
+
+def _boxes(fh: IO[bytes], start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, end) of each ISO BMFF box from start to end, read header by header
+    (seeks, never the payloads). Raises EvidenceRefused when a box does not fit its parent."""
+    pos = start
+    while pos < end:
+        fh.seek(pos)
+        header = fh.read(8)
+        if len(header) < 8:
+            raise _not_media()
+        size, kind = struct.unpack(">I4s", header)
+        head = 8
+        if size == 1:  # a 64-bit size follows the type
+            large = fh.read(8)
+            if len(large) < 8:
+                raise _not_media()
+            size, head = struct.unpack(">Q", large)[0], 16
+        elif size == 0:  # the box runs to the end of its parent
+            size = end - pos
+        if size < head or pos + size > end:
+            raise _not_media()
+        yield kind, pos + head, pos + size
+        pos += size
+
+
+def _not_media() -> EvidenceRefused:
+    return EvidenceRefused(
+        _(
+            "Only MP4 video and M4A audio files are accepted here; this file is not a complete "
+            "MP4 or M4A file, whatever its name says."
+        )
+    )
+
+
+def _handlers(fh: IO[bytes], moov: tuple[int, int]) -> set[bytes]:
+    """The handler types (b"vide", b"soun", ...) of the tracks in a moov box."""
+    found = set()
+    for kind, start, end in _boxes(fh, *moov):
+        if kind != b"trak":
+            continue
+        for kind2, start2, end2 in _boxes(fh, start, end):
+            if kind2 != b"mdia":
+                continue
+            for kind3, start3, end3 in _boxes(fh, start2, end2):
+                if kind3 == b"hdlr" and end3 - start3 >= 12:
+                    fh.seek(start3 + 8)  # version and flags, pre_defined, then the type
+                    found.add(fh.read(4))
+    return found
+
+
+def inspect_media(fh: IO[bytes], size: int) -> dict[str, Any]:
+    """What an audio or video file really is, from its boxes: an ftyp box with an allowed brand
+    first, boxes that exactly fill the file, a moov box with an audio or video track. Returns
+    mime ("video/mp4" when any track is video, else "audio/mp4") and size. Raises
+    EvidenceRefused."""
+    if size == 0:
+        raise EvidenceRefused(_("The file is empty."))
+    boxes = _boxes(fh, 0, size)
+    first = next(boxes, None)
+    if first is None or first[0] != b"ftyp" or first[2] - first[1] < 8:
+        raise _not_media()
+    fh.seek(first[1])
+    ftyp = fh.read(min(first[2] - first[1], 4096))
+    brands = {ftyp[:4]} | {ftyp[i : i + 4] for i in range(8, len(ftyp) - 3, 4)}
+    if not brands & MEDIA_BRANDS:
+        raise _not_media()
+    moov = None
+    for count, (kind, start, end) in enumerate(boxes):
+        if count > 100_000 or not all(0x20 <= c < 0x7F for c in kind):
+            raise _not_media()
+        if kind == b"moov":
+            moov = (start, end)
+    if moov is None:
+        raise _not_media()
+    handlers = _handlers(fh, moov)
+    if b"vide" in handlers:
+        mime = "video/mp4"
+    elif b"soun" in handlers:
+        mime = "audio/mp4"
+    else:
+        raise EvidenceRefused(_("The file has neither an audio nor a video track."))
+    return {"mime": mime, "size": size, "width": None, "height": None, "exif": None}
+
+
+def megabytes(size: int) -> str:
+    """A size in MB as people read it: 512, 1.5, 0.00391."""
+    value = size / 1048576
+    return f"{value:.0f}" if value >= 10 else f"{value:.3g}"
+
+
+def media_limit_refusal(limit: int) -> EvidenceRefused:
+    return EvidenceRefused(
+        _(
+            "The recording is larger than %(limit)s MB, the most this server accepts. Nothing "
+            "was stored: split the recording, or ask the administrator to raise the limit.",
+            limit=megabytes(limit),
+        )
+    )
+
+
+def _spool_dir() -> Path:
+    """Where an upload is written while it is hashed and checked: beside the files for a local
+    store (so storing it is a rename), in the cache folder for a bucket."""
+    if current_app.config["EVIDENCE_STORE"] == "s3":
+        folder = Path(current_app.config["EVIDENCE_CACHE_DIR"]) / "incoming"
+    else:
+        folder = Path(current_app.config["UPLOAD_DIR"]) / "incoming"
+    private_dir(folder)
+    return folder
+
+
+def put_media(stream: IO[bytes]) -> StoredFile:
+    """Check and store an audio or video file read from stream in chunks: written to a spool
+    file while its SHA-256 and size are computed, checked by its boxes, then handed to the store;
+    never held whole in memory. At most EVIDENCE_MEDIA_MAX_BYTES. Raises EvidenceRefused (and
+    StorageUnavailable, like put); on any failure nothing stays behind."""
+    limit = current_app.config["EVIDENCE_MEDIA_MAX_BYTES"]
+    fd, tmp = tempfile.mkstemp(dir=_spool_dir(), prefix=".upload-")  # mode 0600
+    try:
+        digest, size = hashlib.sha256(), 0
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise media_limit_refusal(limit)
+                digest.update(chunk)
+                out.write(chunk)
+        with open(tmp, "rb") as fh:
+            info = inspect_media(fh, size)
+        stored = StoredFile(digest.hexdigest(), info)
+        key = key_for(stored.sha256, info["mime"])
+        try:
+            if store().put_file(key, Path(tmp)):
+                stored.created.append(key)
+        except OSError as exc:
+            current_app.logger.error("The evidence store refused a write: %s", exc)
+            raise StorageUnavailable(
+                _(
+                    "The server could not store the file (its storage is full or not writable). "
+                    "Nothing was recorded: keep the file and try again later, or tell the "
+                    "administrator."
+                )
+            ) from exc
+        return stored
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 def signature_attachment(stored: StoredFile, *, kind: str, name: str, **owner: Any) -> Attachment:
     """The Attachment row naming a stored signature; `owner` gives its inspection or visit,
     the uploader and, optionally, created_at."""
@@ -325,8 +526,8 @@ def path_for(attachment: Attachment, variant: str = "original") -> Path:
     made on first use. Raises NotFound when the file is missing from storage, StorageUnreachable
     when the store does not answer."""
     files = store()
-    if attachment.mime == "application/pdf":
-        variant = "original"
+    if attachment.mime == "application/pdf" or attachment.mime in MEDIA_MIMES:
+        variant = "original"  # no derived copies: sent as stored
     key = key_for(attachment.sha256, attachment.mime, variant)
     if variant == "public" and not files.exists(key):
         original = key_for(attachment.sha256, attachment.mime)

@@ -134,9 +134,20 @@ def _unstorable_input() -> bool:
     return False
 
 
+# Endpoints that accept audio and video uploads, with their own request-size limit.
+RECORDING_ENDPOINTS = frozenset({"inspections.upload_recording"})
+
+
 def register_guard(app: Flask) -> None:
     """The input guard: registered before the extensions, so it runs before CSRFProtect reads
     the form (a part without a parsable name made Flask-WTF raise)."""
+
+    @app.before_request
+    def _size_limit_for_recordings():
+        # First of all hooks, before anything reads the form: audio and video evidence is
+        # larger than any other request (EVIDENCE_MEDIA_MAX_BYTES, plus room for the form).
+        if request.endpoint in RECORDING_ENDPOINTS:
+            request.max_content_length = app.config["EVIDENCE_MEDIA_MAX_BYTES"] + 64 * 1024
 
     @app.before_request
     def _refuse_unstorable_input():

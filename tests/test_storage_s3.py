@@ -165,6 +165,32 @@ def test_an_upload_through_the_api_lands_in_the_bucket_and_the_route_serves_it(s
         assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
 
 
+def test_a_video_recording_is_streamed_to_the_bucket_and_played_from_it(s3_app, endpoint):
+    from .inspections.helpers import mp4_bytes, post_recording
+
+    world = s3_app.config["_world"]
+    video = mp4_bytes(pad=2 * 1024 * 1024)  # more than one chunk each way
+    b = Browser(s3_app.test_client())
+    b.login(world["lead"])
+    response = post_recording(b, world["inspection"], video)
+    assert response.status_code == 302
+    sha = hashlib.sha256(video).hexdigest()
+    assert _objects(endpoint, world["bucket"])[storage.key_for(sha, "video/mp4")] == sha
+    with s3_app.app_context():
+        attachment = db.session.query(Attachment).filter_by(sha256=sha).one()
+        assert attachment.kind == "video" and attachment.inspection_id is None
+        ident = attachment.id
+    cache = Path(s3_app.config["EVIDENCE_CACHE_DIR"])
+    assert not any((cache / "incoming").iterdir())  # the spool file is gone
+    with b.get(f"/inspections/recordings/{ident}", headers={"Range": "bytes=0-15"}) as part:
+        assert part.status_code == 206 and part.data == video[:16]
+    # A fake one never reaches the bucket.
+    before = _objects(endpoint, world["bucket"])
+    response = post_recording(b, world["inspection"], b"RIFF....AVI LIST")
+    assert response.status_code == 400
+    assert _objects(endpoint, world["bucket"]) == before
+
+
 def test_evidence_gc_and_check_work_on_the_bucket(s3_app, endpoint):
     bucket = s3_app.config["_world"]["bucket"]
     data = jpeg_bytes(size=(320, 240))

@@ -35,6 +35,7 @@ from inspect_app.inspections import evidence, notices, record, services
 from inspect_app.models import AuditEvent, ChecklistTemplate, Inspection, User
 
 from .factories import Factory
+from .inspections.helpers import mp4_bytes
 
 # The clients every wall test speaks as, in the order of the matrix columns.
 CLIENTS = ("anon", "admin", "coordinator", "insp", "insp_out", "viewer", "unit_a", "unit_b")
@@ -200,6 +201,10 @@ def build_world() -> World:
                     inspection.id, photo, actor=lead, filename="现场.jpg", item_id=i1
                 )
                 attachments[f"{key}.photo"] = att.id
+                clip = record.attach_recording(
+                    inspection.id, io.BytesIO(mp4_bytes()), actor=lead, filename="记录仪.mp4"
+                )
+                attachments[f"{key}.recording"] = clip.id
                 continue
             bad = state in ("submitted", "closed")
             services.apply_changes(
@@ -221,6 +226,10 @@ def build_world() -> World:
             if state == "ready":
                 continue
             attachments[f"{key}.photo_{state}"] = att.id
+            clip = record.attach_recording(
+                inspection.id, io.BytesIO(mp4_bytes()), actor=lead, filename="记录仪.mp4"
+            )
+            attachments[f"{key}.recording_{state}"] = clip.id
             services.submit_inspection(
                 inspection.id, actor=lead, signatory_name="王五", signature_png=signature
             )

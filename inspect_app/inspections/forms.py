@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -117,6 +118,13 @@ class VisitRecordForm(FlaskForm):
 
 class SignRecordForm(FlaskForm):
     signature = HiddenField(_l("Signature"))
+
+
+class UploadRecordingForm(FlaskForm):
+    file = FileField(
+        _l("Audio or video recording (MP4, M4A)"),
+        validators=[FileRequired(message=_l("Choose a recording to upload."))],
+    )
 
 
 class ArriveForm(FlaskForm):

@@ -6,8 +6,10 @@ Every command checks first, then changes, writes its audit event and commits onc
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import IO
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -179,6 +181,90 @@ def sign_record(
     return attachment
 
 
+RECORDING_KINDS = ("video", "audio")
+
+
+def attach_recording(
+    inspection_id: int,
+    stream: IO[bytes],
+    *,
+    actor: User,
+    filename: str = "",
+    now: datetime | None = None,
+) -> Attachment:
+    """Attach an audio or video recording (执法记录仪, MP4 or M4A) to the visit's record: it is
+    checked by its content, streamed to the store with its SHA-256 and numbered in the record's
+    evidence list. The same file twice on one visit is kept once.
+
+    Raises NotFound, NotAllowed, InvalidTransition once the notice is approved (the record is
+    on file), EvidenceRefused (not MP4/M4A, over EVIDENCE_MEDIA_MAX_BYTES), StorageUnavailable.
+    Commits; on any failure no row is written and no file created by this call stays.
+    """
+    _check_recording_allowed(_visit_for_update(inspection_id, actor=actor))
+    # The copy may take a while: no transaction (on SQLite, the write lock) is held meanwhile.
+    db.session.rollback()
+    stored = storage.put_media(stream)
+    try:
+        visit = _visit_for_update(inspection_id, actor=actor)
+        _check_recording_allowed(visit)
+        same = db.session.scalar(
+            sa.select(Attachment).where(
+                Attachment.visit_id == visit.id,
+                Attachment.kind.in_(RECORDING_KINDS),
+                Attachment.sha256 == stored.sha256,
+            )
+        )
+        if same is not None:
+            db.session.rollback()
+            return same
+        mime = stored.info["mime"]
+        attachment = Attachment(
+            sha256=stored.sha256,
+            mime=mime,
+            size=stored.info["size"],
+            kind="video" if mime == "video/mp4" else "audio",
+            original_name=os.path.basename(filename or "")[:255],
+            visit_id=visit.id,
+            uploaded_by_id=actor.id,
+            created_at=now or utcnow(),
+        )
+        db.session.add(attachment)
+        db.session.flush()
+        audit.record(
+            actor,
+            "evidence.add",
+            attachment,
+            hidden_from_unit=True,
+            after={
+                "sha256": stored.sha256,
+                "mime": mime,
+                "size": attachment.size,
+                "visit_id": visit.id,
+            },
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        storage.discard(stored)
+        raise
+    return attachment
+
+
+def _check_recording_allowed(visit: Visit) -> None:
+    if visit.notice_status == "approved":
+        raise InvalidTransition(_("The notice is approved: the inspection record is on file."))
+
+
+def recordings(visit: Visit) -> list[Attachment]:
+    return list(
+        db.session.scalars(
+            sa.select(Attachment)
+            .where(Attachment.visit_id == visit.id, Attachment.kind.in_(RECORDING_KINDS))
+            .order_by(Attachment.id)
+        )
+    )
+
+
 def inspector_signatures(visit: Visit) -> list[Attachment]:
     return list(
         db.session.scalars(
@@ -241,10 +327,9 @@ def record_context(visit: Visit) -> RecordContext:
             .order_by(Attachment.inspection_id, Attachment.id)
         )
     )
-    evidence = [
-        (n, a, codes.get(a.answer_id, ""))
-        for n, a in enumerate((a for a in files if a.kind != "signature"), start=1)
-    ]
+    # Photos and documents by inspection, then the visit's audio and video, numbered through.
+    listed = [a for a in files if a.kind != "signature"] + recordings(visit)
+    evidence = [(n, a, codes.get(a.answer_id, "")) for n, a in enumerate(listed, start=1)]
     by_inspection = {i.id: i for i in visit.inspections}
     unit_signatures = [(by_inspection[a.inspection_id], a) for a in files if a.kind == "signature"]
     signatures = {a.uploaded_by_id: a for a in inspector_signatures(visit)}

@@ -39,6 +39,7 @@ from .forms import (
     ReopenForm,
     SignRecordForm,
     SubmitInspectionForm,
+    UploadRecordingForm,
     VisitRecordForm,
 )
 
@@ -388,6 +389,7 @@ def record(inspection_id: int):
         approve_form=ApproveNoticeForm(),
         record_form=_record_form(visit),
         sign_form=SignRecordForm(),
+        recording_form=UploadRecordingForm(),
         reopen_form=ReopenForm(),
     )
 
@@ -445,11 +447,43 @@ def sign_record(inspection_id: int):
 def visit_file(attachment_id: int):
     """A signature on a visit's record or 送达回证, to whoever may see the visit."""
     attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.visit_id is None:
+    if attachment is None or attachment.visit_id is None or attachment.mime != "image/png":
         abort(404)
     visit = permissions.get_visible_or_404(Visit, attachment.visit_id, _actor())
     permissions.require(_actor(), "inspection.view", visit)
     return send_attachment(attachment, variant="original", thumb=False, name="signature")
+
+
+@bp.post("/<int:inspection_id>/recordings")
+@login_required
+def upload_recording(inspection_id: int):
+    """An audio or video recording for the visit's record (its own request-size limit: web.py)."""
+    services.load(inspection_id, actor=_actor(), action="inspection.fill")  # 404/403 first
+    form = UploadRecordingForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.file.errors) or _("Choose a recording to upload."), "error")
+        return record(inspection_id), 400
+    try:
+        visit_record.attach_recording(
+            inspection_id, form.file.data.stream, actor=_actor(), filename=form.file.data.filename
+        )
+    except ValidationFailed as err:
+        flash(err.message, "error")
+        return record(inspection_id), 400
+    flash(_("The recording was added to the evidence list."), "success")
+    return redirect(url_for(".record", inspection_id=inspection_id))
+
+
+@bp.get("/recordings/<int:attachment_id>")
+@login_required
+def recording_file(attachment_id: int):
+    """A recording, to whoever may see the visit; byte ranges, so a browser can seek in it."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.kind not in visit_record.RECORDING_KINDS:
+        abort(404)
+    visit = permissions.get_visible_or_404(Visit, attachment.visit_id, _actor())
+    permissions.require(_actor(), "inspection.view", visit)
+    return send_attachment(attachment, variant="original", thumb=False, name="recording")
 
 
 @bp.get("/<int:inspection_id>/notice")

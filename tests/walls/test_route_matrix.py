@@ -25,6 +25,7 @@ from inspect_app.clock import local_today
 
 from ..conftest import TEST_PASSWORD
 from ..directory.conftest import units_workbook
+from ..inspections.helpers import mp4_bytes
 from ..world import CLIENTS, MISSING_ID, UNITS, photo_bytes, signature_png
 
 # THE TABLE. One line per (rule, method, target): the status each client must get, in the
@@ -307,6 +308,7 @@ inspections.sign_record         POST    missing                      302  404  4
 inspections.visit_file          GET     A.record_signature_submitted 302  200  200  200  404  200  200  404
 inspections.visit_file          GET     B.record_signature_submitted 302  200  200  404  404  200  404  200
 inspections.visit_file          GET     A.photo                      302  404  404  404  404  404  404  404
+inspections.visit_file          GET     A.recording_submitted        302  404  404  404  404  404  404  404
 inspections.visit_file          GET     missing                      302  404  404  404  404  404  404  404
 inspections.reopen              GET     A.submitted                  405  405  405  405  405  405  405  405
 inspections.reopen              POST    A.submitted                  302  302  302  403  403  403  403  403
@@ -325,6 +327,16 @@ inspections.evidence_file       GET     B.photo_submitted            302  200  2
 inspections.evidence_file       GET     B.photo_submitted?thumb=1    302  200  200  404  404  200  404  200
 inspections.evidence_file       GET     B.signature_submitted        302  200  200  404  404  200  404  200
 inspections.evidence_file       GET     missing                      302  404  404  404  404  404  404  404
+inspections.recording_file      GET     A.recording                  302  200  200  200  404  200  404  404
+inspections.recording_file      GET     A.recording_submitted        302  200  200  200  404  200  200  404
+inspections.recording_file      GET     B.recording_submitted        302  200  200  404  404  200  404  200
+inspections.recording_file      GET     A.photo                      302  404  404  404  404  404  404  404
+inspections.recording_file      GET     missing                      302  404  404  404  404  404  404  404
+inspections.upload_recording    GET     A.in_progress                405  405  405  405  405  405  405  405
+inspections.upload_recording    POST    A.in_progress                302  302  302  302  404  403  404  404
+inspections.upload_recording    POST    A.submitted                  302  409  409  409  404  403  403  404
+inspections.upload_recording    POST    B.in_progress                302  302  302  404  404  403  404  404
+inspections.upload_recording    POST    missing                      302  404  404  404  404  404  404  404
 
 rectification.index             GET     -                            302  200  200  200  200  200  200  200
 rectification.index             GET     ?status=overdue              302  200  200  200  200  200  200  200
@@ -803,6 +815,9 @@ BODIES = {
     },
     "api.submit": lambda w, t: {"json": {"signatory_name": "王五", "signature": _png_data_url()}},
     "api.delete_evidence": lambda w, t: {},
+    "inspections.upload_recording": lambda w, t: {
+        "file": (io.BytesIO(mp4_bytes(pad=99)), "记录.mp4")
+    },
     "rectification.bulk": lambda w, t: {
         "item": f"{w.id('item', 'A.submitted')}:{w.item_versions['A.submitted']}",
         "action": "verify",
