@@ -310,9 +310,10 @@ def restore_backup(archive: Path) -> Summary:
         size = count = 0
         for entry in manifest["members"]:
             if entry["name"].startswith("evidence/"):
-                data = (scratch / entry["name"]).read_bytes()
-                files.put(entry["name"].removeprefix("evidence/"), data)
-                size += len(data)
+                path = scratch / entry["name"]
+                size += path.stat().st_size
+                # A file at a time, never whole in memory: recordings may be hundreds of MB.
+                files.put_file(entry["name"].removeprefix("evidence/"), path)
                 count += 1
         anchors = Path(current_app.config["AUDIT_ANCHOR_FILE"])
         if (scratch / ANCHORS).is_file() and not anchors.exists():
