@@ -170,6 +170,9 @@ class Factory:
                 )
             )
         db.session.add(inspection)
+        db.session.flush()
+        db.session.refresh(visit, ["inspections"])
+        visit.sync_team()  # as rounds.services keeps it
         db.session.commit()
         return inspection
 

@@ -168,3 +168,40 @@ def test_the_visit_migration_groups_inspections_and_moves_the_notice_both_ways(
         assert numbers[1] == "号5" and numbers[5] == "号9" and numbers[4] is None
         assert "visits" not in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_the_team_migration_stores_each_visits_inspectors_once_both_ways(
+    new_database_url, tmp_path
+):
+    from sqlalchemy import text
+
+    app = create_app(make_test_config(new_database_url(), tmp_path))
+    with app.app_context():
+        upgrade(revision="2f299c3635e3")
+        with db.engine.begin() as conn:
+            _old_schema_rows(conn)
+        upgrade(revision="5f58307847ee")
+        with db.engine.begin() as conn:
+            # The same inspector with another certificate on the visit's second inspection: the
+            # first inspection's is kept.
+            conn.execute(
+                text(
+                    "UPDATE inspection_members SET certificate_no = 'later'"
+                    " WHERE inspection_id IN (2, 3) AND user_id = 1"
+                )
+            )
+        upgrade(revision="a3c9d1f4b7e2")
+        with db.engine.connect() as conn:
+            visit_of = dict(conn.execute(text("SELECT id, visit_id FROM inspections")).all())
+            team = conn.execute(
+                text("SELECT visit_id, user_id, certificate_no FROM visit_members ORDER BY id")
+            ).all()
+        assert len(team) == 6  # three visits, two inspectors each, each once
+        first = [(u, c) for v, u, c in team if v == visit_of[1]]
+        assert first == [(1, "c"), (2, "c")]
+        assert {u for v, u, _c in team if v == visit_of[5]} == {1, 2}
+        downgrade(revision="b7d41e6a9c20")
+        assert "visit_members" not in inspect(db.engine).get_table_names()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM inspection_members")).scalar() == 10
+        db.engine.dispose()

@@ -13,6 +13,7 @@ from .inspection import (
     Round,
     SelfAnswer,
     Visit,
+    VisitMember,
 )
 from .job import Job
 from .login import LoginSession, RecoveryCode
@@ -46,6 +47,7 @@ __all__ = [
     "Finding",
     "Inspection",
     "InspectionMember",
+    "VisitMember",
     "Job",
     "LoginSession",
     "NoticeCounter",

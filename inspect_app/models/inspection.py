@@ -167,18 +167,44 @@ class Visit(db.Model):
     inspections: Mapped[list[Inspection]] = relationship(
         back_populates="visit", order_by="Inspection.id"
     )
+    # The team of inspectors, stored with the visit; technical-support staff are support_staff.
+    members: Mapped[list[VisitMember]] = relationship(
+        back_populates="visit", cascade="all, delete-orphan", order_by="VisitMember.id"
+    )
 
     def __repr__(self) -> str:
         return f"<Visit {self.id} unit={self.unit_id}>"
 
-    @property
-    def members(self) -> list[InspectionMember]:
-        """The team: each inspector once, as on the visit's first inspection that has them."""
+    def team_of_inspections(self) -> list[InspectionMember]:
+        """Each inspector of the visit's inspections once, as on the first inspection that has
+        them: what the stored team must equal (rounds.services keeps it so)."""
         seen: dict[int, InspectionMember] = {}
         for inspection in self.inspections:
             for member in inspection.members:
                 seen.setdefault(member.user_id, member)
         return list(seen.values())
+
+    def sync_team(self) -> None:
+        """Make the stored team equal the team of the visit's inspections, keeping the rows of
+        inspectors who stay (their ids, and so the team's order)."""
+        wanted = {m.user_id: m for m in self.team_of_inspections()}
+        for member in list(self.members):
+            if member.user_id not in wanted:
+                self.members.remove(member)
+        kept = {m.user_id: m for m in self.members}
+        for user_id, source in wanted.items():
+            member = kept.get(user_id)
+            if member is None:
+                self.members.append(
+                    VisitMember(
+                        user_id=user_id,
+                        department_id=source.department_id,
+                        certificate_no=source.certificate_no,
+                    )
+                )
+            else:
+                member.department_id = source.department_id
+                member.certificate_no = source.certificate_no
 
     @property
     def is_on_record(self) -> bool:
@@ -269,6 +295,26 @@ class InspectionMember(db.Model):
     certificate_no: Mapped[str] = mapped_column(sa.String(60), default="")
 
     inspection: Mapped[Inspection] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+    department: Mapped[Department | None] = relationship()
+
+
+class VisitMember(db.Model):
+    """An inspector on a visit's team, with the enforcement certificate shown on site: the team
+    the record and the notices name (technical-support staff are listed apart, support_staff)."""
+
+    __tablename__ = "visit_members"
+    __table_args__ = (
+        sa.UniqueConstraint("visit_id", "user_id", name="uq_visit_members_visit_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    certificate_no: Mapped[str] = mapped_column(sa.String(60), default="")
+
+    visit: Mapped[Visit] = relationship(back_populates="members")
     user: Mapped[User] = relationship()
     department: Mapped[Department | None] = relationship()
 

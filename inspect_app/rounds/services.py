@@ -382,9 +382,12 @@ def _regroup(inspection: Inspection, team: set[int], lead_id: int | None) -> Non
     )
 
 
-def _drop_if_empty(visit: Visit | None) -> None:
+def _settle_visit(visit: Visit | None) -> None:
+    """After its inspections changed: drop a visit left empty, else bring its team up to date."""
     if visit is not None and not visit.inspections:
         db.session.delete(visit)
+    elif visit is not None:
+        visit.sync_team()
 
 
 def _in_round_counts(round_id: int) -> Counter:
@@ -948,6 +951,8 @@ def assign_targets(
                 inspection.created_at = inspection.updated_at = now
             db.session.add(inspection)
             created.append(inspection)
+        for visit in {id(i.visit): i.visit for i in created}.values():
+            visit.sync_team()  # the visit's stored team (the record's and the notice's)
         db.session.flush()
         over_ids = {o.unit_id: o for o in over}
         for inspection in created:
@@ -1021,7 +1026,11 @@ def update_planned_inspection(
         inspection.scheduled_on = scheduled_on
         inspection.lead_id = lead_id
         inspection.updated_at = now or utcnow()
+        old_visit = inspection.visit
         _regroup(inspection, set(wanted), lead_id)
+        db.session.flush()
+        for visit in {old_visit, inspection.visit}:
+            _settle_visit(visit)
         db.session.flush()
         _record_inspection(
             actor,
@@ -1070,4 +1079,4 @@ def remove_planned_inspection(
         db.session.delete(inspection)
         db.session.flush()
         db.session.expire(visit, ["inspections"])
-        _drop_if_empty(visit)
+        _settle_visit(visit)

@@ -476,3 +476,65 @@ def test_a_planned_inspection_with_answers_cannot_be_removed(
     db.session.commit()
     with pytest.raises(InvalidTransition):
         services.remove_planned_inspection(inspection.id, actor=coordinator)
+
+
+def _team(visit):
+    return [(m.user_id, m.department_id, m.certificate_no) for m in visit.members]
+
+
+def test_the_visit_stores_its_team_and_keeps_it_equal_to_its_inspections(
+    coordinator, rnd, make, make_template, team
+):
+    from inspect_app.models import Visit, VisitMember
+
+    unit = make.unit(kind="soe")
+    system = make.system(unit=unit)
+    unit_template, system_template = make_template(), make_template(target="system")
+    first = assign(
+        rnd, [Target("unit", unit.id)], team[:2], coordinator=coordinator, template=unit_template
+    ).inspections[0]
+    second = assign(
+        rnd,
+        [Target("system", system.id)],
+        team[:2],
+        coordinator=coordinator,
+        template=system_template,
+    ).inspections[0]
+    assert first.visit_id == second.visit_id  # one unit, one day, one team: one visit
+    visit = db.session.get(Visit, first.visit_id)
+    expected = [
+        (team[0].id, team[0].department_id, "网信执字01"),
+        (team[1].id, team[1].department_id, "公网安执字02"),
+    ]
+    assert _team(visit) == expected and _count(VisitMember) == 2
+    # A changed team moves the inspection to a visit of its own; each visit's team follows.
+    services.update_planned_inspection(
+        second.id,
+        actor=coordinator,
+        scheduled_on=date(2026, 1, 10),
+        team=[TeamMember(team[0].id), TeamMember(team[2].id)],
+        lead_id=team[0].id,
+    )
+    db.session.expire_all()
+    moved = db.session.get(Inspection, second.id)
+    assert moved.visit_id != first.visit_id
+    assert _team(db.session.get(Visit, first.visit_id)) == expected
+    assert [m.user_id for m in moved.visit.members] == [team[0].id, team[2].id]
+    # A change of team of an inspection alone in its visit changes the visit's team too.
+    services.update_planned_inspection(
+        second.id,
+        actor=coordinator,
+        scheduled_on=date(2026, 1, 10),
+        team=[TeamMember(team[1].id), TeamMember(team[2].id)],
+        lead_id=team[2].id,
+    )
+    db.session.expire_all()
+    moved = db.session.get(Inspection, second.id)
+    assert sorted(m.user_id for m in moved.visit.members) == sorted([team[1].id, team[2].id])
+    for visit in db.session.scalars(sa.select(Visit)):
+        assert {m.user_id for m in visit.members} == {
+            m.user_id for i in visit.inspections for m in i.members
+        }
+    # Removing the inspection removes its visit and that visit's team.
+    services.remove_planned_inspection(second.id, actor=coordinator)
+    assert _count(VisitMember) == 2
