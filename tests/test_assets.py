@@ -69,6 +69,13 @@ def test_other_static_files_are_served_as_they_are(client):
     assert client.get("/static/../config.py").status_code == 404
 
 
+def test_vendored_files_are_served_byte_for_byte(client):
+    vendored = SOURCE.parent.parent / "vendor" / "jsqr" / "jsQR.js"
+    with client.get("/static/vendor/jsqr/jsQR.js") as response:
+        assert response.status_code == 200
+        assert response.data == vendored.read_bytes()  # not compacted: it is not ours
+
+
 JS = sorted((SOURCE.parent.parent / "js").glob("*.js"))
 
 
