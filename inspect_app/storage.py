@@ -291,6 +291,16 @@ class StoredFile:
     created: list[str] = field(default_factory=list)  # keys this call wrote
 
 
+def _unavailable() -> StorageUnavailable:
+    return StorageUnavailable(
+        _(
+            "The server could not store the file (its storage is full or not writable). "
+            "Nothing was recorded: keep the file and try again later, or tell the "
+            "administrator."
+        )
+    )
+
+
 def put(data: bytes, info: dict[str, Any] | None = None) -> StoredFile:
     """Check (unless info is given) and store data with its derived files. Returns what was
     written, so a caller whose transaction fails can discard() it. Raises EvidenceRefused."""
@@ -314,13 +324,7 @@ def put(data: bytes, info: dict[str, Any] | None = None) -> StoredFile:
         current_app.logger.error("The evidence store refused a write: %s", exc)
         with contextlib.suppress(OSError):  # `flask evidence gc` removes what is left now
             discard(stored)
-        raise StorageUnavailable(
-            _(
-                "The server could not store the file (its storage is full or not writable). "
-                "Nothing was recorded: keep the file and try again later, or tell the "
-                "administrator."
-            )
-        ) from exc
+        raise _unavailable() from exc
     return stored
 
 
@@ -471,13 +475,7 @@ def put_media(stream: IO[bytes]) -> StoredFile:
                 stored.created.append(key)
         except OSError as exc:
             current_app.logger.error("The evidence store refused a write: %s", exc)
-            raise StorageUnavailable(
-                _(
-                    "The server could not store the file (its storage is full or not writable). "
-                    "Nothing was recorded: keep the file and try again later, or tell the "
-                    "administrator."
-                )
-            ) from exc
+            raise _unavailable() from exc
         return stored
     finally:
         with contextlib.suppress(FileNotFoundError):

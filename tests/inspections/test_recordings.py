@@ -191,3 +191,17 @@ def test_the_visit_and_user_models_are_untouched_by_a_refused_upload(app, setup)
     with app.app_context():
         assert db.session.query(AuditEvent).filter_by(action="evidence.add").count() == 0
         assert db.session.query(Visit).count() >= 1 and db.session.query(User).count() >= 3
+
+
+def test_a_store_that_refuses_the_write_records_nothing_and_leaves_no_spool_file(
+    app, setup, monkeypatch
+):
+    def full(self, key, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage.LocalStore, "put_file", full)
+    r = _upload(_browser(app, setup["lead"]), setup["inspection"], mp4_bytes())
+    assert r.status_code == 507
+    assert _recordings(app) == []
+    incoming = Path(app.config["UPLOAD_DIR"]) / "incoming"
+    assert not any(p.name.startswith(".upload-") for p in incoming.iterdir())
