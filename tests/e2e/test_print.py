@@ -1,6 +1,7 @@
-"""The notice and the record print on A4 with "第X页 共Y页" on every page: Chromium prints them
-with the app's print stylesheet (its @page size, not the printer's default), and the PDF is read
-back to check each page's size and number."""
+"""The record and the notice in the browser: they print on A4 with "第X页 共Y页" on every page
+(Chromium prints them with the app's print stylesheet, its @page size rather than the printer's
+default, and the PDF is read back for each page's size and number), and the record's recordings
+are fetched by byte ranges as players need."""
 
 import io
 import re
@@ -76,3 +77,33 @@ def _footer(number: int, total: int) -> re.Pattern:
     # Without a Chinese font (a bare CI machine; fonts-noto-cjk), Chromium prints 第, 页 and 共
     # as glyphs without text, read back as NUL: the numbers must still stand in their places.
     return re.compile(f"(?:第|\\x00){number}(?:页|\\x00)(?:共|\\x00){total}(?:页|\\x00)")
+
+
+def test_the_browser_fetches_a_recording_on_the_record_by_byte_ranges(desk, live_app):
+    """The record's <video> asks for byte ranges, as players do to seek, and gets them (206)."""
+    from inspect_app.inspections import record
+    from inspect_app.models import User
+
+    from ..inspections.helpers import mp4_bytes
+
+    with live_app.app_context():
+        inspection = db.session.scalar(
+            sa.select(Inspection)
+            .join(Visit, Visit.id == Inspection.visit_id)
+            .where(Visit.notice_status.is_(None), Inspection.status == "planned")
+            .where(~Inspection.template.has(key="E2E"))  # those are other tests' to fill
+            .order_by(Inspection.id)
+        )
+        office = db.session.scalar(sa.select(User).where(User.username == "coordinator"))
+        clip = record.attach_recording(
+            inspection.id, io.BytesIO(mp4_bytes(pad=200_000)), actor=office, filename="e2e.mp4"
+        )
+        iid, url = inspection.id, f"/inspections/recordings/{clip.id}"
+        db.session.remove()
+    _login(desk, "coordinator")
+    with desk.expect_response(lambda r: r.url.endswith(url)) as info:
+        desk.goto(f"/inspections/{iid}/record")
+    response = info.value
+    assert response.status == 206, response.status
+    assert response.headers["content-range"].startswith("bytes 0-")
+    assert desk.locator(f'video[src="{url}"]').count() == 1
