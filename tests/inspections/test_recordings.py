@@ -205,3 +205,18 @@ def test_a_store_that_refuses_the_write_records_nothing_and_leaves_no_spool_file
     assert _recordings(app) == []
     incoming = Path(app.config["UPLOAD_DIR"]) / "incoming"
     assert not any(p.name.startswith(".upload-") for p in incoming.iterdir())
+
+
+def test_boxes_with_64_bit_sizes_or_running_to_the_end_are_read(app, ctx):
+    import struct
+
+    head = mp4_bytes(pad=0)[:-8]  # ftyp and moov, without the empty mdat
+    payload = b"\x02" * 1000
+    large = struct.pack(">I4sQ", 1, b"mdat", 16 + len(payload)) + payload  # a 64-bit size
+    to_end = struct.pack(">I4s", 0, b"mdat") + payload  # size 0: to the end of the file
+    for data in (head + large, head + to_end):
+        info = storage.inspect_media(io.BytesIO(data), len(data))
+        assert info["mime"] == "video/mp4" and info["size"] == len(data)
+    wrong = struct.pack(">I4sQ", 1, b"mdat", 10**12) + payload  # claims more than there is
+    with pytest.raises(storage.EvidenceRefused):
+        storage.inspect_media(io.BytesIO(head + wrong), len(head + wrong))
