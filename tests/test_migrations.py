@@ -200,7 +200,7 @@ def test_the_team_migration_stores_each_visits_inspectors_once_both_ways(
         first = [(u, c) for v, u, c in team if v == visit_of[1]]
         assert first == [(1, "c"), (2, "c")]
         assert {u for v, u, _c in team if v == visit_of[5]} == {1, 2}
-        downgrade(revision="b7d41e6a9c20")
+        downgrade(revision="8d4b2e61c7a9")
         assert "visit_members" not in inspect(db.engine).get_table_names()
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM inspection_members")).scalar() == 10

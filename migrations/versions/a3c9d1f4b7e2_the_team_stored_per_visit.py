@@ -6,7 +6,7 @@ its first inspection (by id) that has them, with that inspection's department an
 The downgrade drops the table: the inspections' members, which are kept equal to it, remain.
 
 Revision ID: a3c9d1f4b7e2
-Revises: b7d41e6a9c20
+Revises: 8d4b2e61c7a9
 Create Date: 2026-12-06 22:40:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a3c9d1f4b7e2'
-down_revision = 'b7d41e6a9c20'
+down_revision = '8d4b2e61c7a9'
 branch_labels = None
 depends_on = None
 
