@@ -1,7 +1,7 @@
 """Domain errors and the app-wide error pages (HTML in both languages, JSON under /api/)."""
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -180,20 +180,22 @@ def register(app: Flask) -> None:
         # The database restarted, is unreachable or ended the transaction (deadlock, timeout):
         # nothing of this request was committed, and the pool reconnects (pool_pre_ping), so
         # the client may send the same request again; the tablet's outbox does.
-        try:
-            db.session.rollback()
-        except sa.exc.DBAPIError:
-            db.session.invalidate()
-        app.logger.warning("Database unavailable", exc_info=err)
-        response, status = error_response(
-            503,
-            _(
-                "The database cannot be reached at the moment. This request changed nothing; "
-                "try again in a minute."
-            ),
-            code="database_unavailable",
+        # The session is closed, not rolled back: a rollback would expire the logged-in user,
+        # and reading it again for the page's language would need the database that is away.
+        db.session.close()
+        if "_login_user" not in g:  # it failed loading the user: answer as to a visitor
+            g._login_user = app.login_manager.anonymous_user()
+        app.logger.warning("Database unavailable: %s", err.__class__.__name__)
+        response = app.make_response(
+            error_response(
+                503,
+                _(
+                    "The database cannot be reached at the moment. This request changed nothing; "
+                    "try again in a minute."
+                ),
+                code="database_unavailable",
+            )
         )
-        response = app.make_response((response, status))
         response.headers["Retry-After"] = "5"
         return response
 

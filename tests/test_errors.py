@@ -102,3 +102,70 @@ def test_an_unreachable_database_is_a_503_to_retry_not_a_500(boom_app, client):
     assert page.status_code == 503
     assert "暂时无法连接数据库" in page.get_data(as_text=True)
     assert "cannot be reached" in client.get("/boom/database?lang=en").get_data(as_text=True)
+
+
+def test_a_connection_lost_in_the_middle_of_a_logged_in_request_is_a_503(
+    new_database_url, tmp_path
+):
+    """PostgreSQL ends the request's own connection (as a restart does): the answer is still a
+    503 in the user's language, although the logged-in user's row can no longer be read."""
+    url = new_database_url()
+    if not url.startswith("postgresql"):
+        pytest.skip("a server that ends a connection: PostgreSQL")
+    from flask_migrate import upgrade
+
+    from inspect_app.extensions import db
+
+    from .conftest import Browser
+    from .factories import Factory
+
+    app = create_app(make_test_config(url, tmp_path))
+
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(
+        sa.engine.make_url(url).set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.pool.NullPool,
+    )
+
+    def allow(flag: bool) -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(flag).lower()}')
+
+    @app.get("/api/v1/boom/killed", endpoint="api_boom_killed")
+    @app.get("/boom/killed", endpoint="boom_killed")
+    def boom_killed():
+        # Down as during a restart: no new connection, and this one is ended.
+        allow(False)
+        db.session.execute(sa.text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+    with app.app_context():
+        upgrade()
+        Factory().user(role="coordinator", username="killed-conn")
+    browser = Browser(app.test_client())
+    browser.login("killed-conn")
+    try:
+        api = browser.client.get("/api/v1/boom/killed")
+        assert api.status_code == 503, api.get_data(as_text=True)[:300]
+        assert api.get_json()["error"]["code"] == "database_unavailable"
+        allow(True)
+        page = browser.client.get("/boom/killed")
+        assert page.status_code == 503
+        assert "暂时无法连接数据库" in page.get_data(as_text=True)
+        # Down before the request: loading the logged-in user itself fails.
+        allow(False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+        for path in ("/api/v1/me", "/"):
+            down = browser.client.get(path)
+            assert down.status_code == 503, (path, down.get_data(as_text=True)[:300])
+        assert "暂时无法连接数据库" in down.get_data(as_text=True)
+    finally:
+        allow(True)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        admin.dispose()
