@@ -176,6 +176,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)
+    @app.errorhandler(sa.exc.TimeoutError)  # no pooled connection free within pool_timeout
     def _database_unreachable(err: Exception):
         # The database restarted, is unreachable or ended the transaction (deadlock, timeout):
         # nothing of this request was committed, and the pool reconnects (pool_pre_ping), so

@@ -169,3 +169,24 @@ def test_a_connection_lost_in_the_middle_of_a_logged_in_request_is_a_503(
             db.session.remove()
             db.engine.dispose()
         admin.dispose()
+
+
+def test_no_free_database_connection_within_the_pool_timeout_is_a_503(database_url, tmp_path):
+    from inspect_app.extensions import db
+
+    config = make_test_config(database_url, tmp_path)
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's pool hands every thread its own connection")
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2}
+    app = create_app(config)
+    client = app.test_client()
+    with app.app_context():
+        held = db.engine.connect()  # the pool's only connection, busy elsewhere
+        try:
+            response = client.get("/readyz")
+            assert response.status_code == 503
+            assert response.get_json()["database"] == "unreachable"
+            assert client.get("/healthz").status_code == 200  # no database: still answers
+        finally:
+            held.close()
+            db.engine.dispose()

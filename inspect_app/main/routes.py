@@ -101,7 +101,7 @@ def readyz():
     try:
         db.session.execute(sa.text("SELECT 1"))
         db.session.rollback()
-    except sa.exc.DBAPIError:
-        db.session.rollback()
+    except (sa.exc.DBAPIError, sa.exc.TimeoutError):
+        db.session.close()
         return {"status": "unavailable", "database": "unreachable"}, 503
     return {"status": "ok", "database": "ok"}
