@@ -68,5 +68,5 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/fill_page.py
 	$(BIN)/python bench/fill_page.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 	$(BIN)/python bench/export.py --scales 0.25 0.5 1
-	$(BIN)/python bench/load.py
 	$(BIN)/python bench/dashboard.py --scale 1
+	$(BIN)/python bench/load.py  # exits 1 while its goals are missed (bench/README.md)
