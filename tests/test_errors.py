@@ -187,6 +187,9 @@ def test_no_free_database_connection_within_the_pool_timeout_is_a_503(database_u
             assert response.status_code == 503
             assert response.get_json()["database"] == "unreachable"
             assert client.get("/healthz").status_code == 200  # no database: still answers
+            page = client.get("/public/items")  # a page that reads the database
+            assert page.status_code == 503
+            assert page.headers["Retry-After"] == "5"
         finally:
             held.close()
             db.engine.dispose()

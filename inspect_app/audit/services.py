@@ -80,8 +80,10 @@ def legacy_hash(ev: AuditEvent) -> str:
     return hashlib.sha256((ev.prev_hash + canonical(_payload(ev))).encode()).hexdigest()
 
 
-def keyed_hash(ev: AuditEvent, key_id: str, key: bytes) -> str:
-    message = f"{HMAC_V1}\n{key_id}\n{ev.prev_hash}{canonical(_payload(ev))}".encode()
+def keyed_hash(ev: AuditEvent, key_id: str, key: bytes, body: str | None = None) -> str:
+    """The hmac-v1 hash of `ev` (`body`: its canonical JSON, when already made)."""
+    body = canonical(_payload(ev)) if body is None else body
+    message = f"{HMAC_V1}\n{key_id}\n{ev.prev_hash}{body}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
@@ -105,7 +107,7 @@ _HEADS = AuditHead.__table__
 _EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name != "id"]
 
 
-def _advance_head(conn, n: int) -> tuple[str, int]:
+def _advance_head(conn, n: int) -> str:
     """Lock the chain head to the end of the transaction and count `n` more events on it, in one
     statement; returns the head's hash before them. (FOR UPDATE semantics on PostgreSQL; SQLite
     transactions already hold the database's write lock, see create_app.)"""
@@ -179,24 +181,20 @@ def _chain_pending(session) -> None:
 
     Other writers wait while the head is locked, so as little as possible happens then: the
     events' canonical JSON is made before, and the lock is taken, the events written and the
-    head moved in three statements (bench/load.py; docs/deploy.md "The audit chain's ceiling").
+    head moved in three statements (bench/README.md; docs/deploy.md "Growth").
     """
     if session.in_nested_transaction() or not session.info.get("audit_pending"):
         return
     events = [ev for _, ev in session.info.pop("audit_pending")]
     session.flush()  # the changes first: a failing flush leaves nothing chained
     ring = keyring()
-    prefix = f"{HMAC_V1}\n{ring.current_id}\n"
     bodies = [canonical(_payload(ev)) for ev in events]
     conn = session.connection()
     prev = _advance_head(conn, len(events))  # the lock: from here to the end of the commit
     rows = []
     for ev, body in zip(events, bodies, strict=True):
         ev.prev_hash, ev.hash_scheme, ev.key_id = prev, HMAC_V1, ring.current_id
-        # = keyed_hash(ev, ring.current_id, ring.current), with the JSON made before the lock
-        ev.hash = prev = hmac.new(
-            ring.current, (prefix + ev.prev_hash + body).encode(), hashlib.sha256
-        ).hexdigest()
+        ev.hash = prev = keyed_hash(ev, ring.current_id, ring.current, body)
         rows.append({name: getattr(ev, name) for name in _EVENT_COLUMNS})
     ids = conn.execute(
         sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True), rows

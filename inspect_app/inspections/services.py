@@ -474,11 +474,8 @@ def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str
         return {"change_id": change_id, "status": "conflict", "server": answer_dict(answer, item)}
     if unchanged:  # nothing to change: no new version, no audit event
         outcome = {"status": "applied", "answer": answer_dict(answer, item), "change_id": change_id}
-        if not _remember(change_id, inspection, actor, digest, outcome):
+        if not _remember(change_id, inspection, actor, digest, outcome, seen):
             return _replayed_race(change_id, inspection, digest)
-        seen[change_id] = AppliedChange(
-            inspection_id=inspection.id, request_hash=digest, response=outcome
-        )
         return outcome
     before = {k: getattr(answer, k) for k in (*fields, "version", "updated_by_id", "updated_at")}
     updated = db.session.execute(
@@ -500,7 +497,7 @@ def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str
         set_committed_value(answer, key, value)
     set_committed_value(answer, "updated_by", actor)
     outcome = {"status": "applied", "answer": answer_dict(answer, item), "change_id": change_id}
-    if not _remember(change_id, inspection, actor, digest, outcome):
+    if not _remember(change_id, inspection, actor, digest, outcome, seen):
         # The change_id was taken meanwhile by the same change sent to another inspection: this
         # write is undone (nobody else has seen it: the row is locked) and the change replayed.
         db.session.execute(
@@ -520,16 +517,13 @@ def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str
         before={"item": item.code, **{k: before[k] for k in fields}},
         after={"item": item.code, **fields, "version": answer.version},
     )
-    seen[change_id] = AppliedChange(
-        inspection_id=inspection.id, request_hash=digest, response=outcome
-    )
     return outcome
 
 
-def _remember(change_id: str, inspection: Inspection, actor: User, digest: str, outcome) -> bool:
-    """Store the change as applied, unless its change_id is already stored (then False). A
-    concurrent insert of the same change_id is waited for, not failed on (ON CONFLICT DO
-    NOTHING), so no savepoint is needed per change."""
+def _remember(change_id: str, inspection: Inspection, actor: User, digest: str, outcome, seen):
+    """Store the change as applied (and in `seen`, for a replay later in the batch), unless its
+    change_id is already stored: then False. A concurrent insert of the same change_id is waited
+    for, not failed on (ON CONFLICT DO NOTHING), so no savepoint is needed per change."""
     table = AppliedChange.__table__
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
@@ -545,7 +539,12 @@ def _remember(change_id: str, inspection: Inspection, actor: User, digest: str, 
         .on_conflict_do_nothing(index_elements=[table.c.change_id])
         .returning(table.c.change_id)  # a row back only when inserted (rowcount is not reliable)
     )
-    return db.session.execute(stmt).first() is not None
+    if db.session.execute(stmt).first() is None:
+        return False
+    seen[change_id] = AppliedChange(
+        inspection_id=inspection.id, request_hash=digest, response=outcome
+    )
+    return True
 
 
 def _replayed_race(change_id: str, inspection: Inspection, digest: str):
