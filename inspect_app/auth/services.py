@@ -17,6 +17,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
@@ -374,8 +375,10 @@ def session_user(ident: str, *, now: datetime | None = None) -> tuple[User | Non
     if parsed is None:
         return None, None
     user_id, user_token, login_token = parsed
-    row = db.session.scalar(
-        sa.select(LoginSession).where(LoginSession.token_hash == totp.digest(login_token))
+    row = db.session.scalar(  # with its user: one statement per request for the login
+        sa.select(LoginSession)
+        .where(LoginSession.token_hash == totp.digest(login_token))
+        .options(joinedload(LoginSession.user))
     )
     if row is None or row.user_id != user_id or row.ended_at is not None:
         return None, None

@@ -76,14 +76,19 @@ def load(
     stmt = sa.select(Inspection)
     if lock:
         stmt = stmt.with_for_update(of=Inspection).execution_options(populate_existing=True)
-    inspection = db.session.scalar(
-        stmt.where(Inspection.id == inspection_id).options(
-            selectinload(Inspection.members).joinedload(InspectionMember.user),
-            joinedload(Inspection.unit),
-            joinedload(Inspection.system),
-            joinedload(Inspection.round),
-            joinedload(Inspection.template),
+    # One statement: the team is a handful of rows, joined rather than loaded after.
+    inspection = (
+        db.session.execute(
+            stmt.where(Inspection.id == inspection_id).options(
+                joinedload(Inspection.members).joinedload(InspectionMember.user),
+                joinedload(Inspection.unit),
+                joinedload(Inspection.system),
+                joinedload(Inspection.round),
+                joinedload(Inspection.template),
+            )
         )
+        .unique()
+        .scalar_one_or_none()
     )
     if inspection is None or not permissions.is_visible(actor, inspection):
         raise NotFound(_("No such inspection."))
@@ -99,32 +104,6 @@ def items_of(inspection: Inspection) -> list[ChecklistItem]:
             .order_by(ChecklistItem.position)
         )
     )
-
-
-def _items_named(inspection: Inspection, ids: set[int]) -> list[ChecklistItem]:
-    """The items of the inspection's checklist among `ids` (others are not its items)."""
-    if not ids:
-        return []
-    return list(
-        db.session.scalars(
-            sa.select(ChecklistItem).where(
-                ChecklistItem.template_id == inspection.template_id, ChecklistItem.id.in_(ids)
-            )
-        )
-    )
-
-
-def _answers_named(inspection: Inspection, item_ids: set[int]) -> dict[int, Answer]:
-    if not item_ids:
-        return {}
-    return {
-        a.item_id: a
-        for a in db.session.scalars(
-            sa.select(Answer).where(
-                Answer.inspection_id == inspection.id, Answer.item_id.in_(item_ids)
-            )
-        )
-    }
 
 
 def answers_of(inspection: Inspection) -> dict[int, Answer]:
@@ -387,6 +366,42 @@ def apply_changes(
         raise ValidationFailed(_("Send a non-empty list of changes."))
     if len(changes) > 500:
         raise ValidationFailed(_("Send at most 500 changes at a time."))
+    for _attempt in range(3):
+        try:
+            return _apply_batch(inspection_id, changes, actor=actor, now=now)
+        except _Retry:
+            # A change_id of the batch was stored meanwhile by the same change sent to another
+            # inspection (or an answer moved without the lock): nothing of the batch is kept,
+            # and the batch is worked out again on what is now committed.
+            db.session.rollback()
+    raise _Retry("the batch met a concurrent writer three times")  # a 500: never seen in tests
+
+
+class _Retry(Exception):
+    """The batch must be worked out again from the start (apply_changes rolls back)."""
+
+
+@dataclass
+class _Batch:
+    """What one batch will write, once its outcomes are known: its answers (as their latest
+    state in memory, with the version each had when loaded) and its new change_ids."""
+
+    inspection: Inspection
+    actor: User
+    now: datetime
+    items: dict[int, ChecklistItem]
+    answers: dict[int, Answer]
+    seen: dict[str, AppliedChange]
+    loaded_version: dict[int, int] = field(default_factory=dict)
+    touched: dict[int, Answer] = field(default_factory=dict)
+    remembered: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None):
+    """One try at a batch: about eight statements whatever its size (bench/load.py): the
+    inspection with its team (locked), the named items with their answers, the known
+    change_ids, then the new change_ids in one INSERT and the answers in one UPDATE
+    (executemany), and the audit chain at commit."""
     inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
     require_fill(actor, inspection)
     # Only the items and answers this batch names are loaded: a batch touches a few of the
@@ -398,26 +413,47 @@ def apply_changes(
         and type(c.get("item_id")) is int
         and 1 <= c["item_id"] <= inputs.DB_INT_MAX  # a larger one is no item: rejected below
     }
-    items = {i.id: i for i in _items_named(inspection, named)}
-    answers = _answers_named(inspection, set(items))
+    items, answers = _items_and_answers_named(inspection, named)
     if inspection.status == "planned" or len(answers) < len(items):
         ensure_started(inspection, actor, items_of(inspection))
         db.session.flush()
-        answers = _answers_named(inspection, set(items))
+        items, answers = _items_and_answers_named(inspection, named)
+    ids = {_change_id(c) for c in changes} - {None}
     seen = {
         row.change_id: row
-        for row in db.session.scalars(
-            sa.select(AppliedChange).where(
-                AppliedChange.change_id.in_(
-                    {_change_id(c) for c in changes if _change_id(c) is not None}
-                )
-            )
+        for row in (
+            db.session.scalars(sa.select(AppliedChange).where(AppliedChange.change_id.in_(ids)))
+            if ids
+            else ()
         )
     }
-    now = now or utcnow()
-    outcomes = [_apply_one(inspection, c, items, answers, seen, actor, now) for c in changes]
+    batch = _Batch(inspection, actor, now or utcnow(), items, answers, seen)
+    outcomes = [_apply_one(batch, c) for c in changes]
+    _write(batch)
     db.session.commit()
     return outcomes
+
+
+def _items_and_answers_named(
+    inspection: Inspection, ids: set[int]
+) -> tuple[dict[int, ChecklistItem], dict[int, Answer]]:
+    """The items of the inspection's checklist among `ids` (others are not its items), and
+    their answers where they exist, in one statement."""
+    if not ids:
+        return {}, {}
+    items, answers = {}, {}
+    for item, answer in db.session.execute(
+        sa.select(ChecklistItem, Answer)
+        .outerjoin(
+            Answer,
+            sa.and_(Answer.item_id == ChecklistItem.id, Answer.inspection_id == inspection.id),
+        )
+        .where(ChecklistItem.template_id == inspection.template_id, ChecklistItem.id.in_(ids))
+    ):
+        items[item.id] = item
+        if answer is not None:
+            answers[item.id] = answer
+    return items, answers
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -441,13 +477,14 @@ def _replayed(change_id: str, prior: AppliedChange, inspection: Inspection, dige
     return _rejected(change_id, _("This change_id was already used for a different change."))
 
 
-def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str, Any]:
-    """One change of a batch: checked, then compare-and-set, then remembered for replays.
+def _apply_one(batch: _Batch, change: Any) -> dict[str, Any]:
+    """One change of a batch: checked, then compare-and-set on the answer in memory, then
+    remembered for replays. Nothing is written yet (_write does, for the whole batch).
 
     Every writer of an inspection's answers holds its row lock (load(lock=True)), so the answer
-    loaded here is the latest and the compare-and-set cannot lose to another writer; the one
-    race left is the same new change_id sent at once to another inspection, which only the
-    change_id's unique key settles (_remember).
+    loaded is the latest and the compare-and-set cannot lose to another writer; the one race
+    left is the same new change_id sent at once to another inspection, which only the
+    change_id's unique key settles (_write).
     """
     if not isinstance(change, dict):
         return _rejected(None, _("A change must be an object."))
@@ -455,10 +492,10 @@ def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str
     if change_id is None:
         return _rejected(change.get("change_id"), _("change_id must be a UUID."))
     digest = _request_hash({**change, "change_id": change_id})
-    if change_id in seen:
-        return _replayed(change_id, seen[change_id], inspection, digest)
+    if change_id in batch.seen:
+        return _replayed(change_id, batch.seen[change_id], batch.inspection, digest)
     item_id = change.get("item_id")
-    item = items.get(item_id) if type(item_id) is int else None
+    item = batch.items.get(item_id) if type(item_id) is int else None
     if item is None:
         return _rejected(change_id, _("Unknown item for this inspection."))
     base = change.get("base_version")
@@ -468,88 +505,103 @@ def _apply_one(inspection, change, items, answers, seen, actor, now) -> dict[str
         fields = _clean_change(item, change)
     except ValidationFailed as err:
         return _rejected(change_id, err.message)
-    answer = answers[item.id]
+    answer = batch.answers[item.id]
     unchanged = all(getattr(answer, k) == v for k, v in fields.items())
     if not unchanged and answer.version != base:
         return {"change_id": change_id, "status": "conflict", "server": answer_dict(answer, item)}
-    if unchanged:  # nothing to change: no new version, no audit event
-        outcome = {"status": "applied", "answer": answer_dict(answer, item), "change_id": change_id}
-        if not _remember(change_id, inspection, actor, digest, outcome, seen):
-            return _replayed_race(change_id, inspection, digest)
-        return outcome
-    before = {k: getattr(answer, k) for k in (*fields, "version", "updated_by_id", "updated_at")}
-    updated = db.session.execute(
-        sa.update(Answer)
-        .where(Answer.id == answer.id, Answer.version == base)
-        .values(**fields, version=base + 1, updated_by_id=actor.id, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if updated != 1:  # only if a writer skipped the inspection's lock: still never overwritten
-        db.session.refresh(answer)
-        return {"change_id": change_id, "status": "conflict", "server": answer_dict(answer, item)}
-    # Written as sent: the loaded answer takes the same values without reading the row again.
-    for key, value in {
-        **fields,
-        "version": base + 1,
-        "updated_by_id": actor.id,
-        "updated_at": now,
-    }.items():
-        set_committed_value(answer, key, value)
-    set_committed_value(answer, "updated_by", actor)
-    outcome = {"status": "applied", "answer": answer_dict(answer, item), "change_id": change_id}
-    if not _remember(change_id, inspection, actor, digest, outcome, seen):
-        # The change_id was taken meanwhile by the same change sent to another inspection: this
-        # write is undone (nobody else has seen it: the row is locked) and the change replayed.
-        db.session.execute(
-            sa.update(Answer)
-            .where(Answer.id == answer.id)
-            .values(**before)
-            .execution_options(synchronize_session=False)
+    if not unchanged:  # unchanged: no new version, no audit event
+        before = {k: getattr(answer, k) for k in fields}
+        batch.loaded_version.setdefault(answer.id, answer.version)
+        batch.touched[answer.id] = answer
+        # The answer in memory takes the values it will be written with (_write), so a later
+        # change of the batch to the same item compares with them, and nothing reads it again.
+        for key, value in {
+            **fields,
+            "version": base + 1,
+            "updated_by_id": batch.actor.id,
+            "updated_at": batch.now,
+        }.items():
+            set_committed_value(answer, key, value)
+        set_committed_value(answer, "updated_by", batch.actor)
+        audit.record(
+            batch.actor,
+            "answer.update",
+            object_type="Answer",
+            object_id=answer.id,
+            hidden_from_unit=True,
+            before={"item": item.code, **before},
+            after={"item": item.code, **fields, "version": answer.version},
         )
-        db.session.refresh(answer)
-        return _replayed_race(change_id, inspection, digest)
-    audit.record(
-        actor,
-        "answer.update",
-        object_type="Answer",
-        object_id=answer.id,
-        hidden_from_unit=True,
-        before={"item": item.code, **{k: before[k] for k in fields}},
-        after={"item": item.code, **fields, "version": answer.version},
-    )
+    outcome = {"status": "applied", "answer": answer_dict(answer, item), "change_id": change_id}
+    _remember(batch, change_id, digest, outcome)
     return outcome
 
 
-def _remember(change_id: str, inspection: Inspection, actor: User, digest: str, outcome, seen):
-    """Store the change as applied (and in `seen`, for a replay later in the batch), unless its
-    change_id is already stored: then False. A concurrent insert of the same change_id is waited
-    for, not failed on (ON CONFLICT DO NOTHING), so no savepoint is needed per change."""
-    table = AppliedChange.__table__
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(table)
-        .values(
-            change_id=change_id,
-            inspection_id=inspection.id,
-            user_id=actor.id,
-            request_hash=digest,
-            response=outcome,
-            created_at=utcnow(),
+def _remember(batch: _Batch, change_id: str, digest: str, outcome: dict[str, Any]) -> None:
+    """Keep the change to be stored as applied, and in `seen` for a replay later in the batch."""
+    batch.remembered.append(
+        {
+            "change_id": change_id,
+            "inspection_id": batch.inspection.id,
+            "user_id": batch.actor.id,
+            "request_hash": digest,
+            "response": outcome,
+            "created_at": batch.now,
+        }
+    )
+    batch.seen[change_id] = AppliedChange(
+        inspection_id=batch.inspection.id, request_hash=digest, response=outcome
+    )
+
+
+_ANSWER_WRITE = (*ANSWER_FIELDS, "version", "updated_by_id", "updated_at")
+
+
+def _write(batch: _Batch) -> None:
+    """The batch's new change_ids in one INSERT, then its answers in one UPDATE (executemany).
+
+    A change_id stored meanwhile by another transaction (the same change sent at once to
+    another inspection) is waited for, not failed on (ON CONFLICT DO NOTHING), and then the
+    whole batch is worked out again (_Retry), when that change is known and replayed. An answer
+    whose version moved since it was loaded (only if a writer skipped the inspection's lock)
+    is never overwritten: the batch is worked out again too.
+    """
+    if batch.remembered:
+        table = AppliedChange.__table__
+        dialect = db.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stored = set(
+            db.session.scalars(
+                insert(table)
+                .values(batch.remembered)
+                .on_conflict_do_nothing(index_elements=[table.c.change_id])
+                # a row back only for what was inserted (rowcount is not reliable)
+                .returning(table.c.change_id)
+            )
         )
-        .on_conflict_do_nothing(index_elements=[table.c.change_id])
-        .returning(table.c.change_id)  # a row back only when inserted (rowcount is not reliable)
-    )
-    if db.session.execute(stmt).first() is None:
-        return False
-    seen[change_id] = AppliedChange(
-        inspection_id=inspection.id, request_hash=digest, response=outcome
-    )
-    return True
-
-
-def _replayed_race(change_id: str, inspection: Inspection, digest: str):
-    prior = db.session.get(AppliedChange, change_id, populate_existing=True)
-    return _replayed(change_id, prior, inspection, digest)
+        if len(stored) != len(batch.remembered):
+            raise _Retry("a change_id was stored meanwhile")
+    if batch.touched:
+        table = Answer.__table__
+        updated = db.session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("w_id"), table.c.version == sa.bindparam("w_base"))
+            .values(
+                {key: sa.bindparam(f"w_{key}") for key in _ANSWER_WRITE}
+                # no value stays SQL NULL, as an answer row is made, not JSON null
+                | {"value": sa.bindparam("w_value", type_=sa.JSON(none_as_null=True))}
+            ),
+            [
+                {
+                    "w_id": answer_id,
+                    "w_base": batch.loaded_version[answer_id],
+                    **{f"w_{key}": getattr(answer, key) for key in _ANSWER_WRITE},
+                }
+                for answer_id, answer in batch.touched.items()
+            ],
+        ).rowcount
+        if updated != len(batch.touched):
+            raise _Retry("an answer moved without the inspection's lock")
 
 
 # --- submission -----------------------------------------------------------------------------------
