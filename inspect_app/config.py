@@ -93,6 +93,9 @@ class Defaults:
     # debug/testing. Retired keys stay listed in AUDIT_HMAC_OLD_KEYS so older events still verify.
     AUDIT_HMAC_KEY = INSECURE_AUDIT_HMAC_KEY
     AUDIT_HMAC_OLD_KEYS: tuple[str, ...] = ()
+    # Chains the audit log may spread over: writers committing at the same time take different
+    # chains instead of queueing on one head (docs/audit.md). 1 to 64; SQLite uses chain 1 only.
+    AUDIT_CHAINS = 8
     AUDIT_ANCHOR_FILE = None  # falls back to instance/audit-anchors.log
     AUDIT_SYSLOG_ADDRESS = "/dev/log"  # where `flask audit anchor --syslog` sends its line
 

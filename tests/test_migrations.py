@@ -205,3 +205,34 @@ def test_the_team_migration_stores_each_visits_inspectors_once_both_ways(
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM inspection_members")).scalar() == 10
         db.engine.dispose()
+
+
+def test_the_chains_migration_keeps_old_events_in_chain_1_and_refuses_to_go_down_past_others(
+    new_database_url, tmp_path
+):
+    import pytest
+    from sqlalchemy import text
+
+    event = (
+        "INSERT INTO audit_events (created_at, actor_name, action, object_type, object_id, ip,"
+        " {chain} prev_hash, hash, hash_scheme) VALUES ('2026-12-07', 'system', 'test.event',"
+        " 'T', :n, '', {value} :g, :n, 'hmac-v1')"
+    )
+    app = create_app(make_test_config(new_database_url(), tmp_path))
+    with app.app_context():
+        upgrade(revision="a3c9d1f4b7e2")
+        with db.engine.begin() as conn:
+            conn.execute(text(event.format(chain="", value="")), {"g": "0" * 64, "n": "1"})
+        upgrade(revision="c4e8a2f1d6b3")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT chain FROM audit_events")).scalars().all() == [1]
+        downgrade(revision="a3c9d1f4b7e2")  # every event in chain 1: it may go down
+        upgrade(revision="c4e8a2f1d6b3")
+        with db.engine.begin() as conn:  # an event of chain 2, as a busy PostgreSQL makes them
+            conn.execute(text(event.format(chain="chain,", value="2,")), {"g": "0" * 64, "n": "2"})
+        with pytest.raises(SystemExit):  # flask-migrate's exit for the migration's error
+            downgrade(revision="a3c9d1f4b7e2")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("audit_events")}
+        assert "chain" in columns
+        db.session.remove()
+        db.engine.dispose()

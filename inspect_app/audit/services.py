@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import random
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,6 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -107,20 +111,50 @@ _HEADS = AuditHead.__table__
 _EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name != "id"]
 
 
-def _advance_head(conn, n: int) -> str:
-    """Lock the chain head to the end of the transaction and count `n` more events on it, in one
-    statement; returns the head's hash before them. (FOR UPDATE semantics on PostgreSQL; SQLite
-    transactions already hold the database's write lock, see create_app.)"""
-    row = conn.execute(
+def _advance_head(conn, n: int) -> tuple[int, str]:
+    """Lock a chain's head to the end of the transaction and count `n` more events on it;
+    returns the chain and its hash before them.
+
+    The lowest chain no other writer holds is taken, in one statement (FOR UPDATE SKIP LOCKED on
+    PostgreSQL), so writers committing at the same time do not queue on one head; only when all
+    AUDIT_CHAINS are held does a writer wait for one. SQLite transactions already hold the
+    database's write lock (see create_app): there every event is in chain 1.
+    """
+    chains = min(max(int(current_app.config["AUDIT_CHAINS"]), 1), 64)
+    free = (
+        sa.select(_HEADS.c.id)
+        .where(_HEADS.c.id <= chains)
+        .order_by(_HEADS.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    row = conn.execute(_count_on(_HEADS.c.id == free, n)).first()
+    if row is None:  # every chain is held, or their heads are not made yet
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(
+            insert(_HEADS)
+            .values(
+                [dict(id=c, last_event_id=0, hash=GENESIS, count=0) for c in range(1, chains + 1)]
+            )
+            .on_conflict_do_nothing(index_elements=[_HEADS.c.id])
+        )
+        row = (
+            conn.execute(_count_on(_HEADS.c.id == free, n)).first()
+            or conn.execute(
+                _count_on(_HEADS.c.id == random.randint(1, chains), n)  # wait for one
+            ).first()
+        )
+    return row.id, row.hash
+
+
+def _count_on(which, n: int):
+    return (
         sa.update(_HEADS)
-        .where(_HEADS.c.id == 1)
+        .where(which)
         .values(count=_HEADS.c.count + n)
-        .returning(_HEADS.c.hash)
-    ).first()
-    if row is None:  # a database made without the migration's first row
-        conn.execute(sa.insert(_HEADS).values(id=1, last_event_id=0, hash=GENESIS, count=n))
-        return GENESIS
-    return row.hash
+        .returning(_HEADS.c.id, _HEADS.c.hash)
+    )
 
 
 def record(
@@ -190,10 +224,10 @@ def _chain_pending(session) -> None:
     ring = keyring()
     bodies = [canonical(_payload(ev)) for ev in events]
     conn = session.connection()
-    prev = _advance_head(conn, len(events))  # the lock: from here to the end of the commit
+    chain, prev = _advance_head(conn, len(events))  # the lock: to the end of the commit
     rows = []
     for ev, body in zip(events, bodies, strict=True):
-        ev.prev_hash, ev.hash_scheme, ev.key_id = prev, HMAC_V1, ring.current_id
+        ev.chain, ev.prev_hash, ev.hash_scheme, ev.key_id = chain, prev, HMAC_V1, ring.current_id
         ev.hash = prev = keyed_hash(ev, ring.current_id, ring.current, body)
         rows.append({name: getattr(ev, name) for name in _EVENT_COLUMNS})
     ids = conn.execute(
@@ -202,7 +236,7 @@ def _chain_pending(session) -> None:
     for ev, event_id in zip(events, ids, strict=True):
         set_committed_value(ev, "id", event_id)
     conn.execute(
-        sa.update(_HEADS).where(_HEADS.c.id == 1).values(last_event_id=events[-1].id, hash=prev)
+        sa.update(_HEADS).where(_HEADS.c.id == chain).values(last_event_id=events[-1].id, hash=prev)
     )
 
 
@@ -285,25 +319,26 @@ def verify_chain(batch: int = 2000) -> tuple[int, ChainProblem | None]:
 
 
 def walk_chain(batch: int = 2000) -> ChainWalk:
-    """Walk the chain in id order and check that it passes through the head.
+    """Walk the log in id order, each event on its chain, and check that each chain passes
+    through its head.
 
     The problem, if any, names the first event that does not chain (edited, inserted, deleted
-    before it, rehashed without the key, marked unkeyed after a keyed event, made with a key that
-    is not configured) or, when the newest events were deleted, the newest event the head still
-    remembers ("tail"). The head is read first, so events appended while the walk runs are
-    checked too and do not count as tampering.
+    before it, moved to another chain, rehashed without the key, marked unkeyed after a keyed
+    event, made with a key that is not configured) or, when a chain's newest events were
+    deleted, the newest event its head still remembers ("tail"). The heads are read first, so
+    events appended while the walk runs are checked too and do not count as tampering. The walk
+    ends on the newest event of all (last_id, last_hash: what an anchor records).
     """
     ring = keyring()
-    head = db.session.get(AuditHead, 1)
-    head_id, head_hash, head_count = (
-        (head.last_event_id, head.hash, head.count) if head is not None else (0, GENESIS, 0)
-    )
-    prev, checked, last_id, newest_rank = GENESIS, 0, 0, -1
+    heads = {
+        h.id: (h.last_event_id, h.hash, h.count) for h in db.session.scalars(sa.select(AuditHead))
+    }
+    tails: dict[int, _Tail] = {}
+    checked, last_id, last_hash, newest_rank = 0, 0, GENESIS, -1
 
     def result(problem: ChainProblem | None) -> ChainWalk:
-        return ChainWalk(checked, last_id, prev, problem)
+        return ChainWalk(checked, last_id, last_hash, problem)
 
-    head_reached = head_id == 0 and head_count == 0
     while True:
         rows = db.session.scalars(
             sa.select(AuditEvent)
@@ -314,25 +349,46 @@ def walk_chain(batch: int = 2000) -> ChainWalk:
         if not rows:
             break
         for ev in rows:
-            if not head_reached and ev.id > head_id:
-                return result(ChainProblem(head_id, "tail"))  # passed the head without meeting it
-            reason = _check_event(ev, prev, newest_rank, ring)
+            tail = tails.get(ev.chain)
+            if tail is None:
+                tail = tails[ev.chain] = _Tail(*heads.get(ev.chain, (0, GENESIS, 0)))
+            if not tail.head_reached and ev.id > tail.head_id:
+                return result(ChainProblem(tail.head_id, "tail"))  # passed its head unmet
+            reason = _check_event(ev, tail.prev, newest_rank, ring)
             if reason is not None:
                 return result(ChainProblem(ev.id, reason, {"key_id": ev.key_id or ""}))
             if ev.hash_scheme == HMAC_V1:
                 newest_rank = ring.rank[ev.key_id]
-            prev, checked, last_id = ev.hash, checked + 1, ev.id
-            if ev.id == head_id and not head_reached:
-                if prev != head_hash or checked != head_count:
-                    return result(ChainProblem(head_id, "tail"))
-                head_reached = True
+            tail.prev, tail.count, tail.last_id = ev.hash, tail.count + 1, ev.id
+            checked, last_id, last_hash = checked + 1, ev.id, ev.hash
+            if ev.id == tail.head_id and not tail.head_reached:
+                if tail.prev != tail.head_hash or tail.count != tail.head_count:
+                    return result(ChainProblem(tail.head_id, "tail"))
+                tail.head_reached = True
         db.session.expunge_all()
-    if not head_reached:
-        return result(ChainProblem(head_id, "tail"))
-    if last_id > head_id:  # events beyond the head read at the start: appended since, or not?
-        head = db.session.get(AuditHead, 1, populate_existing=True)
-        if head is None or head.last_event_id < last_id:
-            return result(
-                ChainProblem(last_id, "head_behind", {"head": head.last_event_id if head else 0})
-            )
+    for chain, (head_id, _hash, head_count) in sorted(heads.items()):
+        if (head_id or head_count) and (chain not in tails or not tails[chain].head_reached):
+            return result(ChainProblem(head_id, "tail"))  # the chain ends before its head
+    for chain, tail in sorted(tails.items()):
+        if tail.last_id > tail.head_id:  # beyond the head read at the start: appended since?
+            head = db.session.get(AuditHead, chain, populate_existing=True)
+            if head is None or head.last_event_id < tail.last_id:
+                detail = {"head": head.last_event_id if head else 0, "chain": chain}
+                return result(ChainProblem(tail.last_id, "head_behind", detail))
     return result(None)
+
+
+@dataclass
+class _Tail:
+    """One chain as far as the walk has come, and its head as read at the start."""
+
+    head_id: int
+    head_hash: str
+    head_count: int
+    prev: str = GENESIS
+    count: int = 0
+    last_id: int = 0
+    head_reached: bool = False
+
+    def __post_init__(self):
+        self.head_reached = self.head_id == 0 and self.head_count == 0

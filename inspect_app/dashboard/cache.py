@@ -26,11 +26,12 @@ SIZE = 32
 
 
 def data_version() -> tuple | None:
-    """The audit chain's head: it changes whenever the app changes anything."""
+    """The audit chains' heads: the newest event of all and the count, which change whenever
+    the app changes anything (an event of any chain has a higher id than every earlier one)."""
     row = db.session.execute(
-        sa.select(AuditHead.last_event_id, AuditHead.count).where(AuditHead.id == 1)
+        sa.select(sa.func.max(AuditHead.last_event_id), sa.func.sum(AuditHead.count))
     ).first()
-    return tuple(row) if row else None
+    return tuple(row) if row and row[0] is not None else None
 
 
 class FigureCache:

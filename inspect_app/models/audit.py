@@ -33,6 +33,9 @@ class AuditEvent(db.Model):
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    # The chain it is in: the id of its head (AuditHead). prev_hash is the hash of the chain's
+    # event before it. Not covered by the hash: moving an event breaks both chains' links.
+    chain: Mapped[int] = mapped_column(default=1, server_default="1")
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     # How `hash` was made: "hmac-v1" (HMAC-SHA256 with the key named by key_id, kept outside the
@@ -44,10 +47,11 @@ class AuditEvent(db.Model):
 
 
 class AuditHead(db.Model):
-    """The newest event of the chain, in one row (id 1).
+    """The newest event of one chain (its id is the chain's number; chain 1 always exists).
 
-    Every append locks and moves it, so concurrent appends queue up instead of forking the chain,
-    and `flask audit verify` notices when the newest events were deleted.
+    Every append locks and moves one head, so concurrent appends to one chain queue up instead of
+    forking it, and `flask audit verify` notices when a chain's newest events were deleted.
+    Writers committing at the same time take different chains (AUDIT_CHAINS).
     """
 
     __tablename__ = "audit_heads"

@@ -1,0 +1,144 @@
+"""Several chains: writers committing at the same time take different heads, and the log still
+verifies, each event on its chain (PostgreSQL: SQLite serialises whole write transactions, so
+there every event is in chain 1)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from inspect_app import audit
+from inspect_app.audit.services import walk_chain
+from inspect_app.extensions import db
+from inspect_app.models import AuditEvent
+
+from .conftest import run_cli
+
+
+@pytest.fixture
+def pg(attacker):
+    if attacker.dialect == "sqlite":
+        pytest.skip("SQLite serialises whole write transactions: one chain")
+    return attacker
+
+
+def _commit_one(app, n: int) -> int:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":  # fail, not hang, if it waits for a held head
+            db.session.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
+        ev = audit.record(None, "test.event", object_type="T", object_id=n, after={"n": n})
+        db.session.commit()
+        return ev.id
+
+
+def _chains(app) -> dict[int, int]:
+    with app.app_context():
+        return {
+            ev.id: ev.chain
+            for ev in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))
+        }
+
+
+def _held(attacker, chain: int):
+    """Another writer in the middle of its commit: chain's head locked until released."""
+    conn = attacker.engine.connect()
+    txn = conn.begin()
+    conn.execute(sa.text("SELECT count FROM audit_heads WHERE id = :c FOR UPDATE"), {"c": chain})
+    return conn, txn
+
+
+def test_a_writer_takes_another_chain_when_the_first_is_held_and_all_verify(own_app, pg):
+    first = _commit_one(own_app, 1)  # makes head 1 only
+    conn, txn = _held(pg, 1)
+    try:
+        # Does not wait for chain 1 (the test would hang): the heads are made, chain 2 taken.
+        second = _commit_one(own_app, 2)
+        third = _commit_one(own_app, 3)
+    finally:
+        txn.rollback()
+        conn.close()
+    fourth = _commit_one(own_app, 4)
+    chains = _chains(own_app)
+    assert (chains[first], chains[second], chains[third], chains[fourth]) == (1, 2, 2, 1)
+    with own_app.app_context():
+        walk = walk_chain()
+        assert walk.problem is None and walk.checked == 4 and walk.last_id == fourth
+    result = run_cli(own_app, "audit", "verify")
+    assert result.exit_code == 0, result.output
+
+
+def test_many_writers_at_once_spread_over_chains_and_the_log_verifies(own_app, pg):
+    _commit_one(own_app, 0)
+    errors = []
+
+    def writer(k):
+        try:
+            for i in range(15):
+                _commit_one(own_app, k * 100 + i)
+        except Exception as err:  # noqa: BLE001 (reported below)
+            errors.append(err)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    chains = _chains(own_app)
+    assert len(chains) == 121 and len(set(chains.values())) > 1
+    result = run_cli(own_app, "audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert "OK: 121 audit events" in result.output
+
+
+def _two_chains(app, attacker) -> tuple[int, int, int]:
+    """Events a (chain 1), b and c (chain 2), d (chain 1)."""
+    a = _commit_one(app, 1)
+    conn, txn = _held(attacker, 1)
+    try:
+        b, c = _commit_one(app, 2), _commit_one(app, 3)
+    finally:
+        txn.rollback()
+        conn.close()
+    return a, b, c
+
+
+def test_deleting_the_newest_event_of_the_second_chain_shows(own_app, pg):
+    a, b, c = _two_chains(own_app, pg)
+    _commit_one(own_app, 4)
+    pg.drop_triggers()
+    pg.sql("DELETE FROM audit_events WHERE id = :id", id=c)
+    result = run_cli(own_app, "audit", "verify")
+    assert result.exit_code == 1
+    assert f"audit event {c}" in result.stderr
+
+
+def test_an_event_moved_to_another_chain_breaks_it(own_app, pg):
+    a, b, c = _two_chains(own_app, pg)
+    pg.drop_triggers()
+    pg.sql("UPDATE audit_events SET chain = 1 WHERE id = :id", id=b)
+    result = run_cli(own_app, "audit", "verify")
+    assert result.exit_code == 1
+    assert f"BROKEN at audit event {b}" in result.stderr
+
+
+def test_a_deleted_head_with_its_events_shows(own_app, pg):
+    a, b, c = _two_chains(own_app, pg)
+    pg.drop_triggers()
+    pg.sql("DELETE FROM audit_heads WHERE id = 2")
+    result = run_cli(own_app, "audit", "verify")
+    assert result.exit_code == 1
+    assert f"audit event {c}" in result.stderr
+
+
+def test_one_chain_when_configured_so(own_app, pg):
+    own_app.config["AUDIT_CHAINS"] = 1
+    _commit_one(own_app, 1)
+    _commit_one(own_app, 2)
+    assert set(_chains(own_app).values()) == {1}
+    with own_app.app_context():
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("audit_heads"))) == 1
+        )
