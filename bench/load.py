@@ -394,7 +394,7 @@ def _verify(phases: list[Phase]) -> dict:
     from inspect_app import create_app
     from inspect_app.audit.services import verify_chain
     from inspect_app.extensions import db
-    from inspect_app.models import Answer, AppliedChange
+    from inspect_app.models import Answer, AppliedChange, AuditEvent
 
     acked: dict[str, dict] = {}
     floor_ok = 0
@@ -409,6 +409,7 @@ def _verify(phases: list[Phase]) -> dict:
         floor_rows = db.session.scalar(sa.text("SELECT count(*) FROM bench_floor"))
         answers = {(a.inspection_id, a.item_id): a for a in db.session.scalars(sa.select(Answer))}
         events, chain = verify_chain()
+        chains = db.session.scalar(sa.select(sa.func.count(sa.distinct(AuditEvent.chain))))
         db.engine.dispose()
     last: dict[tuple[int, int], dict] = {}
     for change in acked.values():
@@ -431,6 +432,7 @@ def _verify(phases: list[Phase]) -> dict:
         "floor_rows": floor_rows,
         "audit_events": events,
         "audit_chain": "ok" if chain is None else f"event {chain.event_id}: {chain.reason}",
+        "audit_chains_used": chains,
     }
 
 

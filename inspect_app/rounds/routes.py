@@ -317,6 +317,7 @@ def visit(visit_id: int):
     return render_template(
         "rounds/visit.html",
         visit=v,
+        regulator_warnings=services.regulator_warnings([v.unit], [m.department for m in v.members]),
         approve_form=ApprovePlanForm(preparation=str(DEFAULT_PREPARATION)),
         served_form=AdvanceServedForm(),
     )

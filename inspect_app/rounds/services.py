@@ -680,6 +680,29 @@ def change_round_status(
 # --- targets and teams ------------------------------------------------------------------------
 
 
+def regulator_warnings(units, departments) -> list[str]:
+    """For each unit in an important sector whose registered regulator is not among the team's
+    `departments`, a warning: 责任制办法第4条 has the sector's competent regulator join such an
+    inspection. A warning, not a refusal: the plan is the office's to make."""
+    from ..directory.services import missing_regulators
+
+    warnings = []
+    for unit in {u.id: u for u in units}.values():
+        absent = missing_regulators(unit, departments)
+        if absent:
+            warnings.append(
+                _(
+                    "%(unit)s is in the %(sector)s sector, but its regulator %(names)s is not on "
+                    "the team: an inspection of a unit in an important sector is made together "
+                    "with its competent regulator.",
+                    unit=unit.name,
+                    sector=unit.sector,
+                    names="、".join(d.name for d in absent),
+                )
+            )
+    return warnings
+
+
 def _check_team(team: list[TeamMember], lead_id: int | None) -> list[tuple[User, str]]:
     """The team's users with their certificate numbers, or ValidationFailed naming the problem."""
     chosen: dict[int, TeamMember] = {}
@@ -961,6 +984,8 @@ def assign_targets(
                 excess = over_ids[inspection.unit_id]
                 after["over_cap_confirmed"] = {"cap": excess.cap, "total": excess.total}
             _record_inspection(actor, "inspection.assign", inspection, after=after)
+        departments = [user.department for user, _cert in members]
+        warnings += regulator_warnings([unit for unit, _system in resolved], departments)
     return Assignment(created, warnings)
 
 
@@ -1039,6 +1064,7 @@ def update_planned_inspection(
             before=before,
             after=_plan_snapshot(inspection),
         )
+        warnings += regulator_warnings([inspection.unit], [u.department for u, _c in members])
     return inspection, warnings
 
 

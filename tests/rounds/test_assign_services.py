@@ -538,3 +538,29 @@ def test_the_visit_stores_its_team_and_keeps_it_equal_to_its_inspections(
     # Removing the inspection removes its visit and that visit's team.
     services.remove_planned_inspection(second.id, actor=coordinator)
     assert _count(VisitMember) == 2
+
+
+def test_a_team_without_the_units_sector_regulator_is_planned_with_a_warning(
+    coordinator, rnd, make, make_template, team
+):
+    nea = make.department(code="NEA", name="能源监管办", kind="regulator", sector="电力")
+    power = make.unit(kind="soe", sector="电力", name="某供电公司")
+    office = make.unit(kind="soe", sector="")
+    template = make_template()
+    result = assign(
+        rnd, units_as_targets([power, office]), team[:2], coordinator=coordinator, template=template
+    )
+    assert len(result.inspections) == 2  # a warning, not a refusal: the plan is the office's
+    [warning] = result.warnings
+    assert "某供电公司" in warning and "电力" in warning and "能源监管办" in warning
+    # With an inspector of the regulator on the team, no warning.
+    regulator = make.user(role="inspector", department=nea, certificate_no="能监执字03")
+    [inspection] = [i for i in result.inspections if i.unit_id == power.id]
+    _inspection, warnings = services.update_planned_inspection(
+        inspection.id,
+        actor=coordinator,
+        scheduled_on=date(2026, 1, 10),
+        team=[TeamMember(team[0].id), TeamMember(team[1].id), TeamMember(regulator.id)],
+        lead_id=team[0].id,
+    )
+    assert warnings == []

@@ -355,3 +355,33 @@ def test_a_round_within_its_dates_is_not_flagged(app, make):
     assert not rnd.is_past_end(today) and rnd.is_past_end(date(2026, 5, 30))
     rnd.end_date = None
     assert not rnd.is_past_end(date(2030, 1, 1))
+
+
+def test_the_visit_page_and_the_plan_warn_when_the_sector_regulator_is_not_on_the_team(
+    login_as, world, app, make
+):
+    with app.app_context():
+        make.department(code="NEA", name="能源监管办", kind="regulator", sector="电力")
+        unit = db.session.get(Inspection, world["inspection"]).unit
+        unit.sector = "电力"
+        db.session.commit()
+        visit_id = db.session.get(Inspection, world["inspection"]).visit_id
+    coordinator = login_as("coordinator")
+    html = coordinator.get(f"/rounds/visits/{visit_id}").get_data(as_text=True)
+    assert 'class="flash flash-warning"' in html and "能源监管办" in html
+    response = coordinator.post(
+        f"/rounds/{world['round']}/inspections/{world['inspection']}/edit",
+        {
+            "scheduled_on": "2026-05-12",
+            "member": [str(i) for i in world["inspectors"]],
+            "lead": str(world["inspectors"][0]),
+            **{f"cert-{i}": c for i, c in zip(world["inspectors"], ("网信执字01", "公网安执字02"))},
+        },
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f"/rounds/{world['round']}/inspections/{world['inspection']}/edit" in html  # the round
+    assert "flash-warning" in html and "能源监管办" in html  # flashed after saving
+    with app.app_context():
+        assert db.session.get(Inspection, world["inspection"]).scheduled_on == date(2026, 5, 12)
