@@ -79,3 +79,26 @@ def test_the_guidance_and_filling_pages_name_the_region_s_bodies(app, make, logi
     assert "报省级网信部门（本地为兵团党委网信办）？" in fill
     with app.app_context():
         assert db.session.get(ChecklistItem, item_id).text == "是否4小时内报省级网信部门？"
+
+
+def test_the_shipped_checklists_name_no_regions_body_so_another_region_reads_its_own(
+    app, monkeypatch
+):
+    from pathlib import Path
+
+    import yaml
+
+    names = [n for n in app.config["PROVINCIAL_BODIES"].values() if n]
+    names.append(app.config["PROVINCIAL_REGION"])
+    items = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "checklists").glob("*.yaml")):
+        for section in yaml.safe_load(path.read_text(encoding="utf-8"))["sections"]:
+            for item in section["items"]:
+                items[item["code"]] = item
+                for key in ("text", "guidance"):
+                    assert not [n for n in names if n in (item.get(key) or "")], item["code"]
+    other = {"cac": "某省委网信办", "telecom": "某省通信管理局"}
+    monkeypatch.setitem(app.config, "PROVINCIAL_BODIES", other)
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        assert "省级网信部门（本地为某省委网信办）" in regional(items["RESP-19"]["guidance"])
+        assert "省级电信管理机构（本地为某省通信管理局）" in regional(items["WEB-01"]["guidance"])
