@@ -63,7 +63,12 @@ MAX_NUMBER = 1e15
 
 
 def load(
-    inspection_id: int, *, actor: User, action: str = "inspection.view", lock: bool = False
+    inspection_id: int,
+    *,
+    actor: User,
+    action: str = "inspection.view",
+    lock: bool = False,
+    team_only: bool = False,
 ) -> Inspection:
     """The inspection with its team, checklist items and answers loaded in a fixed few queries.
 
@@ -71,22 +76,27 @@ def load(
     that changes an inspection takes it), so two writers on one inspection queue up: nobody
     answers an inspection that is being submitted, and the first answers are made once.
     Raises NotFound when it does not exist or the actor may not see it, NotAllowed when the
-    actor sees it but may not do `action`.
+    actor sees it but may not do `action`. With team_only, only the team's rows come with it
+    (the permission checks need no more): an answer batch's row is then a few narrow rows, not
+    every column of the unit, system, round, checklist and team's users.
     """
     stmt = sa.select(Inspection)
     if lock:
         stmt = stmt.with_for_update(of=Inspection).execution_options(populate_existing=True)
     # One statement: the team is a handful of rows, joined rather than loaded after.
+    options = (
+        [joinedload(Inspection.members)]
+        if team_only
+        else [
+            joinedload(Inspection.members).joinedload(InspectionMember.user),
+            joinedload(Inspection.unit),
+            joinedload(Inspection.system),
+            joinedload(Inspection.round),
+            joinedload(Inspection.template),
+        ]
+    )
     inspection = (
-        db.session.execute(
-            stmt.where(Inspection.id == inspection_id).options(
-                joinedload(Inspection.members).joinedload(InspectionMember.user),
-                joinedload(Inspection.unit),
-                joinedload(Inspection.system),
-                joinedload(Inspection.round),
-                joinedload(Inspection.template),
-            )
-        )
+        db.session.execute(stmt.where(Inspection.id == inspection_id).options(*options))
         .unique()
         .scalar_one_or_none()
     )
@@ -402,7 +412,9 @@ def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None):
     inspection with its team (locked), the named items with their answers, the known
     change_ids, then the new change_ids in one INSERT and the answers in one UPDATE
     (executemany), and the audit chain at commit."""
-    inspection = load(inspection_id, actor=actor, action="inspection.fill", lock=True)
+    inspection = load(
+        inspection_id, actor=actor, action="inspection.fill", lock=True, team_only=True
+    )
     require_fill(actor, inspection)
     # Only the items and answers this batch names are loaded: a batch touches a few of the
     # checklist's items, and loading all of them was most of its cost (bench/load.py).
