@@ -376,13 +376,15 @@ def apply_changes(
         raise ValidationFailed(_("Send a non-empty list of changes."))
     if len(changes) > 500:
         raise ValidationFailed(_("Send at most 500 changes at a time."))
-    for _attempt in range(3):
+    # The first try takes every change_id for new, which nearly all are, and reads none; the
+    # INSERT that stores them says otherwise (a batch sent again after a lost reply, or the same
+    # change sent at once to another inspection), and then the batch is worked out again,
+    # reading the known ones first.
+    for attempt in range(3):
         try:
-            return _apply_batch(inspection_id, changes, actor=actor, now=now)
+            return _apply_batch(inspection_id, changes, actor=actor, now=now, fresh=attempt == 0)
         except _Retry:
-            # A change_id of the batch was stored meanwhile by the same change sent to another
-            # inspection (or an answer moved without the lock): nothing of the batch is kept,
-            # and the batch is worked out again on what is now committed.
+            # Nothing of the try is kept: the batch is worked out again on what is committed.
             db.session.rollback()
     raise _Retry("the batch met a concurrent writer three times")  # a 500: never seen in tests
 
@@ -407,11 +409,11 @@ class _Batch:
     remembered: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None):
-    """One try at a batch: about eight statements whatever its size (bench/load.py): the
+def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None, fresh: bool):
+    """One try at a batch, in the same few statements whatever its size (bench/load.py): the
     inspection with its team (locked), the named items with their answers, the known
-    change_ids, then the new change_ids in one INSERT and the answers in one UPDATE
-    (executemany), and the audit chain at commit."""
+    change_ids (unless `fresh`: taken for new), then the new change_ids in one INSERT and the
+    answers in one UPDATE (executemany), and the audit chain at commit."""
     inspection = load(
         inspection_id, actor=actor, action="inspection.fill", lock=True, team_only=True
     )
@@ -430,7 +432,7 @@ def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None):
         ensure_started(inspection, actor, items_of(inspection))
         db.session.flush()
         items, answers = _items_and_answers_named(inspection, named)
-    ids = {_change_id(c) for c in changes} - {None}
+    ids = set() if fresh else {_change_id(c) for c in changes} - {None}
     seen = {
         row.change_id: row
         for row in (
@@ -441,6 +443,13 @@ def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None):
     }
     batch = _Batch(inspection, actor, now or utcnow(), items, answers, seen)
     outcomes = [_apply_one(batch, c) for c in changes]
+    if fresh and any(
+        o["status"] in ("conflict", "rejected") and _change_id(c) is not None
+        for o, c in zip(outcomes, changes, strict=True)
+    ):
+        # A change that is not applied is not stored, so only reading its change_id tells a
+        # replay (duplicate, or a change_id used for another change) from a new change.
+        raise _Retry("a change was not applied: is it known?")
     _write(batch)
     db.session.commit()
     return outcomes
@@ -572,9 +581,10 @@ _ANSWER_WRITE = (*ANSWER_FIELDS, "version", "updated_by_id", "updated_at")
 def _write(batch: _Batch) -> None:
     """The batch's new change_ids in one INSERT, then its answers in one UPDATE (executemany).
 
-    A change_id stored meanwhile by another transaction (the same change sent at once to
-    another inspection) is waited for, not failed on (ON CONFLICT DO NOTHING), and then the
-    whole batch is worked out again (_Retry), when that change is known and replayed. An answer
+    A change_id stored already (a first try takes every change_id for new), or meanwhile by
+    another transaction (the same change sent at once to another inspection: waited for, not
+    failed on, by ON CONFLICT DO NOTHING), makes the whole batch be worked out again (_Retry),
+    when that change is known and replayed. An answer
     whose version moved since it was loaded (only if a writer skipped the inspection's lock)
     is never overwritten: the batch is worked out again too.
     """
