@@ -111,9 +111,10 @@ _HEADS = AuditHead.__table__
 _EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name != "id"]
 
 
-def _advance_head(conn, n: int) -> tuple[int, str]:
+def _advance_head(conn, n: int) -> tuple[int, str, list[int] | None]:
     """Lock a chain's head to the end of the transaction and count `n` more events on it;
-    returns the chain and its hash before them.
+    returns the chain, its hash before them and, on PostgreSQL, `n` new event ids drawn from
+    the events' sequence under the lock (so in the chain's order; SQLite: None).
 
     The lowest chain no other writer holds is taken, in one statement (FOR UPDATE SKIP LOCKED on
     PostgreSQL), so writers committing at the same time do not queue on one head; only when all
@@ -129,9 +130,10 @@ def _advance_head(conn, n: int) -> tuple[int, str]:
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    row = conn.execute(_count_on(_HEADS.c.id == free, n)).first()
+    postgres = conn.dialect.name == "postgresql"
+    row = conn.execute(_count_on(_HEADS.c.id == free, n, postgres)).first()
     if row is None:  # every chain is held, or their heads are not made yet
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if postgres else sqlite_insert
         conn.execute(
             insert(_HEADS)
             .values(
@@ -140,21 +142,25 @@ def _advance_head(conn, n: int) -> tuple[int, str]:
             .on_conflict_do_nothing(index_elements=[_HEADS.c.id])
         )
         row = (
-            conn.execute(_count_on(_HEADS.c.id == free, n)).first()
+            conn.execute(_count_on(_HEADS.c.id == free, n, postgres)).first()
             or conn.execute(
-                _count_on(_HEADS.c.id == random.randint(1, chains), n)  # wait for one
+                _count_on(_HEADS.c.id == random.randint(1, chains), n, postgres)  # wait for one
             ).first()
         )
-    return row.id, row.hash
+    return row.id, row.hash, sorted(row.ids) if postgres else None
 
 
-def _count_on(which, n: int):
-    return (
-        sa.update(_HEADS)
-        .where(which)
-        .values(count=_HEADS.c.count + n)
-        .returning(_HEADS.c.id, _HEADS.c.hash)
-    )
+def _count_on(which, n: int, postgres: bool):
+    returned = [_HEADS.c.id, _HEADS.c.hash]
+    if postgres:  # n ids for the events, drawn only when a head was taken
+        sequence = sa.func.pg_get_serial_sequence("audit_events", "id")
+        returned.append(
+            sa.select(sa.func.array_agg(sa.func.nextval(sequence)))
+            .select_from(sa.func.generate_series(1, n))
+            .scalar_subquery()
+            .label("ids")
+        )
+    return sa.update(_HEADS).where(which).values(count=_HEADS.c.count + n).returning(*returned)
 
 
 def record(
@@ -214,8 +220,9 @@ def _chain_pending(session) -> None:
     of the commit), so the chain never forks and ids follow the chain.
 
     Other writers wait while the head is locked, so as little as possible happens then: the
-    events' canonical JSON is made before, and the lock is taken, the events written and the
-    head moved in three statements (bench/README.md; docs/deploy.md "Growth").
+    events' canonical JSON is made before, and the lock is taken (with the events' ids, on
+    PostgreSQL) in one statement, the events written and the head moved in one more (SQLite:
+    two more) (bench/README.md; docs/deploy.md "Growth").
     """
     if session.in_nested_transaction() or not session.info.get("audit_pending"):
         return
@@ -224,19 +231,34 @@ def _chain_pending(session) -> None:
     ring = keyring()
     bodies = [canonical(_payload(ev)) for ev in events]
     conn = session.connection()
-    chain, prev = _advance_head(conn, len(events))  # the lock: to the end of the commit
+    chain, prev, ids = _advance_head(conn, len(events))  # the lock: to the end of the commit
     rows = []
     for ev, body in zip(events, bodies, strict=True):
         ev.chain, ev.prev_hash, ev.hash_scheme, ev.key_id = chain, prev, HMAC_V1, ring.current_id
         ev.hash = prev = keyed_hash(ev, ring.current_id, ring.current, body)
         rows.append({name: getattr(ev, name) for name in _EVENT_COLUMNS})
-    ids = conn.execute(
-        sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True), rows
-    ).scalars()
-    for ev, event_id in zip(events, ids, strict=True):
+    if ids is None:  # SQLite: the ids come back from the INSERT
+        ids = conn.execute(
+            sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True), rows
+        ).scalars()
+        for ev, event_id in zip(events, ids, strict=True):
+            set_committed_value(ev, "id", event_id)
+        conn.execute(
+            sa.update(_HEADS)
+            .where(_HEADS.c.id == chain)
+            .values(last_event_id=events[-1].id, hash=prev)
+        )
+        return
+    for ev, row, event_id in zip(events, rows, ids, strict=True):
         set_committed_value(ev, "id", event_id)
+        row["id"] = event_id
+    # The events written and the head moved in one statement (a data-modifying WITH).
+    written = sa.insert(_EVENTS).values(rows).cte("written")
     conn.execute(
-        sa.update(_HEADS).where(_HEADS.c.id == chain).values(last_event_id=events[-1].id, hash=prev)
+        sa.update(_HEADS)
+        .where(_HEADS.c.id == chain)
+        .values(last_event_id=ids[-1], hash=prev)
+        .add_cte(written)
     )
 
 
