@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, inputs, rectification, storage
@@ -464,7 +464,17 @@ def _items_and_answers_named(
         return {}, {}
     items, answers = {}, {}
     for item, answer in db.session.execute(
+        # Of the item, what a change is checked and answered with (not its texts and guidance).
         sa.select(ChecklistItem, Answer)
+        .options(
+            load_only(
+                ChecklistItem.template_id,
+                ChecklistItem.code,
+                ChecklistItem.kind,
+                ChecklistItem.options,
+                raiseload=True,
+            )
+        )
         .outerjoin(
             Answer,
             sa.and_(Answer.item_id == ChecklistItem.id, Answer.inspection_id == inspection.id),
