@@ -337,13 +337,43 @@ def findings_by_pair(
     """(key of first, key of second, number of findings) for each pair of values that occurs:
     one statement for a cross table whose margins are findings_by(scope, first) and
     findings_by(scope, second)."""
-    one, two = _dimension(first), _dimension(second)
-    stmt = _findings(scope, one.label("one"), two.label("two"), sa.func.count(Finding.id))
-    if "checklist" in (first, second):
-        stmt = stmt.join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+    dimensions = (first, second)
+    if dimensions.count("lead_department") == 1 and "checklist" not in dimensions:
+        stmt = _by_item_then_lead(scope, dimensions)
+    else:
+        one, two = _dimension(first), _dimension(second)
+        stmt = _findings(scope, one.label("one"), two.label("two"), sa.func.count(Finding.id))
+        if "checklist" in dimensions:
+            stmt = stmt.join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+        stmt = stmt.group_by(one, two)
     return sorted(
-        ((a, b, n) for a, b, n in db.session.execute(stmt.group_by(one, two))),
+        ((a, b, int(n)) for a, b, n in db.session.execute(stmt)),
         key=lambda r: (str(r[0]), str(r[1])),
+    )
+
+
+def _by_item_then_lead(scope: Scope, dimensions: tuple[str, str]) -> sa.Select:
+    """A cross table with the lead department on one side, counted by checklist item first and
+    the item's lead department named after: a look-up for each of the hundred or so items
+    instead of one for each finding."""
+    keys = [Finding.item_id if d == "lead_department" else _dimension(d) for d in dimensions]
+    counted = (
+        _findings(
+            scope, keys[0].label("one"), keys[1].label("two"), sa.func.count(Finding.id).label("n")
+        )
+        .group_by(*keys)
+        .subquery()
+    )
+    side = "one" if dimensions[0] == "lead_department" else "two"
+    lead = sa.func.coalesce(ChecklistItem.lead_department, "")
+    outer = [
+        lead if d == "lead_department" else counted.c[name]
+        for d, name in zip(dimensions, ("one", "two"), strict=True)
+    ]
+    return (
+        sa.select(*outer, sa.func.sum(counted.c.n))
+        .select_from(counted.outerjoin(ChecklistItem, ChecklistItem.id == counted.c[side]))
+        .group_by(*outer)
     )
 
 
