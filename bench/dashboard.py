@@ -8,7 +8,8 @@ Scale 1 is the issue's year (6 rounds × 400 inspections × 120 items: 270,000 a
 sixth round under way, about 27,500 findings), built by tests/dashboard/builders.py. Measured, logged in as a viewer:
 GET /healthz (the floor); the dashboard with its figures computed at every load (cold, the
 cache off) and kept while the data is unchanged (warm, the default); one chart (warm, drawn);
-and the annual report (warm).
+and the annual report (warm). The cold load is also split into the time of each statement and
+the rest (Python: the route, assembling the figures, the template).
 """
 
 from __future__ import annotations
@@ -80,6 +81,56 @@ def _build(app, scale: float) -> dict:
         return built
 
 
+class Timings:
+    """The time of each statement (from sending it to its result), for the cold load's profile."""
+
+    def __init__(self):
+        self.rows: list[tuple[float, str]] = []
+
+    def before(self, conn, cursor, statement, parameters, context, executemany):
+        context._bench_start = time.perf_counter()
+
+    def after(self, conn, cursor, statement, parameters, context, executemany):
+        head = " ".join(statement.split())[:70]
+        self.rows.append((time.perf_counter() - context._bench_start, head))
+
+
+def _profile(fn, runs: int) -> dict:
+    """The cold load split into its statements and the rest (Python: the route, the figures'
+    assembly, the template), each the median of the runs."""
+    timings = Timings()
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", timings.before)
+    sa.event.listen(sa.engine.Engine, "after_cursor_execute", timings.after)
+    totals, per_statement = [], []
+    try:
+        for _ in range(runs):
+            timings.rows = []
+            start = time.perf_counter()
+            fn()
+            totals.append(time.perf_counter() - start)
+            per_statement.append(list(timings.rows))
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", timings.before)
+        sa.event.remove(sa.engine.Engine, "after_cursor_execute", timings.after)
+    sql = [sum(d for d, _head in rows) for rows in per_statement]
+    statements = [
+        {
+            "ms": round(statistics.median(rows[i][0] for rows in per_statement) * 1000, 1),
+            "sql": head,
+        }
+        for i, (_d, head) in enumerate(per_statement[0])
+        if all(len(rows) > i for rows in per_statement)
+    ]
+    return {
+        "total_ms": round(statistics.median(totals) * 1000, 1),
+        "sql_ms": round(statistics.median(sql) * 1000, 1),
+        "rest_ms": round(
+            statistics.median(t - q for t, q in zip(totals, sql, strict=True)) * 1000, 1
+        ),
+        "statements": [s for s in statements if s["ms"] >= 0.5],
+    }
+
+
 def _measure(fn, runs: int, counter: Statements) -> dict:
     fn()  # warm up (and fill the cache, when it is on)
     samples, statements = [], []
@@ -145,6 +196,9 @@ def main() -> int:
         app.config["DASHBOARD_CACHE_SECONDS"] = 0
         cold_runs = max(3, args.runs // 5)
         results["dashboard_cold"] = _measure(get(page), cold_runs, counter)
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", counter)
+        results["dashboard_cold_profile"] = _profile(get(page), cold_runs)
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", counter)
         app.config["DASHBOARD_CACHE_SECONDS"] = 300
         results["dashboard_warm"] = _measure(get(page), args.runs, counter)
         results["chart_warm"] = _measure(
@@ -168,6 +222,13 @@ def main() -> int:
             f"{name:16} {r['median_ms']:>10} {r['p95_ms']:>8} "
             f"{r.get('ratio_to_floor', 1.0):>8} {r['statements']:>10}"
         )
+    profile = results["dashboard_cold_profile"]
+    print(
+        f"\ncold load, median of {cold_runs}: {profile['total_ms']} ms = SQL {profile['sql_ms']} ms"
+        f" + the rest (Python) {profile['rest_ms']} ms; statements of 0.5 ms or more:"
+    )
+    for row in profile["statements"]:
+        print(f"  {row['ms']:>7} ms  {row['sql']}")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

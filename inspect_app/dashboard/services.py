@@ -2,8 +2,9 @@
 
 Queries only: nothing here changes a row. The dashboard's budget is a handful of statements
 whatever the data size (tests/dashboard/test_statements.py): the year's and the selected round's
-inspection counts and rectification figures are the sums of per_round's rows, and findings by
-severity and by lead department are the margins of one cross table.
+inspection counts and rectification figures are the sums of per_round's rows; the rounds, the
+units and the repeat offenders read one pass over the findings (figures.findings_grid); findings
+by severity and by lead department are the margins of one cross table.
 """
 
 from __future__ import annotations
@@ -77,10 +78,12 @@ def current_round(rounds: list[RoundRow], today: date) -> RoundRow | None:
 def overview(scope: Scope, today: date) -> Overview:
     """Everything on the dashboard for the scope. A round that is not one of the scope's year is
     dropped from the scope (round_dropped says so) rather than showing an empty year."""
-    rounds = figures.per_round(scope, today)
+    grid = figures.findings_grid(scope, today)
+    rounds = figures.per_round(scope, today, grid)
     dropped = False
     if scope.round_id and scope.round_id not in {r.round_id for r in rounds}:
         scope, dropped = dataclasses.replace(scope, round_id=None), True
+        grid = figures.findings_grid(scope, today)  # its units: the whole year's
     chosen = [r for r in rounds if not scope.round_id or r.round_id == scope.round_id]
     pairs = figures.findings_by_pair(scope, *PAIR)
     return Overview(
@@ -95,8 +98,8 @@ def overview(scope: Scope, today: date) -> Overview:
         severity=figures.margins(pairs, PAIR, 0),
         departments=figures.margins(pairs, PAIR, 1),
         overdue=figures.overdue_items(scope, today, limit=OVERDUE_LIST_LENGTH),
-        repeaters=figures.repeat_offenders(scope, limit=REPEAT_LIST_LENGTH),
-        units=figures.per_unit(scope, today),
+        repeaters=figures.repeat_offenders(scope, limit=REPEAT_LIST_LENGTH, grid=grid),
+        units=figures.per_unit(scope, today, grid),
         round_dropped=dropped,
     )
 
@@ -135,7 +138,8 @@ def annual_report(year: int, today: date) -> AnnualReport:
     """The figures of the year report (年度通报): rounds, coverage, problems by type and risk,
     rectification, overdue and repeat units named, and the departments' figures."""
     scope = Scope(year)
-    rounds = figures.per_round(scope, today)
+    grid = figures.findings_grid(scope, today)
+    rounds = figures.per_round(scope, today, grid)
     teams = {row[0]: row[1:] for row in figures.inspections_by_department(scope)}
     led = dict(figures.per_lead_department(scope, today))
     # Departments on a team first (most inspections first), then those only leading findings.
@@ -155,8 +159,8 @@ def annual_report(year: int, today: date) -> AnnualReport:
         severity=figures.findings_by(scope, "severity"),
         categories=figures.findings_by(scope, "category"),
         departments=departments,
-        overdue_units=[u for u in figures.per_unit(scope, today) if u.figures.overdue],
-        repeaters=figures.repeat_offenders(scope, limit=None),
+        overdue_units=[u for u in figures.per_unit(scope, today, grid) if u.figures.overdue],
+        repeaters=figures.repeat_offenders(scope, limit=None, grid=grid),
     )
 
 

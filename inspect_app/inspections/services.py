@@ -837,6 +837,8 @@ def submit_inspection(
 
 
 def _submit(inspection, items, answers, signature, *, actor, name, today, now) -> None:
+    from ..reports.figures import answer_tally
+
     db.session.add(
         storage.signature_attachment(
             signature,
@@ -850,6 +852,8 @@ def _submit(inspection, items, answers, signature, *, actor, name, today, now) -
     value, rate, vetoed = score(active, answers)
     findings = rectification.create_findings(inspection, active, answers, today=today, actor=actor)
     inspection.score, inspection.compliance_rate = value, rate
+    # Counted as the dashboard counts them; the answers cannot change until a reopening.
+    inspection.compliant_answers, inspection.noncompliant_answers = answer_tally(inspection.id)
     inspection.signatory_name = name
     inspection.signed_at = now
     inspection.signed_snapshot_sha256 = _snapshot_hash(inspection, active, answers)
@@ -916,6 +920,7 @@ def reopen_inspection(inspection_id: int, *, actor: User, reason: str) -> Inspec
         )
     inspection.status = "in_progress"
     inspection.score = inspection.compliance_rate = None
+    inspection.compliant_answers = inspection.noncompliant_answers = None
     inspection.submitted_at = None
     audit.record(
         actor,

@@ -233,6 +233,11 @@ class Inspection(db.Model):
     signed_snapshot_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
     score: Mapped[float | None]
     compliance_rate: Mapped[float | None]
+    # The answers' results as submitted (answers are read-only once done), so the dashboard's
+    # compliance rate adds two numbers an inspection instead of reading all its answers: written
+    # at submission, cleared on reopening; None on rows made otherwise, which are counted live.
+    compliant_answers: Mapped[int | None]
+    noncompliant_answers: Mapped[int | None]
     submitted_at: Mapped[datetime | None]
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

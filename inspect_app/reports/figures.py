@@ -26,12 +26,15 @@ with a team member of that department.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields
 from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.sql.util import find_tables
 
+from ..clock import local_today
 from ..extensions import db
 from ..models import (
     Answer,
@@ -92,17 +95,25 @@ def _inspections(*columns) -> sa.Select:
 
 
 def _findings(scope: Scope, *columns) -> sa.Select:
-    """Findings of the scope joined to their item, inspection, round, unit and checklist item."""
-    stmt = (
-        sa.select(*columns)
-        .select_from(Finding)
-        .join(RectificationItem, RectificationItem.finding_id == Finding.id, isouter=True)
-        .join(Inspection, Inspection.id == Finding.inspection_id)
-        .join(Round, Round.id == Inspection.round_id)
-        .join(Unit, Unit.id == Finding.unit_id)
-        .join(ChecklistItem, ChecklistItem.id == Finding.item_id, isouter=True)
-        .where(Round.year == scope.year)
+    """Findings of the scope joined to their inspection and round, and to their rectification
+    item, checklist item and unit when a column or the scope reads them: each join costs a
+    look-up per finding, and every finding passes these (the unit and the checklist item are
+    foreign keys, the item one to one), so leaving one out changes no count."""
+    read = {
+        table.name
+        for column in columns
+        for table in find_tables(sa.select(column).selected_columns[0], check_columns=True)
+    }
+    joined = sa.join(Finding, Inspection, Inspection.id == Finding.inspection_id).join(
+        Round, Round.id == Inspection.round_id
     )
+    if RectificationItem.__tablename__ in read:
+        joined = joined.outerjoin(RectificationItem, RectificationItem.finding_id == Finding.id)
+    if ChecklistItem.__tablename__ in read or scope.department:
+        joined = joined.outerjoin(ChecklistItem, ChecklistItem.id == Finding.item_id)
+    if Unit.__tablename__ in read or scope.unit_kind:
+        joined = joined.join(Unit, Unit.id == Finding.unit_id)
+    stmt = sa.select(*columns).select_from(joined).where(Round.year == scope.year)
     if scope.round_id:
         stmt = stmt.where(Inspection.round_id == scope.round_id)
     if scope.unit_kind:
@@ -211,11 +222,37 @@ class Compliance:
         return _rate(self.compliant, self.compliant + self.noncompliant)
 
 
+def answer_tally(inspection_id: int) -> tuple[int, int]:
+    """(compliant, non-compliant) answers of one inspection, counted as the compliance rate
+    counts them: what submission stores on the inspection (compliant_answers and
+    noncompliant_answers)."""
+    stmt = sa.select(
+        _count_if(Answer.result == "compliant"), _count_if(Answer.result == "noncompliant")
+    ).where(Answer.inspection_id == inspection_id)
+    compliant, noncompliant = db.session.execute(stmt).one()
+    return int(compliant), int(noncompliant)
+
+
+def _stored_or_counted(stored, result: str) -> sa.ColumnElement:
+    """An inspection's stored tally, or its answers counted when it has none (rows not made by a
+    submission); the databases evaluate the count only then."""
+    counted = (
+        sa.select(sa.func.count(Answer.id))
+        .where(Answer.inspection_id == Inspection.id, Answer.result == result)
+        .correlate(Inspection)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(sa.func.sum(sa.func.coalesce(stored, counted)), 0)
+
+
 def compliance(scope: Scope) -> Compliance:
+    """The answers' results of the scope's done inspections, from the tallies submission stores
+    (answers are read-only once an inspection is done; reopening clears the tally)."""
     stmt = _inspection_filters(
         _inspections(
-            _count_if(Answer.result == "compliant"), _count_if(Answer.result == "noncompliant")
-        ).join(Answer, Answer.inspection_id == Inspection.id),
+            _stored_or_counted(Inspection.compliant_answers, "compliant"),
+            _stored_or_counted(Inspection.noncompliant_answers, "noncompliant"),
+        ),
         scope,
     ).where(Inspection.status.in_(ON_RECORD_STATUSES))
     compliant, noncompliant = db.session.execute(stmt).one()
@@ -300,13 +337,43 @@ def findings_by_pair(
     """(key of first, key of second, number of findings) for each pair of values that occurs:
     one statement for a cross table whose margins are findings_by(scope, first) and
     findings_by(scope, second)."""
-    one, two = _dimension(first), _dimension(second)
-    stmt = _findings(scope, one.label("one"), two.label("two"), sa.func.count(Finding.id))
-    if "checklist" in (first, second):
-        stmt = stmt.join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+    dimensions = (first, second)
+    if dimensions.count("lead_department") == 1 and "checklist" not in dimensions:
+        stmt = _by_item_then_lead(scope, dimensions)
+    else:
+        one, two = _dimension(first), _dimension(second)
+        stmt = _findings(scope, one.label("one"), two.label("two"), sa.func.count(Finding.id))
+        if "checklist" in dimensions:
+            stmt = stmt.join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+        stmt = stmt.group_by(one, two)
     return sorted(
-        ((a, b, n) for a, b, n in db.session.execute(stmt.group_by(one, two))),
+        ((a, b, int(n)) for a, b, n in db.session.execute(stmt)),
         key=lambda r: (str(r[0]), str(r[1])),
+    )
+
+
+def _by_item_then_lead(scope: Scope, dimensions: tuple[str, str]) -> sa.Select:
+    """A cross table with the lead department on one side, counted by checklist item first and
+    the item's lead department named after: a look-up for each of the hundred or so items
+    instead of one for each finding."""
+    keys = [Finding.item_id if d == "lead_department" else _dimension(d) for d in dimensions]
+    counted = (
+        _findings(
+            scope, keys[0].label("one"), keys[1].label("two"), sa.func.count(Finding.id).label("n")
+        )
+        .group_by(*keys)
+        .subquery()
+    )
+    side = "one" if dimensions[0] == "lead_department" else "two"
+    lead = sa.func.coalesce(ChecklistItem.lead_department, "")
+    outer = [
+        lead if d == "lead_department" else counted.c[name]
+        for d, name in zip(dimensions, ("one", "two"), strict=True)
+    ]
+    return (
+        sa.select(*outer, sa.func.sum(counted.c.n))
+        .select_from(counted.outerjoin(ChecklistItem, ChecklistItem.id == counted.c[side]))
+        .group_by(*outer)
     )
 
 
@@ -413,6 +480,55 @@ def per_lead_department(scope: Scope, today: date) -> list[tuple[str, Rectificat
     return sorted(rows, key=lambda r: (-r[1].findings, r[0]))
 
 
+@dataclass
+class FindingsGrid:
+    """The rectification figures of the scope's year by round, and of the scope by unit with the
+    unit's code and name: what per_round, per_unit and repeat_offenders read."""
+
+    rounds: dict[int, Rectification]
+    units: dict[int, tuple[str, str, Rectification]]
+
+
+def findings_grid(scope: Scope, today: date) -> FindingsGrid:
+    """One pass over the findings of the scope's year (its other filters applied), grouped by
+    round and unit, summed by round (the whole year) and by unit (the scope's round, if any): one
+    statement in place of a pass for each table."""
+    year_scope = dataclasses.replace(scope, round_id=None)
+    cells = (
+        _findings(
+            year_scope,
+            Inspection.round_id.label("round_id"),
+            Finding.unit_id.label("unit_id"),
+            *_rectification_columns(today),
+        )
+        .group_by(Inspection.round_id, Finding.unit_id)
+        .cte("cells")
+        .prefix_with("MATERIALIZED")  # read twice, computed once
+    )
+    sums = [sa.func.sum(c) for c in cells.c if c.name not in ("round_id", "unit_id")]
+    by_round = sa.select(
+        sa.literal("round").label("side"),
+        cells.c.round_id.label("key"),
+        sa.cast(sa.null(), sa.String).label("code"),
+        sa.cast(sa.null(), sa.String).label("name"),
+        *sums,
+    ).group_by(cells.c.round_id)
+    by_unit = (
+        sa.select(sa.literal("unit"), cells.c.unit_id, Unit.code, Unit.name, *sums)
+        .join(Unit, Unit.id == cells.c.unit_id)
+        .group_by(cells.c.unit_id, Unit.code, Unit.name)
+    )
+    if scope.round_id:
+        by_unit = by_unit.where(cells.c.round_id == scope.round_id)
+    grid = FindingsGrid({}, {})
+    for side, key, code, name, *values in db.session.execute(sa.union_all(by_round, by_unit)):
+        if side == "round":
+            grid.rounds[key] = _as_rectification(values)
+        else:
+            grid.units[key] = (code, name, _as_rectification(values))
+    return grid
+
+
 # --- tables -----------------------------------------------------------------------------------
 
 
@@ -427,9 +543,11 @@ class UnitRow:
     cap: int | None = None
 
 
-def per_unit(scope: Scope, today: date) -> list[UnitRow]:
+def per_unit(scope: Scope, today: date, grid: FindingsGrid | None = None) -> list[UnitRow]:
     """One row per unit inspected in the scope: inspections, findings and their rectification;
-    units with overdue items first, then by findings."""
+    units with overdue items first, then by findings. The findings' figures come from the grid
+    (findings_grid(scope, today), computed here when not given)."""
+    grid = grid or findings_grid(scope, today)
     inspections = (
         _inspection_filters(
             _inspections(
@@ -440,39 +558,23 @@ def per_unit(scope: Scope, today: date) -> list[UnitRow]:
         .group_by(Inspection.unit_id)
         .subquery()
     )
-    found = (
-        _findings(scope, Finding.unit_id.label("unit_id"), *_rectification_columns(today))
-        .group_by(Finding.unit_id)
-        .subquery()
-    )
-    figure_columns = [c for c in found.c if c.name != "unit_id"]
-    stmt = (
-        sa.select(
-            Unit.id,
-            Unit.code,
-            Unit.name,
-            Unit.kind,
-            Unit.inspection_cap,
-            inspections.c.n,
-            *figure_columns,
-        )
-        .join(inspections, inspections.c.unit_id == Unit.id)
-        .join(found, found.c.unit_id == Unit.id, isouter=True)
-    )
+    stmt = sa.select(
+        Unit.id, Unit.code, Unit.name, Unit.kind, Unit.inspection_cap, inspections.c.n
+    ).join(inspections, inspections.c.unit_id == Unit.id)
     caps = current_app.config.get("INSPECTION_CAPS", {})
-    rows = []
-    for unit_id, code, name, kind, cap, n, *values in db.session.execute(stmt):
-        rows.append(
-            UnitRow(
-                unit_id,
-                code,
-                name,
-                kind,
-                n,
-                _as_rectification(values),
-                cap if cap is not None else kind_setting(caps, kind),
-            )
+    nothing = ("", "", Rectification())
+    rows = [
+        UnitRow(
+            unit_id,
+            code,
+            name,
+            kind,
+            n,
+            grid.units.get(unit_id, nothing)[2],
+            cap if cap is not None else kind_setting(caps, kind),
         )
+        for unit_id, code, name, kind, cap, n in db.session.execute(stmt)
+    ]
     return sorted(rows, key=lambda r: (-r.figures.overdue, -r.figures.findings, r.code))
 
 
@@ -489,10 +591,11 @@ class RoundRow:
     theme: str = ""
 
 
-def per_round(scope: Scope, today: date) -> list[RoundRow]:
-    """The year's rounds in order, each with its inspections and rectification (one statement,
-    whatever the number of rounds). A round filter in the scope is ignored: all rounds."""
-    year_scope = Scope(scope.year, None, scope.department, scope.unit_kind, scope.unit_id)
+def per_round(scope: Scope, today: date, grid: FindingsGrid | None = None) -> list[RoundRow]:
+    """The year's rounds in order, each with its inspections and rectification (two statements,
+    whatever the number of rounds; one when the grid, findings_grid(scope, today), is given). A
+    round filter in the scope is ignored: all rounds."""
+    year_scope = dataclasses.replace(scope, round_id=None)
     statuses = (
         _inspection_filters(
             _inspections(
@@ -501,11 +604,6 @@ def per_round(scope: Scope, today: date) -> list[RoundRow]:
             ),
             year_scope,
         )
-        .group_by(Inspection.round_id)
-        .subquery()
-    )
-    found = (
-        _findings(year_scope, Inspection.round_id.label("round_id"), *_rectification_columns(today))
         .group_by(Inspection.round_id)
         .subquery()
     )
@@ -519,14 +617,14 @@ def per_round(scope: Scope, today: date) -> list[RoundRow]:
             Round.end_date,
             Round.theme,
             *[c for c in statuses.c if c.name != "round_id"],
-            *[c for c in found.c if c.name != "round_id"],
         )
         .join(statuses, statuses.c.round_id == Round.id, isouter=True)
-        .join(found, found.c.round_id == Round.id, isouter=True)
         .where(Round.year == scope.year)
         .order_by(Round.seq)
     )
-    n = len(INSPECTION_STATUSES)
+    rows = db.session.execute(stmt).all()
+    if grid is None:
+        grid = findings_grid(year_scope, today) if rows else FindingsGrid({}, {})
 
     def counts(values) -> InspectionCounts:
         return InspectionCounts(
@@ -534,8 +632,13 @@ def per_round(scope: Scope, today: date) -> list[RoundRow]:
         )
 
     return [
-        RoundRow(*r[:6], counts(r[7 : 7 + n]), _as_rectification(r[7 + n :]), theme=r[6] or "")
-        for r in db.session.execute(stmt)
+        RoundRow(
+            *r[:6],
+            counts(r[7:]),
+            grid.rounds.get(r[0]) or Rectification(),
+            theme=r[6] or "",
+        )
+        for r in rows
     ]
 
 
@@ -572,14 +675,19 @@ def overdue_items(scope: Scope, today: date, *, limit: int | None = 20) -> list[
     return [OverdueRow(*row, days=(today - row[6]).days) for row in db.session.execute(stmt).all()]
 
 
-def repeat_offenders(scope: Scope, *, limit: int | None = 10) -> list[tuple[int, str, str, int]]:
+def repeat_offenders(
+    scope: Scope, *, limit: int | None = 10, grid: FindingsGrid | None = None
+) -> list[tuple[int, str, str, int]]:
     """(unit id, code, name, repeat findings) of units with repeat findings, most first (all of
-    them when limit is None)."""
-    stmt = (
-        _findings(scope, Unit.id, Unit.code, Unit.name, sa.func.count(Finding.id).label("n"))
-        .where(Finding.repeat_of_id.is_not(None))
-        .group_by(Unit.id, Unit.code, Unit.name)
-        .order_by(sa.func.count(Finding.id).desc(), Unit.code)
-        .limit(limit)
+    them when limit is None), read from the grid (findings_grid(scope, today), computed here
+    when not given)."""
+    grid = grid or findings_grid(scope, local_today())
+    rows = sorted(
+        (
+            (unit_id, code, name, figures.repeats)
+            for unit_id, (code, name, figures) in grid.units.items()
+            if figures.repeats
+        ),
+        key=lambda r: (-r[3], r[1]),
     )
-    return [tuple(r) for r in db.session.execute(stmt)]
+    return rows[:limit] if limit else rows

@@ -169,7 +169,7 @@ def build_year(year: int, scale: float = 1.0, *, prefix: str = "B") -> dict[str,
             )
     _insert(InspectionMember, members)
 
-    answers, found = [], []
+    answers, found, tallies = [], [], []
     seq_of = {r.id: r.seq for r in rounds}
     for inspection_id, spec in zip(inspection_ids, inspections, strict=True):
         if spec["status"] == "planned":
@@ -191,7 +191,18 @@ def build_year(year: int, scale: float = 1.0, *, prefix: str = "B") -> dict[str,
             )
             if result == "noncompliant" and spec["status"] in ("submitted", "closed"):
                 found.append((inspection_id, spec, position))
+        if spec["status"] in ("submitted", "closed"):  # stored at submission, as the app does
+            mine = answers[-answered:]
+            tallies.append(
+                {
+                    "id": inspection_id,
+                    "compliant_answers": sum(a["result"] == "compliant" for a in mine),
+                    "noncompliant_answers": sum(a["result"] == "noncompliant" for a in mine),
+                }
+            )
     _insert(Answer, answers)
+    if tallies:
+        db.session.execute(sa.update(Inspection), tallies)
 
     round_of = {r.id: r for r in rounds}
     earlier: dict[tuple[int, int], int] = {}
