@@ -594,9 +594,9 @@ def _write(batch: _Batch) -> None:
     A change_id stored already (a first try takes every change_id for new), or meanwhile by
     another transaction (the same change sent at once to another inspection: waited for, not
     failed on, by ON CONFLICT DO NOTHING), makes the whole batch be worked out again (_Retry),
-    when that change is known and replayed. An answer
-    whose version moved since it was loaded (only if a writer skipped the inspection's lock)
-    is never overwritten: the batch is worked out again too.
+    when that change is known and replayed. An answer whose version moved since it was loaded
+    (only if a writer skipped the inspection's lock) is never overwritten: the batch is worked
+    out again too.
     """
     if batch.remembered:
         table = AppliedChange.__table__
