@@ -221,8 +221,8 @@ def _chain_pending(session) -> None:
 
     Other writers wait while the head is locked, so as little as possible happens then: the
     events' canonical JSON is made before, and the lock is taken (with the events' ids, on
-    PostgreSQL) in one statement, the events written and the head moved in one more (SQLite:
-    two more) (bench/README.md; docs/deploy.md "Growth").
+    PostgreSQL) in one statement, the events written in one and the head moved in one more, all
+    from compiled forms SQLAlchemy keeps (bench/README.md; docs/deploy.md "Growth").
     """
     if session.in_nested_transaction() or not session.info.get("audit_pending"):
         return
@@ -252,13 +252,11 @@ def _chain_pending(session) -> None:
     for ev, row, event_id in zip(events, rows, ids, strict=True):
         set_committed_value(ev, "id", event_id)
         row["id"] = event_id
-    # The events written and the head moved in one statement (a data-modifying WITH).
-    written = sa.insert(_EVENTS).values(rows).cte("written")
+    # executemany, sent as one multi-row INSERT from a compiled form SQLAlchemy keeps (a
+    # multi-row .values(), as in a WITH with the head's UPDATE, is compiled again every time)
+    conn.execute(sa.insert(_EVENTS), rows)
     conn.execute(
-        sa.update(_HEADS)
-        .where(_HEADS.c.id == chain)
-        .values(last_event_id=ids[-1], hash=prev)
-        .add_cte(written)
+        sa.update(_HEADS).where(_HEADS.c.id == chain).values(last_event_id=ids[-1], hash=prev)
     )
 
 

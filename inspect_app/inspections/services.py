@@ -602,13 +602,15 @@ def _write(batch: _Batch) -> None:
         table = AppliedChange.__table__
         dialect = db.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        # executemany, which SQLAlchemy sends as one multi-row INSERT ("insertmanyvalues") from
+        # a compiled form it keeps (a multi-row .values() is compiled again every time)
         stored = set(
             db.session.scalars(
                 insert(table)
-                .values(batch.remembered)
                 .on_conflict_do_nothing(index_elements=[table.c.change_id])
                 # a row back only for what was inserted (rowcount is not reliable)
-                .returning(table.c.change_id)
+                .returning(table.c.change_id),
+                batch.remembered,
             )
         )
         if len(stored) != len(batch.remembered):

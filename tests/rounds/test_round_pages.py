@@ -375,7 +375,10 @@ def test_the_visit_page_and_the_plan_warn_when_the_sector_regulator_is_not_on_th
             "scheduled_on": "2026-05-12",
             "member": [str(i) for i in world["inspectors"]],
             "lead": str(world["inspectors"][0]),
-            **{f"cert-{i}": c for i, c in zip(world["inspectors"], ("网信执字01", "公网安执字02"))},
+            **{
+                f"cert-{i}": c
+                for i, c in zip(world["inspectors"], ("网信执字01", "公网安执字02"), strict=True)
+            },
         },
         follow_redirects=True,
     )
