@@ -4,9 +4,15 @@ For each scale (1 = 6 rounds × 400 inspections × 120 items = 288,000 answers, 
 findings) it fills a scratch database with bulk inserts, then, each in a fresh child process:
 (a) our year export (queries, mapping, safe cells, styles, charts) and (b) the floor, which first
 collects the very rows our export writes (untimed) and then times plain `ws.append` of them into
-a write-only workbook with the same sheets. Peak memory is tracemalloc's peak over a second,
-untimed run of each (so tracing never slows the timed run), counting only what the run itself
-allocates: the floor's tuples, made before, are not counted against it.
+a write-only workbook with the same sheets (a third child collects those rows and pickles them,
+so the floor's process holds its rows but never ran our export). Time is wall-clock (CPU time is
+printed too: on a shared machine it is the steadier of the two). Memory is measured twice:
+- peak RSS of each child process (VmHWM after the timed run, see _rss): everything the
+  process held, the floor's input rows included (it cannot write them without holding them);
+- tracemalloc's peak over a second, untimed run of each (tracing slows what it traces), counting
+  only what the run itself allocates: the floor's rows, loaded before, are not counted.
+The 1-minute load average before and after each scale is printed: figures taken under load
+are not comparable.
 
     .venv/bin/python bench/export.py                       # scales 0.25 0.5 1 on SQLite
     .venv/bin/python bench/export.py --scales 0.25 --database-url postgresql+psycopg://...
@@ -17,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
+import resource
 import subprocess
 import sys
 import tempfile
@@ -295,13 +303,37 @@ def _traced(fn) -> int:
         tracemalloc.stop()
 
 
+def _rss() -> int:
+    """This process's peak resident set so far, in bytes: VmHWM of /proc/self/status on Linux.
+    Not getrusage's ru_maxrss: Linux carries that over execve from the forked parent, so every
+    child would report at least the size of the bench process that filled the database."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _timed(fn) -> dict:
+    start, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu, "out": out}
+
+
 def child(mode: str, url: str, folder: Path) -> dict:
-    """Time one run, then measure the peak memory of a second, traced, run (tracemalloc slows
-    what it traces, so it never runs during the timed one)."""
+    """One measurement in a fresh process. "ours": time our export, note the process's peak
+    RSS, then tracemalloc's peak over a second run (tracing slows what it traces, so it never
+    runs during the timed one). "collect": run our export once, keeping every row it writes,
+    and pickle them for "floor": load those rows (untimed), then time writing them plainly,
+    note the peak RSS (the rows it must hold included), then trace a second write."""
     from inspect_app import create_app
     from inspect_app.exports import build_year
 
     app = create_app(_config(url, folder))
+    rows_file = folder / "floor-rows.pickle"
     with app.app_context(), app.test_request_context():
         params = {"year": YEAR, "locale": "zh_Hans_CN"}
         if mode == "ours":
@@ -312,26 +344,41 @@ def child(mode: str, url: str, folder: Path) -> dict:
                 os.unlink(path)
                 return size
 
-            start = time.perf_counter()
-            size = export()
-            seconds = time.perf_counter() - start
-            return {"seconds": seconds, "peak_bytes": _traced(export), "bytes": size}
-        # The floor: the rows our export writes, collected untimed, then written plainly.
+            start_rss = _rss()
+            run = _timed(export)
+            rss = _rss()
+            return {
+                "seconds": run["seconds"],
+                "cpu": run["cpu"],
+                "start_rss": start_rss,
+                "rss": rss,
+                "peak_bytes": _traced(export),
+                "bytes": run["out"],
+            }
+        if mode == "collect":
+            from inspect_app import xlsx as kit
+
+            sheets: dict[str, list] = {}
+            original = kit.TableSheet.row
+
+            def collect(self, values):
+                sheets.setdefault(self.ws.title, []).append(tuple(values))
+                original(self, values)
+
+            kit.TableSheet.row = collect
+            path, _name, _mime = build_year(params, None)
+            os.unlink(path)
+            kit.TableSheet.row = original
+            with rows_file.open("wb") as f:
+                pickle.dump(sheets, f, protocol=pickle.HIGHEST_PROTOCOL)
+            return {"rows": sum(len(r) for r in sheets.values())}
+        # The floor: the rows our export writes, loaded untimed, then written plainly.
         from openpyxl import Workbook
 
-        from inspect_app import xlsx as kit
-
-        sheets: dict[str, list] = {}
-        original = kit.TableSheet.row
-
-        def collect(self, values):
-            sheets.setdefault(self.ws.title, []).append(tuple(values))
-            original(self, values)
-
-        kit.TableSheet.row = collect
-        path, _name, _mime = build_year(params, None)
-        os.unlink(path)
-        kit.TableSheet.row = original
+        start_rss = _rss()
+        with rows_file.open("rb") as f:
+            sheets = pickle.load(f)
+        rows_file.unlink()
         out = folder / "floor.xlsx"
 
         def write():
@@ -342,17 +389,18 @@ def child(mode: str, url: str, folder: Path) -> dict:
                     ws.append(["是" if v is True else "否" if v is False else v for v in row])
             wb.save(out)
 
-        start = time.perf_counter()
-        write()
-        seconds = time.perf_counter() - start
+        run = _timed(write)
+        rss = _rss()
         size = out.stat().st_size
         peak = _traced(write)
         out.unlink()
         return {
-            "seconds": seconds,
+            "seconds": run["seconds"],
+            "cpu": run["cpu"],
+            "start_rss": start_rss,
+            "rss": rss,
             "peak_bytes": peak,
             "bytes": size,
-            "rows": sum(len(r) for r in sheets.values()),
         }
 
 
@@ -372,7 +420,7 @@ def main() -> int:
     )
     parser.add_argument("--scales", nargs="+", type=float, default=[0.25, 0.5, 1.0])
     parser.add_argument("--database-url", help="PostgreSQL server to create scratch databases on")
-    parser.add_argument("--child", choices=("ours", "floor"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("ours", "collect", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -394,8 +442,11 @@ def main() -> int:
                 upgrade()
                 counts = generate(scale)
             made = time.perf_counter() - start
+            load = os.getloadavg()[0]
             ours = _run_child("ours", url, folder)
+            collected = _run_child("collect", url, folder)
             floor = _run_child("floor", url, folder)
+            mib = 2**20
             row = {
                 "scale": scale,
                 **counts,
@@ -403,10 +454,19 @@ def main() -> int:
                 "ours_s": round(ours["seconds"], 1),
                 "floor_s": round(floor["seconds"], 1),
                 "time_ratio": round(ours["seconds"] / floor["seconds"], 2),
-                "ours_mib": round(ours["peak_bytes"] / 2**20, 1),
-                "floor_mib": round(floor["peak_bytes"] / 2**20, 1),
+                "ours_cpu_s": round(ours["cpu"], 1),
+                "floor_cpu_s": round(floor["cpu"], 1),
+                "cpu_ratio": round(ours["cpu"] / floor["cpu"], 2),
+                "ours_rss_mib": round(ours["rss"] / mib, 1),
+                "floor_rss_mib": round(floor["rss"] / mib, 1),
+                "rss_ratio": round(ours["rss"] / floor["rss"], 2),
+                "ours_start_rss_mib": round(ours["start_rss"] / mib, 1),
+                "floor_start_rss_mib": round(floor["start_rss"] / mib, 1),
+                "ours_mib": round(ours["peak_bytes"] / mib, 1),
+                "floor_mib": round(floor["peak_bytes"] / mib, 1),
                 "memory_ratio": round(ours["peak_bytes"] / max(floor["peak_bytes"], 1), 2),
-                "rows": floor["rows"],
+                "rows": collected["rows"],
+                "load_1min": f"{load:.1f}–{os.getloadavg()[0]:.1f}",
                 "file_mb": round(ours["bytes"] / 1e6, 1),
             }
             results.append(row)
@@ -415,14 +475,18 @@ def main() -> int:
             drop()
     print()
     print(
-        "| scale | answers | findings | rows | ours s | floor s | time × | ours MiB | floor MiB | memory × | file MB |"
+        "| scale | answers | findings | rows | ours s | floor s | time × | CPU × "
+        "| ours RSS MiB | floor RSS MiB | RSS × | ours traced MiB | floor traced MiB "
+        "| traced × | file MB | load |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
-            f"| {r['scale']} | {r['answers']:,} | {r['findings']:,} | {r['rows']:,} | {r['ours_s']} | "
-            f"{r['floor_s']} | {r['time_ratio']} | {r['ours_mib']} | {r['floor_mib']} | "
-            f"{r['memory_ratio']} | {r['file_mb']} |"
+            f"| {r['scale']} | {r['answers']:,} | {r['findings']:,} | {r['rows']:,} "
+            f"| {r['ours_s']} | {r['floor_s']} | {r['time_ratio']} | {r['cpu_ratio']} "
+            f"| {r['ours_rss_mib']} | {r['floor_rss_mib']} | {r['rss_ratio']} "
+            f"| {r['ours_mib']} | {r['floor_mib']} | {r['memory_ratio']} | {r['file_mb']} "
+            f"| {r['load_1min']} |"
         )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)

@@ -26,11 +26,12 @@ from typing import Any
 from flask import has_app_context
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -264,6 +265,18 @@ class TableSheet:
             ws, title=print_title or title, repeat_rows=f"{self.header_row}:{self.header_row}"
         )
         self._styles = [_style_array(ws, c.style) for c in self.columns]
+        # What _cells needs per column: a reusable cell, the style of its values, the style of
+        # a quoted (formula-like) text, and the bound type and style per other value type.
+        self._data_styles = [StyleArray(s) if s is not None else StyleArray() for s in self._styles]
+        self._quoted = []
+        for style in self._data_styles:
+            quoted = StyleArray(style)
+            quoted.quotePrefix = 1
+            self._quoted.append(quoted)
+        self._row_cells = [Cell(ws, column=i) for i in range(1, len(self.columns) + 1)]
+        self._kinds: list[dict[type, tuple[str, StyleArray]]] = [{} for _ in self.columns]
+        self._plain = False
+        ws._values_to_row = self._cells  # openpyxl 3.1's hook turning an appended row into cells
         self._yes, self._no = (_("Yes"), _("No")) if has_app_context() else ("是", "否")
         for index, line in enumerate(lines):
             self._append([cell(ws, v, font=TITLE_FONT) if index == 0 and v else v for v in line])
@@ -271,36 +284,66 @@ class TableSheet:
         self._append([self._styled(c.heading, header_style) for c in self.columns])
 
     def _append(self, values: list[Any]) -> None:
-        self.ws.append(values)
+        """A row of the lines above the table or of the header, as openpyxl converts it."""
+        self._plain = True
+        try:
+            self.ws.append(values)
+        finally:
+            self._plain = False
 
     def _styled(self, value: Any, style: StyleArray) -> WriteOnlyCell:
         out = WriteOnlyCell(self.ws, value=value)
         out._style = StyleArray(style)
         return _harden(out, value)
 
-    def safe(self, values: Iterable[Any]) -> list[Any]:
-        """The row as the sheet will hold it: safe text, styled cells where the column asks."""
-        out = []
-        for value, style in zip(values, self._styles, strict=False):
-            if value.__class__ is str:
+    def _cells(self, values: Iterable[Any], row: int):
+        """The cells openpyxl's write-only writer writes for a data row (it writes each cell
+        before it asks for the next, so one cell per column is reused for every row).
+
+        Text is made safe here: XML-illegal characters removed and a long text cut (the
+        regular expression runs only on text that has them or is long), and a text that
+        starts like a formula carries the quote prefix (it is always written as text, never
+        as a formula or an error value). Numbers and text take the column's style as it is;
+        any other value (dates) is bound by openpyxl once per column and type, and the
+        resulting type and style (a date's number format) reused."""
+        if self._plain:
+            yield from WriteOnlyWorksheet._values_to_row(self.ws, values, row)
+            return
+        for value, cell, style, quoted, kinds in zip(
+            values, self._row_cells, self._data_styles, self._quoted, self._kinds, strict=False
+        ):
+            if value is None:
+                continue
+            kind = value.__class__
+            if kind is str or kind is not bool and isinstance(value, str):
                 if not value:
-                    value = None
-                else:
-                    if ILLEGAL_CHARACTERS.search(value) or len(value) > MAX_CELL_TEXT // 2:
-                        value = clean_text(value)
-                    if value and value[0] in _FORMULA_FIRST:
-                        out.append(
-                            self._styled(value, style)
-                            if style is not None
-                            else _harden(WriteOnlyCell(self.ws, value=value), value)
-                        )
-                        continue
-            elif value is True or value is False:
+                    continue
+                if kind is not str:
+                    value = str(value)
+                if ILLEGAL_CHARACTERS.search(value) or len(value) > MAX_CELL_TEXT // 2:
+                    value = clean_text(value)
+                cell.data_type = "s"
+                cell._style = quoted if value and value[0] in _FORMULA_FIRST else style
+            elif kind is int or kind is float:
+                cell.data_type = "n"
+                cell._style = style
+            elif kind is bool:
                 value = self._yes if value else self._no
-            if style is not None and value is not None:
-                value = self._styled(value, style)
-            out.append(value)
-        return out
+                cell.data_type = "s"
+                cell._style = style
+            else:
+                bound = kinds.get(kind)
+                if bound is None:
+                    probe = Cell(self.ws, style_array=StyleArray(style), value=value)
+                    probe.column, probe.row = cell.column, row
+                    if probe.data_type not in ("n", "d"):
+                        yield probe  # anything else openpyxl takes, bound for this value only
+                        continue
+                    bound = kinds[kind] = (probe.data_type, probe._style)
+                cell.data_type, cell._style = bound
+            cell._value = value
+            cell.row = row
+            yield cell
 
     @property
     def next_row(self) -> int:
@@ -308,7 +351,9 @@ class TableSheet:
         return self.header_row + self.rows_written + 1
 
     def row(self, values: Iterable[Any]) -> None:
-        self.ws.append(self.safe(values))
+        if values.__class__ is not tuple and values.__class__ is not list:
+            values = tuple(values)
+        self.ws.append(values)
         self.rows_written += 1
         if self._progress is not None and self.rows_written % self._every == 0:
             self._progress(self._every)

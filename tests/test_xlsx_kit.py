@@ -107,3 +107,70 @@ def test_a_table_sheet_keeps_its_layout_in_write_only_mode():
     assert [c.value for c in ws[2]] == ["=1+1", "长文本", 0.25]
     assert ws["B2"].alignment.wrap_text and ws["C2"].number_format == "0.0%"
     assert ws["B3"].value == "是"
+
+
+def test_a_table_sheet_writes_each_kind_of_value_as_it_should():
+    """The row writer binds values itself (once per column and type for dates): every kind
+    comes back with its type and its column's style, text made safe in any column."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from markupsafe import Markup
+
+    wb = Workbook(write_only=True)
+    sheet = kit.TableSheet(
+        wb,
+        "t",
+        [
+            kit.Column("plain", 10),
+            kit.Column("wrap", 10, "wrap"),
+            kit.Column("date", 10, "date"),
+            kit.Column("percent", 10, "percent"),
+        ],
+    )
+    sheet.row(("=1+1", "-2+3", date(2026, 3, 1), 0.5))
+    sheet.row((Decimal("2.5"), date(2026, 3, 2), datetime(2026, 3, 2, 8, 30), Decimal("0.25")))
+    sheet.row(("#N/A", Markup("=A1"), None, False))
+    sheet.row(("a\x01b", "c\x0bd" + "e" * 40_000, "", 3))
+    sheet.row(("only", "two"))
+    sheet.row(("x", "y", date(2026, 3, 3), 0.75, "beyond the columns"))
+    sheet.close()
+    data = kit.to_bytes(wb)
+    assert formula_cells(data) == []
+    ws = load_workbook(io.BytesIO(data))["t"]
+    a2, b2, c2, d2 = ws[2]
+    assert (a2.value, a2.data_type, a2.quotePrefix, a2.alignment.wrap_text) == (
+        "=1+1",
+        "s",
+        True,
+        None,
+    )
+    assert (b2.value, b2.quotePrefix, b2.alignment.wrap_text) == ("-2+3", True, True)
+    assert c2.value == datetime(2026, 3, 1) and c2.number_format == "yyyy-mm-dd"
+    assert d2.value == 0.5 and d2.number_format == "0.0%" and not d2.quotePrefix
+    a3, b3, c3, d3 = ws[3]
+    assert a3.value == 2.5 and a3.data_type == "n"
+    # A date in a column not made for dates is still a date (its style keeps the wrap).
+    assert b3.is_date and b3.value == datetime(2026, 3, 2) and b3.alignment.wrap_text
+    assert c3.value == datetime(2026, 3, 2, 8, 30) and c3.number_format == "yyyy-mm-dd"
+    assert d3.value == 0.25 and d3.number_format == "0.0%"
+    a4, b4, c4, d4 = ws[4]
+    # Text that looks like an error value is text, not an error cell.
+    assert (a4.value, a4.data_type) == ("#N/A", "s")
+    assert (b4.value, b4.data_type, b4.quotePrefix) == ("=A1", "s", True)
+    assert c4.value is None and d4.value == "否" and d4.number_format == "0.0%"
+    a5, b5 = ws[5][:2]
+    assert a5.value == "ab"
+    assert b5.value.startswith("cde") and b5.value.endswith("…[已截断]")
+    assert len(b5.value) <= kit.MAX_CELL_TEXT and b5.alignment.wrap_text
+    assert ws["C5"].value is None and ws["D5"].value == 3
+    assert [c.value for c in ws[6]] == ["only", "two", None, None]
+    assert ws.max_column == 4 and ws["C7"].value == datetime(2026, 3, 3)
+    assert ws.auto_filter.ref == "A1:D7"
+
+
+def test_a_table_sheet_refuses_a_value_a_cell_cannot_hold():
+    wb = Workbook(write_only=True)
+    sheet = kit.TableSheet(wb, "t", [kit.Column("a", 10)])
+    with pytest.raises(ValueError):
+        sheet.row(({"not": "a cell value"},))
