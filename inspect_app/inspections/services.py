@@ -443,13 +443,18 @@ def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None, f
     }
     batch = _Batch(inspection, actor, now or utcnow(), items, answers, seen)
     outcomes = [_apply_one(batch, c) for c in changes]
-    if fresh and any(
-        o["status"] in ("conflict", "rejected") and _change_id(c) is not None
-        for o, c in zip(outcomes, changes, strict=True)
-    ):
+    if fresh:
         # A change that is not applied is not stored, so only reading its change_id tells a
-        # replay (duplicate, or a change_id used for another change) from a new change.
-        raise _Retry("a change was not applied: is it known?")
+        # replay (a duplicate, or a change_id used for another change) from a new change.
+        unsure = {
+            _change_id(c)
+            for o, c in zip(outcomes, changes, strict=True)
+            if o["status"] in ("conflict", "rejected")
+        } - {None}
+        if unsure and db.session.scalar(
+            sa.select(AppliedChange.change_id).where(AppliedChange.change_id.in_(unsure)).limit(1)
+        ):
+            raise _Retry("a change not applied was known")
     _write(batch)
     db.session.commit()
     return outcomes
