@@ -237,24 +237,22 @@ def _chain_pending(session) -> None:
         ev.chain, ev.prev_hash, ev.hash_scheme, ev.key_id = chain, prev, HMAC_V1, ring.current_id
         ev.hash = prev = keyed_hash(ev, ring.current_id, ring.current, body)
         rows.append({name: getattr(ev, name) for name in _EVENT_COLUMNS})
-    if ids is None:  # SQLite: the ids come back from the INSERT
-        ids = conn.execute(
-            sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True), rows
-        ).scalars()
-        for ev, event_id in zip(events, ids, strict=True):
-            set_committed_value(ev, "id", event_id)
-        conn.execute(
-            sa.update(_HEADS)
-            .where(_HEADS.c.id == chain)
-            .values(last_event_id=events[-1].id, hash=prev)
-        )
-        return
-    for ev, row, event_id in zip(events, rows, ids, strict=True):
-        set_committed_value(ev, "id", event_id)
-        row["id"] = event_id
     # executemany, sent as one multi-row INSERT from a compiled form SQLAlchemy keeps (a
-    # multi-row .values(), as in a WITH with the head's UPDATE, is compiled again every time)
-    conn.execute(sa.insert(_EVENTS), rows)
+    # multi-row .values() is compiled again every time)
+    if ids is None:  # SQLite: the ids come back from the INSERT, in the rows' order
+        ids = (
+            conn.execute(
+                sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True), rows
+            )
+            .scalars()
+            .all()
+        )
+    else:
+        for row, event_id in zip(rows, ids, strict=True):
+            row["id"] = event_id
+        conn.execute(sa.insert(_EVENTS), rows)
+    for ev, event_id in zip(events, ids, strict=True):
+        set_committed_value(ev, "id", event_id)
     conn.execute(
         sa.update(_HEADS).where(_HEADS.c.id == chain).values(last_event_id=ids[-1], hash=prev)
     )
@@ -408,7 +406,7 @@ class _Tail:
     prev: str = GENESIS
     count: int = 0
     last_id: int = 0
-    head_reached: bool = False
+    head_reached: bool = field(init=False)
 
     def __post_init__(self):
-        self.head_reached = self.head_id == 0 and self.head_count == 0
+        self.head_reached = self.head_id == 0 and self.head_count == 0  # an empty head

@@ -477,7 +477,6 @@ def _items_and_answers_named(
                 ChecklistItem.code,
                 ChecklistItem.kind,
                 ChecklistItem.options,
-                raiseload=True,
             )
         )
         .outerjoin(

@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import audit
 from ..audit.services import snapshot
 from ..auth import permissions
+from ..directory.services import missing_regulators
 from ..errors import ConfirmationRequired, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..labels import INSPECTION_STATUS_LABELS
@@ -684,8 +685,6 @@ def regulator_warnings(units, departments) -> list[str]:
     """For each unit in an important sector whose registered regulator is not among the team's
     `departments`, a warning: 责任制办法第4条 has the sector's competent regulator join such an
     inspection. A warning, not a refusal: the plan is the office's to make."""
-    from ..directory.services import missing_regulators
-
     warnings = []
     for unit in {u.id: u for u in units}.values():
         absent = missing_regulators(unit, departments)

@@ -5,6 +5,7 @@ there every event is in chain 1)."""
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -24,10 +25,10 @@ def pg(attacker):
     return attacker
 
 
-def _commit_one(app, n: int) -> int:
+def _commit_one(app, n: int, *, lock_timeout: str = "10s") -> int:
     with app.app_context():
         if db.engine.dialect.name == "postgresql":  # fail, not hang, if it waits for a held head
-            db.session.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
+            db.session.execute(sa.text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
         ev = audit.record(None, "test.event", object_type="T", object_id=n, after={"n": n})
         db.session.commit()
         return ev.id
@@ -41,24 +42,28 @@ def _chains(app) -> dict[int, int]:
         }
 
 
+@contextmanager
 def _held(attacker, chain: int):
-    """Another writer in the middle of its commit: chain's head locked until released."""
-    conn = attacker.engine.connect()
-    txn = conn.begin()
-    conn.execute(sa.text("SELECT count FROM audit_heads WHERE id = :c FOR UPDATE"), {"c": chain})
-    return conn, txn
+    """Another writer in the middle of its commit: chain's head locked until the block ends."""
+    with attacker.engine.connect() as conn, conn.begin():
+        conn.execute(
+            sa.text("SELECT count FROM audit_heads WHERE id = :c FOR UPDATE"), {"c": chain}
+        )
+        yield
+
+
+def _two_chains(app, attacker) -> tuple[int, int, int]:
+    """Events a (chain 1), then b and c while chain 1 is held (chain 2)."""
+    a = _commit_one(app, 1)  # makes head 1 only
+    with _held(attacker, 1):
+        # Does not wait for chain 1 (the lock timeout would fail it): the heads are made and
+        # chain 2 taken.
+        b, c = _commit_one(app, 2), _commit_one(app, 3)
+    return a, b, c
 
 
 def test_a_writer_takes_another_chain_when_the_first_is_held_and_all_verify(own_app, pg):
-    first = _commit_one(own_app, 1)  # makes head 1 only
-    conn, txn = _held(pg, 1)
-    try:
-        # Does not wait for chain 1 (the test would hang): the heads are made, chain 2 taken.
-        second = _commit_one(own_app, 2)
-        third = _commit_one(own_app, 3)
-    finally:
-        txn.rollback()
-        conn.close()
+    first, second, third = _two_chains(own_app, pg)
     fourth = _commit_one(own_app, 4)
     chains = _chains(own_app)
     assert (chains[first], chains[second], chains[third], chains[fourth]) == (1, 2, 2, 1)
@@ -93,18 +98,6 @@ def test_many_writers_at_once_spread_over_chains_and_the_log_verifies(own_app, p
     assert "OK: 121 audit events" in result.output
 
 
-def _two_chains(app, attacker) -> tuple[int, int, int]:
-    """Events a (chain 1), b and c (chain 2), d (chain 1)."""
-    a = _commit_one(app, 1)
-    conn, txn = _held(attacker, 1)
-    try:
-        b, c = _commit_one(app, 2), _commit_one(app, 3)
-    finally:
-        txn.rollback()
-        conn.close()
-    return a, b, c
-
-
 def test_deleting_the_newest_event_of_the_second_chain_shows(own_app, pg):
     a, b, c = _two_chains(own_app, pg)
     _commit_one(own_app, 4)
@@ -124,7 +117,7 @@ def test_an_event_moved_to_another_chain_breaks_it(own_app, pg):
     assert f"BROKEN at audit event {b}" in result.stderr
 
 
-def test_a_deleted_head_with_its_events_shows(own_app, pg):
+def test_a_deleted_chain_head_shows(own_app, pg):
     a, b, c = _two_chains(own_app, pg)
     pg.drop_triggers()
     pg.sql("DELETE FROM audit_heads WHERE id = 2")
@@ -133,12 +126,13 @@ def test_a_deleted_head_with_its_events_shows(own_app, pg):
     assert f"audit event {c}" in result.stderr
 
 
-def test_one_chain_when_configured_so(own_app, pg):
+def test_with_one_chain_a_writer_waits_for_the_held_head_instead_of_taking_another(own_app, pg):
     own_app.config["AUDIT_CHAINS"] = 1
     _commit_one(own_app, 1)
-    _commit_one(own_app, 2)
+    with _held(pg, 1), pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+        _commit_one(own_app, 2, lock_timeout="1s")
+    _commit_one(own_app, 3)
     assert set(_chains(own_app).values()) == {1}
     with own_app.app_context():
-        assert (
-            db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("audit_heads"))) == 1
-        )
+        heads = db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("audit_heads")))
+        assert heads == 1
