@@ -11,6 +11,7 @@ way; none may follow a keyed event. See docs/audit.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -111,7 +112,7 @@ _HEADS = AuditHead.__table__
 _EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name != "id"]
 
 
-def _advance_head(conn, n: int) -> tuple[int, str, list[int] | None]:
+def _advance_head(conn, statements: _HeadStatements, n: int) -> tuple[int, str, list[int] | None]:
     """Lock a chain's head to the end of the transaction and count `n` more events on it;
     returns the chain, its hash before them and, on PostgreSQL, `n` new event ids drawn from
     the events' sequence under the lock (so in the chain's order; SQLite: None).
@@ -121,17 +122,8 @@ def _advance_head(conn, n: int) -> tuple[int, str, list[int] | None]:
     AUDIT_CHAINS are held does a writer wait for one. SQLite transactions already hold the
     database's write lock (see create_app): there every event is in chain 1.
     """
-    chains = min(max(int(current_app.config["AUDIT_CHAINS"]), 1), 64)
-    free = (
-        sa.select(_HEADS.c.id)
-        .where(_HEADS.c.id <= chains)
-        .order_by(_HEADS.c.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    postgres = conn.dialect.name == "postgresql"
-    row = conn.execute(_count_on(_HEADS.c.id == free, n, postgres)).first()
+    chains, postgres = statements.chains, statements.postgres
+    row = conn.execute(statements.take, {"n": n}).first()
     if row is None:  # every chain is held, or their heads are not made yet
         insert = pg_insert if postgres else sqlite_insert
         conn.execute(
@@ -142,15 +134,59 @@ def _advance_head(conn, n: int) -> tuple[int, str, list[int] | None]:
             .on_conflict_do_nothing(index_elements=[_HEADS.c.id])
         )
         row = (
-            conn.execute(_count_on(_HEADS.c.id == free, n, postgres)).first()
+            conn.execute(statements.take, {"n": n}).first()
             or conn.execute(
-                _count_on(_HEADS.c.id == random.randint(1, chains), n, postgres)  # wait for one
+                _count_on(_HEADS.c.id == random.randint(1, chains), postgres),  # wait for one
+                {"n": n},
             ).first()
         )
     return row.id, row.hash, sorted(row.ids) if postgres else None
 
 
-def _count_on(which, n: int, postgres: bool):
+@dataclass(frozen=True)
+class _HeadStatements:
+    chains: int  # AUDIT_CHAINS, within 1–64
+    postgres: bool
+    take: sa.Update  # the lowest free head, counted on by :n
+    insert: sa.Insert  # SQLite: the events, their ids back in order
+    move: sa.Update  # SQLite: the head to :last and :hash
+    write: sa.TextClause  # PostgreSQL: both in one statement, the events as JSON (:rows)
+
+
+@functools.cache
+def _head_statements(chains: int, postgres: bool) -> _HeadStatements:
+    """The chain's statements, built once (a commit with events runs them every time)."""
+    free = (
+        sa.select(_HEADS.c.id)
+        .where(_HEADS.c.id <= chains)
+        .order_by(_HEADS.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return _HeadStatements(
+        chains=chains,
+        postgres=postgres,
+        take=_count_on(_HEADS.c.id == free, postgres),
+        insert=sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True),
+        move=sa.update(_HEADS)
+        .where(_HEADS.c.id == sa.bindparam("chain"))
+        .values(last_event_id=sa.bindparam("last"), hash=sa.bindparam("hash")),
+        # The rows become the table's own row type by column name (json_populate_recordset
+        # keeps a json column's text as sent), and a data-modifying WITH runs to completion
+        # whether or not the UPDATE reads it.
+        write=sa.text(
+            f"WITH written AS (INSERT INTO {_EVENTS.name} SELECT * FROM"
+            f" json_populate_recordset(NULL::{_EVENTS.name}, CAST(:rows AS json)))"
+            f" UPDATE {_HEADS.name} SET last_event_id = :last, hash = :hash WHERE id = :chain"
+        ),
+    )
+
+
+def _count_on(which, postgres: bool):
+    """Count :n more events on the head `which` picks; returns it (and, on PostgreSQL, :n ids
+    drawn for the events)."""
+    n = sa.bindparam("n", type_=sa.Integer)
     returned = [_HEADS.c.id, _HEADS.c.hash]
     if postgres:  # n ids for the events, drawn only when a head was taken
         sequence = sa.func.pg_get_serial_sequence("audit_events", "id")
@@ -231,31 +267,45 @@ def _chain_pending(session) -> None:
     ring = keyring()
     bodies = [canonical(_payload(ev)) for ev in events]
     conn = session.connection()
-    chain, prev, ids = _advance_head(conn, len(events))  # the lock: to the end of the commit
+    statements = _head_statements(
+        min(max(int(current_app.config["AUDIT_CHAINS"]), 1), 64),
+        conn.dialect.name == "postgresql",
+    )
+    # the lock: to the end of the commit
+    chain, prev, ids = _advance_head(conn, statements, len(events))
     rows = []
     for ev, body in zip(events, bodies, strict=True):
         ev.chain, ev.prev_hash, ev.hash_scheme, ev.key_id = chain, prev, HMAC_V1, ring.current_id
         ev.hash = prev = keyed_hash(ev, ring.current_id, ring.current, body)
         rows.append({name: getattr(ev, name) for name in _EVENT_COLUMNS})
-    # executemany, sent as one multi-row INSERT from a compiled form SQLAlchemy keeps (a
-    # multi-row .values() is compiled again every time)
-    if ids is None:  # SQLite: the ids come back from the INSERT, in the rows' order
-        ids = (
-            conn.execute(
-                sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True), rows
-            )
-            .scalars()
-            .all()
-        )
-    else:
+    if ids is None:
+        # SQLite: executemany, sent as one multi-row INSERT from a compiled form SQLAlchemy
+        # keeps (a multi-row .values() is compiled again every time); the ids come back from
+        # the INSERT, in the rows' order
+        ids = conn.execute(statements.insert, rows).scalars().all()
+        conn.execute(statements.move, {"chain": chain, "last": ids[-1], "hash": prev})
+    else:  # PostgreSQL: the ids drawn under the head's lock; events and head in one statement
         for row, event_id in zip(rows, ids, strict=True):
             row["id"] = event_id
-        conn.execute(sa.insert(_EVENTS), rows)
+        conn.execute(
+            statements.write,
+            {
+                "rows": json.dumps(rows, ensure_ascii=False, default=_iso),
+                "chain": chain,
+                "last": ids[-1],
+                "hash": prev,
+            },
+        )
     for ev, event_id in zip(events, ids, strict=True):
         set_committed_value(ev, "id", event_id)
-    conn.execute(
-        sa.update(_HEADS).where(_HEADS.c.id == chain).values(last_event_id=ids[-1], hash=prev)
-    )
+
+
+def _iso(value: Any) -> str:
+    """A datetime in the JSON of the events written, as its hash reads it (_payload): naive UTC,
+    which PostgreSQL reads back exactly into a column without a zone."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")

@@ -6,6 +6,7 @@ Every public command checks first, then changes, writes its audit events and com
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import json
 import re
@@ -19,8 +20,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import joinedload, load_only, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, inputs, rectification, storage
 from ..auth import permissions
@@ -80,7 +80,21 @@ def load(
     (the permission checks need no more): an answer batch's row is then a few narrow rows, not
     every column of the unit, system, round, checklist and team's users.
     """
-    stmt = sa.select(Inspection)
+    inspection = (
+        db.session.execute(_load_statement(lock, team_only), {"inspection_id": inspection_id})
+        .unique()
+        .scalar_one_or_none()
+    )
+    if inspection is None or not permissions.is_visible(actor, inspection):
+        raise NotFound(_("No such inspection."))
+    permissions.require(actor, action, inspection)
+    return inspection
+
+
+@functools.cache
+def _load_statement(lock: bool, team_only: bool) -> sa.Select:
+    """load's statement, built once for each kind (an answer batch runs it every time)."""
+    stmt = sa.select(Inspection).where(Inspection.id == sa.bindparam("inspection_id"))
     if lock:
         stmt = stmt.with_for_update(of=Inspection).execution_options(populate_existing=True)
     # One statement: the team is a handful of rows, joined rather than loaded after.
@@ -95,15 +109,7 @@ def load(
             joinedload(Inspection.template),
         ]
     )
-    inspection = (
-        db.session.execute(stmt.where(Inspection.id == inspection_id).options(*options))
-        .unique()
-        .scalar_one_or_none()
-    )
-    if inspection is None or not permissions.is_visible(actor, inspection):
-        raise NotFound(_("No such inspection."))
-    permissions.require(actor, action, inspection)
-    return inspection
+    return stmt.options(*options)
 
 
 def items_of(inspection: Inspection) -> list[ChecklistItem]:
@@ -273,7 +279,7 @@ def start_inspection(inspection_id: int, *, actor: User) -> Inspection:
     return inspection
 
 
-def _clean_change(item: ChecklistItem, change: dict[str, Any]) -> dict[str, Any]:
+def _clean_change(item: ChecklistItem | _Item, change: dict[str, Any]) -> dict[str, Any]:
     """The answer fields of one change, checked against the item. Raises ValidationFailed."""
     fields = {k: change[k] for k in ANSWER_FIELDS if k in change}
     if not fields:
@@ -308,7 +314,7 @@ def _clean_text(text: Any) -> str:
     return text
 
 
-def _clean_value(item: ChecklistItem, value: Any) -> Any:
+def _clean_value(item: ChecklistItem | _Item, value: Any) -> Any:
     if item.kind == "yes_no":
         raise ValidationFailed(_("Yes/no items take a result, not a value."))
     if item.kind == "choice":
@@ -337,9 +343,18 @@ def _clean_value(item: ChecklistItem, value: Any) -> Any:
 
 def answer_dict(answer: Answer, item: ChecklistItem | None = None) -> dict[str, Any]:
     item = item or answer.item
+    return _answer_out(
+        answer,
+        item.code if item else None,
+        answer.updated_by.username if answer.updated_by else None,
+    )
+
+
+def _answer_out(answer: Answer | _Answer, item_code: str | None, updated_by: str | None):
+    """An answer as the API returns it (answer_dict), from a mapped answer or a batch's row."""
     return {
         "item_id": answer.item_id,
-        "item_code": item.code if item else None,
+        "item_code": item_code,
         "result": answer.result,
         "value": answer.value,
         "note": answer.note,
@@ -347,7 +362,7 @@ def answer_dict(answer: Answer, item: ChecklistItem | None = None) -> dict[str, 
         "finding_severity": answer.finding_severity,
         "finding_deadline_days": answer.finding_deadline_days,
         "version": answer.version,
-        "updated_by": answer.updated_by.username if answer.updated_by else None,
+        "updated_by": updated_by,
         "updated_at": answer.updated_at.isoformat() + "Z" if answer.updated_at else None,
     }
 
@@ -393,6 +408,48 @@ class _Retry(Exception):
     """The batch must be worked out again from the start (apply_changes rolls back)."""
 
 
+# A batch reads and writes a few rows as plain values, not mapped objects, from statements built
+# once: the ORM's bookkeeping and building each statement again were most of a batch's CPU time
+# (bench/README.md, "Load on PostgreSQL").
+
+
+@dataclass(slots=True)
+class _Item:
+    """Of a checklist item, what a change is checked and answered with."""
+
+    id: int
+    code: str
+    kind: str
+    options: list | None
+
+
+@dataclass(slots=True)
+class _Answer:
+    """An answer row as a batch reads it and, change by change, will write it."""
+
+    id: int
+    item_id: int
+    result: str | None
+    value: Any
+    note: str | None
+    finding_description: str | None
+    finding_severity: str | None
+    finding_deadline_days: int | None
+    version: int
+    updated_by_id: int | None
+    updated_at: datetime | None
+    updated_by: str | None  # the username, as the API returns it
+
+
+@dataclass(slots=True)
+class _Seen:
+    """A change_id already applied: stored before, or earlier in this batch."""
+
+    inspection_id: int
+    request_hash: str
+    response: dict[str, Any]
+
+
 @dataclass
 class _Batch:
     """What one batch will write, once its outcomes are known: its answers (as their latest
@@ -401,11 +458,11 @@ class _Batch:
     inspection: Inspection
     actor: User
     now: datetime
-    items: dict[int, ChecklistItem]
-    answers: dict[int, Answer]
-    seen: dict[str, AppliedChange]
+    items: dict[int, _Item]
+    answers: dict[int, _Answer]
+    seen: dict[str, _Seen]
     loaded_version: dict[int, int] = field(default_factory=dict)
-    touched: dict[int, Answer] = field(default_factory=dict)
+    touched: dict[int, _Answer] = field(default_factory=dict)
     remembered: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -427,20 +484,17 @@ def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None, f
         and type(c.get("item_id")) is int
         and 1 <= c["item_id"] <= inputs.DB_INT_MAX  # a larger one is no item: rejected below
     }
-    items, answers = _items_and_answers_named(inspection, named)
+    conn = db.session.connection()
+    items, answers = _items_and_answers_named(conn, inspection, named)
     if inspection.status == "planned" or len(answers) < len(items):
         ensure_started(inspection, actor, items_of(inspection))
         db.session.flush()
-        items, answers = _items_and_answers_named(inspection, named)
+        items, answers = _items_and_answers_named(conn, inspection, named)
     ids = set() if fresh else {_change_id(c) for c in changes} - {None}
-    seen = {
-        row.change_id: row
-        for row in (
-            db.session.scalars(sa.select(AppliedChange).where(AppliedChange.change_id.in_(ids)))
-            if ids
-            else ()
-        )
-    }
+    seen = {}
+    if ids:
+        known = _statements().known_changes
+        seen = {row.change_id: _Seen(*row[1:]) for row in conn.execute(known, {"ids": list(ids)})}
     batch = _Batch(inspection, actor, now or utcnow(), items, answers, seen)
     outcomes = [_apply_one(batch, c) for c in changes]
     if fresh:
@@ -451,43 +505,135 @@ def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None, f
             for o, c in zip(outcomes, changes, strict=True)
             if o["status"] in ("conflict", "rejected")
         } - {None}
-        if unsure and db.session.scalar(
-            sa.select(AppliedChange.change_id).where(AppliedChange.change_id.in_(unsure)).limit(1)
-        ):
+        if unsure and conn.execute(_statements().any_known, {"ids": list(unsure)}).first():
             raise _Retry("a change not applied was known")
-    _write(batch)
+    _write(conn, batch)
     db.session.commit()
     return outcomes
 
 
+@dataclass(frozen=True)
+class _BatchStatements:
+    named: sa.Select
+    known_changes: sa.Select
+    any_known: sa.Select
+    store_changes: sa.Insert
+    write_answers: sa.Update
+    write_both: sa.TextClause | None  # PostgreSQL: the two in one statement
+
+
+_ANSWER_COLUMNS = (
+    "id",
+    "item_id",
+    *ANSWER_FIELDS,
+    "version",
+    "updated_by_id",
+    "updated_at",
+)
+_ANSWER_WRITE = (*ANSWER_FIELDS, "version", "updated_by_id", "updated_at")
+
+
+@functools.cache
+def _statements_for(dialect: str) -> _BatchStatements:
+    """A batch's statements, built once per database kind (SQLAlchemy then compiles each once
+    and keeps it)."""
+    items, answers, users = ChecklistItem.__table__, Answer.__table__, User.__table__
+    applied = AppliedChange.__table__
+    ids = sa.bindparam("ids", expanding=True)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return _BatchStatements(
+        named=(
+            sa.select(
+                items.c.id,
+                items.c.code,
+                items.c.kind,
+                items.c.options,
+                *(answers.c[name] for name in _ANSWER_COLUMNS),
+                users.c.username,
+            )
+            .select_from(
+                items.outerjoin(
+                    answers,
+                    sa.and_(
+                        answers.c.item_id == items.c.id,
+                        answers.c.inspection_id == sa.bindparam("inspection_id"),
+                    ),
+                ).outerjoin(users, users.c.id == answers.c.updated_by_id)
+            )
+            .where(items.c.template_id == sa.bindparam("template_id"), items.c.id.in_(ids))
+        ),
+        known_changes=sa.select(
+            applied.c.change_id, applied.c.inspection_id, applied.c.request_hash, applied.c.response
+        ).where(applied.c.change_id.in_(ids)),
+        any_known=sa.select(applied.c.change_id).where(applied.c.change_id.in_(ids)).limit(1),
+        # executemany, which SQLAlchemy sends as one multi-row INSERT ("insertmanyvalues") from
+        # a compiled form it keeps (a multi-row .values() is compiled again every time)
+        store_changes=insert(applied)
+        .on_conflict_do_nothing(index_elements=[applied.c.change_id])
+        # a row back only for what was inserted (rowcount is not reliable)
+        .returning(applied.c.change_id),
+        write_answers=sa.update(answers)
+        .where(answers.c.id == sa.bindparam("w_id"), answers.c.version == sa.bindparam("w_base"))
+        .values(
+            {key: sa.bindparam(f"w_{key}") for key in _ANSWER_WRITE}
+            # no value stays SQL NULL, as an answer row is made, not JSON null
+            | {"value": sa.bindparam("w_value", type_=sa.JSON(none_as_null=True))}
+        ),
+        write_both=_write_both(applied, answers) if dialect == "postgresql" else None,
+    )
+
+
+def _write_both(applied: sa.Table, answers: sa.Table) -> sa.TextClause:
+    """PostgreSQL: the new change_ids and the answers in one statement, each list sent as JSON
+    (:changes, :answers) and counted back. The changes become the table's own row type by
+    column name; a JSON null becomes SQL NULL, as an answer's value is written (never JSON
+    null); a data-modifying WITH runs to completion whether or not the SELECT reads it."""
+    types = {
+        "result": "varchar",
+        "value": "json",
+        "note": "text",
+        "finding_description": "text",
+        "finding_severity": "varchar",
+        "finding_deadline_days": "integer",
+        "version": "integer",
+        "updated_by_id": "integer",
+        "updated_at": "timestamp",
+    }
+    if set(types) != set(_ANSWER_WRITE):  # a field added to one and not the other
+        raise RuntimeError("_write_both does not write every field of _ANSWER_WRITE")
+    columns = ", ".join(f"{name} {kind}" for name, kind in types.items())
+    assignments = ", ".join(f"{name} = w.{name}" for name in types)
+    return sa.text(
+        f"WITH stored AS (INSERT INTO {applied.name} SELECT * FROM"
+        f" json_populate_recordset(NULL::{applied.name}, CAST(:changes AS json))"
+        " ON CONFLICT (change_id) DO NOTHING RETURNING 1),"
+        f" written AS (UPDATE {answers.name} AS a SET {assignments}"
+        f" FROM json_to_recordset(CAST(:answers AS json)) AS w(id integer, base integer, {columns})"
+        " WHERE a.id = w.id AND a.version = w.base RETURNING 1)"
+        " SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM written)"
+    )
+
+
+def _statements() -> _BatchStatements:
+    return _statements_for(db.session.get_bind().dialect.name)
+
+
 def _items_and_answers_named(
-    inspection: Inspection, ids: set[int]
-) -> tuple[dict[int, ChecklistItem], dict[int, Answer]]:
+    conn: sa.Connection, inspection: Inspection, ids: set[int]
+) -> tuple[dict[int, _Item], dict[int, _Answer]]:
     """The items of the inspection's checklist among `ids` (others are not its items), and
     their answers where they exist, in one statement."""
     if not ids:
         return {}, {}
     items, answers = {}, {}
-    for item, answer in db.session.execute(
-        # Of the item, what a change is checked and answered with (not its texts and guidance).
-        sa.select(ChecklistItem, Answer)
-        .options(
-            load_only(
-                ChecklistItem.template_id,
-                ChecklistItem.code,
-                ChecklistItem.kind,
-                ChecklistItem.options,
-            )
-        )
-        .outerjoin(
-            Answer,
-            sa.and_(Answer.item_id == ChecklistItem.id, Answer.inspection_id == inspection.id),
-        )
-        .where(ChecklistItem.template_id == inspection.template_id, ChecklistItem.id.in_(ids))
-    ):
-        items[item.id] = item
-        if answer is not None:
-            answers[item.id] = answer
+    rows = conn.execute(
+        _statements().named,
+        {"inspection_id": inspection.id, "template_id": inspection.template_id, "ids": list(ids)},
+    )
+    for item_id, code, kind, options, answer_id, *rest in rows:
+        items[item_id] = _Item(item_id, code, kind, options)
+        if answer_id is not None:
+            answers[item_id] = _Answer(answer_id, *rest)
     return items, answers
 
 
@@ -506,7 +652,7 @@ def _rejected(change_id: str | None, message: str) -> dict[str, Any]:
     return {"change_id": change_id, "status": "rejected", "message": message}
 
 
-def _replayed(change_id: str, prior: AppliedChange, inspection: Inspection, digest: str):
+def _replayed(change_id: str, prior: _Seen, inspection: Inspection, digest: str):
     if prior.inspection_id == inspection.id and prior.request_hash == digest:
         return {**prior.response, "status": "duplicate"}
     return _rejected(change_id, _("This change_id was already used for a different change."))
@@ -543,21 +689,19 @@ def _apply_one(batch: _Batch, change: Any) -> dict[str, Any]:
     answer = batch.answers[item.id]
     unchanged = all(getattr(answer, k) == v for k, v in fields.items())
     if not unchanged and answer.version != base:
-        return {"change_id": change_id, "status": "conflict", "server": answer_dict(answer, item)}
+        server = _answer_out(answer, item.code, answer.updated_by)
+        return {"change_id": change_id, "status": "conflict", "server": server}
     if not unchanged:  # unchanged: no new version, no audit event
         before = {k: getattr(answer, k) for k in fields}
         batch.loaded_version.setdefault(answer.id, answer.version)
         batch.touched[answer.id] = answer
         # The answer in memory takes the values it will be written with (_write), so a later
-        # change of the batch to the same item compares with them, and nothing reads it again.
-        for key, value in {
-            **fields,
-            "version": base + 1,
-            "updated_by_id": batch.actor.id,
-            "updated_at": batch.now,
-        }.items():
-            set_committed_value(answer, key, value)
-        set_committed_value(answer, "updated_by", batch.actor)
+        # change of the batch to the same item compares with them.
+        for key, value in fields.items():
+            setattr(answer, key, value)
+        answer.version = base + 1
+        answer.updated_by_id, answer.updated_by = batch.actor.id, batch.actor.username
+        answer.updated_at = batch.now
         audit.record(
             batch.actor,
             "answer.update",
@@ -567,7 +711,11 @@ def _apply_one(batch: _Batch, change: Any) -> dict[str, Any]:
             before={"item": item.code, **before},
             after={"item": item.code, **fields, "version": answer.version},
         )
-    outcome = {"status": "applied", "answer": answer_dict(answer, item), "change_id": change_id}
+    outcome = {
+        "status": "applied",
+        "answer": _answer_out(answer, item.code, answer.updated_by),
+        "change_id": change_id,
+    }
     _remember(batch, change_id, digest, outcome)
     return outcome
 
@@ -584,16 +732,12 @@ def _remember(batch: _Batch, change_id: str, digest: str, outcome: dict[str, Any
             "created_at": batch.now,
         }
     )
-    batch.seen[change_id] = AppliedChange(
-        inspection_id=batch.inspection.id, request_hash=digest, response=outcome
-    )
+    batch.seen[change_id] = _Seen(batch.inspection.id, digest, outcome)
 
 
-_ANSWER_WRITE = (*ANSWER_FIELDS, "version", "updated_by_id", "updated_at")
-
-
-def _write(batch: _Batch) -> None:
-    """The batch's new change_ids in one INSERT, then its answers in one UPDATE (executemany).
+def _write(conn: sa.Connection, batch: _Batch) -> None:
+    """The batch's new change_ids in one INSERT and its answers in one UPDATE (executemany);
+    on PostgreSQL both in one statement.
 
     A change_id stored already (a first try takes every change_id for new), or meanwhile by
     another transaction (the same change sent at once to another inspection: waited for, not
@@ -602,44 +746,43 @@ def _write(batch: _Batch) -> None:
     (only if a writer skipped the inspection's lock) is never overwritten: the batch is worked
     out again too.
     """
-    if batch.remembered:
-        table = AppliedChange.__table__
-        dialect = db.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        # executemany, which SQLAlchemy sends as one multi-row INSERT ("insertmanyvalues") from
-        # a compiled form it keeps (a multi-row .values() is compiled again every time)
-        stored = set(
-            db.session.scalars(
-                insert(table)
-                .on_conflict_do_nothing(index_elements=[table.c.change_id])
-                # a row back only for what was inserted (rowcount is not reliable)
-                .returning(table.c.change_id),
-                batch.remembered,
-            )
-        )
-        if len(stored) != len(batch.remembered):
-            raise _Retry("a change_id was stored meanwhile")
-    if batch.touched:
-        table = Answer.__table__
-        updated = db.session.execute(
-            sa.update(table)
-            .where(table.c.id == sa.bindparam("w_id"), table.c.version == sa.bindparam("w_base"))
-            .values(
-                {key: sa.bindparam(f"w_{key}") for key in _ANSWER_WRITE}
-                # no value stays SQL NULL, as an answer row is made, not JSON null
-                | {"value": sa.bindparam("w_value", type_=sa.JSON(none_as_null=True))}
-            ),
-            [
-                {
-                    "w_id": answer_id,
-                    "w_base": batch.loaded_version[answer_id],
-                    **{f"w_{key}": getattr(answer, key) for key in _ANSWER_WRITE},
-                }
-                for answer_id, answer in batch.touched.items()
-            ],
-        ).rowcount
-        if updated != len(batch.touched):
-            raise _Retry("an answer moved without the inspection's lock")
+    statements = _statements()
+    answers = [
+        {
+            "id": answer_id,
+            "base": batch.loaded_version[answer_id],
+            **{key: getattr(answer, key) for key in _ANSWER_WRITE},
+        }
+        for answer_id, answer in batch.touched.items()
+    ]
+    if statements.write_both is not None:
+        stored, updated = conn.execute(
+            statements.write_both,
+            {
+                "changes": json.dumps(batch.remembered, ensure_ascii=False, default=_iso),
+                "answers": json.dumps(answers, ensure_ascii=False, default=_iso),
+            },
+        ).one()
+    else:
+        stored = updated = 0
+        if batch.remembered:
+            stored = len(conn.execute(statements.store_changes, batch.remembered).all())
+        if answers:
+            updated = conn.execute(
+                statements.write_answers,
+                [{f"w_{key}": value for key, value in row.items()} for row in answers],
+            ).rowcount
+    if stored != len(batch.remembered):
+        raise _Retry("a change_id was stored meanwhile")
+    if updated != len(answers):
+        raise _Retry("an answer moved without the inspection's lock")
+
+
+def _iso(value: Any) -> str:
+    """A datetime in the JSON a batch writes (naive UTC, as every datetime column holds)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 # --- submission -----------------------------------------------------------------------------------

@@ -165,3 +165,27 @@ def test_a_request_tags_its_events_with_the_client_address(app, client):
     with app.app_context():
         event = db.session.query(AuditEvent).order_by(AuditEvent.id.desc()).first()
         assert (event.action, event.ip) == ("auth.login_failed", "192.0.2.77")
+
+
+AWKWARD = {
+    "text": "整改通知书 🧯 \U00020000 \"quoted\" back\\slash \t tab",
+    "numbers": [0, -1, 2**53 + 1, 0.1, 1.0, 1e-07, 12345.678],
+    "nested": {"z": None, "a": [True, False, {"k": []}]},
+    "empty": "",
+}
+
+
+def test_events_are_stored_as_they_were_hashed_whatever_their_content(ctx, make):
+    """On PostgreSQL the events of a commit go in one statement as JSON: what comes back must
+    be what was hashed, to the microsecond and the last digit."""
+    unit = make.unit()
+    audit.record(None, "unit.update", unit, before=None, after=AWKWARD, ip="2001:db8::1")
+    audit.record(None, "unit.update", unit, before={"n": 1}, after=None)
+    db.session.commit()
+    db.session.expunge_all()
+    events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.after for e in events] == [AWKWARD, None]
+    assert [e.before for e in events] == [None, {"n": 1}]
+    assert events[0].ip == "2001:db8::1"
+    # the hashes, recomputed from what was stored (created_at to the microsecond included)
+    assert verify_chain() == (2, None)
