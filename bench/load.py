@@ -291,7 +291,13 @@ def _restart_postgres(phase: Phase, after: float) -> None:
     }
 
 
-def run_phase(phase: Phase, tablets: list[Tablet], seconds: float, restart_at=None) -> Phase:
+def run_phase(
+    phase: Phase, tablets: list[Tablet], seconds: float, restart_at=None, pace: float = 0
+) -> Phase:
+    """Every tablet in a closed loop for `seconds`: as fast as it is answered, or with `pace`,
+    one batch every `pace` seconds (from the start of one to the start of the next; at once
+    when the last took longer, as the outbox sends what waits), the tablets' starts spread
+    over the first interval."""
     lock = threading.Lock()
     start = threading.Barrier(len(tablets) + 1)
     stop_at = [0.0]
@@ -299,12 +305,20 @@ def run_phase(phase: Phase, tablets: list[Tablet], seconds: float, restart_at=No
     def loop(tablet: Tablet, index: int) -> None:
         start.wait()
         n = 0
+        next_at = time.perf_counter() + pace * index / len(tablets)
         while time.perf_counter() < stop_at[0]:
             if phase.name == "floor":
                 n += 1
                 _floor_once(tablet.client, phase, lock, index * 1_000_000 + n)
-            else:
-                tablet.send(phase, lock)
+                continue
+            if pace:
+                wait = next_at - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                if time.perf_counter() >= stop_at[0]:
+                    break
+                next_at = max(next_at + pace, time.perf_counter())
+            tablet.send(phase, lock)
 
     threads = [threading.Thread(target=loop, args=(t, i)) for i, t in enumerate(tablets)]
     for thread in threads:
@@ -446,6 +460,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="after the closed loops, a paced phase: each tablet sends a batch every SECONDS"
+        " (0: none)",
+    )
     parser.add_argument("--profile", help="profile every request into this folder (slow)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder and logs")
     parser.add_argument(
@@ -534,6 +556,10 @@ def main() -> int:
                 phase = run_phase(Phase(kind, count), tablets, args.seconds, restart)
                 phases.append(phase)
                 print(json.dumps(phase.summary(), ensure_ascii=False), flush=True)
+            if args.pace and args.restart_postgres is None:
+                phase = run_phase(Phase("paced", count), tablets, args.seconds, pace=args.pace)
+                phases.append(phase)
+                print(json.dumps(phase.summary(), ensure_ascii=False), flush=True)
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -557,9 +583,12 @@ def main() -> int:
     for count in args.clients:
         floor = next(p for p in phases if p.name == "floor" and p.clients == count)
         answers = next(p for p in phases if p.name == "answers" and p.clients == count)
+        paced = next((p for p in phases if p.name == "paced" and p.clients == count), None)
         f, a = floor.summary(), answers.summary()
         ratio = a["requests_per_s"] / f["requests_per_s"] if f["requests_per_s"] else 0
         report["phases"] += [f, a]
+        if paced is not None:
+            report["phases"].append(paced.summary())
         print(
             f"{count:>3} clients: floor {f['requests_per_s']:.0f}/s p95 {f['p95_ms']} ms; "
             f"answers {a['requests_per_s']:.0f} batches/s ({a['changes_per_s']:.0f} changes/s) "
@@ -567,6 +596,15 @@ def main() -> int:
             f"ratio {ratio:.2f}; errors {f['errors'] + a['errors']}; "
             f"sent again {a['failed_attempts_sent_again']} {a['failures'] or ''}"
         )
+        if paced is not None:
+            p = paced.summary()
+            print(
+                f"{count:>3} tablets paced at one batch per {args.pace:g} s: "
+                f"{p['requests_per_s']:.0f} batches/s p50 {p['p50_ms']} p95 {p['p95_ms']} "
+                f"p99 {p['p99_ms']} ms; errors {p['errors']}"
+            )
+            if p["errors"]:
+                failed.append(f"{count} tablets paced: errors")
         if f["errors"] or a["errors"]:
             failed.append(f"{count} clients: errors")
         if args.restart_postgres is None and (

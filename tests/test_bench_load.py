@@ -25,7 +25,7 @@ def _reachable(url: str) -> bool:
         engine.dispose()
 
 
-def test_the_load_bench_runs_and_every_acknowledged_change_is_stored_once():
+def test_the_load_bench_runs_its_three_phases_and_every_acknowledged_change_is_stored_once():
     if not _reachable(PG):
         pytest.skip("no PostgreSQL at 127.0.0.1:5432 (the bench measures on PostgreSQL)")
     done = subprocess.run(
@@ -43,5 +43,7 @@ def test_the_load_bench_runs_and_every_acknowledged_change_is_stored_once():
     assert checks["floor_rows"] == checks["floor_acknowledged"] > 0
     assert checks["audit_chain"] == "ok"
     phases = [json.loads(line) for line in lines if line.startswith("{")]
-    assert [p["phase"] for p in phases] == ["floor", "answers"]
+    assert [p["phase"] for p in phases] == ["floor", "answers", "paced"]
     assert all(p["errors"] == 0 for p in phases), phases
+    # paced at one batch a second, two tablets send about two batches each in two seconds
+    assert 2 <= phases[2]["requests"] <= 8, phases[2]
