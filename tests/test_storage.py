@@ -11,7 +11,7 @@ from PIL import Image
 
 from inspect_app import create_app, storage
 from inspect_app.extensions import db
-from inspect_app.inspections import services
+from inspect_app.inspections import answering, services
 from inspect_app.models import Attachment, AuditEvent, User
 
 from .conftest import Browser, make_test_config
@@ -103,7 +103,7 @@ def test_a_failed_submit_leaves_no_signature_file(app, make, monkeypatch):
         template = make.template(items=[{"code": "S-01", "text": "是否有制度？"}])
         lead, member = make.user(role="inspector"), make.user(role="inspector")
         inspection = make.inspection(template=template, members=[lead, member])
-        services.apply_changes(
+        answering.apply_changes(
             inspection.id, [change(template.items[0].id, result="compliant")], actor=lead
         )
         inspection_id, lead_id = inspection.id, lead.id

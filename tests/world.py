@@ -31,7 +31,7 @@ from inspect_app import jobs
 from inspect_app.checklists import services as checklists
 from inspect_app.clock import local_today
 from inspect_app.extensions import db
-from inspect_app.inspections import evidence, notices, record, services
+from inspect_app.inspections import answering, evidence, notices, record, services
 from inspect_app.models import AuditEvent, ChecklistTemplate, Inspection, User
 
 from .factories import Factory
@@ -196,7 +196,9 @@ def build_world() -> World:
             if state == "planned":
                 continue
             if state == "in_progress":
-                services.apply_changes(inspection.id, [_change(i1, result="compliant")], actor=lead)
+                answering.apply_changes(
+                    inspection.id, [_change(i1, result="compliant")], actor=lead
+                )
                 att = evidence.upload_evidence(
                     inspection.id, photo, actor=lead, filename="现场.jpg", item_id=i1
                 )
@@ -207,7 +209,7 @@ def build_world() -> World:
                 attachments[f"{key}.recording"] = clip.id
                 continue
             bad = state in ("submitted", "closed")
-            services.apply_changes(
+            answering.apply_changes(
                 inspection.id,
                 [
                     _change(

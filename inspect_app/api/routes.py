@@ -15,7 +15,7 @@ from .. import inputs
 from ..clock import local_today
 from ..errors import ValidationFailed, error_response
 from ..extensions import db
-from ..inspections import evidence, services
+from ..inspections import answering, evidence, services
 from ..rectification import queries as rectification_queries
 from ..rectification import services as rectification
 from ..web import int_arg, json_body, page_arg, year_arg
@@ -78,7 +78,7 @@ def get_inspection(inspection_id: int):
 @bp.post("/inspections/<int:inspection_id>/answers")
 def post_answers(inspection_id: int):
     body = json_body()
-    results = services.apply_changes(
+    results = answering.apply_changes(
         inspection_id, body.get("changes"), actor=current_user._get_current_object()
     )
     return jsonify({"results": results})

@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import current_app, url_for
 
-from ..inspections.services import FillContext, answer_dict
+from ..inspections.answering import answer_dict
+from ..inspections.services import FillContext
 from ..models import (
     Attachment,
     ChecklistItem,

@@ -18,7 +18,7 @@ from ..checklists import services as checklist_services
 from ..checklists.loader import default_folder
 from ..clock import local_to_utc, local_today
 from ..extensions import db
-from ..inspections import evidence, notices
+from ..inspections import answering, evidence, notices
 from ..inspections import services as inspections
 from ..models import Answer, ChecklistTemplate, Inspection, Round, System, Unit, User
 from ..rounds import services as rounds
@@ -202,7 +202,7 @@ def _fill(inspection_id: int, lead: User, rng: random.Random, *, share: float = 
             {"change_id": str(uuid.uuid4()), "item_id": item.id, "base_version": 0, **fields}
         )
     if changes:
-        inspections.apply_changes(inspection_id, changes, actor=lead)
+        answering.apply_changes(inspection_id, changes, actor=lead)
     # Photos where the checklist asks for evidence of a non-compliance.
     inspection = db.session.get(Inspection, inspection_id)
     for answer in db.session.scalars(

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from ..clock import local_to_utc
 from ..extensions import db
-from ..inspections import evidence
+from ..inspections import answering, evidence
 from ..inspections import services as inspections
 from ..models import (
     Answer,
@@ -206,7 +206,7 @@ def _inspection(rnd: Round, notice: Notice, day: date, served: date, story: Stor
         changes.append(
             {"change_id": str(uuid.uuid4()), "item_id": item.id, "base_version": 0, **fields}
         )
-    inspections.apply_changes(inspection_id, changes, actor=lead)
+    answering.apply_changes(inspection_id, changes, actor=lead)
     inspection = db.session.get(Inspection, inspection_id)
     for answer in db.session.scalars(
         sa.select(Answer).where(

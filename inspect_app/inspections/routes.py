@@ -28,7 +28,7 @@ from ..extensions import db
 from ..models import Attachment, Visit
 from ..models.inspection import INSPECTION_STATUSES
 from ..web import choice_arg, int_arg, send_attachment, year_arg
-from . import arrival, evidence, notices, selfcheck, services
+from . import answering, arrival, evidence, notices, selfcheck, services
 from . import record as visit_record
 from .forms import (
     ApproveNoticeForm,
@@ -265,7 +265,7 @@ def save(inspection_id: int):
     changes = _changes_from_form(ctx, request.form)
     problems = []
     if changes:
-        outcomes = services.apply_changes(inspection_id, changes, actor=_actor())
+        outcomes = answering.apply_changes(inspection_id, changes, actor=_actor())
         problems = [o for o in outcomes if o["status"] in ("conflict", "rejected")]
     for key, upload in request.files.items(multi=True):
         if re.fullmatch(r"p\d+", key) and upload and upload.filename:

@@ -168,7 +168,7 @@ def test_a_request_tags_its_events_with_the_client_address(app, client):
 
 
 AWKWARD = {
-    "text": "整改通知书 🧯 \U00020000 \"quoted\" back\\slash \t tab",
+    "text": '整改通知书 🧯 \U00020000 "quoted" back\\slash \t tab',
     "numbers": [0, -1, 2**53 + 1, 0.1, 1.0, 1e-07, 12345.678],
     "nested": {"z": None, "a": [True, False, {"k": []}]},
     "empty": "",

@@ -11,6 +11,7 @@ import pytest
 
 from inspect_app.checklists import basis, conditions, loader
 from inspect_app.extensions import db
+from inspect_app.inspections import answering
 from inspect_app.inspections import services as inspections
 from inspect_app.labels import legal_basis_text
 from inspect_app.models import Finding
@@ -368,7 +369,7 @@ def _submit(make, template, unit, *, system=None, results):
         )
         for n, result in enumerate(results)
     ]
-    inspections.apply_changes(inspection.id, changes, actor=team[0])
+    answering.apply_changes(inspection.id, changes, actor=team[0])
     inspections.submit_inspection(
         inspection.id,
         actor=team[0],
@@ -508,7 +509,7 @@ def test_an_advisory_item_on_an_enterprise_needs_no_finding_description(ctx, mak
     unit = make.unit(kind="soe")
     team = [make.user(role="inspector"), make.user(role="inspector")]
     inspection = make.inspection(template=template, unit=unit, members=team)
-    inspections.apply_changes(
+    answering.apply_changes(
         inspection.id,
         [
             change(template.items[0].id, result="noncompliant"),

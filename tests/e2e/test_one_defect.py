@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from inspect_app.checklists import services as checklists
 from inspect_app.extensions import db
-from inspect_app.inspections import evidence, services
+from inspect_app.inspections import answering, evidence, services
 from inspect_app.models import Answer, Finding, Round, User
 
 from ..conftest import TEST_PASSWORD
@@ -47,7 +47,7 @@ def _visit(live_app):
             if item.code == "RESP-13":
                 fields = {"result": "noncompliant", "finding_description": "经查，最早日志为三天前"}
             changes.append(change(item.id, **fields))
-        services.apply_changes(first.id, changes, actor=lead)
+        answering.apply_changes(first.id, changes, actor=lead)
         answer = db.session.scalar(
             sa.select(Answer).where(
                 Answer.inspection_id == first.id, Answer.item.has(code="RESP-13")
@@ -89,7 +89,7 @@ def test_the_second_checklist_shows_the_shared_answer_and_makes_no_second_findin
             fields = {"result": "compliant"} if i.kind == "yes_no" else {"value": 0}
             if i.evidence == "required":
                 fields = {"result": "not_applicable"}  # no photo in this test
-            services.apply_changes(second, [change(i.id, **fields)], actor=lead)
+            answering.apply_changes(second, [change(i.id, **fields)], actor=lead)
         services.submit_inspection(
             second, actor=lead, signatory_name="王经理", signature_png=png_bytes()
         )

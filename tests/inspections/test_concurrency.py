@@ -8,7 +8,7 @@ from flask_migrate import upgrade
 
 from inspect_app import create_app
 from inspect_app.extensions import db
-from inspect_app.inspections import services
+from inspect_app.inspections import answering
 from inspect_app.models import Answer, User
 
 from ..conftest import make_test_config
@@ -52,7 +52,7 @@ def test_first_answers_from_two_inspectors_at_once_are_both_kept(other_app):
                     "base_version": 0,
                     "result": "compliant",
                 }
-                [outcome] = services.apply_changes(inspection_id, [change], actor=actor)
+                [outcome] = answering.apply_changes(inspection_id, [change], actor=actor)
                 assert outcome["status"] == "applied", outcome
                 db.session.remove()
         except Exception as err:  # noqa: BLE001
@@ -94,7 +94,7 @@ def test_one_new_change_id_sent_to_two_inspections_at_once_is_applied_once(other
         lead_id = lead.id
         if same_value:  # the answers hold the value already: no write and no audit lock
             for inspection_id in sum(pairs, []):
-                services.apply_changes(
+                answering.apply_changes(
                     inspection_id,
                     [
                         {
@@ -132,7 +132,7 @@ def test_one_new_change_id_sent_to_two_inspections_at_once_is_applied_once(other
                         },
                     ]
                     actor = db.session.get(User, lead_id)
-                    results[inspection_id] = services.apply_changes(
+                    results[inspection_id] = answering.apply_changes(
                         inspection_id, batch, actor=actor
                     )
                     db.session.remove()

@@ -7,7 +7,7 @@ import pytest
 
 from inspect_app.errors import InvalidTransition, NotAllowed, ValidationFailed
 from inspect_app.extensions import db
-from inspect_app.inspections import notices, services
+from inspect_app.inspections import answering, notices, services
 from inspect_app.models import AuditEvent, Inspection, User, Visit
 from inspect_app.rounds import services as rounds
 from inspect_app.rounds.services import Target, TeamMember
@@ -104,7 +104,7 @@ def _fill_and_submit(world, inspection_id, noncompliant=("N-01", "N-02")):
             )
         else:
             changes.append(change(item.id, result="compliant"))
-    services.apply_changes(inspection_id, changes, actor=lead)
+    answering.apply_changes(inspection_id, changes, actor=lead)
     services.submit_inspection(
         inspection_id, actor=lead, signatory_name="赵六", signature_png=png_bytes(), today=DAY
     )
@@ -135,7 +135,7 @@ def test_the_notice_waits_until_every_inspection_of_the_visit_is_submitted(ctx, 
     _fill_and_submit(world, first.id)
     with pytest.raises(InvalidTransition):
         notices.approve_notice(first.id, actor=_u(world["coordinator"]))
-    services.apply_changes(
+    answering.apply_changes(
         second.id,
         [
             {

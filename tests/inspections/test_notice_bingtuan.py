@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from inspect_app.extensions import db
-from inspect_app.inspections import notices, services
+from inspect_app.inspections import answering, notices, services
 from inspect_app.models import User
 from inspect_app.rounds import services as rounds
 from inspect_app.rounds.services import Target, TeamMember
@@ -52,7 +52,7 @@ def _notice_text(app, make, kind: str) -> tuple[str, str]:
         inspection_id = inspection.id
         nature = inspection.visit.nature
         item = template.items[0]
-        services.apply_changes(
+        answering.apply_changes(
             inspection_id,
             [change(item.id, result="noncompliant", finding_description="经查，制度未建立")],
             actor=lead,

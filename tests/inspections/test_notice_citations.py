@@ -4,7 +4,7 @@ import re
 from datetime import date, datetime
 
 from inspect_app.extensions import db
-from inspect_app.inspections import services
+from inspect_app.inspections import answering, services
 from inspect_app.models import Finding, Inspection, User
 
 from .conftest import change
@@ -48,7 +48,7 @@ def _notice_text(app, make, web, started: datetime) -> str:
         inspection.visit.started_at = started
         db.session.commit()
         items = {i.code: i.id for i in template.items}
-        services.apply_changes(
+        answering.apply_changes(
             inspection.id,
             [
                 change(

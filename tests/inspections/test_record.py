@@ -8,7 +8,7 @@ import pytest
 from inspect_app.clock import local_to_utc
 from inspect_app.errors import InvalidTransition, ValidationFailed
 from inspect_app.extensions import db
-from inspect_app.inspections import evidence, notices, record, services
+from inspect_app.inspections import answering, evidence, notices, record, services
 from inspect_app.models import Answer, AuditEvent, Inspection, User
 
 from ..conftest import Browser
@@ -28,7 +28,7 @@ def _submit(setup, lead, *, at=None):
         change(setup["items"]["T-04"], result="compliant"),
         change(setup["items"]["T-06"], value=2),
     ]
-    services.apply_changes(setup["inspection"], changes, actor=lead)
+    answering.apply_changes(setup["inspection"], changes, actor=lead)
     answer = db.session.query(Answer).filter_by(item_id=setup["items"]["T-01"]).one()
     inspection = db.session.get(Inspection, setup["inspection"])
     evidence.add_evidence(inspection, jpeg_bytes(), actor=lead, answer=answer)

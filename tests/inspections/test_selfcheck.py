@@ -7,7 +7,7 @@ import pytest
 
 from inspect_app.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from inspect_app.extensions import db
-from inspect_app.inspections import selfcheck, services
+from inspect_app.inspections import answering, selfcheck
 from inspect_app.models import AuditEvent, User
 from inspect_app.rounds import visits
 
@@ -83,7 +83,7 @@ def test_the_inspector_sees_the_units_answer_and_the_record_shows_the_difference
     page = lead.get(f"/inspections/{announced['inspection']}").get_data(as_text=True)
     assert "制度已印发" in page
     with app.app_context():
-        services.apply_changes(
+        answering.apply_changes(
             announced["inspection"],
             [change(t1, result="noncompliant", finding_description="经查，未明确")],
             actor=_u(announced["lead"]),

@@ -6,7 +6,7 @@ import pytest
 
 from inspect_app.errors import InvalidTransition, NotAllowed, ValidationFailed
 from inspect_app.extensions import db
-from inspect_app.inspections import notices, services
+from inspect_app.inspections import answering, notices, services
 from inspect_app.models import (
     Answer,
     Attachment,
@@ -63,13 +63,13 @@ def _answer_all(setup, lead, **overrides):
             fields["finding_description"] = f"{code} 问题"
         changes.append(change(setup["items"][code], **fields))
     changes.append(change(setup["items"]["T-06"], value=3))
-    outcomes = services.apply_changes(setup["inspection"], changes, actor=lead)
+    outcomes = answering.apply_changes(setup["inspection"], changes, actor=lead)
     assert all(o["status"] == "applied" for o in outcomes), outcomes
 
 
 def test_missing_lists_unanswered_items_evidence_and_descriptions(ctx, setup):
     lead = _user(setup["lead"])
-    services.apply_changes(
+    answering.apply_changes(
         setup["inspection"], [change(setup["items"]["T-01"], result="noncompliant")], actor=lead
     )
     with pytest.raises(ValidationFailed) as err:
@@ -97,7 +97,7 @@ def test_submit_creates_findings_and_items_due_from_the_service_date_in_one_go(c
     from inspect_app.inspections import evidence
 
     evidence.add_evidence(inspection, jpeg_bytes(), actor=lead, answer=answer)
-    services.apply_changes(
+    answering.apply_changes(
         setup["inspection"],
         [change(setup["items"]["T-02"], 1, finding_deadline_days=10, finding_severity="high")],
         actor=lead,
@@ -161,7 +161,7 @@ def test_a_submitted_inspection_is_read_only(ctx, setup):
         setup["inspection"], actor=lead, signatory_name="张三", signature_png=png_bytes()
     )
     with pytest.raises(InvalidTransition):
-        services.apply_changes(
+        answering.apply_changes(
             setup["inspection"],
             [change(setup["items"]["T-01"], 1, result="noncompliant")],
             actor=lead,

@@ -1,7 +1,7 @@
 """One defect, one finding: items linked by same_as yield one finding per visit (S4)."""
 
 from inspect_app.extensions import db
-from inspect_app.inspections import services
+from inspect_app.inspections import answering, services
 from inspect_app.models import AuditEvent, Finding, Inspection, User
 
 from ..inspections.conftest import change
@@ -53,7 +53,7 @@ def _answer(inspection_id, lead, items, results):
         if result == "noncompliant":
             fields["finding_description"] = f"经查，{code} 不符合"
         changes.append(change(items[code], **fields))
-    outcomes = services.apply_changes(inspection_id, changes, actor=lead)
+    outcomes = answering.apply_changes(inspection_id, changes, actor=lead)
     assert all(o["status"] == "applied" for o in outcomes), outcomes
 
 
@@ -102,7 +102,7 @@ def test_a_noncompliant_linked_answer_needs_no_second_description_or_photo(ctx, 
     lead = db.session.get(User, lead_id)
     _answer(first, lead, items, {"RESP-LOG": "noncompliant", "RESP-OTHER": "compliant"})
     _submit(first, lead)
-    services.apply_changes(
+    answering.apply_changes(
         second,
         [
             change(items["MLPS-LOG"], result="noncompliant"),
@@ -120,7 +120,7 @@ def test_a_linked_answer_with_no_finding_yet_needs_its_description_and_photo(ctx
     lead = db.session.get(User, lead_id)
     _answer(first, lead, items, {"RESP-LOG": "compliant", "RESP-OTHER": "compliant"})
     _submit(first, lead)
-    services.apply_changes(
+    answering.apply_changes(
         second,
         [
             change(items["MLPS-LOG"], result="noncompliant"),

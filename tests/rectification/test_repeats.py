@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 
 from inspect_app.extensions import db
-from inspect_app.inspections import services
+from inspect_app.inspections import answering, services
 from inspect_app.models import Finding, Inspection
 
 from ..inspections.conftest import change
@@ -28,7 +28,7 @@ def _inspect(make, template, unit, members, *, year, seq, today, results):
         )
         for n, result in enumerate(results)
     ]
-    services.apply_changes(inspection.id, changes, actor=members[0])
+    answering.apply_changes(inspection.id, changes, actor=members[0])
     services.submit_inspection(
         inspection.id,
         actor=members[0],

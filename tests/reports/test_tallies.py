@@ -3,7 +3,7 @@ compliance rate sums: written at submission, cleared on reopening, written again
 submission, and always equal to the answers counted straight from the rows."""
 
 from inspect_app.extensions import db
-from inspect_app.inspections import services
+from inspect_app.inspections import answering, services
 from inspect_app.models import Answer, Inspection, Round
 from inspect_app.reports import figures
 from inspect_app.reports.figures import Scope
@@ -56,7 +56,7 @@ def test_submission_stores_the_tally_reopening_clears_it_and_resubmission_rewrit
     assert _stored(inspection_id) == (None, None)
     assert _year_compliance(inspection_id) == (0, 0)
 
-    outcomes = services.apply_changes(
+    outcomes = answering.apply_changes(
         inspection_id,
         [
             change(
