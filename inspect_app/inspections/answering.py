@@ -221,8 +221,8 @@ class _Batch:
 def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None, fresh: bool):
     """One try at a batch, in the same few statements whatever its size (bench/load.py): the
     inspection with its team (locked), the named items with their answers, the known
-    change_ids (unless `fresh`: taken for new), then the new change_ids in one INSERT and the
-    answers in one UPDATE (executemany), and the audit chain at commit."""
+    change_ids (unless `fresh`: taken for new), then the new change_ids and the answers (_write:
+    one statement on PostgreSQL), and the audit chain at commit."""
     inspection = load(
         inspection_id, actor=actor, action="inspection.fill", lock=True, team_only=True
     )
