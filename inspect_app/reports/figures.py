@@ -51,7 +51,7 @@ from ..models import (
 from ..models.inspection import INSPECTION_STATUSES, ON_RECORD_STATUSES
 from ..models.org import kind_setting
 from ..models.rectification import SEVERITIES, UNIT_TURN_STATUSES
-from .sql import days_between, local_date
+from .sql import days_between, on_or_before_local
 
 DIMENSIONS = ("severity", "lead_department", "category", "checklist", "round", "unit", "status")
 
@@ -103,6 +103,7 @@ def _findings(scope: Scope, *columns) -> sa.Select:
         table.name
         for column in columns
         for table in find_tables(sa.select(column).selected_columns[0], check_columns=True)
+        if table is not None  # count(*): its star belongs to no table
     }
     joined = sa.join(Finding, Inspection, Inspection.id == Finding.inspection_id).join(
         Round, Round.id == Inspection.round_id
@@ -126,7 +127,9 @@ def _findings(scope: Scope, *columns) -> sa.Select:
 
 
 def _count_if(condition) -> sa.ColumnElement:
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+    """The rows that meet the condition. An aggregate FILTER (SQLite 3.30, PostgreSQL 9.4) skips
+    the other rows before the aggregate: cheaper than summing a CASE of 1 and 0."""
+    return sa.func.count().filter(condition)
 
 
 def _overdue(today: date):
@@ -139,7 +142,7 @@ def _closed_on_time():
     return sa.and_(
         RectificationItem.status == "closed",
         RectificationItem.due_date.is_not(None),
-        local_date(RectificationItem.closed_at) <= RectificationItem.due_date,
+        on_or_before_local(RectificationItem.closed_at, RectificationItem.due_date),
     )
 
 
@@ -433,12 +436,7 @@ def _rectification_columns(today: date) -> list:
         _count_if(_due(today)),
         _count_if(_closed_on_time()),
         _count_if(overdue),
-        sa.func.coalesce(
-            sa.func.sum(
-                sa.case((overdue, days_between(RectificationItem.due_date, sa.literal(today))))
-            ),
-            0,
-        ),
+        sa.func.sum(days_between(RectificationItem.due_date, sa.literal(today))).filter(overdue),
         _count_if(sa.and_(Finding.severity == "high", RectificationItem.status != "closed")),
         _count_if(Finding.repeat_of_id.is_not(None)),
     ]
@@ -505,7 +503,12 @@ def findings_grid(scope: Scope, today: date) -> FindingsGrid:
         .cte("cells")
         .prefix_with("MATERIALIZED")  # read twice, computed once
     )
-    sums = [sa.func.sum(c) for c in cells.c if c.name not in ("round_id", "unit_id")]
+    # Whole numbers: PostgreSQL sums bigints as numeric, which arrive as Decimal objects.
+    sums = [
+        sa.cast(sa.func.sum(c), sa.BigInteger)
+        for c in cells.c
+        if c.name not in ("round_id", "unit_id")
+    ]
     by_round = sa.select(
         sa.literal("round").label("side"),
         cells.c.round_id.label("key"),
