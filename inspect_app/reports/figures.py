@@ -493,8 +493,8 @@ class FindingsGrid:
 
 def findings_grid(scope: Scope, today: date) -> FindingsGrid:
     """One pass over the findings of the scope's year (its other filters applied), grouped by
-    round, inspection and unit, summed by round (the whole year) and by unit (the scope's round,
-    if any): one statement in place of a pass for each table."""
+    round and unit (and inspection, on SQLite), summed by round (the whole year) and by unit (the
+    scope's round, if any): one statement in place of a pass for each table."""
     stmt = _grid_statement(scope, today, db.session.get_bind().dialect.name)
     grid = FindingsGrid({}, {})
     for side, key, code, name, *values in db.session.execute(stmt):
