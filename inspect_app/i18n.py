@@ -2,7 +2,8 @@
 
 import os
 
-from flask import Flask, current_app, has_request_context, request, session, url_for
+from flask import Flask, current_app, g, has_request_context, request, session, url_for
+from flask_babel import get_translations
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
@@ -63,7 +64,30 @@ def lang_url(lang: str) -> str:
         return url_for("main.index", lang=lang)
 
 
+def context_translations():
+    """The catalog of the context's locale, looked up once per request: flask_babel finds the
+    locale and its catalog again at every gettext, and a page may have two hundred labels. Kept
+    in flask_babel's own slot for it (babel_translations), which its force_locale empties and
+    restores and its refresh clears, so a switched language is never served the old catalog."""
+    ctx = g.get("_flask_babel")
+    if ctx is None:
+        return get_translations()  # creates the slot's holder for the next call
+    catalog = getattr(ctx, "babel_translations", None)
+    if catalog is None:
+        catalog = ctx.babel_translations = get_translations()
+    return catalog
+
+
 def register(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    # Templates' _() and ngettext through the catalog kept for the request (flask_babel's own
+    # callables look it up again at every call).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: context_translations().ugettext(s),
+        ngettext=lambda s, p, n: context_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: context_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: context_translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.globals["html_lang"] = html_lang
     app.jinja_env.globals["lang_url"] = lang_url

@@ -132,3 +132,17 @@ def test_wording_says_review_and_verify_not_inspect():
     assert catalog.get("Review and submit").string == "核对并提交"
     assert catalog.get("Check or load a file").string == "校验或加载文件"
     assert catalog.get("Check or load a checklist file").string.startswith("校验")
+
+
+def test_templates_follow_a_language_forced_inside_a_request_and_back(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('Dashboard') }}"
+    with app.test_request_context("/?lang=en"):
+        assert render_template_string(page) == "Dashboard"
+        with force_locale("zh_Hans_CN"):
+            assert render_template_string(page) == "统计概览"
+        assert render_template_string(page) == "Dashboard"
+    with app.test_request_context("/?lang=zh"):
+        assert render_template_string(page) == "统计概览"

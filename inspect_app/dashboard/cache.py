@@ -1,7 +1,7 @@
 """Figures kept between page loads until the data changes.
 
-At a year's full size (270,000 answers, 27,500 findings) the dashboard's statements take 0.1–0.3
-s (a pass over the findings and a cross table); every page load and every chart would pay it
+At a year's full size (270,000 answers, 27,500 findings) the dashboard's statements take 40–80 ms
+(a pass over the findings and a cross table); every page load and every chart would pay it
 again. The audit chains' heads move
 with every change the app makes (each command writes its audit event in its own transaction),
 so they serve as the data's version: one cheap statement tells whether what this process computed

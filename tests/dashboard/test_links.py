@@ -24,3 +24,12 @@ def test_a_ledger_link_is_the_one_url_for_builds(app, scope, filters):
         links = Links(scope)
         assert links.ledger(**filters) == expected
         assert links.ledger(**filters) == expected  # the path kept from the first
+
+
+def test_unit_item_and_round_links_are_the_ones_url_for_builds(app):
+    with app.test_request_context("/dashboard/"):
+        links = Links(Scope(2026))
+        for n in (1, 7, 98765, 987654321):
+            assert links.unit(n) == url_for("directory.unit_show", unit_id=n)
+            assert links.item(n) == url_for("rectification.show", item_id=n)
+            assert links.inspections(n) == url_for("rounds.show", round_id=n)

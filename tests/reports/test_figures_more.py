@@ -1,6 +1,7 @@
 """The figures the dashboard and the annual report add (cross tables, coverage, departments, sums
 of rounds), each compared with counts taken straight from the rows, like test_figures.py."""
 
+from datetime import timedelta
 from functools import reduce
 
 import pytest
@@ -125,3 +126,18 @@ def test_repeat_offenders_without_a_limit_names_every_unit(data):
     scope = Scope(YEAR)
     units = {f.unit_id for f in _findings(scope) if f.repeat_of_id}
     assert {r[0] for r in figures.repeat_offenders(scope, limit=None)} == units
+
+
+def test_a_unit_inspected_twice_in_a_round_has_one_row_with_both_inspections_findings(data, make):
+    unit, first_round = data["units"][0], data["rounds"][0]
+    again = make.inspection(unit=unit, round=first_round, status="submitted")
+    for n, state in enumerate(("open", "submitted", "returned")):
+        make.finding(again, status=state, due_date=TODAY - timedelta(days=3 + n))
+    db.session.commit()
+    for scope in (Scope(YEAR), Scope(YEAR, round_id=first_round.id)):
+        grid = figures.findings_grid(scope, TODAY)
+        unit_scope = Scope(YEAR, scope.round_id, unit_id=unit.id)
+        assert grid.units[unit.id][2].__dict__ == _expected_rectification(_findings(unit_scope))
+    rows = {r.round_id: r for r in figures.per_round(Scope(YEAR), TODAY)}
+    round_scope = Scope(YEAR, round_id=first_round.id)
+    assert rows[first_round.id].figures.__dict__ == _expected_rectification(_findings(round_scope))
