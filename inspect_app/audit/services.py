@@ -112,10 +112,28 @@ _HEADS = AuditHead.__table__
 _EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name != "id"]
 
 
-def _advance_head(conn, statements: _HeadStatements, n: int) -> tuple[int, str, list[int] | None]:
+# Actions that change no figure of the dashboard, its charts or the annual report: an answer of
+# an inspection not yet done (the figures read the answers of done inspections only, which are
+# read-only), logins, two-step login, background jobs, evidence files, a user's language.
+_FIGURE_NEUTRAL_ACTIONS = frozenset(
+    {"answer.update", "evidence.add", "evidence.delete", "user.locale"}
+)
+_FIGURE_NEUTRAL_PREFIXES = ("auth.", "mfa.", "job.")
+
+
+def may_change_figures(action: str) -> bool:
+    """Whether an event of this action may change a summary figure (every action not known to
+    change none: a new action counts until it is listed)."""
+    return action not in _FIGURE_NEUTRAL_ACTIONS and not action.startswith(_FIGURE_NEUTRAL_PREFIXES)
+
+
+def _advance_head(
+    conn, statements: _HeadStatements, n: int, k: int
+) -> tuple[int, str, list[int] | None]:
     """Lock a chain's head to the end of the transaction and count `n` more events on it;
     returns the chain, its hash before them and, on PostgreSQL, `n` new event ids drawn from
-    the events' sequence under the lock (so in the chain's order; SQLite: None).
+    the events' sequence under the lock (so in the chain's order; SQLite: None). `k` of the `n`
+    may change a summary figure (may_change_figures).
 
     The lowest chain no other writer holds is taken, in one statement (FOR UPDATE SKIP LOCKED on
     PostgreSQL), so writers committing at the same time do not queue on one head; only when all
@@ -123,21 +141,24 @@ def _advance_head(conn, statements: _HeadStatements, n: int) -> tuple[int, str, 
     database's write lock (see create_app): there every event is in chain 1.
     """
     chains, postgres = statements.chains, statements.postgres
-    row = conn.execute(statements.take, {"n": n}).first()
+    row = conn.execute(statements.take, {"n": n, "k": k}).first()
     if row is None:  # every chain is held, or their heads are not made yet
         insert = pg_insert if postgres else sqlite_insert
         conn.execute(
             insert(_HEADS)
             .values(
-                [dict(id=c, last_event_id=0, hash=GENESIS, count=0) for c in range(1, chains + 1)]
+                [
+                    dict(id=c, last_event_id=0, hash=GENESIS, count=0, figure_events=0)
+                    for c in range(1, chains + 1)
+                ]
             )
             .on_conflict_do_nothing(index_elements=[_HEADS.c.id])
         )
         row = (
-            conn.execute(statements.take, {"n": n}).first()
+            conn.execute(statements.take, {"n": n, "k": k}).first()
             or conn.execute(
                 _count_on(_HEADS.c.id == random.randint(1, chains), postgres),  # wait for one
-                {"n": n},
+                {"n": n, "k": k},
             ).first()
         )
     return row.id, row.hash, sorted(row.ids) if postgres else None
@@ -184,8 +205,8 @@ def _head_statements(chains: int, postgres: bool) -> _HeadStatements:
 
 
 def _count_on(which, postgres: bool):
-    """Count :n more events on the head `which` picks; returns it (and, on PostgreSQL, :n ids
-    drawn for the events)."""
+    """Count :n more events (:k of them may change a figure) on the head `which` picks; returns
+    it (and, on PostgreSQL, :n ids drawn for the events)."""
     n = sa.bindparam("n", type_=sa.Integer)
     returned = [_HEADS.c.id, _HEADS.c.hash]
     if postgres:  # n ids for the events, drawn only when a head was taken
@@ -196,7 +217,15 @@ def _count_on(which, postgres: bool):
             .scalar_subquery()
             .label("ids")
         )
-    return sa.update(_HEADS).where(which).values(count=_HEADS.c.count + n).returning(*returned)
+    return (
+        sa.update(_HEADS)
+        .where(which)
+        .values(
+            count=_HEADS.c.count + n,
+            figure_events=_HEADS.c.figure_events + sa.bindparam("k", type_=sa.Integer),
+        )
+        .returning(*returned)
+    )
 
 
 def record(
@@ -272,7 +301,8 @@ def _chain_pending(session) -> None:
         conn.dialect.name == "postgresql",
     )
     # the lock: to the end of the commit
-    chain, prev, ids = _advance_head(conn, statements, len(events))
+    figures = sum(1 for ev in events if may_change_figures(ev.action))
+    chain, prev, ids = _advance_head(conn, statements, len(events), figures)
     rows = []
     for ev, body in zip(events, bodies, strict=True):
         ev.chain, ev.prev_hash, ev.hash_scheme, ev.key_id = chain, prev, HMAC_V1, ring.current_id

@@ -2,11 +2,11 @@
 
 At a year's full size (270,000 answers, 27,500 findings) the dashboard's statements take 40–80 ms
 (a pass over the findings and a cross table); every page load and every chart would pay it
-again. The audit chains' heads move
-with every change the app makes (each command writes its audit event in its own transaction),
-so they serve as the data's version: one cheap statement tells whether what this process computed
-is still true. DASHBOARD_CACHE_SECONDS bounds the age of an entry anyway, for changes made
-outside the app (a restore, a hand edit); 0 turns the cache off.
+again. The audit chains' heads move with every change the app makes (each command writes its
+audit event in its own transaction) and count the events that may change a figure, so they
+serve as the figures' version: one cheap statement tells whether what this process computed is
+still true. DASHBOARD_CACHE_SECONDS bounds the age of an entry anyway, for changes made outside
+the app (a restore, a hand edit); 0 turns the cache off.
 """
 
 from __future__ import annotations
@@ -26,13 +26,12 @@ from ..models import AuditHead
 SIZE = 32
 
 
-def data_version() -> tuple | None:
-    """The audit chains' heads: the newest event of all and the count, which change whenever
-    the app changes anything (an event of any chain has a higher id than every earlier one)."""
-    row = db.session.execute(
-        sa.select(sa.func.max(AuditHead.last_event_id), sa.func.sum(AuditHead.count))
-    ).first()
-    return tuple(row) if row and row[0] is not None else None
+def data_version() -> int | None:
+    """The events that may change a figure, counted over the audit chains' heads: it grows with
+    every commit that holds one (audit.services.may_change_figures), and not with answers to
+    inspections not yet done, logins or background jobs, which change no figure (so a field
+    day's answer batches do not turn the figures kept cold)."""
+    return db.session.scalar(sa.select(sa.func.sum(AuditHead.figure_events)))
 
 
 class FigureCache:

@@ -60,3 +60,6 @@ class AuditHead(db.Model):
     last_event_id: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(sa.String(64), default="0" * 64)
     count: Mapped[int] = mapped_column(default=0)
+    # The chain's events that may change a summary figure (audit.services.may_change_figures):
+    # the dashboard's cache key. Not a guarantee of the chain: verify does not read it.
+    figure_events: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -58,6 +58,33 @@ def test_figures_are_recomputed_once_the_app_changes_something(app, login_as, da
     assert int(after["findings"]) == int(before["findings"]) + 1
 
 
+def test_answers_logins_and_jobs_keep_the_figures_and_a_rectification_step_does_not(
+    app, login_as, data, cached
+):
+    """A field day's answer batches (to inspections not yet done: the figures read only done
+    ones) change no figure, so they do not turn the figures kept cold; anything else does."""
+    b = login_as("viewer")
+    first, _n = _load(b)
+    with app.app_context():
+        for action in ("answer.update", "auth.login", "mfa.verify_failed", "job.done"):
+            audit.record(None, action, object_type="X", object_id=1)
+        db.session.commit()
+    again, warm = _load(b)
+    assert again == first and warm <= 4
+    with app.app_context():
+        audit.record(None, "rectification.verify", object_type="RectificationItem", object_id=1)
+        db.session.commit()
+    assert _load(b)[1] > 4  # counted again
+
+
+def test_an_action_counts_as_changing_figures_unless_it_is_listed_as_changing_none():
+    assert not audit.may_change_figures("answer.update")
+    assert not audit.may_change_figures("auth.login_failed")
+    assert audit.may_change_figures("inspection.submit")
+    assert audit.may_change_figures("inspection.start")  # planned -> in progress: counted
+    assert audit.may_change_figures("something.new")
+
+
 def test_the_cache_can_be_turned_off(app, login_as, data):
     assert app.config["DASHBOARD_CACHE_SECONDS"] == 0  # the tests' setting
     b = login_as("viewer")
