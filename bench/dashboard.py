@@ -7,8 +7,10 @@ a hello-world route measured in the same run.
 Scale 1 is the issue's year (6 rounds × 400 inspections × 120 items: 270,000 answers with the
 sixth round under way, about 27,500 findings), built by tests/dashboard/builders.py. Measured, logged in as a viewer:
 GET /healthz (the floor); the dashboard with its figures computed at every load (cold, the
-cache off) and kept while the data is unchanged (warm, the default); one chart (warm, drawn);
-and the annual report (warm). The cold load is also split into the time of each statement and
+cache off) and kept while the data is unchanged (warm, the default); the same with an answer
+batch's audit event committed before each load (warm after answers: what a leader's page costs
+while inspectors answer, which changes no figure); one chart (warm, drawn); and the annual
+report (warm). The cold load is also split into the time of each statement and
 the rest (Python: the route, assembling the figures, the template).
 """
 
@@ -30,7 +32,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.fill_page import _database  # noqa: E402
-from inspect_app import create_app  # noqa: E402
+from inspect_app import audit, create_app  # noqa: E402
 from inspect_app.extensions import db  # noqa: E402
 
 YEAR = 2026
@@ -131,10 +133,12 @@ def _profile(fn, runs: int) -> dict:
     }
 
 
-def _measure(fn, runs: int, counter: Statements) -> dict:
+def _measure(fn, runs: int, counter: Statements, between=None) -> dict:
     fn()  # warm up (and fill the cache, when it is on)
     samples, statements = [], []
     for _ in range(runs):
+        if between is not None:
+            between()  # not timed
         counter.n = 0
         start = time.perf_counter()
         fn()
@@ -201,13 +205,26 @@ def main() -> int:
         sa.event.listen(sa.engine.Engine, "before_cursor_execute", counter)
         app.config["DASHBOARD_CACHE_SECONDS"] = 300
         results["dashboard_warm"] = _measure(get(page), args.runs, counter)
+
+        def answered():  # what an answer batch adds: an answer.update event, committed
+            with app.app_context():
+                audit.record(None, "answer.update", object_type="Answer", object_id=1)
+                db.session.commit()
+
+        results["warm_after_answers"] = _measure(get(page), args.runs, counter, answered)
         results["chart_warm"] = _measure(
             get(f"/dashboard/charts/rounds.svg?year={YEAR}"), args.runs, counter
         )
         results["annual_warm"] = _measure(get(f"/dashboard/annual?year={YEAR}"), args.runs, counter)
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", counter)
         floor = results["floor"]["median_ms"]
-        for name in ("dashboard_cold", "dashboard_warm", "chart_warm", "annual_warm"):
+        for name in (
+            "dashboard_cold",
+            "dashboard_warm",
+            "warm_after_answers",
+            "chart_warm",
+            "annual_warm",
+        ):
             results[name]["ratio_to_floor"] = round(results[name]["median_ms"] / floor, 1)
     finally:
         with app.app_context():
@@ -215,11 +232,18 @@ def main() -> int:
             db.engine.dispose()
         drop()
     print(json.dumps(results, indent=2, ensure_ascii=False))
-    print(f"\n{'route':16} {'median ms':>10} {'p95 ms':>8} {'× floor':>8} {'statements':>10}")
-    for name in ("floor", "dashboard_cold", "dashboard_warm", "chart_warm", "annual_warm"):
+    print(f"\n{'route':18} {'median ms':>10} {'p95 ms':>8} {'× floor':>8} {'statements':>10}")
+    for name in (
+        "floor",
+        "dashboard_cold",
+        "dashboard_warm",
+        "warm_after_answers",
+        "chart_warm",
+        "annual_warm",
+    ):
         r = results[name]
         print(
-            f"{name:16} {r['median_ms']:>10} {r['p95_ms']:>8} "
+            f"{name:18} {r['median_ms']:>10} {r['p95_ms']:>8} "
             f"{r.get('ratio_to_floor', 1.0):>8} {r['statements']:>10}"
         )
     profile = results["dashboard_cold_profile"]
