@@ -2,7 +2,16 @@
 
 import os
 
-from flask import Flask, current_app, g, has_request_context, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_translations
 from flask_login import current_user
 from werkzeug.routing import BuildError
@@ -69,6 +78,8 @@ def context_translations():
     locale and its catalog again at every gettext, and a page may have two hundred labels. Kept
     in flask_babel's own slot for it (babel_translations), which its force_locale empties and
     restores and its refresh clears, so a switched language is never served the old catalog."""
+    if not has_app_context():
+        return get_translations()
     ctx = g.get("_flask_babel")
     if ctx is None:
         return get_translations()  # creates the slot's holder for the next call

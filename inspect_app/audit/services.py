@@ -110,6 +110,7 @@ def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
 _EVENTS = AuditEvent.__table__
 _HEADS = AuditHead.__table__
 _EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name != "id"]
+_SENT = ", ".join(["id", *_EVENT_COLUMNS])  # what PostgreSQL's one-statement write inserts
 
 
 # Actions that change no figure of the dashboard, its charts or the annual report: an answer of
@@ -168,7 +169,7 @@ def _advance_head(
 class _HeadStatements:
     chains: int  # AUDIT_CHAINS, within 1–64
     postgres: bool
-    take: sa.Update  # the lowest free head, counted on by :n
+    take: sa.Update  # the lowest free head, counted on by :n events (:k may change a figure)
     insert: sa.Insert  # SQLite: the events, their ids back in order
     move: sa.Update  # SQLite: the head to :last and :hash
     write: sa.TextClause  # PostgreSQL: both in one statement, the events as JSON (:rows)
@@ -193,11 +194,12 @@ def _head_statements(chains: int, postgres: bool) -> _HeadStatements:
         move=sa.update(_HEADS)
         .where(_HEADS.c.id == sa.bindparam("chain"))
         .values(last_event_id=sa.bindparam("last"), hash=sa.bindparam("hash")),
-        # The rows become the table's own row type by column name (json_populate_recordset
-        # keeps a json column's text as sent), and a data-modifying WITH runs to completion
-        # whether or not the UPDATE reads it.
+        # The rows become rows of the table's own type by column name (json_populate_recordset
+        # keeps a json column's text as sent), inserted into the columns sent (every column of
+        # the model: one the model does not know keeps its default), and a data-modifying WITH
+        # runs to completion whether or not the UPDATE reads it.
         write=sa.text(
-            f"WITH written AS (INSERT INTO {_EVENTS.name} SELECT * FROM"
+            f"WITH written AS (INSERT INTO {_EVENTS.name} ({_SENT}) SELECT {_SENT} FROM"
             f" json_populate_recordset(NULL::{_EVENTS.name}, CAST(:rows AS json)))"
             f" UPDATE {_HEADS.name} SET last_event_id = :last, hash = :hash WHERE id = :chain"
         ),
@@ -286,8 +288,9 @@ def _chain_pending(session) -> None:
 
     Other writers wait while the head is locked, so as little as possible happens then: the
     events' canonical JSON is made before, and the lock is taken (with the events' ids, on
-    PostgreSQL) in one statement, the events written in one and the head moved in one more, all
-    from compiled forms SQLAlchemy keeps (bench/README.md; docs/deploy.md "Growth").
+    PostgreSQL) in one statement, then the events are written and the head moved in one more on
+    PostgreSQL (two on SQLite), all from statements built once (bench/README.md; docs/deploy.md
+    "Growth").
     """
     if session.in_nested_transaction() or not session.info.get("audit_pending"):
         return

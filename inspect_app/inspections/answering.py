@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -148,6 +148,8 @@ def apply_changes(
         raise ValidationFailed(_("Send a non-empty list of changes."))
     if len(changes) > 500:
         raise ValidationFailed(_("Send at most 500 changes at a time."))
+    if now is not None and now.tzinfo is not None:  # every datetime column holds naive UTC
+        now = now.astimezone(UTC).replace(tzinfo=None)
     # The first try takes every change_id for new, which nearly all are, and reads none; the
     # INSERT that stores them says otherwise (a batch sent again after a lost reply, or the same
     # change sent at once to another inspection), and then the batch is worked out again,
@@ -283,6 +285,15 @@ _ANSWER_COLUMNS = (
     "updated_at",
 )
 _ANSWER_WRITE = (*ANSWER_FIELDS, "version", "updated_by_id", "updated_at")
+# What a batch stores of a change applied (every column of applied_changes).
+_APPLIED_COLUMNS = (
+    "change_id",
+    "inspection_id",
+    "user_id",
+    "request_hash",
+    "response",
+    "created_at",
+)
 
 
 @functools.cache
@@ -337,9 +348,10 @@ def _statements_for(dialect: str) -> _BatchStatements:
 
 def _write_both(applied: sa.Table, answers: sa.Table) -> sa.TextClause:
     """PostgreSQL: the new change_ids and the answers in one statement, each list sent as JSON
-    (:changes, :answers) and counted back. The changes become the table's own row type by
-    column name; a JSON null becomes SQL NULL, as an answer's value is written (never JSON
-    null); a data-modifying WITH runs to completion whether or not the SELECT reads it."""
+    (:changes, :answers) and counted back. The changes become rows of the table's own type by
+    column name, inserted into the columns sent (_APPLIED_COLUMNS: a column left out keeps its
+    default); a JSON null becomes SQL NULL, as an answer's value is written (never JSON null);
+    a data-modifying WITH runs to completion whether or not the SELECT reads it."""
     types = {
         "result": "varchar",
         "value": "json",
@@ -355,8 +367,9 @@ def _write_both(applied: sa.Table, answers: sa.Table) -> sa.TextClause:
         raise RuntimeError("_write_both does not write every field of _ANSWER_WRITE")
     columns = ", ".join(f"{name} {kind}" for name, kind in types.items())
     assignments = ", ".join(f"{name} = w.{name}" for name in types)
+    sent = ", ".join(_APPLIED_COLUMNS)
     return sa.text(
-        f"WITH stored AS (INSERT INTO {applied.name} SELECT * FROM"
+        f"WITH stored AS (INSERT INTO {applied.name} ({sent}) SELECT {sent} FROM"
         f" json_populate_recordset(NULL::{applied.name}, CAST(:changes AS json))"
         " ON CONFLICT (change_id) DO NOTHING RETURNING 1),"
         f" written AS (UPDATE {answers.name} AS a SET {assignments}"
@@ -474,16 +487,8 @@ def _apply_one(batch: _Batch, change: Any) -> dict[str, Any]:
 
 def _remember(batch: _Batch, change_id: str, digest: str, outcome: dict[str, Any]) -> None:
     """Keep the change to be stored as applied, and in `seen` for a replay later in the batch."""
-    batch.remembered.append(
-        {
-            "change_id": change_id,
-            "inspection_id": batch.inspection.id,
-            "user_id": batch.actor.id,
-            "request_hash": digest,
-            "response": outcome,
-            "created_at": batch.now,
-        }
-    )
+    row = (change_id, batch.inspection.id, batch.actor.id, digest, outcome, batch.now)
+    batch.remembered.append(dict(zip(_APPLIED_COLUMNS, row, strict=True)))
     batch.seen[change_id] = _Seen(batch.inspection.id, digest, outcome)
 
 
@@ -499,6 +504,9 @@ def _write(conn: sa.Connection, batch: _Batch) -> None:
     out again too.
     """
     statements = _statements()
+    # In change_id order: two batches that store some of the same new change_ids (sent to two
+    # inspections at once) wait for each other in one order, never in a deadlock.
+    batch.remembered.sort(key=lambda row: row["change_id"])
     answers = [
         {
             "id": answer_id,

@@ -1,4 +1,5 @@
-"""Inspection rules: what applies, answering in batches, submission into findings and a draft notice.
+"""Inspection rules: loading, what applies, starting, submission into findings and a draft notice
+(answering in batches: answering.py).
 
 Every public command checks first, then changes, writes its audit events and commits once.
 """

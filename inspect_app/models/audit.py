@@ -30,8 +30,9 @@ class AuditEvent(db.Model):
     object_id: Mapped[str] = mapped_column(sa.String(40), default="")
     # The unit the object belongs to, so unit users can be scoped and 404 on others.
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
-    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # None is SQL NULL on both databases (PostgreSQL's one-statement write makes it so too).
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
     # The chain it is in: the id of its head (AuditHead). prev_hash is the hash of the chain's
     # event before it. Not covered by the hash: moving an event breaks both chains' links.

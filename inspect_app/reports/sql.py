@@ -1,4 +1,4 @@
-"""Two date expressions the figures need, written once per database.
+"""Three date expressions the figures need, written once per database.
 
 Timestamps are stored in UTC; the office lives in Beijing time (UTC+8 all year, no daylight
 saving), so "closed on the due date" means the Beijing date of closed_at.

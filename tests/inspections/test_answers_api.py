@@ -394,3 +394,58 @@ def test_what_a_batch_writes_reads_back_exactly(app, setup):
         assert db.session.scalar(
             sa.select(Answer.__table__.c.value.is_(None)).where(Answer.item_id == number)
         )
+
+
+def test_a_batch_made_at_a_zoned_time_is_stored_in_utc(app, setup):
+    """Every datetime column holds naive UTC: a `now` with a zone is converted, not cut."""
+    from datetime import datetime, timedelta, timezone
+
+    from inspect_app.inspections import answering
+    from inspect_app.models import AppliedChange, User
+
+    beijing = timezone(timedelta(hours=8))
+    item = setup["items"]["T-02"]
+    with app.app_context():
+        lead = db.session.scalar(sa.select(User).where(User.username == setup["lead"]))
+        sent = change(item, 0, result="compliant")
+        [outcome] = answering.apply_changes(
+            setup["inspection"],
+            [sent],
+            actor=lead,
+            now=datetime(2026, 12, 7, 14, 0, tzinfo=beijing),
+        )
+        assert outcome["answer"]["updated_at"] == "2026-12-07T06:00:00Z"
+        db.session.expire_all()
+        answer = db.session.query(Answer).filter_by(item_id=item).one()
+        assert answer.updated_at == datetime(2026, 12, 7, 6, 0)
+        stored = db.session.get(AppliedChange, sent["change_id"])
+        assert stored.created_at == datetime(2026, 12, 7, 6, 0)
+
+
+def test_a_batch_stores_every_column_of_an_applied_change():
+    """PostgreSQL inserts the columns it sends: a column added to applied_changes must be sent
+    (or it would take its default without anyone deciding so)."""
+    from inspect_app.inspections.answering import _APPLIED_COLUMNS
+    from inspect_app.models import AppliedChange
+
+    assert set(_APPLIED_COLUMNS) == set(AppliedChange.__table__.columns.keys())
+
+
+def test_only_the_batch_that_starts_an_inspection_moves_the_dashboards_figures(app, setup):
+    """The figures' version (audit heads' figure_events) counts the start of the inspection,
+    not the answers: a leader's dashboard stays warm while inspectors answer."""
+    from inspect_app.dashboard.cache import data_version
+
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    items = setup["items"]
+    with app.app_context():
+        before = data_version() or 0
+    _post(b, setup["inspection"], change(items["T-01"], 0, result="compliant"))
+    with app.app_context():
+        started = data_version()
+    assert started == before + 1  # inspection.start (planned -> in progress)
+    _post(b, setup["inspection"], change(items["T-02"], 0, result="noncompliant"))
+    _post(b, setup["inspection"], change(items["T-01"], 1, note="再查"))
+    with app.app_context():
+        assert data_version() == started
