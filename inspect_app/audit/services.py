@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import AuditEvent, AuditHead, User, unit_of, utcnow
+from ..models.base import json_insert, json_rows
 from .keys import Keyring, keyring
 
 GENESIS = "0" * 64
@@ -110,7 +111,6 @@ def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
 _EVENTS = AuditEvent.__table__
 _HEADS = AuditHead.__table__
 _EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name != "id"]
-_SENT = ", ".join(["id", *_EVENT_COLUMNS])  # what PostgreSQL's one-statement write inserts
 
 
 # Actions that change no figure of the dashboard, its charts or the annual report: an answer of
@@ -194,13 +194,10 @@ def _head_statements(chains: int, postgres: bool) -> _HeadStatements:
         move=sa.update(_HEADS)
         .where(_HEADS.c.id == sa.bindparam("chain"))
         .values(last_event_id=sa.bindparam("last"), hash=sa.bindparam("hash")),
-        # The rows become rows of the table's own type by column name (json_populate_recordset
-        # keeps a json column's text as sent), inserted into the columns sent (every column of
-        # the model: one the model does not know keeps its default), and a data-modifying WITH
-        # runs to completion whether or not the UPDATE reads it.
+        # Every column of the model sent (one it does not know keeps its default); a
+        # data-modifying WITH runs to completion whether or not the UPDATE reads it.
         write=sa.text(
-            f"WITH written AS (INSERT INTO {_EVENTS.name} ({_SENT}) SELECT {_SENT} FROM"
-            f" json_populate_recordset(NULL::{_EVENTS.name}, CAST(:rows AS json)))"
+            f"WITH written AS ({json_insert(_EVENTS.name, ['id', *_EVENT_COLUMNS], 'rows')})"
             f" UPDATE {_HEADS.name} SET last_event_id = :last, hash = :hash WHERE id = :chain"
         ),
     )
@@ -323,7 +320,7 @@ def _chain_pending(session) -> None:
         conn.execute(
             statements.write,
             {
-                "rows": json.dumps(rows, ensure_ascii=False, default=_iso),
+                "rows": json_rows(rows),
                 "chain": chain,
                 "last": ids[-1],
                 "hash": prev,
@@ -331,14 +328,6 @@ def _chain_pending(session) -> None:
         )
     for ev, event_id in zip(events, ids, strict=True):
         set_committed_value(ev, "id", event_id)
-
-
-def _iso(value: Any) -> str:
-    """A datetime in the JSON of the events written, as its hash reads it (_payload): naive UTC,
-    which PostgreSQL reads back exactly into a column without a zone."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None).isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")

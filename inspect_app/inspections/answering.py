@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -26,6 +27,7 @@ from .. import audit, inputs
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Answer, AppliedChange, ChecklistItem, Inspection, User, utcnow
+from ..models.base import json_insert, json_rows
 from ..models.inspection import ANSWER_RESULTS
 from .services import ANSWER_FIELDS, ensure_started, items_of, load, require_fill
 
@@ -348,29 +350,17 @@ def _statements_for(dialect: str) -> _BatchStatements:
 
 def _write_both(applied: sa.Table, answers: sa.Table) -> sa.TextClause:
     """PostgreSQL: the new change_ids and the answers in one statement, each list sent as JSON
-    (:changes, :answers) and counted back. The changes become rows of the table's own type by
-    column name, inserted into the columns sent (_APPLIED_COLUMNS: a column left out keeps its
-    default); a JSON null becomes SQL NULL, as an answer's value is written (never JSON null);
-    a data-modifying WITH runs to completion whether or not the SELECT reads it."""
-    types = {
-        "result": "varchar",
-        "value": "json",
-        "note": "text",
-        "finding_description": "text",
-        "finding_severity": "varchar",
-        "finding_deadline_days": "integer",
-        "version": "integer",
-        "updated_by_id": "integer",
-        "updated_at": "timestamp",
-    }
-    if set(types) != set(_ANSWER_WRITE):  # a field added to one and not the other
-        raise RuntimeError("_write_both does not write every field of _ANSWER_WRITE")
-    columns = ", ".join(f"{name} {kind}" for name, kind in types.items())
-    assignments = ", ".join(f"{name} = w.{name}" for name in types)
-    sent = ", ".join(_APPLIED_COLUMNS)
+    (:changes, :answers; json_rows) and counted back. The changes go in through json_insert
+    (_APPLIED_COLUMNS); the answers' fields are read with their columns' own types. A JSON null
+    becomes SQL NULL, as an answer's value is written (never JSON null); a data-modifying WITH
+    runs to completion whether or not the SELECT reads it."""
+    dialect = postgresql.dialect()
+    columns = ", ".join(
+        f"{name} {answers.c[name].type.compile(dialect=dialect)}" for name in _ANSWER_WRITE
+    )
+    assignments = ", ".join(f"{name} = w.{name}" for name in _ANSWER_WRITE)
     return sa.text(
-        f"WITH stored AS (INSERT INTO {applied.name} ({sent}) SELECT {sent} FROM"
-        f" json_populate_recordset(NULL::{applied.name}, CAST(:changes AS json))"
+        f"WITH stored AS ({json_insert(applied.name, _APPLIED_COLUMNS, 'changes')}"
         " ON CONFLICT (change_id) DO NOTHING RETURNING 1),"
         f" written AS (UPDATE {answers.name} AS a SET {assignments}"
         f" FROM json_to_recordset(CAST(:answers AS json)) AS w(id integer, base integer, {columns})"
@@ -519,8 +509,8 @@ def _write(conn: sa.Connection, batch: _Batch) -> None:
         stored, updated = conn.execute(
             statements.write_both,
             {
-                "changes": json.dumps(batch.remembered, ensure_ascii=False, default=_iso),
-                "answers": json.dumps(answers, ensure_ascii=False, default=_iso),
+                "changes": json_rows(batch.remembered),
+                "answers": json_rows(answers),
             },
         ).one()
     else:
@@ -536,10 +526,3 @@ def _write(conn: sa.Connection, batch: _Batch) -> None:
         raise _Retry("a change_id was stored meanwhile")
     if updated != len(answers):
         raise _Retry("an answer moved without the inspection's lock")
-
-
-def _iso(value: Any) -> str:
-    """A datetime in the JSON a batch writes (naive UTC, as every datetime column holds)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
