@@ -38,7 +38,10 @@ workers = _env_int("INSPECT_GUNICORN_WORKERS", 4 if _SHARED else 1)
 threads = _env_int("INSPECT_GUNICORN_THREADS", 4)
 timeout = _env_int("INSPECT_GUNICORN_TIMEOUT", 30)
 graceful_timeout = 30
-max_requests = _env_int("INSPECT_GUNICORN_MAX_REQUESTS", 1000)
+# Recycling is a guard against slow leaks, which the resident-memory recycle below also bounds:
+# at 1000 requests a worker under the load bench restarted every ~14 s (a second of CPU to
+# start the app, cold caches, the latency's tail; bench/README.md).
+max_requests = _env_int("INSPECT_GUNICORN_MAX_REQUESTS", 20000)
 max_requests_jitter = max_requests // 10
 accesslog = "-"
 # Hard ceiling on each worker's address space: an allocation beyond it fails with MemoryError
