@@ -7,17 +7,22 @@ It creates a PostgreSQL database of its own (dropped at the end), migrates it an
 120-item checklist (real items from the shipped files), 32 inspections and 64 inspectors, two
 per inspection; starts gunicorn with the project's gunicorn.conf.py (4 workers × 4 threads,
 Redis for the login limits) serving `bench/load_app.py`, the app plus the floor route; then, for
-each client count, in turn:
+each client count:
 
 - **floor**: every client sends `POST /bench/floor` (the session loaded, CSRF checked, one row
-  written) as fast as it is answered, for --seconds;
+  written) as fast as it is answered;
 - **answers**: every client sends answer batches to its inspection as a tablet's outbox does
   (`POST /api/v1/inspections/<id>/answers`, 1–5 changes, each with a new change_id and the
-  version it was made on), as fast as they are answered, for --seconds. The two inspectors of
+  version it was made on), as fast as they are answered. The two inspectors of
   an inspection answer different items, except that one change in ten goes to one of four items
   both answer, so some changes meet a newer version (`conflict`: the tablet takes the server's
   answer, as fill.js does). Clients are closed loops with no think time: the worst case of a
   team syncing a morning's work at once.
+
+The two run interleaved in `--slices` slices each (default 4: floor, answers, answers, floor,
+floor, answers, answers, floor; --seconds in all for each), so that a drift of the machine's
+speed, or the work one leaves the database (autovacuum, a checkpoint), falls on both alike.
+Then **paced**: the same tablets each send one batch every `--pace` seconds.
 
 Reported per phase: throughput, p50/p95/p99 of the client's wall time, errors (a status other
 than 200, a connection error, a `rejected` change), and the ratio of answer batches per second to
@@ -140,6 +145,7 @@ class Phase:
     failed_attempts: int = 0  # connection errors and 5xx, each followed by the same batch again
     failures: dict[str, int] = field(default_factory=dict)  # by status (0: no connection)
     restart: dict = field(default_factory=dict)  # the PostgreSQL restart, when one was made
+    slices: int = 0  # the runs it was measured in (run_phase adds one each time)
 
     def summary(self) -> dict:
         lat = sorted(self.latencies) or [0.0]
@@ -150,6 +156,7 @@ class Phase:
         return {
             "phase": self.name,
             "clients": self.clients,
+            "slices": self.slices,
             "seconds": round(self.seconds, 1),
             "requests": self.requests,
             "requests_per_s": round(self.requests / self.seconds, 1) if self.seconds else 0,
@@ -332,7 +339,8 @@ def run_phase(
         threads.append(restarter)
     for thread in threads:
         thread.join()
-    phase.seconds = time.perf_counter() - began
+    phase.slices += 1
+    phase.seconds += time.perf_counter() - began  # a phase run in slices: their sum
     return phase
 
 
@@ -468,6 +476,13 @@ def main() -> int:
         help="after the closed loops, a paced phase: each tablet sends a batch every SECONDS"
         " (0: none)",
     )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=4,
+        help="run the floor and answers phases in this many slices each, interleaved, for"
+        " SECONDS in all (default 4; the drill runs one)",
+    )
     parser.add_argument("--profile", help="profile every request into this folder (slow)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder and logs")
     parser.add_argument(
@@ -478,6 +493,8 @@ def main() -> int:
         " phase (needs root; stop anything else using the server first)",
     )
     args = parser.parse_args()
+    if not 1 <= args.slices <= 60:
+        parser.error("--slices: 1 to 60")
     if any(c < 2 or c % 2 or c > 200 for c in args.clients):
         parser.error("--clients: even numbers from 2 to 200 (two tablets per inspection)")
 
@@ -551,9 +568,19 @@ def main() -> int:
             for tablet in tablets:
                 tablet.send(warm, threading.Lock())
             phases.append(warm)
-            for kind in ("floor", "answers"):
-                restart = args.restart_postgres if kind == "answers" else None
-                phase = run_phase(Phase(kind, count), tablets, args.seconds, restart)
+            floor, answers = Phase("floor", count), Phase("answers", count)
+            if args.restart_postgres is not None:  # the drill: one answers phase, restarted
+                run_phase(floor, tablets, args.seconds)
+                run_phase(answers, tablets, args.seconds, args.restart_postgres)
+            else:
+                # Interleaved in slices, in turn first (floor, answers, answers, floor, …), so a
+                # drift of the machine's speed, or the work one kind leaves the database
+                # (autovacuum, a checkpoint), falls on both kinds alike.
+                for n in range(args.slices):
+                    pair = (floor, answers) if n % 2 == 0 else (answers, floor)
+                    for phase in pair:
+                        run_phase(phase, tablets, args.seconds / args.slices)
+            for phase in (floor, answers):
                 phases.append(phase)
                 print(json.dumps(phase.summary(), ensure_ascii=False), flush=True)
             if args.pace and args.restart_postgres is None:

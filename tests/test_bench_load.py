@@ -44,6 +44,9 @@ def test_the_load_bench_runs_its_three_phases_and_every_acknowledged_change_is_s
     assert checks["audit_chain"] == "ok"
     phases = [json.loads(line) for line in lines if line.startswith("{")]
     assert [p["phase"] for p in phases] == ["floor", "answers", "paced"]
+    # the floor and the answers interleaved in four slices each, two seconds in all each
+    assert [p["slices"] for p in phases] == [4, 4, 1]
+    assert all(1.9 <= p["seconds"] <= 4 for p in phases), phases
     assert all(p["errors"] == 0 for p in phases), phases
     # paced at one batch a second, two tablets send about two batches each in two seconds
     assert 2 <= phases[2]["requests"] <= 8, phases[2]
