@@ -136,3 +136,25 @@ def test_with_one_chain_a_writer_waits_for_the_held_head_instead_of_taking_anoth
     with own_app.app_context():
         heads = db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("audit_heads")))
         assert heads == 1
+
+
+def test_the_heads_statement_is_planned_once_whatever_the_number_of_events(ctx):
+    """Commits of one, two and three events take a head with the same prepared statement; with
+    generate_series(1, n) sized exactly for each n, PostgreSQL kept a custom plan and planned it
+    again at every commit (a fifth of a millisecond of its CPU, bench/README.md)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("plans of prepared statements: PostgreSQL")
+    conn = db.session.connection()  # the same connection through the commits below
+    raw = conn.connection.driver_connection
+    for n in range(30):
+        for k in range(1 + n % 3):
+            audit.record(None, "test.event", object_type="T", object_id=n, after={"k": k})
+        db.session.commit()
+        assert db.session.connection().connection.driver_connection is raw
+    generic, custom = db.session.execute(
+        sa.text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE 'UPDATE audit_heads SET count%'"
+        )
+    ).one()
+    assert custom <= 5 and generic >= 20, (generic, custom)
