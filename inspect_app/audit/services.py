@@ -23,7 +23,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from blinker import Namespace
+from flask import current_app, has_app_context
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,6 +36,9 @@ from ..models.base import json_insert, json_rows
 from .keys import Keyring, keyring
 
 GENESIS = "0" * 64
+# Sent with the app after each commit holding an event that may change a summary figure
+# (may_change_figures); the dashboard listens (dashboard/snapshots.py).
+figures_changed = Namespace().signal("figures-changed")
 # The client address of the request being served, set by the web layer for each request, so
 # services need not pass it and this module never reads the request itself. Jobs and commands
 # leave it empty or pass `ip=` to record().
@@ -306,6 +310,8 @@ def _chain_pending(session) -> None:
     )
     # the lock: to the end of the commit
     figures = sum(1 for ev in events if may_change_figures(ev.action))
+    if figures:
+        session.info["audit_figures_changed"] = True  # told after the commit (_tell_figures)
     chain, prev, ids = _advance_head(conn, statements, len(events), figures)
     rows = []
     for ev, body in zip(events, bodies, strict=True):
@@ -334,6 +340,14 @@ def _chain_pending(session) -> None:
         set_committed_value(ev, "id", event_id)
 
 
+@sa.event.listens_for(Session, "after_commit")
+def _tell_figures(session) -> None:
+    """After a commit whose events may change a summary figure: the figures_changed signal,
+    sent with the app (the dashboard computes its figures again ahead of the next page load)."""
+    if session.info.pop("audit_figures_changed", None) and has_app_context():
+        figures_changed.send(current_app._get_current_object())
+
+
 @sa.event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back(session, transaction) -> None:
     """Events recorded inside a transaction or savepoint that was rolled back go with it."""
@@ -359,6 +373,7 @@ def _forget_uncommitted(session, transaction) -> None:
     """A session closed without committing leaves no event for its next transaction."""
     if transaction.parent is None and not transaction.nested:
         session.info.pop("audit_pending", None)
+        session.info.pop("audit_figures_changed", None)
 
 
 @dataclass

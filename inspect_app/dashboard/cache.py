@@ -7,6 +7,9 @@ audit event in its own transaction) and count the events that may change a figur
 serve as the figures' version: one cheap statement tells whether what this process computed is
 still true. DASHBOARD_CACHE_SECONDS bounds the age of an entry anyway, for changes made outside
 the app (a restore, a hand edit); 0 turns the cache off.
+
+A miss in this process first looks for the figures the refresh task computed ahead for the same
+data version (snapshots.py), shared by every worker and host, before computing them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import AuditHead
+from . import snapshots
 
 SIZE = 32
 
@@ -52,7 +56,9 @@ class FigureCache:
             if hit is not None and hit[0] == version and hit[1] > now:
                 self.items.move_to_end(key)
                 return hit[2]
-        value = compute()
+        value = snapshots.read(key, version, seconds)  # computed ahead by the refresh task
+        if value is None:
+            value = compute()
         with self.lock:
             self.items[key] = (version, now + seconds, value)
             self.items.move_to_end(key)

@@ -9,9 +9,11 @@ context of its own, pushed on the app the consumer created once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -36,6 +38,8 @@ class Runtime:
         self._lock = threading.Lock()
         self.run_task = None
         self.cleanup_task = None
+        self._extra: dict[str, tuple] = {}  # add_task's (function, schedule), by name
+        self._tasks: dict = {}
 
     @property
     def huey(self) -> Huey:
@@ -78,10 +82,31 @@ class Runtime:
                 with _context(app):
                     services.mark_interrupted(task.args[0])
 
+        for task_name, (fn, periodic) in self._extra.items():
+            make = (
+                huey.task if periodic is None else functools.partial(huey.periodic_task, periodic)
+            )
+            self._tasks[task_name] = make(name=task_name)(_in_context(app, fn))
         self.run_task = huey.task(name=RUN_TASK)(run_job)
         self.cleanup_task = huey.periodic_task(crontab(minute="*/15"), name=CLEANUP_TASK)(cleanup)
         huey.signal(SIGNAL_INTERRUPTED)(interrupted)
         return huey
+
+    def add_task(self, name: str, fn: Callable[[], None], *, periodic: crontab | None = None):
+        """A task of another package, without arguments, run in an app context of its own (the
+        dashboard's refresh); with `periodic`, run on that schedule by consumers started without
+        --no-periodic. Added while the app is made, before the queue is first used."""
+        if self._huey is not None:
+            raise RuntimeError("tasks are added before the queue is first used")
+        self._extra[name] = (fn, periodic)
+
+    def has_task(self, name: str) -> bool:
+        return name in self._extra
+
+    def call(self, name: str) -> None:
+        """Queue an added task (in immediate mode: run it now)."""
+        self.huey  # noqa: B018 - makes the tasks
+        self._tasks[name]()
 
     def enqueue(self, job_id: str) -> None:
         """Queue a job's task (in immediate mode: run it now, before returning)."""
@@ -95,6 +120,15 @@ def _context(app: Flask):
     runs inline inside a request (immediate mode)."""
     with app.app_context():
         yield
+
+
+def _in_context(app: Flask, fn: Callable[[], None]) -> Callable[[], None]:
+    def task() -> None:
+        with _context(app):
+            fn()
+
+    task.__name__ = fn.__name__
+    return task
 
 
 def _private_file(path: Path) -> None:

@@ -3,6 +3,7 @@
 from .audit import AuditEvent, AuditHead
 from .base import utcnow
 from .checklist import ChecklistItem, ChecklistTemplate
+from .figures import FigureSnapshot
 from .inspection import (
     Answer,
     AppliedChange,
@@ -44,6 +45,7 @@ __all__ = [
     "ChecklistItem",
     "ChecklistTemplate",
     "Department",
+    "FigureSnapshot",
     "Finding",
     "Inspection",
     "InspectionMember",

@@ -17,11 +17,12 @@ YEAR = 2026
 
 @pytest.fixture
 def cached(app):
-    app.config["DASHBOARD_CACHE_SECONDS"] = 300
+    """The cache of this process alone: nothing computed ahead (test_snapshots.py)."""
+    app.config.update(DASHBOARD_CACHE_SECONDS=300, DASHBOARD_REFRESH=False)
     with app.app_context():
         figures_cache().clear()
     yield
-    app.config["DASHBOARD_CACHE_SECONDS"] = 0
+    app.config.update(DASHBOARD_CACHE_SECONDS=0, DASHBOARD_REFRESH=True)
     with app.app_context():
         figures_cache().clear()
 

@@ -148,3 +148,34 @@ def test_with_redis_a_consumer_process_runs_the_job(redis_app, tmp_path):
     assert (seen[-1].status, seen[-1].done) == ("done", 1234), log
     assert "队列 Redis" in log
     assert type(redis_app.extensions["jobs"].huey).__name__ == "RedisHuey"
+
+
+def test_a_change_that_may_move_a_figure_has_the_consumer_compute_the_dashboard(queued_app, worker):
+    """dashboard/snapshots.py: the commit queues the refresh task, this process does not run it,
+    the consumer stores the year's overview, its charts and the annual report for the new data
+    version."""
+    from inspect_app import audit
+    from inspect_app.clock import local_today
+    from inspect_app.dashboard import snapshots
+    from inspect_app.dashboard.cache import data_version
+    from inspect_app.models import FigureSnapshot
+
+    queued_app.config["DASHBOARD_CACHE_SECONDS"] = 300
+    try:
+        with queued_app.app_context():
+            audit.record(None, "round.update", object_type="Round", object_id=1)
+            db.session.commit()
+            version = data_version()
+            expected = len(snapshots.targets(local_today()))  # the home, its charts, the report
+            db.session.remove()
+    finally:
+        queued_app.config["DASHBOARD_CACHE_SECONDS"] = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with queued_app.app_context():
+            stored = db.session.scalars(sa.select(FigureSnapshot.version)).all()
+            db.session.remove()
+        if stored == [version] * expected:  # (the renewal may have stored an older version)
+            break
+        time.sleep(0.1)
+    assert stored == [version] * expected, worker.poll()

@@ -1,0 +1,255 @@
+"""The dashboard's figures computed ahead of the page loads, shared by every worker and host.
+
+Each process keeps the figures it computed (cache.py) while the data version is unchanged, but
+the first load after a change that may move a figure (a submission, a rectification step, a
+plan) computed them again: 70–80 ms at a year's full size (bench/README.md), paid by whichever
+leader opened the dashboard first, once in each worker. Now each such commit queues the refresh
+task (audit's figures_changed signal, after the commit), which computes the coordinators' and
+viewers' home (the year's overview, no filters, and its charts) and the year's annual report
+in the job consumer, and stores them here for the data version it read: a page load that misses its own
+process's cache reads them in one statement instead of counting again. Until the task has run,
+or for any other filter, the page computes its figures as before: what is served is always the
+figures of the current data version, never older ones.
+
+Stored as typed JSON (dataclasses, dates and tuples tagged, decoded only into the figure
+classes listed here), not pickle: a row of the database is never code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask_babel import force_locale, get_locale
+from huey import crontab
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..audit.services import figures_changed
+from ..clock import local_today
+from ..extensions import db
+from ..models import FigureSnapshot, utcnow
+from ..reports import figures
+from . import charts, services
+
+TASK = "dashboard.refresh"
+# Every minute: what is missing (a new day's keys) or half as old as DASHBOARD_CACHE_SECONDS is
+# computed again, so a page load finds figures made within the bound whenever a consumer runs.
+RENEW_TASK = "dashboard.renew"
+# Part of every stored key: a release that changes what the figures hold changes this, and
+# reads none of an older release's rows.
+FORMAT = 1
+# Kinds of cache key (cache.py) the task stores, and so the only ones worth looking up.
+SHARED = ("overview", "annual", "chart")
+# Rows of earlier days are read no more (a key holds its day); the task deletes them.
+KEEP = timedelta(days=2)
+log = logging.getLogger(__name__)
+
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        figures.Scope,
+        figures.InspectionCounts,
+        figures.Compliance,
+        figures.Coverage,
+        figures.Rectification,
+        figures.UnitRow,
+        figures.RoundRow,
+        figures.OverdueRow,
+        services.Overview,
+        services.DepartmentRow,
+        services.AnnualReport,
+        charts.Chart,
+    )
+}
+
+
+# --- the stored form ------------------------------------------------------------------------------
+
+
+def encode(value: Any) -> Any:
+    """The figures as JSON values: a dataclass as {"$": name, "v": [its fields in order]}, a
+    date as {"$d": iso}, a tuple as {"$t": [...]}."""
+    if dataclasses.is_dataclass(value) and type(value).__name__ in _CLASSES:
+        return {
+            "$": type(value).__name__,
+            "v": [encode(getattr(value, f.name)) for f in dataclasses.fields(value)],
+        }
+    if isinstance(value, date):
+        return {"$d": value.isoformat()}
+    if isinstance(value, tuple):
+        return {"$t": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    raise TypeError(f"not a figure: {type(value).__name__}")
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, dict):
+        if "$" in value:
+            return _CLASSES[value["$"]](*[decode(v) for v in value["v"]])
+        if "$d" in value:
+            return date.fromisoformat(value["$d"])
+        return tuple(decode(v) for v in value["$t"])
+    return value
+
+
+def stored_key(key: tuple) -> str:
+    """A cache key (cache.py: its kind, scope or year, day) as the row's key: its text is the
+    same in every process (dataclasses, dates, ints and strings only)."""
+    return hashlib.sha256(repr((FORMAT, key)).encode()).hexdigest()
+
+
+# --- reading and writing ----------------------------------------------------------------------------
+
+
+def read(key: tuple, version: int | None, seconds: float) -> Any | None:
+    """The figures stored for the key at this data version and made within `seconds`, or None.
+    One statement; only for the kinds of key the task stores."""
+    if key[0] not in SHARED or version is None:
+        return None
+    payload = db.session.scalar(
+        sa.select(FigureSnapshot.payload).where(
+            FigureSnapshot.key == stored_key(key),
+            FigureSnapshot.version == version,
+            FigureSnapshot.made_at >= utcnow() - timedelta(seconds=seconds),
+        )
+    )
+    if payload is None:
+        return None
+    try:
+        return decode(json.loads(payload))
+    except (KeyError, TypeError, ValueError):  # not a form this release writes: computed again
+        log.warning("A stored figure snapshot could not be read; the figures are computed.")
+        return None
+
+
+def write(key: tuple, version: int, value: Any) -> None:
+    """Store the figures computed at `version` for the key, unless a newer version is stored."""
+    row = {
+        "key": stored_key(key),
+        "version": version,
+        "made_at": utcnow(),
+        "payload": json.dumps(encode(value), ensure_ascii=False, separators=(",", ":")),
+    }
+    dialect = db.session.get_bind().dialect.name
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(FigureSnapshot)
+    stmt = insert.values(row)
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[FigureSnapshot.key],
+            set_={
+                "version": stmt.excluded.version,
+                "made_at": stmt.excluded.made_at,
+                "payload": stmt.excluded.payload,
+            },
+            where=FigureSnapshot.version <= stmt.excluded.version,
+        )
+    )
+
+
+# --- the task ---------------------------------------------------------------------------------
+
+
+def targets(today: date) -> dict[tuple, Any]:
+    """What the task computes: the key the page loads look up (routes.py) and how to compute
+    it. The coordinators' and viewers' home is the dashboard of this year without filters, with
+    its charts (their titles and labels in each of the app's languages), and the annual
+    report, whose charts are the same."""
+    scope = figures.Scope(year=today.year)
+    made: dict[tuple, Any] = {
+        ("overview", scope, today): lambda: services.overview(scope, today),
+        ("annual", today.year, today): lambda: services.annual_report(today.year, today),
+    }
+    for locale in current_app.config["LANGUAGES"]:
+        with force_locale(locale):
+            shown = str(get_locale())  # as the chart route spells it
+        for name in services.CHARTS:
+            made[("chart", name, scope, today, shown)] = functools.partial(
+                _in_language, locale, services.chart, name, scope, today
+            )
+    return made
+
+
+def _in_language(locale: str, fn, *args):
+    with force_locale(locale):
+        return fn(*args)
+
+
+def refresh(*, renew_before: datetime | None = None) -> int:
+    """Compute and store what is not stored yet for the current data version (or was made
+    before `renew_before`); returns how many were computed. Commits. A burst of changes queues
+    a task for each: those that find the version stored compute nothing."""
+    if not current_app.config["DASHBOARD_CACHE_SECONDS"]:
+        return 0
+    from .cache import data_version
+
+    version = data_version()
+    if version is None:
+        return 0
+    today = local_today()
+    made = 0
+    wanted = {stored_key(key): (key, compute) for key, compute in targets(today).items()}
+    stored = {
+        row.key: row
+        for row in db.session.execute(
+            sa.select(FigureSnapshot.key, FigureSnapshot.version, FigureSnapshot.made_at).where(
+                FigureSnapshot.key.in_(list(wanted))
+            )
+        )
+    }
+    for name, (key, compute) in wanted.items():
+        row = stored.get(name)
+        current = row is not None and row.version == version
+        if current and (renew_before is None or row.made_at >= renew_before):
+            continue
+        write(key, version, compute())
+        made += 1
+    db.session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.made_at < utcnow() - KEEP))
+    db.session.commit()
+    return made
+
+
+def renew() -> int:
+    """The periodic task: refresh, also computing again what is half as old as the cache's
+    bound (DASHBOARD_CACHE_SECONDS, which stands for changes made outside the app)."""
+    seconds = current_app.config["DASHBOARD_CACHE_SECONDS"]
+    if not seconds or not current_app.config.get("DASHBOARD_REFRESH"):
+        return 0
+    return refresh(renew_before=utcnow() - timedelta(seconds=seconds / 2))
+
+
+def _queue_refresh(app: Flask, **_kw) -> None:
+    """figures_changed's receiver: queue the task (in immediate mode, the tests', run it now).
+    A queue that cannot be reached costs the next page load its figures, nothing more."""
+    cfg = app.config
+    if not cfg.get("DASHBOARD_REFRESH") or not cfg.get("DASHBOARD_CACHE_SECONDS"):
+        return
+    runtime = app.extensions.get("jobs")
+    if runtime is None or not runtime.has_task(TASK):
+        return
+    try:
+        runtime.call(TASK)
+    except Exception:
+        log.exception("Could not queue the dashboard's refresh")
+
+
+figures_changed.connect(_queue_refresh)
+
+
+def init_app(app: Flask) -> None:
+    """Add the refresh tasks to the app's job queue (after jobs.init_app)."""
+    runtime = app.extensions["jobs"]
+    runtime.add_task(TASK, refresh)
+    runtime.add_task(RENEW_TASK, renew, periodic=crontab())  # every minute

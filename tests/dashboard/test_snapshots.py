@@ -1,0 +1,240 @@
+"""Figures computed ahead: each commit that may change a figure queues the refresh task (run inline
+in the tests' immediate mode), which stores the year's overview and annual report for the data
+version; a worker whose own cache misses reads them in one statement, and never reads figures
+of another version, of another day's key, or older than the cache's bound."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from inspect_app import audit
+from inspect_app.clock import local_today
+from inspect_app.dashboard import services, snapshots
+from inspect_app.dashboard.cache import data_version, figures_cache
+from inspect_app.extensions import db
+from inspect_app.models import FigureSnapshot, Round, utcnow
+from inspect_app.reports.figures import Scope
+
+from .conftest import StatementCounter, kpis
+
+
+@pytest.fixture
+def ahead(app):
+    """The cache on, with the refresh task (the default), and this process's cache empty."""
+    app.config.update(DASHBOARD_CACHE_SECONDS=300, DASHBOARD_REFRESH=True)
+    with app.app_context():
+        figures_cache().clear()
+    yield
+    app.config.update(DASHBOARD_CACHE_SECONDS=0)
+    with app.app_context():
+        figures_cache().clear()
+
+
+def _year() -> int:
+    return local_today().year
+
+
+def _load(app, b) -> tuple[dict, int]:
+    with app.app_context():
+        figures_cache().clear()  # another worker: nothing of its own kept
+    with StatementCounter() as counter:
+        html = b.get(f"/dashboard/?year={_year()}").get_data(as_text=True)
+    return kpis(html), len(counter.statements)
+
+
+def _change(app, action: str = "rectification.verify") -> None:
+    with app.app_context():
+        audit.record(None, action, object_type="RectificationItem", object_id=1)
+        db.session.commit()
+
+
+def _rows(app) -> dict[str, int]:
+    with app.app_context():
+        return dict(db.session.execute(sa.select(FigureSnapshot.key, FigureSnapshot.version)).all())
+
+
+def test_the_stored_form_gives_back_equal_figures(app, data):
+    with app.app_context():
+        today = local_today()
+        for value in (
+            services.overview(Scope(year=_year()), today),
+            services.annual_report(_year(), today),
+        ):
+            text = json.dumps(snapshots.encode(value), ensure_ascii=False)
+            assert snapshots.decode(json.loads(text)) == value
+
+
+def test_a_chart_is_served_as_stored_in_the_users_language(app, login_as, data, ahead):
+    """The home's charts are computed ahead in each language (their titles and labels)."""
+    b = login_as("viewer")
+    _change(app)
+    drawings = {}
+    for language in ("zh_Hans_CN", "en"):
+        with app.app_context():
+            figures_cache().clear()
+        with StatementCounter() as counter:
+            response = b.get(f"/dashboard/charts/severity.svg?year={_year()}&lang={language}")
+        assert response.status_code == 200
+        drawings[language] = (response.headers["ETag"], response.get_data(as_text=True))
+        reads = [s for s in counter.statements if "figure_snapshots" in s]
+        assert len(reads) == 1
+    with app.app_context():
+        figures_cache().clear()
+    app.config["DASHBOARD_REFRESH"] = False
+    with app.app_context():
+        db.session.execute(sa.delete(FigureSnapshot))
+        db.session.commit()
+    computed = b.get(f"/dashboard/charts/severity.svg?year={_year()}&lang=zh_Hans_CN")
+    # the same data and drawing (the ETag is their digest; the SVG's element ids are random)
+    assert drawings["zh_Hans_CN"][0] == computed.headers["ETag"]
+    assert "Problems by risk level" in drawings["en"][1]
+    assert "按风险等级统计问题" in drawings["zh_Hans_CN"][1]
+
+
+def test_only_the_figure_classes_are_decoded():
+    with pytest.raises(KeyError):
+        snapshots.decode({"$": "Popen", "v": [["sh", "-c", "true"]]})
+    with pytest.raises(TypeError):
+        snapshots.encode(object())
+
+
+def test_a_change_stores_the_home_and_the_annual_report_for_its_version(app, data, ahead):
+    _change(app)
+    with app.app_context():
+        version = data_version()
+        today = local_today()
+        keys = snapshots.targets(today)
+        assert {snapshots.stored_key(k): version for k in keys} == _rows(app)
+        # what is stored is what the page would compute
+        for key, compute in keys.items():
+            assert snapshots.read(key, version, 300) == compute()
+
+
+def test_a_worker_reads_the_stored_figures_in_one_statement(app, login_as, data, ahead):
+    b = login_as("viewer")
+    _change(app)
+    served, statements = _load(app, b)
+    app.config["DASHBOARD_REFRESH"] = False
+    with app.app_context():
+        db.session.execute(sa.delete(FigureSnapshot))
+        db.session.commit()
+    computed, cold = _load(app, b)
+    assert served == computed
+    # the login, the data version, the stored figures and the bell: against the figures' own
+    assert statements <= 5 < cold
+
+
+def test_figures_of_another_version_are_never_served(app, login_as, data, make, ahead):
+    b = login_as("viewer")
+    _change(app)
+    before, _n = _load(app, b)
+    app.config["DASHBOARD_REFRESH"] = False  # the task has not run yet
+    with app.app_context():
+        rnd = db.session.get(Round, data["rounds"][0].id)
+        inspection = make.inspection(round=rnd, status="submitted")
+        finding_id = make.finding(inspection).id
+        audit.record(None, "finding.create", object_type="Finding", object_id=finding_id)
+        db.session.commit()
+    after, statements = _load(app, b)
+    assert int(after["findings"]) == int(before["findings"]) + 1
+    assert statements > 5  # computed: the stored figures are of the version before
+
+
+def test_answers_and_logins_queue_no_refresh(app, data, ahead):
+    _change(app)
+    stored = _rows(app)
+    with app.app_context():
+        made = db.session.scalar(sa.select(sa.func.max(FigureSnapshot.made_at)))
+    for action in ("answer.update", "auth.login"):
+        _change(app, action)
+    assert _rows(app) == stored
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.max(FigureSnapshot.made_at))) == made
+
+
+def test_a_task_finding_its_version_stored_computes_nothing(app, data, ahead):
+    _change(app)
+    with app.app_context():
+        assert snapshots.refresh() == 0
+        db.session.execute(sa.delete(FigureSnapshot))
+        db.session.commit()
+        assert snapshots.refresh() == len(snapshots.targets(local_today())) == 2 + 5 * 2
+
+
+def test_figures_older_than_the_cache_bound_are_not_served(app, data, ahead):
+    _change(app)
+    with app.app_context():
+        key = next(iter(snapshots.targets(local_today())))
+        version = data_version()
+        assert snapshots.read(key, version, 300) is not None
+        db.session.execute(
+            sa.update(FigureSnapshot).values(made_at=utcnow() - timedelta(seconds=301))
+        )
+        assert snapshots.read(key, version, 300) is None
+
+
+def test_the_task_deletes_rows_of_earlier_days(app, data, ahead):
+    _change(app)
+    with app.app_context():
+        db.session.add(
+            FigureSnapshot(
+                key="0" * 64, version=1, payload="[]", made_at=utcnow() - timedelta(days=3)
+            )
+        )
+        db.session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.key != "0" * 64))
+        db.session.commit()
+        snapshots.refresh()
+        assert db.session.get(FigureSnapshot, "0" * 64) is None
+
+
+def test_an_unreadable_row_is_computed_again(app, data, ahead):
+    _change(app)
+    with app.app_context():
+        db.session.execute(sa.update(FigureSnapshot).values(payload='{"$": "Popen", "v": []}'))
+        key = next(iter(snapshots.targets(local_today())))
+        assert snapshots.read(key, data_version(), 300) is None
+
+
+def test_a_queue_that_cannot_be_reached_costs_the_change_nothing(app, data, ahead, monkeypatch):
+    def down(name):
+        raise ConnectionError("the queue is down")
+
+    monkeypatch.setattr(app.extensions["jobs"], "call", down)
+    _change(app)
+    with app.app_context():
+        assert data_version() is not None
+    assert _rows(app) == {}
+
+
+def test_nothing_is_computed_ahead_with_the_cache_off(app, data):
+    assert app.config["DASHBOARD_CACHE_SECONDS"] == 0  # the tests' setting
+    _change(app)
+    assert _rows(app) == {}
+
+
+def test_the_renewal_computes_again_what_is_half_as_old_as_the_bound(app, data, ahead):
+    _change(app)
+    with app.app_context():
+        assert snapshots.renew() == 0  # all just made
+        overview = snapshots.stored_key(next(iter(snapshots.targets(local_today()))))
+        db.session.execute(
+            sa.update(FigureSnapshot)
+            .where(FigureSnapshot.key == overview)
+            .values(made_at=utcnow() - timedelta(seconds=151))
+        )
+        db.session.commit()
+        assert snapshots.renew() == 1
+        made = db.session.get(FigureSnapshot, overview).made_at
+        assert made > utcnow() - timedelta(seconds=5)
+
+
+def test_the_renewal_runs_every_minute_on_consumers_with_periodic_tasks(app):
+    runtime = app.extensions["jobs"]
+    registered = {task.name: task for task in runtime.huey._registry.periodic_tasks}
+    task = registered[snapshots.RENEW_TASK]
+    assert task.validate_datetime(datetime(2026, 12, 7, 10, 17))
+    assert snapshots.TASK not in registered  # queued by the changes, not by the clock
