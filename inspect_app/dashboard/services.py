@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
+from typing import Any
 
 from flask_babel import gettext as _
 
@@ -179,8 +180,7 @@ def _one_series(title: str, rows: list[tuple[str, int]], names: dict, **kw) -> C
     )
 
 
-def _severity(scope: Scope, today: date) -> Chart:
-    rows = figures.findings_by(scope, "severity")
+def _severity(rows: list[tuple[str, int]], scope: Scope) -> Chart:
     return _one_series(
         _("Problems by risk level"),
         rows,
@@ -189,25 +189,21 @@ def _severity(scope: Scope, today: date) -> Chart:
     )
 
 
-def _departments(scope: Scope, today: date) -> Chart:
-    rows = figures.findings_by(scope, "lead_department")
+def _departments(rows: list[tuple[str, int]], scope: Scope) -> Chart:
     return _one_series(_("Problems by lead department"), rows, LEAD_LABELS, horizontal=True)
 
 
-def _categories(scope: Scope, today: date) -> Chart:
-    rows = figures.findings_by(scope, "category")
+def _categories(rows: list[tuple[str, int]], scope: Scope) -> Chart:
     return _one_series(_("Problems by type"), rows, CATEGORY_LABELS, horizontal=True)
 
 
-def _status(scope: Scope, today: date) -> Chart:
-    rows = figures.findings_by(scope, "status")
+def _status(rows: list[tuple[str, int]], scope: Scope) -> Chart:
     return _one_series(
         _("Problems by rectification status"), rows, RECTIFICATION_STATUS_LABELS, horizontal=True
     )
 
 
-def _rounds(scope: Scope, today: date) -> Chart:
-    rows = figures.per_round(scope, today)
+def _rounds(rows: list[RoundRow], scope: Scope) -> Chart:
     return Chart(
         title=_("The rounds of %(year)d", year=scope.year),
         labels=[_("Round %(seq)d", seq=r.seq) for r in rows],
@@ -220,16 +216,31 @@ def _rounds(scope: Scope, today: date) -> Chart:
     )
 
 
+# Each chart: its figures (the statements, in no language) and its drawing's words (in the
+# user's language), apart, so the refresh task counts once for every language (snapshots.py).
 CHARTS = {
-    "severity": _severity,
-    "departments": _departments,
-    "categories": _categories,
-    "status": _status,
-    "rounds": _rounds,
+    "severity": (lambda scope, today: figures.findings_by(scope, "severity"), _severity),
+    "departments": (
+        lambda scope, today: figures.findings_by(scope, "lead_department"),
+        _departments,
+    ),
+    "categories": (lambda scope, today: figures.findings_by(scope, "category"), _categories),
+    "status": (lambda scope, today: figures.findings_by(scope, "status"), _status),
+    "rounds": (figures.per_round, _rounds),
 }
+
+
+def chart_figures(name: str, scope: Scope, today: date) -> Any:
+    """What the named chart shows, before any words (one or two statements)."""
+    return CHARTS[name][0](scope, today)
+
+
+def chart_of(name: str, rows: Any, scope: Scope) -> Chart:
+    """The named chart of its figures, in the current language."""
+    return CHARTS[name][1](rows, scope)
 
 
 def chart(name: str, scope: Scope, today: date) -> Chart:
     """The named chart's data for the scope (one or two statements). Raises KeyError for a name
     that is not in CHARTS."""
-    return CHARTS[name](scope, today)
+    return chart_of(name, chart_figures(name, scope, today), scope)

@@ -50,6 +50,12 @@ FORMAT = 1
 SHARED = ("overview", "annual", "chart")
 # Rows of earlier days are read no more (a key holds its day); the task deletes them.
 KEEP = timedelta(days=2)
+# The lock row's key (never a sha256 hex: no figures are stored under it), how long a holder
+# may keep it before another refresh takes it over, and how many times one refresh computes
+# again for changes made meanwhile before it leaves the rest to the next task.
+LOCK = "refresh-lock"
+LOCK_STALE = timedelta(minutes=2)
+ROUNDS = 5
 log = logging.getLogger(__name__)
 
 _CLASSES = {
@@ -143,9 +149,7 @@ def write(key: tuple, version: int, value: Any) -> None:
         "made_at": utcnow(),
         "payload": json.dumps(encode(value), ensure_ascii=False, separators=(",", ":")),
     }
-    dialect = db.session.get_bind().dialect.name
-    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(FigureSnapshot)
-    stmt = insert.values(row)
+    stmt = _insert().values(row)
     db.session.execute(
         stmt.on_conflict_do_update(
             index_elements=[FigureSnapshot.key],
@@ -165,21 +169,29 @@ def write(key: tuple, version: int, value: Any) -> None:
 def targets(today: date) -> dict[tuple, Any]:
     """What the task computes: the key the page loads look up (routes.py) and how to compute
     it. The coordinators' and viewers' home is the dashboard of this year without filters, with
-    its charts (their titles and labels in each of the app's languages), and the annual
-    report, whose charts are the same."""
+    its charts (their titles and labels in each of the app's languages, the figures counted
+    once), and the annual report, whose charts are the same."""
     scope = figures.Scope(year=today.year)
     made: dict[tuple, Any] = {
         ("overview", scope, today): lambda: services.overview(scope, today),
         ("annual", today.year, today): lambda: services.annual_report(today.year, today),
     }
+    shown = {}
     for locale in current_app.config["LANGUAGES"]:
         with force_locale(locale):
-            shown = str(get_locale())  # as the chart route spells it
-        for name in services.CHARTS:
-            made[("chart", name, scope, today, shown)] = functools.partial(
-                _in_language, locale, services.chart, name, scope, today
+            shown[locale] = str(get_locale())  # as the chart route spells it
+    for name in services.CHARTS:
+        counted = functools.cache(functools.partial(services.chart_figures, name, scope, today))
+        for locale, spelled in shown.items():
+            made[("chart", name, scope, today, spelled)] = functools.partial(
+                _in_language, locale, _drawn, name, counted, scope
             )
     return made
+
+
+def _drawn(name: str, counted, scope: figures.Scope):
+    """A chart's words in the current language around figures counted once for all."""
+    return services.chart_of(name, counted(), scope)
 
 
 def _in_language(locale: str, fn, *args):
@@ -189,15 +201,36 @@ def _in_language(locale: str, fn, *args):
 
 def refresh(*, renew_before: datetime | None = None) -> int:
     """Compute and store what is not stored yet for the current data version (or was made
-    before `renew_before`); returns how many were computed. Commits. A burst of changes queues
-    a task for each: those that find the version stored compute nothing."""
+    before `renew_before`); returns how many were computed. Commits.
+
+    One refresh at a time, on every consumer and host (a lock row in the table): a burst of
+    changes queues a task for each, and each one that finds another running leaves at once.
+    The one running looks at the data version again after letting the lock go, and goes on
+    while it moved: a change committed while it computed had its task leave before that look,
+    so the last version of a burst is always computed, and at most one computation runs."""
     if not current_app.config["DASHBOARD_CACHE_SECONDS"]:
         return 0
     from .cache import data_version
 
-    version = data_version()
+    made = 0
+    for _round in range(ROUNDS):
+        mark = utcnow()
+        if not _take_lock(mark):
+            return made
+        try:
+            version, computed = _refresh_once(data_version(), renew_before)
+        finally:
+            _let_go(mark)
+        made += computed
+        if version is None or data_version() == version:
+            return made
+        renew_before = None
+    return made
+
+
+def _refresh_once(version: int | None, renew_before: datetime | None) -> tuple[int | None, int]:
     if version is None:
-        return 0
+        return None, 0
     today = local_today()
     made = 0
     wanted = {stored_key(key): (key, compute) for key, compute in targets(today).items()}
@@ -216,9 +249,42 @@ def refresh(*, renew_before: datetime | None = None) -> int:
             continue
         write(key, version, compute())
         made += 1
-    db.session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.made_at < utcnow() - KEEP))
+    db.session.execute(
+        sa.delete(FigureSnapshot).where(
+            FigureSnapshot.made_at < utcnow() - KEEP, FigureSnapshot.key != LOCK
+        )
+    )
     db.session.commit()
-    return made
+    return version, made
+
+
+def _take_lock(mark: datetime) -> bool:
+    """Take the lock row (made, or taken over when older than LOCK_STALE: a consumer killed
+    while it held it); commits. False when another refresh holds it."""
+    insert = _insert()
+    stmt = insert.values(key=LOCK, version=0, made_at=mark, payload="")
+    taken = db.session.scalar(
+        stmt.on_conflict_do_update(
+            index_elements=[FigureSnapshot.key],
+            set_={"made_at": stmt.excluded.made_at},
+            where=FigureSnapshot.made_at < mark - LOCK_STALE,
+        ).returning(FigureSnapshot.key)
+    )
+    db.session.commit()
+    return taken is not None
+
+
+def _let_go(mark: datetime) -> None:
+    db.session.rollback()  # a computation that failed leaves nothing half written
+    db.session.execute(
+        sa.delete(FigureSnapshot).where(FigureSnapshot.key == LOCK, FigureSnapshot.made_at == mark)
+    )
+    db.session.commit()
+
+
+def _insert():
+    dialect = db.session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(FigureSnapshot)
 
 
 def renew() -> int:

@@ -238,3 +238,82 @@ def test_the_renewal_runs_every_minute_on_consumers_with_periodic_tasks(app):
     task = registered[snapshots.RENEW_TASK]
     assert task.validate_datetime(datetime(2026, 12, 7, 10, 17))
     assert snapshots.TASK not in registered  # queued by the changes, not by the clock
+
+
+def _lock(app, made_at):
+    with app.app_context():
+        db.session.add(FigureSnapshot(key=snapshots.LOCK, version=0, payload="", made_at=made_at))
+        db.session.commit()
+
+
+def test_a_refresh_finding_another_running_leaves_at_once(app, data, ahead):
+    _lock(app, utcnow())
+    _change(app)  # its task found the lock taken
+    assert set(_rows(app)) == {snapshots.LOCK}
+    with app.app_context():
+        assert snapshots.refresh() == 0
+
+
+def test_a_lock_left_by_a_killed_consumer_is_taken_over(app, data, ahead):
+    _lock(app, utcnow() - snapshots.LOCK_STALE - timedelta(seconds=1))
+    _change(app)
+    rows = _rows(app)
+    assert snapshots.LOCK not in rows  # taken, then let go
+    assert len(rows) == 2 + 5 * 2
+
+
+def test_a_change_made_while_a_refresh_computes_is_computed_before_it_leaves(
+    app, data, ahead, monkeypatch
+):
+    """The change's own task leaves (the lock is held); the running refresh sees the version
+    moved once it lets the lock go, and computes again."""
+    real = snapshots.targets
+    changed = []
+
+    def targets(today):
+        made = real(today)
+        if not changed:
+            changed.append(True)
+            first = next(iter(made))
+            compute = made[first]
+
+            def and_a_change():
+                _change(app)  # committed meanwhile, from another app context
+                return compute()
+
+            made[first] = and_a_change
+        return made
+
+    monkeypatch.setattr(snapshots, "targets", targets)
+    with app.app_context():
+        before = data_version()
+        assert snapshots.refresh() == 2 * len(real(local_today()))
+        assert data_version() == before + 1
+        assert set(_rows(app).values()) == {before + 1}
+
+
+def test_a_failing_computation_lets_the_lock_go_and_stores_nothing(app, data, ahead, monkeypatch):
+    def broken(today):
+        made = dict(real(today))
+        made[list(made)[-1]] = lambda: 1 / 0  # after the others were written
+        return made
+
+    real = snapshots.targets
+    monkeypatch.setattr(snapshots, "targets", broken)
+    with app.app_context(), pytest.raises(ZeroDivisionError):
+        snapshots.refresh()
+    assert _rows(app) == {}
+
+
+def test_each_charts_figures_are_counted_once_for_every_language(app, data, ahead, monkeypatch):
+    counted = []
+    real = services.chart_figures
+
+    def counting(name, scope, today):
+        counted.append(name)
+        return real(name, scope, today)
+
+    monkeypatch.setattr(services, "chart_figures", counting)
+    with app.app_context():
+        assert snapshots.refresh() == 2 + 5 * len(app.config["LANGUAGES"])
+    assert sorted(counted) == sorted(services.CHARTS)
