@@ -345,7 +345,10 @@ def _tell_figures(session) -> None:
     """After a commit whose events may change a summary figure: the figures_changed signal,
     sent with the app (the dashboard computes its figures again ahead of the next page load)."""
     if session.info.pop("audit_figures_changed", None) and has_app_context():
-        figures_changed.send(current_app._get_current_object())
+        try:
+            figures_changed.send(current_app._get_current_object())
+        except Exception:  # the change is committed: a receiver's failure must not undo a reply
+            current_app.logger.exception("A figures_changed receiver failed")
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")

@@ -8,8 +8,10 @@ serve as the figures' version: one cheap statement tells whether what this proce
 still true. DASHBOARD_CACHE_SECONDS bounds the age of an entry anyway, for changes made outside
 the app (a restore, a hand edit); 0 turns the cache off.
 
-A miss in this process first looks for the figures the refresh task computed ahead for the same
-data version (snapshots.py), shared by every worker and host, before computing them.
+For the keys the refresh task stores (snapshots.py: the home, its charts, the annual report), the
+same statement that reads the data version tells whether the task stored their figures for it,
+and a miss in this process reads them (one more statement) rather than computing them; they are
+kept no longer than DASHBOARD_CACHE_SECONDS from when the task made them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import AuditHead
+from ..models import AuditHead, utcnow
 from . import snapshots
 
 SIZE = 32
@@ -50,17 +52,25 @@ class FigureCache:
         seconds = current_app.config["DASHBOARD_CACHE_SECONDS"]
         if not seconds:
             return compute()
-        version, now = data_version(), time.monotonic()
+        now, stored_at = time.monotonic(), None
+        if snapshots.storable(key):  # the version, and whether the task stored the figures
+            version, stored_at = snapshots.version_and_stored(key)
+        else:
+            version = data_version()
         with self.lock:
             hit = self.items.get(key)
             if hit is not None and hit[0] == version and hit[1] > now:
                 self.items.move_to_end(key)
                 return hit[2]
-        value = snapshots.read(key, version, seconds)  # computed ahead by the refresh task
+        value, expires = None, now + seconds
+        if stored_at is not None:
+            age = max((utcnow() - stored_at).total_seconds(), 0.0)
+            if age < seconds:  # computed ahead within the bound: kept no longer than it
+                value, expires = snapshots.read(key, version), now + seconds - age
         if value is None:
             value = compute()
         with self.lock:
-            self.items[key] = (version, now + seconds, value)
+            self.items[key] = (version, expires, value)
             self.items.move_to_end(key)
             while len(self.items) > self.size:
                 self.items.popitem(last=False)

@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import logging
+import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,8 +36,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..audit.services import figures_changed
 from ..clock import local_today
 from ..extensions import db
-from ..models import FigureSnapshot, utcnow
+from ..models import AuditHead, FigureSnapshot, utcnow
 from ..reports import figures
+from ..transaction import read_snapshot
 from . import charts, services
 
 TASK = "dashboard.refresh"
@@ -46,16 +48,16 @@ RENEW_TASK = "dashboard.renew"
 # Part of every stored key: a release that changes what the figures hold changes this, and
 # reads none of an older release's rows.
 FORMAT = 1
-# Kinds of cache key (cache.py) the task stores, and so the only ones worth looking up.
-SHARED = ("overview", "annual", "chart")
 # Rows of earlier days are read no more (a key holds its day); the task deletes them.
 KEEP = timedelta(days=2)
 # The lock row's key (never a sha256 hex: no figures are stored under it), how long a holder
 # may keep it before another refresh takes it over, and how many times one refresh computes
 # again for changes made meanwhile before it leaves the rest to the next task.
 LOCK = "refresh-lock"
-LOCK_STALE = timedelta(minutes=2)
+LOCK_STALE = timedelta(seconds=30)  # a round takes about 0.3 s at a year's full size
 ROUNDS = 5
+QUIET = 30  # seconds without queueing after the queue could not be reached
+QUIET_UNTIL = "dashboard.refresh_quiet_until"  # in app.extensions: this app's own
 log = logging.getLogger(__name__)
 
 _CLASSES = {
@@ -120,16 +122,43 @@ def stored_key(key: tuple) -> str:
 # --- reading and writing ----------------------------------------------------------------------------
 
 
-def read(key: tuple, version: int | None, seconds: float) -> Any | None:
-    """The figures stored for the key at this data version and made within `seconds`, or None.
-    One statement; only for the kinds of key the task stores."""
-    if key[0] not in SHARED or version is None:
-        return None
+def storable(key: tuple) -> bool:
+    """Whether the task stores figures under this key (targets): the home's scope (this year, no
+    filter), this year's annual report, today; and the task is on. Any other key is computed
+    without a look here, so a filtered page spends no statement on it."""
+    if not current_app.config.get("DASHBOARD_REFRESH"):
+        return False
+    today = local_today()
+    home = figures.Scope(year=today.year)
+    match key:
+        case ("overview", scope, day):
+            return scope == home and day == today
+        case ("annual", year, day):
+            return year == today.year and day == today
+        case ("chart", _name, scope, day, _language):
+            return scope == home and day == today
+    return False
+
+
+def version_and_stored(key: tuple) -> tuple[int | None, datetime | None]:
+    """The data version (cache.data_version) and, in the same statement, when the figures stored
+    for the key at that version were made (None when there are none)."""
+    version = sa.select(sa.func.sum(AuditHead.figure_events)).scalar_subquery()
+    made = (
+        sa.select(FigureSnapshot.made_at)
+        .where(FigureSnapshot.key == stored_key(key), FigureSnapshot.version == version)
+        .scalar_subquery()
+    )
+    row = db.session.execute(sa.select(version, made)).one()
+    return row[0], row[1]
+
+
+def read(key: tuple, version: int) -> Any | None:
+    """The figures stored for the key at this data version (one statement), or None: none are,
+    or not in a form this release reads."""
     payload = db.session.scalar(
         sa.select(FigureSnapshot.payload).where(
-            FigureSnapshot.key == stored_key(key),
-            FigureSnapshot.version == version,
-            FigureSnapshot.made_at >= utcnow() - timedelta(seconds=seconds),
+            FigureSnapshot.key == stored_key(key), FigureSnapshot.version == version
         )
     )
     if payload is None:
@@ -207,7 +236,8 @@ def refresh(*, renew_before: datetime | None = None) -> int:
     changes queues a task for each, and each one that finds another running leaves at once.
     The one running looks at the data version again after letting the lock go, and goes on
     while it moved: a change committed while it computed had its task leave before that look,
-    so the last version of a burst is always computed, and at most one computation runs."""
+    so the last version of a burst is computed, one computation at a time (after ROUNDS of
+    them the task is queued again, so other jobs get their turn)."""
     if not current_app.config["DASHBOARD_CACHE_SECONDS"]:
         return 0
     from .cache import data_version
@@ -218,49 +248,58 @@ def refresh(*, renew_before: datetime | None = None) -> int:
         if not _take_lock(mark):
             return made
         try:
-            version, computed = _refresh_once(data_version(), renew_before)
+            version, computed = _refresh_once(renew_before)
         finally:
             _let_go(mark)
         made += computed
         if version is None or data_version() == version:
             return made
         renew_before = None
+    _queue_refresh(current_app._get_current_object())
     return made
 
 
-def _refresh_once(version: int | None, renew_before: datetime | None) -> tuple[int | None, int]:
-    if version is None:
-        return None, 0
+def _refresh_once(renew_before: datetime | None) -> tuple[int | None, int]:
+    """Count what is due in one snapshot of the data (on SQLite without holding the write lock
+    all that time, on PostgreSQL at one version: the label is exact), then write it in a short
+    transaction."""
+    from .cache import data_version
+
     today = local_today()
-    made = 0
     wanted = {stored_key(key): (key, compute) for key, compute in targets(today).items()}
-    stored = {
-        row.key: row
-        for row in db.session.execute(
-            sa.select(FigureSnapshot.key, FigureSnapshot.version, FigureSnapshot.made_at).where(
-                FigureSnapshot.key.in_(list(wanted))
+    with read_snapshot():
+        version = data_version()
+        if version is None:
+            return None, 0
+        stored = {
+            row.key: row
+            for row in db.session.execute(
+                sa.select(FigureSnapshot.key, FigureSnapshot.version, FigureSnapshot.made_at).where(
+                    FigureSnapshot.key.in_(list(wanted))
+                )
             )
-        )
-    }
-    for name, (key, compute) in wanted.items():
-        row = stored.get(name)
-        current = row is not None and row.version == version
-        if current and (renew_before is None or row.made_at >= renew_before):
-            continue
-        write(key, version, compute())
-        made += 1
+        }
+        counted = []
+        for name, (key, compute) in wanted.items():
+            row = stored.get(name)
+            current = row is not None and row.version == version
+            if current and (renew_before is None or row.made_at >= renew_before):
+                continue
+            counted.append((key, compute()))
+    for key, value in counted:
+        write(key, version, value)
     db.session.execute(
         sa.delete(FigureSnapshot).where(
             FigureSnapshot.made_at < utcnow() - KEEP, FigureSnapshot.key != LOCK
         )
     )
     db.session.commit()
-    return version, made
+    return version, len(counted)
 
 
 def _take_lock(mark: datetime) -> bool:
-    """Take the lock row (made, or taken over when older than LOCK_STALE: a consumer killed
-    while it held it); commits. False when another refresh holds it."""
+    """Take the lock row (made, or taken over when older than LOCK_STALE: a consumer stopped at
+    once, or killed, while it held it; its threads end without a `finally`); commits. False when another refresh holds it."""
     insert = _insert()
     stmt = insert.values(key=LOCK, version=0, made_at=mark, payload="")
     taken = db.session.scalar(
@@ -298,17 +337,22 @@ def renew() -> int:
 
 def _queue_refresh(app: Flask, **_kw) -> None:
     """figures_changed's receiver: queue the task (in immediate mode, the tests', run it now).
-    A queue that cannot be reached costs the next page load its figures, nothing more."""
+    A queue that cannot be reached costs the next page loads their figures, nothing more; after
+    a failure this process does not try again for QUIET seconds, so requests do not each wait
+    for an unreachable queue."""
     cfg = app.config
     if not cfg.get("DASHBOARD_REFRESH") or not cfg.get("DASHBOARD_CACHE_SECONDS"):
         return
     runtime = app.extensions.get("jobs")
     if runtime is None or not runtime.has_task(TASK):
         return
+    if time.monotonic() < app.extensions.get(QUIET_UNTIL, 0.0):
+        return
     try:
         runtime.call(TASK)
     except Exception:
-        log.exception("Could not queue the dashboard's refresh")
+        app.extensions[QUIET_UNTIL] = time.monotonic() + QUIET
+        log.exception("Could not queue the dashboard's refresh; not trying for %d s", QUIET)
 
 
 figures_changed.connect(_queue_refresh)

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import redis
 from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
@@ -25,6 +26,7 @@ from ..paths import private_dir
 
 RUN_TASK = "jobs.run"
 CLEANUP_TASK = "jobs.cleanup"
+CONNECT_TIMEOUT = 1.0  # seconds to reach Redis
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +56,12 @@ class Runtime:
         immediate = bool(cfg["JOBS_IMMEDIATE"])
         name = cfg["JOBS_QUEUE_NAME"]
         if cfg.get("REDIS_URL"):
-            huey: Huey = RedisHuey(name, url=cfg["REDIS_URL"], immediate=immediate, results=False)
+            # A Redis host gone dark costs a request that queues a task this long to find out,
+            # not the client's default of 5 s for each of its tries.
+            pool = redis.ConnectionPool.from_url(
+                cfg["REDIS_URL"], socket_connect_timeout=CONNECT_TIMEOUT
+            )
+            huey: Huey = RedisHuey(name, connection_pool=pool, immediate=immediate, results=False)
         else:
             path = Path(cfg["JOBS_SQLITE_FILE"])
             if not immediate:

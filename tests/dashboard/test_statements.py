@@ -54,3 +54,39 @@ def test_a_round_stays_within_the_budget(app, login_as, two_years):
 
 def test_the_home_page_of_a_viewer_stays_within_the_budget(login_as, two_years):
     _count(login_as("viewer"), "/")
+
+
+def test_the_home_with_the_cache_on_stays_within_the_budget_before_its_figures_are_stored(
+    app, login_as, two_years
+):
+    """The data version and the look for figures computed ahead are one statement, so a load
+    that finds none (the refresh task has not run) counts its figures within the budget, also
+    when the login writes its once-a-minute last-seen time."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from inspect_app.dashboard.cache import figures_cache
+    from inspect_app.extensions import db
+    from inspect_app.models import LoginSession, utcnow
+
+    b = login_as("viewer")
+    app.config.update(DASHBOARD_CACHE_SECONDS=300, DASHBOARD_REFRESH=True)
+    try:
+        with app.app_context():
+            figures_cache().clear()
+            db.session.execute(
+                sa.update(LoginSession).values(last_seen_at=utcnow() - timedelta(minutes=2))
+            )
+            db.session.commit()
+        with StatementCounter() as counter:
+            response = b.get("/dashboard/?year=2026")
+        assert response.status_code == 200
+        statements = counter.statements
+        assert any("UPDATE login_sessions" in s for s in statements)  # the last-seen write
+        assert any("figure_snapshots" in s for s in statements)  # looked for, none found
+        assert len(statements) <= BUDGET, "\n\n".join(statements)
+    finally:
+        app.config["DASHBOARD_CACHE_SECONDS"] = 0
+        with app.app_context():
+            figures_cache().clear()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from inspect_app import ConfigurationError, create_app
+from inspect_app.jobs import queue
 
 from ..conftest import make_test_config
 
@@ -41,6 +42,22 @@ def test_with_redis_the_queue_is_in_redis(database_url, tmp_path):
         RATELIMIT_STORAGE_URI="memory://",
     )
     assert type(app.extensions["jobs"].huey).__name__ == "RedisHuey"
+
+
+def test_the_queue_gives_up_on_an_unreachable_redis_within_a_second(database_url, tmp_path):
+    """A Redis host gone dark (packets dropped, not refused) costs a request that queues a task
+    the connect timeout, not the client's default of 5 s per try; the same database and
+    queue name as configured."""
+    app = _app(
+        database_url,
+        tmp_path,
+        JOBS_IMMEDIATE=False,
+        REDIS_URL="redis://127.0.0.1:6379/15",
+        RATELIMIT_STORAGE_URI="memory://",
+    )
+    kwargs = app.extensions["jobs"].huey.storage.pool.connection_kwargs
+    assert kwargs["socket_connect_timeout"] == queue.CONNECT_TIMEOUT == 1.0
+    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.1", 6379, 15)
 
 
 def test_jobs_settings_default_to_the_instance_folder_and_a_day(database_url, tmp_path):
