@@ -174,8 +174,10 @@ def main() -> int:
                 "UPLOAD_DIR": str(folder / "uploads"),
                 "AUDIT_ANCHOR_FILE": str(folder / "anchors.log"),
                 "MFA_REQUIRED_ROLES": (),
-                # no consumer here: the bench runs the refresh task itself (after_change_ahead)
-                "DASHBOARD_REFRESH": False,
+                # no consumer here: the tasks wait in a queue file of the bench's own, and the
+                # bench runs the refresh task itself (after_change_ahead)
+                "JOBS_SQLITE_FILE": str(folder / "jobs.sqlite"),
+                "JOBS_DIR": str(folder / "jobs"),
             }
         )
         built = _build(app, args.scale)
