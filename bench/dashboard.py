@@ -35,11 +35,13 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.fill_page import _database  # noqa: E402
 from inspect_app import audit, create_app  # noqa: E402
+from inspect_app.clock import local_today  # noqa: E402
 from inspect_app.dashboard import snapshots  # noqa: E402
 from inspect_app.dashboard.cache import figures_cache  # noqa: E402
 from inspect_app.extensions import db  # noqa: E402
 
-YEAR = 2026
+# This year: the home the refresh task computes ahead is this year's (dashboard/snapshots.py).
+YEAR = local_today().year
 PASSWORD = "bench-password-42"
 TRANSACTION = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 

@@ -412,7 +412,9 @@ def session_user(ident: str, *, now: datetime | None = None) -> tuple[User | Non
 def _touch(row: LoginSession, now: datetime) -> None:
     """Write the login's last-seen time and commit, keeping the login and its user as loaded
     (this request's): the commit expiring them made the request load its user again, one
-    statement more once a minute on every page (the dashboard's budget of 10)."""
+    statement more once a minute on every page (the dashboard's budget of 10). The user is then
+    as read by the login lookup a moment before, as on every request that does not touch;
+    commands that must see it current lock and refresh it (_lock_user_row)."""
     db.session.execute(
         sa.update(LoginSession)
         .where(LoginSession.id == row.id)

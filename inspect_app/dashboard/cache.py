@@ -64,9 +64,13 @@ class FigureCache:
                 return hit[2]
         value, expires = None, now + seconds
         if stored_at is not None:
-            age = max((utcnow() - stored_at).total_seconds(), 0.0)
-            if age < seconds:  # computed ahead within the bound: kept no longer than it
-                value, expires = snapshots.read(key, version), now + seconds - age
+            age = (utcnow() - stored_at).total_seconds()
+            # computed ahead within the bound: kept no longer than it (made "in the future" by
+            # more than a second, by a host whose clock is ahead: not used)
+            if -1.0 <= age < seconds:
+                value = snapshots.read(key, version)
+                if value is not None:
+                    expires = now + seconds - max(age, 0.0)
         if value is None:
             value = compute()
         with self.lock:

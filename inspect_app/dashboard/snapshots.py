@@ -2,7 +2,7 @@
 
 Each process keeps the figures it computed (cache.py) while the data version is unchanged, but
 the first load after a change that may move a figure (a submission, a rectification step, a
-plan) computed them again: 70–80 ms at a year's full size (bench/README.md), paid by whichever
+plan) computed them again: 70–120 ms at a year's full size (bench/README.md), paid by whichever
 leader opened the dashboard first, once in each worker. Now each such commit queues the refresh
 task (audit's figures_changed signal, after the commit), which computes the coordinators' and
 viewers' home (the year's overview, no filters, and its charts) and the year's annual report
@@ -54,7 +54,9 @@ KEEP = timedelta(days=2)
 # may keep it before another refresh takes it over, and how many times one refresh computes
 # again for changes made meanwhile before it leaves the rest to the next task.
 LOCK = "refresh-lock"
-LOCK_STALE = timedelta(seconds=30)  # a round takes about 0.3 s at a year's full size
+# A round takes about 0.3 s at a year's full size; on SQLite taking the lock or writing may also
+# wait for the write lock, up to its busy timeout of 30 s.
+LOCK_STALE = timedelta(seconds=90)
 ROUNDS = 5
 QUIET = 30  # seconds without queueing after the queue could not be reached
 QUIET_UNTIL = "dashboard.refresh_quiet_until"  # in app.extensions: this app's own
@@ -170,12 +172,13 @@ def read(key: tuple, version: int) -> Any | None:
         return None
 
 
-def write(key: tuple, version: int, value: Any) -> None:
-    """Store the figures computed at `version` for the key, unless a newer version is stored."""
+def write(key: tuple, version: int, value: Any, made_at: datetime) -> None:
+    """Store the figures computed at `version` for the key, unless a newer version is stored;
+    `made_at`: when the data they show was read (the bound is counted from then)."""
     row = {
         "key": stored_key(key),
         "version": version,
-        "made_at": utcnow(),
+        "made_at": made_at,
         "payload": json.dumps(encode(value), ensure_ascii=False, separators=(",", ":")),
     }
     stmt = _insert().values(row)
@@ -267,6 +270,7 @@ def _refresh_once(renew_before: datetime | None) -> tuple[int | None, int]:
 
     today = local_today()
     wanted = {stored_key(key): (key, compute) for key, compute in targets(today).items()}
+    read_at = utcnow()  # before the snapshot: the figures are no older than this
     with read_snapshot():
         version = data_version()
         if version is None:
@@ -287,7 +291,7 @@ def _refresh_once(renew_before: datetime | None) -> tuple[int | None, int]:
                 continue
             counted.append((key, compute()))
     for key, value in counted:
-        write(key, version, value)
+        write(key, version, value, read_at)
     db.session.execute(
         sa.delete(FigureSnapshot).where(
             FigureSnapshot.made_at < utcnow() - KEEP, FigureSnapshot.key != LOCK

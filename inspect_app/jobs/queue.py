@@ -27,6 +27,7 @@ from ..paths import private_dir
 RUN_TASK = "jobs.run"
 CLEANUP_TASK = "jobs.cleanup"
 CONNECT_TIMEOUT = 1.0  # seconds to reach Redis
+REPLY_TIMEOUT = 3.0  # seconds for its reply
 log = logging.getLogger(__name__)
 
 
@@ -56,10 +57,13 @@ class Runtime:
         immediate = bool(cfg["JOBS_IMMEDIATE"])
         name = cfg["JOBS_QUEUE_NAME"]
         if cfg.get("REDIS_URL"):
-            # A Redis host gone dark costs a request that queues a task this long to find out,
-            # not the client's default of 5 s for each of its tries.
+            # A Redis host gone dark costs a request that queues a task this long to find out
+            # (to connect, or for a reply on a pooled connection), not the client's default of
+            # 5 s; the reply's timeout stays above huey's 1 s wait for a task (BRPOP).
             pool = redis.ConnectionPool.from_url(
-                cfg["REDIS_URL"], socket_connect_timeout=CONNECT_TIMEOUT
+                cfg["REDIS_URL"],
+                socket_connect_timeout=CONNECT_TIMEOUT,
+                socket_timeout=REPLY_TIMEOUT,
             )
             huey: Huey = RedisHuey(name, connection_pool=pool, immediate=immediate, results=False)
         else:

@@ -415,3 +415,41 @@ def test_only_the_keys_the_task_stores_are_looked_for(app, ahead):
         )
         app.config["DASHBOARD_REFRESH"] = False
         assert not snapshots.storable(("overview", home, today))
+
+
+def test_figures_made_in_the_future_by_a_clock_ahead_are_not_used(app, login_as, data, ahead):
+    b = login_as("viewer")
+    _change(app)
+    with app.app_context():
+        db.session.execute(
+            sa.update(FigureSnapshot).values(made_at=utcnow() + timedelta(seconds=10))
+        )
+        db.session.commit()
+    with app.app_context():
+        figures_cache().clear()
+    with StatementCounter() as counter:
+        b.get(f"/dashboard/?year={_year()}")
+    assert not any("figure_snapshots.payload" in s for s in counter.statements)
+
+
+def test_the_bound_counts_from_when_the_data_was_read_not_written(app, data, ahead, monkeypatch):
+    real = snapshots.targets
+    first_computed = []
+
+    def targets(today):
+        made = dict(real(today))
+        key = next(iter(made))
+        compute = made[key]
+
+        def timed():
+            first_computed.append(utcnow())
+            return compute()
+
+        made[key] = timed
+        return made
+
+    monkeypatch.setattr(snapshots, "targets", targets)
+    _change(app)
+    with app.app_context():
+        made = db.session.scalars(sa.select(FigureSnapshot.made_at)).all()
+    assert made and max(made) <= first_computed[0]
