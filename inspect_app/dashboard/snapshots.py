@@ -5,11 +5,12 @@ the first load after a change that may move a figure (a submission, a rectificat
 plan) computed them again: 70–120 ms at a year's full size (bench/README.md), paid by whichever
 leader opened the dashboard first, once in each worker. Now each such commit queues the refresh
 task (audit's figures_changed signal, after the commit), which computes the coordinators' and
-viewers' home (the year's overview, no filters, and its charts) and the year's annual report
-in the job consumer, and stores them here for the data version it read: a page load that misses its own
-process's cache reads them in one statement instead of counting again. Until the task has run,
-or for any other filter, the page computes its figures as before: what is served is always the
-figures of the current data version, never older ones.
+viewers' home (the year's overview, no filters, and its charts) and the year's annual report in
+the job consumer, and stores them here for the data version it read. The statement a page load
+reads the data version with also tells whether they are stored; a load that misses its own
+process's cache then reads them in one statement instead of counting again. Until the task has
+run, or for any other filter, the page computes its figures as before: what is served is always
+the figures of the current data version, read within the cache's bound.
 
 Stored as typed JSON (dataclasses, dates and tuples tagged, decoded only into the figure
 classes listed here), not pickle: a row of the database is never code.
@@ -48,7 +49,8 @@ RENEW_TASK = "dashboard.renew"
 # Part of every stored key: a release that changes what the figures hold changes this, and
 # reads none of an older release's rows.
 FORMAT = 1
-# Rows of earlier days are read no more (a key holds its day); the task deletes them.
+# Rows of earlier days are read no more (a key holds its day); the task deletes those older
+# than this.
 KEEP = timedelta(days=2)
 # The lock row's key (never a sha256 hex: no figures are stored under it), how long a holder
 # may keep it before another refresh takes it over, and how many times one refresh computes
