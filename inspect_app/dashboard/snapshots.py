@@ -5,8 +5,8 @@ the first load after a change that may move a figure (a submission, a rectificat
 plan) computed them again: 70–120 ms at a year's full size (bench/README.md), paid by whichever
 leader opened the dashboard first, once in each worker. Now each such commit queues the refresh
 task (audit's figures_changed signal, after the commit), which computes the coordinators' and
-viewers' home (the year's overview, no filters, and its charts) and the year's annual report in
-the job consumer, and stores them here for the data version it read. The statement a page load
+viewers' home (the year's overview, no filters, and its charts), the year's annual report and
+the dashboard of the round under way in the job consumer, and stores them here for the data version it read. The statement a page load
 reads the data version with also tells whether they are stored; a load that misses its own
 process's cache then reads them in one statement instead of counting again. Until the task has
 run, or for any other filter, the page computes its figures as before: what is served is always
@@ -37,7 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..audit.services import figures_changed
 from ..clock import local_today
 from ..extensions import db
-from ..models import AuditHead, FigureSnapshot, utcnow
+from ..models import AuditHead, FigureSnapshot, Round, utcnow
 from ..reports import figures
 from ..transaction import read_snapshot
 from . import charts, services
@@ -127,21 +127,26 @@ def stored_key(key: tuple) -> str:
 
 
 def storable(key: tuple) -> bool:
-    """Whether the task stores figures under this key (targets): the home's scope (this year, no
-    filter), this year's annual report, today; and the task is on. Any other key is computed
-    without a look here, so a filtered page spends no statement on it."""
+    """Whether the task may store figures under this key (targets): this year without filters or
+    of a round of it, this year's annual report, today; and the task is on. Any other key (a
+    department, a unit kind, another year or day) is computed without a look here."""
     if not current_app.config.get("DASHBOARD_REFRESH"):
         return False
     today = local_today()
-    home = figures.Scope(year=today.year)
     match key:
         case ("overview", scope, day):
-            return scope == home and day == today
+            return _home_or_a_round(scope, today) and day == today
         case ("annual", year, day):
             return year == today.year and day == today
         case ("chart", _name, scope, day, _language):
-            return scope == home and day == today
+            return _home_or_a_round(scope, today) and day == today
     return False
+
+
+def _home_or_a_round(scope: figures.Scope, today: date) -> bool:
+    """This year without filters, or one of its rounds (the task stores the one under way; the
+    look for another costs nothing: the statement reads the data version anyway)."""
+    return scope == figures.Scope(year=today.year, round_id=scope.round_id)
 
 
 def version_and_stored(key: tuple) -> tuple[int | None, datetime | None]:
@@ -204,23 +209,39 @@ def targets(today: date) -> dict[tuple, Any]:
     """What the task computes: the key the page loads look up (routes.py) and how to compute
     it. The coordinators' and viewers' home is the dashboard of this year without filters, with
     its charts (their titles and labels in each of the app's languages, the figures counted
-    once), and the annual report, whose charts are the same."""
-    scope = figures.Scope(year=today.year)
+    once), and the annual report, whose charts are the same; then the same dashboard for the
+    round under way (services.current_round), a link away on the home."""
+    home = figures.Scope(year=today.year)
     made: dict[tuple, Any] = {
-        ("overview", scope, today): lambda: services.overview(scope, today),
         ("annual", today.year, today): lambda: services.annual_report(today.year, today),
     }
     shown = {}
     for locale in current_app.config["LANGUAGES"]:
         with force_locale(locale):
             shown[locale] = str(get_locale())  # as the chart route spells it
-    for name in services.CHARTS:
-        counted = functools.cache(functools.partial(services.chart_figures, name, scope, today))
-        for locale, spelled in shown.items():
-            made[("chart", name, scope, today, spelled)] = functools.partial(
-                _in_language, locale, _drawn, name, counted, scope
-            )
+    under_way = _round_under_way(today)
+    scopes = [home] + ([dataclasses.replace(home, round_id=under_way)] if under_way else [])
+    for scope in scopes:
+        made[("overview", scope, today)] = functools.partial(services.overview, scope, today)
+        for name in services.CHARTS:
+            counted = functools.cache(functools.partial(services.chart_figures, name, scope, today))
+            for locale, spelled in shown.items():
+                made[("chart", name, scope, today, spelled)] = functools.partial(
+                    _in_language, locale, _drawn, name, counted, scope
+                )
     return made
+
+
+def _round_under_way(today: date) -> int | None:
+    """The id of this year's round under way, as the home shows it (services.current_round,
+    which reads a round's status and dates)."""
+    rounds = db.session.execute(
+        sa.select(Round.id.label("round_id"), Round.status, Round.start_date, Round.end_date)
+        .where(Round.year == today.year)
+        .order_by(Round.seq)
+    ).all()
+    current = services.current_round(rounds, today)
+    return current.round_id if current is not None else None
 
 
 def _drawn(name: str, counted, scope: figures.Scope):
@@ -271,12 +292,12 @@ def _refresh_once(renew_before: datetime | None) -> tuple[int | None, int]:
     from .cache import data_version
 
     today = local_today()
-    wanted = {stored_key(key): (key, compute) for key, compute in targets(today).items()}
     read_at = utcnow()  # before the snapshot: the figures are no older than this
     with read_snapshot():
         version = data_version()
         if version is None:
             return None, 0
+        wanted = {stored_key(key): (key, compute) for key, compute in targets(today).items()}
         stored = {
             row.key: row
             for row in db.session.execute(

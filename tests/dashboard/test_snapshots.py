@@ -54,6 +54,12 @@ def _change(app, action: str = "rectification.verify") -> None:
         db.session.commit()
 
 
+def _due() -> int:
+    """What a refresh computes now: the home, its charts in each language, the annual report,
+    and the same for the round under way if there is one (in an app context)."""
+    return len(snapshots.targets(local_today()))
+
+
 def _rows(app) -> dict[str, int]:
     with app.app_context():
         return dict(db.session.execute(sa.select(FigureSnapshot.key, FigureSnapshot.version)).all())
@@ -165,7 +171,7 @@ def test_a_task_finding_its_version_stored_computes_nothing(app, data, ahead):
         assert snapshots.refresh() == 0
         db.session.execute(sa.delete(FigureSnapshot))
         db.session.commit()
-        assert snapshots.refresh() == len(snapshots.targets(local_today())) == 2 + 5 * 2
+        assert snapshots.refresh() == _due()
 
 
 def test_figures_older_than_the_cache_bound_are_not_served(app, login_as, data, ahead):
@@ -291,7 +297,8 @@ def test_a_lock_left_by_a_killed_consumer_is_taken_over(app, data, ahead):
     _change(app)
     rows = _rows(app)
     assert snapshots.LOCK not in rows  # taken, then let go
-    assert len(rows) == 2 + 5 * 2
+    with app.app_context():
+        assert len(rows) == _due()
 
 
 def test_a_change_made_while_a_refresh_computes_is_computed_before_it_leaves(
@@ -330,11 +337,12 @@ def test_a_refresh_that_keeps_meeting_changes_queues_itself_again(app, data, ahe
     monkeypatch.setattr(snapshots, "ROUNDS", 2)
     monkeypatch.setattr(snapshots, "_queue_refresh", lambda app: queued.append(app))
     with app.app_context():
-        assert snapshots.refresh() == 12 + 12  # two rounds, then queued again
+        due = _due()
+        assert snapshots.refresh() == 2 * due  # two rounds, then queued again
     assert queued == [app]
     monkeypatch.setattr(snapshots, "_let_go", real)
     with app.app_context():  # the task queued again
-        assert snapshots.refresh() == 12
+        assert snapshots.refresh() == due
         version = data_version()
     assert set(_rows(app).values()) == {version}
 
@@ -391,8 +399,9 @@ def test_each_charts_figures_are_counted_once_for_every_language(app, data, ahea
 
     monkeypatch.setattr(services, "chart_figures", counting)
     with app.app_context():
-        assert snapshots.refresh() == 2 + 5 * len(app.config["LANGUAGES"])
-    assert sorted(counted) == sorted(services.CHARTS)
+        scopes = len([k for k in snapshots.targets(local_today()) if k[0] == "overview"])
+        assert snapshots.refresh() == 1 + scopes * (1 + 5 * len(app.config["LANGUAGES"]))
+    assert sorted(counted) == sorted(list(services.CHARTS) * scopes)
 
 
 def test_only_the_keys_the_task_stores_are_looked_for(app, ahead):
@@ -405,11 +414,11 @@ def test_only_the_keys_the_task_stores_are_looked_for(app, ahead):
         assert set(snapshots.targets(today)) == {
             key for key in snapshots.targets(today) if snapshots.storable(key)
         }
-        # another day's, another year's or a filtered page's figures are never looked for
+        # another day's, another year's or a department's or unit kind's are never looked for
         assert not snapshots.storable(("overview", home, today - timedelta(days=1)))
         assert not snapshots.storable(("annual", today.year - 1, today))
         assert not snapshots.storable(("overview", Scope(year=today.year - 1), today))
-        assert not snapshots.storable(("overview", Scope(year=today.year, round_id=1), today))
+        assert snapshots.storable(("overview", Scope(year=today.year, round_id=1), today))
         assert not snapshots.storable(
             ("chart", "severity", Scope(year=today.year, department="PSB"), today, "en")
         )
@@ -453,3 +462,30 @@ def test_the_bound_counts_from_when_the_data_was_read_not_written(app, data, ahe
     with app.app_context():
         made = db.session.scalars(sa.select(FigureSnapshot.made_at)).all()
     assert made and max(made) <= first_computed[0]
+
+
+def test_the_round_under_way_is_computed_ahead_too(app, login_as, data, ahead):
+    """The home links to the round under way: its dashboard and charts are stored as well, and
+    loading it after a change counts nothing."""
+    round_id = data["rounds"][0].id
+    with app.app_context():
+        db.session.execute(sa.update(Round).values(status="closed"))
+        db.session.execute(
+            sa.update(Round).where(Round.id == round_id).values(status="active", year=_year())
+        )
+        db.session.commit()
+    b = login_as("viewer")
+    _change(app)
+    with app.app_context():
+        figures_cache().clear()
+        assert ("overview", Scope(year=_year(), round_id=round_id), local_today()) in (
+            snapshots.targets(local_today())
+        )
+    for url in (
+        f"/dashboard/?year={_year()}&round={round_id}",
+        f"/dashboard/charts/status.svg?year={_year()}&round={round_id}",
+    ):
+        with StatementCounter() as counter:
+            assert b.get(url).status_code == 200
+        assert any("figure_snapshots.payload" in s for s in counter.statements), url
+        assert not [s for s in counter.statements if "findings" in s], url
