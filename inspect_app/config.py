@@ -174,8 +174,8 @@ class Defaults:
     # (dashboard/cache.py); 0 computes them at every page load.
     DASHBOARD_CACHE_SECONDS = 300
     # After each change that may move a figure, the job consumer computes the coordinators' and
-    # viewers' home and the year's annual report ahead of the next page load
-    # (dashboard/snapshots.py); needs the cache on.
+    # viewers' home, the round under way's dashboard and the year's annual report ahead of the
+    # next page load (dashboard/snapshots.py); needs the cache on.
     DASHBOARD_REFRESH = True
     # A non-compliant veto item (一票否决) caps an inspection's score at this value.
     VETO_SCORE_CAP = 59

@@ -8,10 +8,11 @@ serve as the figures' version: one cheap statement tells whether what this proce
 still true. DASHBOARD_CACHE_SECONDS bounds the age of an entry anyway, for changes made outside
 the app (a restore, a hand edit); 0 turns the cache off.
 
-For the keys the refresh task stores (snapshots.py: the home, its charts, the annual report), the
-same statement that reads the data version tells whether the task stored their figures for it,
-and a miss in this process reads them (one more statement) rather than computing them; they are
-kept no longer than DASHBOARD_CACHE_SECONDS from when the task made them.
+For the keys the refresh task stores (snapshots.py: this year's dashboard without filters or of a
+round, its charts, the annual report), the same statement that reads the data version tells
+whether the task stored their figures for it, and a miss in this process reads them (one more
+statement) rather than computing them; they are kept no longer than DASHBOARD_CACHE_SECONDS from
+when the task read the data.
 """
 
 from __future__ import annotations
@@ -37,7 +38,12 @@ def data_version() -> int | None:
     every commit that holds one (audit.services.may_change_figures), and not with answers to
     inspections not yet done, logins or background jobs, which change no figure (so a field
     day's answer batches do not turn the figures kept cold)."""
-    return db.session.scalar(sa.select(sa.func.sum(AuditHead.figure_events)))
+    return db.session.scalar(version_select())
+
+
+def version_select() -> sa.Select:
+    """data_version's statement (snapshots.py reads it beside the stored figures' time)."""
+    return sa.select(sa.func.sum(AuditHead.figure_events))
 
 
 class FigureCache:

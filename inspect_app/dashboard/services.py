@@ -218,14 +218,15 @@ def _rounds(rows: list[RoundRow], scope: Scope) -> Chart:
 
 # Each chart: its figures (the statements, in no language) and its drawing's words (in the
 # user's language), apart, so the refresh task counts once for every language (snapshots.py).
+def _problems_by(dimension: str):
+    return lambda scope, today: figures.findings_by(scope, dimension)
+
+
 CHARTS = {
-    "severity": (lambda scope, today: figures.findings_by(scope, "severity"), _severity),
-    "departments": (
-        lambda scope, today: figures.findings_by(scope, "lead_department"),
-        _departments,
-    ),
-    "categories": (lambda scope, today: figures.findings_by(scope, "category"), _categories),
-    "status": (lambda scope, today: figures.findings_by(scope, "status"), _status),
+    "severity": (_problems_by("severity"), _severity),
+    "departments": (_problems_by("lead_department"), _departments),
+    "categories": (_problems_by("category"), _categories),
+    "status": (_problems_by("status"), _status),
     "rounds": (figures.per_round, _rounds),
 }
 

@@ -6,9 +6,10 @@ plan) computed them again: 70–120 ms at a year's full size (bench/README.md), 
 leader opened the dashboard first, once in each worker. Now each such commit queues the refresh
 task (audit's figures_changed signal, after the commit), which computes the coordinators' and
 viewers' home (the year's overview, no filters, and its charts), the year's annual report and
-the dashboard of the round under way in the job consumer, and stores them here for the data version it read. The statement a page load
-reads the data version with also tells whether they are stored; a load that misses its own
-process's cache then reads them in one statement instead of counting again. Until the task has
+the dashboard of the round under way in the job consumer, and stores them here for the data
+version it read. The statement a page load reads the data version with also tells whether they
+are stored; a load that misses its own process's cache then reads them in one statement
+instead of counting again. Until the task has
 run, or for any other filter, the page computes its figures as before: what is served is always
 the figures of the current data version, read within the cache's bound.
 
@@ -37,7 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..audit.services import figures_changed
 from ..clock import local_today
 from ..extensions import db
-from ..models import AuditHead, FigureSnapshot, Round, utcnow
+from ..models import FigureSnapshot, Round, utcnow
 from ..reports import figures
 from ..transaction import read_snapshot
 from . import charts, services
@@ -152,7 +153,9 @@ def _home_or_a_round(scope: figures.Scope, today: date) -> bool:
 def version_and_stored(key: tuple) -> tuple[int | None, datetime | None]:
     """The data version (cache.data_version) and, in the same statement, when the figures stored
     for the key at that version were made (None when there are none)."""
-    version = sa.select(sa.func.sum(AuditHead.figure_events)).scalar_subquery()
+    from .cache import version_select
+
+    version = version_select().scalar_subquery()
     made = (
         sa.select(FigureSnapshot.made_at)
         .where(FigureSnapshot.key == stored_key(key), FigureSnapshot.version == version)
@@ -326,7 +329,8 @@ def _refresh_once(renew_before: datetime | None) -> tuple[int | None, int]:
 
 def _take_lock(mark: datetime) -> bool:
     """Take the lock row (made, or taken over when older than LOCK_STALE: a consumer stopped at
-    once, or killed, while it held it; its threads end without a `finally`); commits. False when another refresh holds it."""
+    once, or killed, while it held it; its threads end without a `finally`); commits. False
+    when another refresh holds it."""
     insert = _insert()
     stmt = insert.values(key=LOCK, version=0, made_at=mark, payload="")
     taken = db.session.scalar(

@@ -33,7 +33,10 @@ def test_the_embedded_queue_is_a_sqlite_file_only_the_app_may_read(database_url,
     assert stat.S_IMODE(queue_file.parent.stat().st_mode) == 0o700
 
 
-def test_with_redis_the_queue_is_in_redis(database_url, tmp_path):
+def test_with_redis_the_queue_is_in_redis_and_gives_up_on_it_within_seconds(database_url, tmp_path):
+    """On the server and database configured. A Redis host gone dark (packets dropped, not
+    refused) costs a request that queues a task 1 s to connect or 3 s for a reply, not the
+    client's default of 5 s (above huey's 1 s wait for a task)."""
     app = _app(
         database_url,
         tmp_path,
@@ -41,24 +44,12 @@ def test_with_redis_the_queue_is_in_redis(database_url, tmp_path):
         REDIS_URL="redis://127.0.0.1:6379/15",
         RATELIMIT_STORAGE_URI="memory://",
     )
-    assert type(app.extensions["jobs"].huey).__name__ == "RedisHuey"
-
-
-def test_the_queue_gives_up_on_an_unreachable_redis_within_seconds(database_url, tmp_path):
-    """A Redis host gone dark (packets dropped, not refused) costs a request that queues a task
-    1 s to connect or 3 s for a reply, not the client's default of 5 s (above huey's 1 s wait
-    for a task); the same server and database as configured."""
-    app = _app(
-        database_url,
-        tmp_path,
-        JOBS_IMMEDIATE=False,
-        REDIS_URL="redis://127.0.0.1:6379/15",
-        RATELIMIT_STORAGE_URI="memory://",
-    )
-    kwargs = app.extensions["jobs"].huey.storage.pool.connection_kwargs
+    huey = app.extensions["jobs"].huey
+    assert type(huey).__name__ == "RedisHuey"
+    kwargs = huey.storage.pool.connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.1", 6379, 15)
     assert kwargs["socket_connect_timeout"] == queue.CONNECT_TIMEOUT == 1.0
     assert kwargs["socket_timeout"] == queue.REPLY_TIMEOUT == 3.0
-    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.1", 6379, 15)
 
 
 def test_jobs_settings_default_to_the_instance_folder_and_a_day(database_url, tmp_path):
