@@ -8,11 +8,12 @@ serve as the figures' version: one cheap statement tells whether what this proce
 still true. DASHBOARD_CACHE_SECONDS bounds the age of an entry anyway, for changes made outside
 the app (a restore, a hand edit); 0 turns the cache off.
 
-For the keys the refresh task stores (snapshots.py: this year's dashboard without filters or of a
-round, its charts, the annual report), the same statement that reads the data version tells
+For the keys the refresh task may store (snapshots.py: this year's dashboard, with or without
+filters, its charts, the annual report), the same statement that reads the data version tells
 whether the task stored their figures for it, and a miss in this process reads them (one more
 statement) rather than computing them; they are kept no longer than DASHBOARD_CACHE_SECONDS from
-when the task read the data.
+when the task read the data. A load that finds none stored computes them and asks the task to
+keep that view ahead from then on (snapshots.computed).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class FigureCache:
         if not seconds:
             return compute()
         now, stored_at = time.monotonic(), None
-        if snapshots.storable(key):  # the version, and whether the task stored the figures
+        storable = snapshots.storable(key)
+        if storable:  # the version, and whether the task stored the figures
             version, stored_at = snapshots.version_and_stored(key)
         else:
             version = data_version()
@@ -79,6 +81,8 @@ class FigureCache:
                     expires = now + seconds - max(age, 0.0)
         if value is None:
             value = compute()
+            if storable and stored_at is None:  # none stored: a view to keep ahead?
+                snapshots.computed(key)
         with self.lock:
             self.items[key] = (version, expires, value)
             self.items.move_to_end(key)

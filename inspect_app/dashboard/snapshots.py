@@ -9,9 +9,15 @@ viewers' home (the year's overview, no filters, and its charts), the year's annu
 the dashboard of the round under way in the job consumer, and stores them here for the data
 version it read. The statement a page load reads the data version with also tells whether they
 are stored; a load that misses its own process's cache then reads them in one statement
-instead of counting again. Until the task has
-run, or for any other filter, the page computes its figures as before: what is served is always
-the figures of the current data version, read within the cache's bound.
+instead of counting again.
+
+Any other view of this year (a round, a lead department, a unit kind) is kept ahead once it has
+been asked for: a page load that found none stored computes the figures itself, as before, and
+queues the keep task, which marks the view as asked (a row whose key starts with ASKED, holding
+its scope) and refreshes; from then on every refresh computes it too, for the
+DASHBOARD_KEPT_VIEWS views asked for last within ASKED_KEEP. Until the task has run the page
+computes its figures: what is served is always the figures of the current data version, read
+within the cache's bound.
 
 Stored as typed JSON (dataclasses, dates and tuples tagged, decoded only into the figure
 classes listed here), not pickle: a row of the database is never code.
@@ -38,7 +44,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..audit.services import figures_changed
 from ..clock import local_today
 from ..extensions import db
-from ..models import FigureSnapshot, Round, utcnow
+from ..labels import LEAD_LABELS
+from ..models import UNIT_KINDS, FigureSnapshot, Round, utcnow
 from ..reports import figures
 from ..transaction import read_snapshot
 from . import charts, services
@@ -47,6 +54,14 @@ TASK = "dashboard.refresh"
 # Every minute: what is missing (a new day's keys) or half as old as DASHBOARD_CACHE_SECONDS is
 # computed again, so a page load finds figures made within the bound whenever a consumer runs.
 RENEW_TASK = "dashboard.renew"
+# Queued by a page load that computed a view with a filter itself: keep that view ahead.
+KEEP_TASK = "dashboard.keep"
+# An asked-for view's marker: its key starts with this (a sha256 hex never does), its payload is
+# the view's scope, its made_at when it was last asked for; dropped after ASKED_KEEP (a view kept
+# ahead is asked for again only at a load that finds its figures not yet stored: after a change,
+# before the refresh, or the first load once it was dropped).
+ASKED = "asked-"
+ASKED_KEEP = timedelta(days=7)
 # Part of every stored key: a release that changes what the figures hold changes this, and
 # reads none of an older release's rows.
 FORMAT = 1
@@ -63,6 +78,9 @@ LOCK_STALE = timedelta(seconds=90)
 ROUNDS = 5
 QUIET = 30  # seconds without queueing after the queue could not be reached
 QUIET_UNTIL = "dashboard.refresh_quiet_until"  # in app.extensions: this app's own
+# In app.extensions: the views this process asked to keep, and until when it does not ask again
+# (the page and its five charts miss together; one task is enough).
+ASKED_RECENTLY = "dashboard.asked_recently"
 log = logging.getLogger(__name__)
 
 _CLASSES = {
@@ -128,26 +146,26 @@ def stored_key(key: tuple) -> str:
 
 
 def storable(key: tuple) -> bool:
-    """Whether the task may store figures under this key (targets): this year without filters or
-    of a round of it, this year's annual report, today; and the task is on. Any other key (a
-    department, a unit kind, another year or day) is computed without a look here."""
+    """Whether the task may store figures under this key (targets): this year's dashboard, with
+    or without filters, and its charts, this year's annual report, today; and the task is on.
+    Any other key (another year or day) is computed without a look here. (The look costs
+    nothing: the statement reads the data version anyway.)"""
     if not current_app.config.get("DASHBOARD_REFRESH"):
         return False
     today = local_today()
     match key:
         case ("overview", scope, day):
-            return _home_or_a_round(scope, today) and day == today
+            return _this_year(scope, today) and day == today
         case ("annual", year, day):
             return year == today.year and day == today
         case ("chart", _name, scope, day, _language):
-            return _home_or_a_round(scope, today) and day == today
+            return _this_year(scope, today) and day == today
     return False
 
 
-def _home_or_a_round(scope: figures.Scope, today: date) -> bool:
-    """This year without filters, or one of its rounds (the task stores the one under way; the
-    look for another costs nothing: the statement reads the data version anyway)."""
-    return scope == figures.Scope(year=today.year, round_id=scope.round_id)
+def _this_year(scope: figures.Scope, today: date) -> bool:
+    """A dashboard's scope of this year (its filters: a round, a department, a unit kind)."""
+    return isinstance(scope, figures.Scope) and scope.year == today.year and scope.unit_id is None
 
 
 def version_and_stored(key: tuple) -> tuple[int | None, datetime | None]:
@@ -222,8 +240,14 @@ def targets(today: date) -> dict[tuple, Any]:
     for locale in current_app.config["LANGUAGES"]:
         with force_locale(locale):
             shown[locale] = str(get_locale())  # as the chart route spells it
-    under_way = _round_under_way(today)
-    scopes = [home] + ([dataclasses.replace(home, round_id=under_way)] if under_way else [])
+    rounds = _rounds(today)
+    under_way = services.current_round(rounds, today)
+    scopes = [home]
+    if under_way is not None:
+        scopes.append(dataclasses.replace(home, round_id=under_way.round_id))
+    for scope in asked_scopes(today, {r.round_id for r in rounds}):
+        if scope not in scopes:
+            scopes.append(scope)
     for scope in scopes:
         made[("overview", scope, today)] = functools.partial(services.overview, scope, today)
         for name in services.CHARTS:
@@ -235,16 +259,125 @@ def targets(today: date) -> dict[tuple, Any]:
     return made
 
 
-def _round_under_way(today: date) -> int | None:
-    """The id of this year's round under way, as the home shows it (services.current_round,
-    which reads a round's status and dates)."""
-    rounds = db.session.execute(
+def _rounds(today: date) -> list:
+    """This year's rounds with what services.current_round reads (the round under way, as the
+    home shows it: a round's status and dates)."""
+    return db.session.execute(
         sa.select(Round.id.label("round_id"), Round.status, Round.start_date, Round.end_date)
         .where(Round.year == today.year)
         .order_by(Round.seq)
     ).all()
-    current = services.current_round(rounds, today)
-    return current.round_id if current is not None else None
+
+
+# --- views asked for ---------------------------------------------------------------------------
+
+
+def _is_asked() -> sa.ColumnElement[bool]:
+    return FigureSnapshot.key.startswith(ASKED)
+
+
+def _asked_key(scope: figures.Scope) -> str:
+    return ASKED + stored_key(("asked", scope))[: 64 - len(ASKED)]
+
+
+def asked_scopes(today: date, round_ids: set[int]) -> list[figures.Scope]:
+    """The views asked for last (at most DASHBOARD_KEPT_VIEWS, newest first) that are still
+    views of this year's dashboard."""
+    limit = current_app.config.get("DASHBOARD_KEPT_VIEWS") or 0
+    if limit <= 0:
+        return []
+    payloads = db.session.scalars(
+        sa.select(FigureSnapshot.payload)
+        .where(_is_asked())
+        .order_by(FigureSnapshot.made_at.desc())
+        .limit(limit)
+    )
+    return [s for s in (_view(p, today, round_ids) for p in payloads) if s is not None]
+
+
+def _view(payload: str, today: date, round_ids: set[int]) -> figures.Scope | None:
+    """An asked-for view's scope, if it is one the dashboard shows: this year, not the home (the
+    task computes it anyway), a round of this year, a lead department and a unit kind we know.
+    None for anything else (the queue's argument is checked like a request's)."""
+    try:
+        scope = decode(json.loads(payload))
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
+        return None
+    if not isinstance(scope, figures.Scope) or not _this_year(scope, today):
+        return None
+    checks = (
+        (scope.round_id, int, round_ids),
+        (scope.department, str, LEAD_LABELS),
+        (scope.unit_kind, str, UNIT_KINDS),
+    )
+    for value, kind, allowed in checks:
+        if value is not None and (type(value) is not kind or value not in allowed):
+            return None
+    if scope == figures.Scope(year=today.year):
+        return None
+    return scope
+
+
+def computed(key: tuple) -> None:
+    """A page load computed a storable key's figures itself, none being stored for the data
+    version. For a dashboard with a filter (or one of its charts), queue the keep task, so the
+    task computes that view ahead from now on; a process asks for a view once in QUIET seconds."""
+    match key:
+        case ("overview", scope, _day) | ("chart", _, scope, _day, _):
+            pass
+        case _:
+            return
+    app = current_app._get_current_object()
+    if not app.config.get("DASHBOARD_KEPT_VIEWS") or scope == figures.Scope(year=scope.year):
+        return
+    asked = app.extensions.setdefault(ASKED_RECENTLY, {})
+    now = time.monotonic()
+    if now < asked.get(scope, 0.0):
+        return
+    if len(asked) > 256:  # a bound on what a process remembers, not on what it asks
+        asked.clear()
+    asked[scope] = now + QUIET
+    _queue(app, KEEP_TASK, json.dumps(encode(scope), separators=(",", ":")))
+
+
+def keep(asked: str) -> int:
+    """The keep task: mark the view (a scope as JSON, from computed()) as asked for now, keep the
+    DASHBOARD_KEPT_VIEWS asked for last, and refresh. Returns how many figures were computed
+    (0 for a view the dashboard does not show, or when the refresh is off). The mark is
+    committed even when another refresh holds the lock: the next one, or the renewal within a
+    minute, computes the view."""
+    cfg = current_app.config
+    limit = cfg.get("DASHBOARD_KEPT_VIEWS") or 0
+    if limit <= 0 or not cfg["DASHBOARD_CACHE_SECONDS"] or not cfg.get("DASHBOARD_REFRESH"):
+        return 0
+    today = local_today()
+    round_ids = set(db.session.scalars(sa.select(Round.id).where(Round.year == today.year)))
+    scope = _view(asked, today, round_ids) if isinstance(asked, str) else None
+    if scope is None:
+        log.warning("The dashboard's keep task was asked for a view it does not show.")
+        return 0
+    stmt = _insert().values(
+        key=_asked_key(scope),
+        version=0,
+        made_at=utcnow(),
+        payload=json.dumps(encode(scope), separators=(",", ":")),
+    )
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[FigureSnapshot.key], set_={"made_at": stmt.excluded.made_at}
+        )
+    )
+    newest = (
+        sa.select(FigureSnapshot.key)
+        .where(_is_asked())
+        .order_by(FigureSnapshot.made_at.desc())
+        .limit(limit)
+    )
+    db.session.execute(
+        sa.delete(FigureSnapshot).where(_is_asked(), FigureSnapshot.key.not_in(newest))
+    )
+    db.session.commit()
+    return refresh()
 
 
 def _drawn(name: str, counted, scope: figures.Scope):
@@ -318,9 +451,14 @@ def _refresh_once(renew_before: datetime | None) -> tuple[int | None, int]:
             counted.append((key, compute()))
     for key, value in counted:
         write(key, version, value, read_at)
+    now = utcnow()
     db.session.execute(
         sa.delete(FigureSnapshot).where(
-            FigureSnapshot.made_at < utcnow() - KEEP, FigureSnapshot.key != LOCK
+            FigureSnapshot.key != LOCK,
+            sa.or_(
+                sa.and_(~_is_asked(), FigureSnapshot.made_at < now - KEEP),
+                sa.and_(_is_asked(), FigureSnapshot.made_at < now - ASKED_KEEP),
+            ),
         )
     )
     db.session.commit()
@@ -374,16 +512,20 @@ def _queue_refresh(app: Flask, **_kw) -> None:
     cfg = app.config
     if not cfg.get("DASHBOARD_REFRESH") or not cfg.get("DASHBOARD_CACHE_SECONDS"):
         return
+    _queue(app, TASK)
+
+
+def _queue(app: Flask, task: str, *args: str) -> None:
     runtime = app.extensions.get("jobs")
-    if runtime is None or not runtime.has_task(TASK):
+    if runtime is None or not runtime.has_task(task):
         return
     if time.monotonic() < app.extensions.get(QUIET_UNTIL, 0.0):
         return
     try:
-        runtime.call(TASK)
+        runtime.call(task, *args)
     except Exception:
         app.extensions[QUIET_UNTIL] = time.monotonic() + QUIET
-        log.exception("Could not queue the dashboard's refresh; not trying for %d s", QUIET)
+        log.exception("Could not queue the dashboard's %s; not trying for %d s", task, QUIET)
 
 
 figures_changed.connect(_queue_refresh)
@@ -393,4 +535,5 @@ def init_app(app: Flask) -> None:
     """Add the refresh tasks to the app's job queue (after jobs.init_app)."""
     runtime = app.extensions["jobs"]
     runtime.add_task(TASK, refresh)
+    runtime.add_task(KEEP_TASK, keep)
     runtime.add_task(RENEW_TASK, renew, periodic=crontab())  # every minute

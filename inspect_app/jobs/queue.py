@@ -103,9 +103,10 @@ class Runtime:
         huey.signal(SIGNAL_INTERRUPTED)(interrupted)
         return huey
 
-    def add_task(self, name: str, fn: Callable[[], None], *, periodic: crontab | None = None):
-        """A task of another package, without arguments, run in an app context of its own (the
-        dashboard's refresh); with `periodic`, run on that schedule by consumers started without
+    def add_task(self, name: str, fn: Callable[..., None], *, periodic: crontab | None = None):
+        """A task of another package, run in an app context of its own (the dashboard's
+        refresh); its arguments, if any, are plain values (huey pickles them into the queue);
+        with `periodic` (no arguments), run on that schedule by consumers started without
         --no-periodic. Added while the app is made, before the queue is first used."""
         if self._huey is not None:
             raise RuntimeError("tasks are added before the queue is first used")
@@ -114,10 +115,10 @@ class Runtime:
     def has_task(self, name: str) -> bool:
         return name in self._extra
 
-    def call(self, name: str) -> None:
-        """Queue an added task (in immediate mode: run it now)."""
+    def call(self, name: str, *args: str | int) -> None:
+        """Queue an added task with its arguments (in immediate mode: run it now)."""
         self.huey  # noqa: B018 - makes the tasks
-        self._tasks[name]()
+        self._tasks[name](*args)
 
     def enqueue(self, job_id: str) -> None:
         """Queue a job's task (in immediate mode: run it now, before returning)."""
@@ -133,10 +134,10 @@ def _context(app: Flask):
         yield
 
 
-def _in_context(app: Flask, fn: Callable[[], None]) -> Callable[[], None]:
-    def task() -> None:
+def _in_context(app: Flask, fn: Callable[..., None]) -> Callable[..., None]:
+    def task(*args) -> None:
         with _context(app):
-            fn()
+            fn(*args)
 
     task.__name__ = fn.__name__
     return task

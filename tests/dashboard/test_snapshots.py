@@ -27,10 +27,12 @@ def ahead(app):
     """The cache on, with the refresh task (the default), and this process's cache empty."""
     app.config.update(DASHBOARD_CACHE_SECONDS=300, DASHBOARD_REFRESH=True)
     app.extensions.pop(snapshots.QUIET_UNTIL, None)
+    app.extensions.pop(snapshots.ASKED_RECENTLY, None)
     with app.app_context():
         figures_cache().clear()
     yield
     app.extensions.pop(snapshots.QUIET_UNTIL, None)
+    app.extensions.pop(snapshots.ASKED_RECENTLY, None)
     app.config.update(DASHBOARD_CACHE_SECONDS=0)
     with app.app_context():
         figures_cache().clear()
@@ -404,7 +406,7 @@ def test_each_charts_figures_are_counted_once_for_every_language(app, data, ahea
     assert sorted(counted) == sorted(list(services.CHARTS) * scopes)
 
 
-def test_only_the_keys_the_task_stores_are_looked_for(app, ahead):
+def test_only_the_keys_the_task_may_store_are_looked_for(app, ahead):
     with app.app_context():
         today = local_today()
         home = Scope(year=today.year)
@@ -419,9 +421,11 @@ def test_only_the_keys_the_task_stores_are_looked_for(app, ahead):
         assert not snapshots.storable(("annual", today.year - 1, today))
         assert not snapshots.storable(("overview", Scope(year=today.year - 1), today))
         assert snapshots.storable(("overview", Scope(year=today.year, round_id=1), today))
-        assert not snapshots.storable(
+        # a view with a filter: stored once asked for (test_a_view_with_a_filter_is_kept_...)
+        assert snapshots.storable(
             ("chart", "severity", Scope(year=today.year, department="PSB"), today, "en")
         )
+        assert not snapshots.storable(("overview", Scope(year=today.year, unit_id=1), today))
         app.config["DASHBOARD_REFRESH"] = False
         assert not snapshots.storable(("overview", home, today))
 
@@ -489,3 +493,215 @@ def test_the_round_under_way_is_computed_ahead_too(app, login_as, data, ahead):
             assert b.get(url).status_code == 200
         assert any("figure_snapshots.payload" in s for s in counter.statements), url
         assert not [s for s in counter.statements if "findings" in s], url
+
+
+# --- views asked for ---------------------------------------------------------------------------
+
+
+def _asked(app) -> list[Scope]:
+    with app.app_context():
+        payloads = db.session.scalars(
+            sa.select(FigureSnapshot.payload)
+            .where(FigureSnapshot.key.startswith(snapshots.ASKED))
+            .order_by(FigureSnapshot.made_at.desc())
+        )
+        return [snapshots.decode(json.loads(p)) for p in payloads]
+
+
+def _forget_asking(app) -> None:
+    """Another worker: nothing kept, nothing asked for lately."""
+    app.extensions.pop(snapshots.ASKED_RECENTLY, None)
+    with app.app_context():
+        figures_cache().clear()
+
+
+def _get(b, url: str) -> tuple[str, list[str]]:
+    with StatementCounter() as counter:
+        response = b.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True), counter.statements
+
+
+def _counted(statements: list[str]) -> bool:
+    return any("findings" in s for s in statements)
+
+
+@pytest.fixture
+def consumer(app, monkeypatch):
+    """The keep tasks page loads queue, run when the test says, after the request, as a consumer
+    runs them. (Inline, in the tests' immediate mode, a task run inside a GET request commits
+    into the request's savepoint, which the request rolls back at its end.)"""
+    queued = []
+    real = snapshots._queue
+
+    def queue(app, task, *args):
+        if task == snapshots.KEEP_TASK:
+            queued.append(args)
+        else:
+            real(app, task, *args)
+
+    monkeypatch.setattr(snapshots, "_queue", queue)
+
+    def run() -> int:
+        ran = len(queued)
+        while queued:
+            app.extensions["jobs"].call(snapshots.KEEP_TASK, *queued.pop(0))
+        return ran
+
+    return run
+
+
+def test_a_view_with_a_filter_is_kept_ahead_once_asked_for(app, login_as, data, ahead, consumer):
+    """The first load of a department's view counts its figures and asks the task to keep the
+    view; then it and its charts are read as stored, also after a change."""
+    b = login_as("viewer")
+    _change(app)
+    view = f"/dashboard/?year={_year()}&department=PSB&kind=soe"
+    chart = f"/dashboard/charts/severity.svg?year={_year()}&department=PSB&kind=soe"
+    _forget_asking(app)
+    first, statements = _get(b, view)
+    assert _counted(statements)
+    assert consumer() == 1
+    assert _asked(app) == [Scope(year=_year(), department="PSB", unit_kind="soe")]
+    for _turn in range(2):
+        _forget_asking(app)
+        for url in (view, chart):
+            html, statements = _get(b, url)
+            assert any("figure_snapshots.payload" in s for s in statements), url
+            assert not _counted(statements), url
+        assert kpis(html if url == view else _get(b, view)[0]) == kpis(first)
+        _change(app)  # its refresh computes the view again, for the new version
+    # what was stored is what the page computes
+    _forget_asking(app)
+    app.config["DASHBOARD_REFRESH"] = False
+    computed, statements = _get(b, view)
+    assert _counted(statements) and kpis(computed) == kpis(first)
+
+
+def test_the_home_is_not_asked_for(app, login_as, data, ahead, monkeypatch):
+    asked = []
+    monkeypatch.setattr(snapshots, "_queue", lambda app, task, *args: asked.append(task))
+    b = login_as("viewer")
+    _forget_asking(app)
+    _get(b, f"/dashboard/?year={_year()}")  # the task has not run: computed, not asked for
+    assert asked == []
+    _get(b, f"/dashboard/?year={_year()}&department=CAC")
+    assert asked == [snapshots.KEEP_TASK]
+
+
+def test_a_process_asks_for_a_view_once_while_its_page_and_charts_miss(
+    app, data, ahead, monkeypatch
+):
+    asked = []
+    monkeypatch.setattr(snapshots, "_queue", lambda app, task, *args: asked.append(args))
+    with app.test_request_context():
+        today = local_today()
+        scope = Scope(year=today.year, department="CAC")
+        snapshots.computed(("overview", scope, today))
+        for name in services.CHARTS:
+            snapshots.computed(("chart", name, scope, today, "en"))
+        snapshots.computed(("annual", today.year, today))  # stored anyway
+        assert len(asked) == 1
+        assert snapshots.decode(json.loads(asked[0][0])) == scope
+        app.config["DASHBOARD_KEPT_VIEWS"] = 0
+        try:
+            snapshots.computed(("overview", Scope(year=today.year, department="PSB"), today))
+        finally:
+            app.config["DASHBOARD_KEPT_VIEWS"] = 12
+        assert len(asked) == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"$":"Scope","v":[2000,null,"PSB",null,null]}',  # another year
+        '{"$":"Scope","v":[YEAR,null,null,null,null]}',  # the home: computed anyway
+        '{"$":"Scope","v":[YEAR,null,"FBI",null,null]}',  # a department we do not know
+        '{"$":"Scope","v":[YEAR,null,null,"bank",null]}',  # a unit kind we do not know
+        '{"$":"Scope","v":[YEAR,null,["PSB"],null,null]}',  # not a code
+        '{"$":"Scope","v":[YEAR,999999,null,null,null]}',  # not a round of this year
+        '{"$":"Scope","v":[YEAR,null,"PSB",null,1]}',  # one unit: not a dashboard view
+        '{"$":"Scope","v":[YEAR]}',
+        '{"$":"Popen","v":[]}',
+        "not json",
+    ],
+)
+def test_a_view_the_dashboard_does_not_show_is_not_kept(app, data, ahead, payload):
+    with app.app_context():
+        assert snapshots.keep(payload.replace("YEAR", str(_year()))) == 0
+    assert _asked(app) == []
+
+
+def test_a_round_of_this_year_is_a_view_to_keep(app, data, ahead):
+    round_id = data["rounds"][0].id
+    with app.app_context():
+        db.session.execute(sa.update(Round).where(Round.id == round_id).values(year=_year()))
+        db.session.commit()
+        scope = Scope(year=_year(), round_id=round_id, department="CAC")
+        assert snapshots.keep(json.dumps(snapshots.encode(scope))) > 0
+        assert ("overview", scope, local_today()) in snapshots.targets(local_today())
+    assert _asked(app) == [scope]
+
+
+def test_only_the_views_asked_for_last_are_kept(app, data, ahead, monkeypatch):
+    app.config["DASHBOARD_KEPT_VIEWS"] = 2
+    try:
+        with app.app_context():
+            for code in ("CAC", "PSB", "MIIT"):
+                scope = Scope(year=_year(), department=code)
+                snapshots.keep(json.dumps(snapshots.encode(scope)))
+            # asked for again: the newest now
+            snapshots.keep(json.dumps(snapshots.encode(Scope(year=_year(), department="PSB"))))
+            kept = {k[1] for k in snapshots.targets(local_today()) if k[0] == "overview"}
+        assert [s.department for s in _asked(app)] == ["PSB", "MIIT"]
+        assert set(_asked(app)) <= kept
+        assert Scope(year=_year(), department="CAC") not in kept
+    finally:
+        app.config["DASHBOARD_KEPT_VIEWS"] = 12
+
+
+def test_a_view_not_asked_for_in_a_week_is_dropped(app, data, ahead):
+    with app.app_context():
+        for code in ("CAC", "PSB"):
+            snapshots.keep(json.dumps(snapshots.encode(Scope(year=_year(), department=code))))
+        for code, days in (("CAC", 6), ("PSB", 8)):
+            key = snapshots._asked_key(Scope(year=_year(), department=code))
+            db.session.execute(
+                sa.update(FigureSnapshot)
+                .where(FigureSnapshot.key == key)
+                .values(made_at=utcnow() - timedelta(days=days))
+            )
+        db.session.commit()
+        snapshots.refresh()
+    assert [s.department for s in _asked(app)] == ["CAC"]
+
+
+def test_no_view_is_kept_when_none_are_to_be(app, login_as, data, ahead):
+    app.config["DASHBOARD_KEPT_VIEWS"] = 0
+    try:
+        b = login_as("viewer")
+        _forget_asking(app)
+        _get(b, f"/dashboard/?year={_year()}&department=PSB")
+        with app.app_context():
+            assert (
+                snapshots.keep(json.dumps(snapshots.encode(Scope(year=_year(), department="PSB"))))
+                == 0
+            )
+        assert _asked(app) == []
+    finally:
+        app.config["DASHBOARD_KEPT_VIEWS"] = 12
+
+
+def test_a_queue_that_cannot_be_reached_costs_the_view_nothing(
+    app, login_as, data, ahead, monkeypatch
+):
+    def down(name, *args):
+        raise ConnectionError("the queue is down")
+
+    monkeypatch.setattr(app.extensions["jobs"], "call", down)
+    b = login_as("viewer")
+    _forget_asking(app)
+    html, _statements = _get(b, f"/dashboard/?year={_year()}&department=PSB")
+    assert kpis(html)
+    assert _asked(app) == []
+    assert app.extensions[snapshots.QUIET_UNTIL] > 0

@@ -184,3 +184,31 @@ def test_a_change_that_may_move_a_figure_has_the_consumer_compute_the_dashboard(
             break
         time.sleep(0.1)
     assert stored == [version] * expected, worker.poll()
+
+
+def test_a_view_asked_for_is_kept_by_the_consumer(queued_app, worker):
+    """dashboard/snapshots.py: a page load that computed a view with a filter queues the keep
+    task with the view's scope; the consumer marks it asked for and stores its figures."""
+    import json
+
+    from inspect_app.clock import local_today
+    from inspect_app.dashboard import snapshots
+    from inspect_app.models import FigureSnapshot
+    from inspect_app.reports.figures import Scope
+
+    scope = Scope(year=local_today().year, department="PSB")
+    overview = snapshots.stored_key(("overview", scope, local_today()))
+    with queued_app.app_context():
+        db.session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.key == snapshots.LOCK))
+        db.session.commit()
+        queued_app.extensions["jobs"].call(snapshots.KEEP_TASK, json.dumps(snapshots.encode(scope)))
+        db.session.remove()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with queued_app.app_context():
+            keys = set(db.session.scalars(sa.select(FigureSnapshot.key)))
+            db.session.remove()
+        if overview in keys:
+            break
+        time.sleep(0.1)
+    assert overview in keys and snapshots._asked_key(scope) in keys, worker.poll()
