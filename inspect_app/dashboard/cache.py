@@ -12,8 +12,9 @@ For the keys the refresh task may store (snapshots.py: this year's dashboard, wi
 filters, its charts, the annual report), the same statement that reads the data version tells
 whether the task stored their figures for it, and a miss in this process reads them (one more
 statement) rather than computing them; they are kept no longer than DASHBOARD_CACHE_SECONDS from
-when the task read the data. A load that finds none stored computes them and asks the task to
-keep that view ahead from then on (snapshots.computed).
+when the task read the data. A load of a view with a filter that finds none stored computes them
+and asks the task to keep that view ahead from then on (snapshots.computed); one that reads them
+asks again now and then, so the view stays among those kept (snapshots.used).
 """
 
 from __future__ import annotations
@@ -79,10 +80,11 @@ class FigureCache:
                 value = snapshots.read(key, version)
                 if value is not None:
                     expires = now + seconds - max(age, 0.0)
+                    snapshots.used(key)  # a view kept ahead: still opened
         if value is None:
             value = compute()
             if storable and stored_at is None:  # none stored: a view to keep ahead?
-                snapshots.computed(key)
+                snapshots.computed(key, value)
         with self.lock:
             self.items[key] = (version, expires, value)
             self.items.move_to_end(key)

@@ -12,12 +12,13 @@ are stored; a load that misses its own process's cache then reads them in one st
 instead of counting again.
 
 Any other view of this year (a round, a lead department, a unit kind) is kept ahead once it has
-been asked for: a page load that found none stored computes the figures itself, as before, and
-queues the keep task, which marks the view as asked (a row whose key starts with ASKED, holding
-its scope) and refreshes; from then on every refresh computes it too, for the
-DASHBOARD_KEPT_VIEWS views asked for last within ASKED_KEEP. Until the task has run the page
-computes its figures: what is served is always the figures of the current data version, read
-within the cache's bound.
+been opened: a page load that found none stored computes the figures itself, as before, and
+queues the keep task, which marks the view as asked for (a row whose key starts with ASKED,
+holding its scope) and refreshes; from then on every refresh computes it too, for the
+DASHBOARD_KEPT_VIEWS views opened last within ASKED_KEEP (a load that reads a kept view's stored
+figures asks again, once an hour in a process, so the mark follows the view's use). Until the
+task has run the page computes its figures: what is served is always the figures of the current
+data version, read within the cache's bound.
 
 Stored as typed JSON (dataclasses, dates and tuples tagged, decoded only into the figure
 classes listed here), not pickle: a row of the database is never code.
@@ -78,9 +79,11 @@ LOCK_STALE = timedelta(seconds=90)
 ROUNDS = 5
 QUIET = 30  # seconds without queueing after the queue could not be reached
 QUIET_UNTIL = "dashboard.refresh_quiet_until"  # in app.extensions: this app's own
-# In app.extensions: the views this process asked to keep, and until when it does not ask again
-# (the page and its five charts miss together; one task is enough).
+# In app.extensions: the views this process asked to keep, and until when it does not ask again:
+# QUIET seconds after computing one (loads that race the task compute it too; one task is
+# enough), ASK_AGAIN after reading one stored (the mark's time follows the view's use).
 ASKED_RECENTLY = "dashboard.asked_recently"
+ASK_AGAIN = 3600
 log = logging.getLogger(__name__)
 
 _CLASSES = {
@@ -165,7 +168,12 @@ def storable(key: tuple) -> bool:
 
 def _this_year(scope: figures.Scope, today: date) -> bool:
     """A dashboard's scope of this year (its filters: a round, a department, a unit kind)."""
-    return isinstance(scope, figures.Scope) and scope.year == today.year and scope.unit_id is None
+    return (
+        isinstance(scope, figures.Scope)
+        and type(scope.year) is int
+        and scope.year == today.year
+        and scope.unit_id is None
+    )
 
 
 def version_and_stored(key: tuple) -> tuple[int | None, datetime | None]:
@@ -281,18 +289,24 @@ def _asked_key(scope: figures.Scope) -> str:
 
 
 def asked_scopes(today: date, round_ids: set[int]) -> list[figures.Scope]:
-    """The views asked for last (at most DASHBOARD_KEPT_VIEWS, newest first) that are still
-    views of this year's dashboard."""
+    """The views opened last (at most DASHBOARD_KEPT_VIEWS, newest first) that are still views
+    of this year's dashboard."""
+    return [scope for _key, scope in _marks(today, round_ids)]
+
+
+def _marks(today: date, round_ids: set[int]) -> list[tuple[str, figures.Scope]]:
+    """The asked-for marks that are views of this year's dashboard, newest first, at most
+    DASHBOARD_KEPT_VIEWS (keep() deletes the others, so these are all there are, or one more)."""
     limit = current_app.config.get("DASHBOARD_KEPT_VIEWS") or 0
     if limit <= 0:
         return []
-    payloads = db.session.scalars(
-        sa.select(FigureSnapshot.payload)
+    rows = db.session.execute(
+        sa.select(FigureSnapshot.key, FigureSnapshot.payload)
         .where(_is_asked())
-        .order_by(FigureSnapshot.made_at.desc())
-        .limit(limit)
+        .order_by(FigureSnapshot.made_at.desc(), FigureSnapshot.key)
     )
-    return [s for s in (_view(p, today, round_ids) for p in payloads) if s is not None]
+    marks = [(key, _view(payload, today, round_ids)) for key, payload in rows]
+    return [(key, scope) for key, scope in marks if scope is not None][:limit]
 
 
 def _view(payload: str, today: date, round_ids: set[int]) -> figures.Scope | None:
@@ -318,15 +332,25 @@ def _view(payload: str, today: date, round_ids: set[int]) -> figures.Scope | Non
     return scope
 
 
-def computed(key: tuple) -> None:
-    """A page load computed a storable key's figures itself, none being stored for the data
-    version. For a dashboard with a filter (or one of its charts), queue the keep task, so the
-    task computes that view ahead from now on; a process asks for a view once in QUIET seconds."""
+def computed(key: tuple, value: Any) -> None:
+    """A page load computed a dashboard's figures itself, none being stored for the data
+    version. For a view with a filter, queue the keep task, so the task computes that view (and
+    its charts) ahead from now on; not for a round that is not one of the year's (the page shows
+    the year instead). Charts ask nothing: the page that shows them asked."""
     match key:
-        case ("overview", scope, _day) | ("chart", _, scope, _day, _):
-            pass
-        case _:
-            return
+        case ("overview", scope, _day) if not getattr(value, "round_dropped", False):
+            _ask(scope, QUIET)
+
+
+def used(key: tuple) -> None:
+    """A page load read a dashboard's stored figures: for a view with a filter, ask again (once
+    an hour in a process), so the view stays among those opened last."""
+    match key:
+        case ("overview", scope, _day):
+            _ask(scope, ASK_AGAIN)
+
+
+def _ask(scope: figures.Scope, then_not_for: float) -> None:
     app = current_app._get_current_object()
     if not app.config.get("DASHBOARD_KEPT_VIEWS") or scope == figures.Scope(year=scope.year):
         return
@@ -336,16 +360,17 @@ def computed(key: tuple) -> None:
         return
     if len(asked) > 256:  # a bound on what a process remembers, not on what it asks
         asked.clear()
-    asked[scope] = now + QUIET
+    asked[scope] = now + then_not_for
     _queue(app, KEEP_TASK, json.dumps(encode(scope), separators=(",", ":")))
 
 
 def keep(asked: str) -> int:
-    """The keep task: mark the view (a scope as JSON, from computed()) as asked for now, keep the
-    DASHBOARD_KEPT_VIEWS asked for last, and refresh. Returns how many figures were computed
-    (0 for a view the dashboard does not show, or when the refresh is off). The mark is
-    committed even when another refresh holds the lock: the next one, or the renewal within a
-    minute, computes the view."""
+    """The keep task: mark the view (a scope as JSON, from computed() or used()) as asked for
+    now, keep the marks of the DASHBOARD_KEPT_VIEWS views asked for last (a mark that is no
+    longer a view of this year's dashboard, its round moved to another year, say, is dropped),
+    and refresh. Returns how many figures were computed (0 for a view the dashboard does not
+    show, or when the refresh is off). The mark is committed even when another refresh holds
+    the lock: the next one, or the renewal within a minute, computes the view."""
     cfg = current_app.config
     limit = cfg.get("DASHBOARD_KEPT_VIEWS") or 0
     if limit <= 0 or not cfg["DASHBOARD_CACHE_SECONDS"] or not cfg.get("DASHBOARD_REFRESH"):
@@ -367,14 +392,9 @@ def keep(asked: str) -> int:
             index_elements=[FigureSnapshot.key], set_={"made_at": stmt.excluded.made_at}
         )
     )
-    newest = (
-        sa.select(FigureSnapshot.key)
-        .where(_is_asked())
-        .order_by(FigureSnapshot.made_at.desc())
-        .limit(limit)
-    )
+    kept = {key for key, _scope in _marks(today, round_ids)}
     db.session.execute(
-        sa.delete(FigureSnapshot).where(_is_asked(), FigureSnapshot.key.not_in(newest))
+        sa.delete(FigureSnapshot).where(_is_asked(), FigureSnapshot.key.not_in(kept))
     )
     db.session.commit()
     return refresh()

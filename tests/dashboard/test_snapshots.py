@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -532,20 +533,21 @@ def consumer(app, monkeypatch):
     runs them. (Inline, in the tests' immediate mode, a task run inside a GET request commits
     into the request's savepoint, which the request rolls back at its end.)"""
     queued = []
-    real = snapshots._queue
+    runtime = app.extensions["jobs"]
+    real = runtime.call
 
-    def queue(app, task, *args):
+    def call(task, *args):
         if task == snapshots.KEEP_TASK:
             queued.append(args)
         else:
-            real(app, task, *args)
+            real(task, *args)
 
-    monkeypatch.setattr(snapshots, "_queue", queue)
+    monkeypatch.setattr(runtime, "call", call)
 
     def run() -> int:
         ran = len(queued)
         while queued:
-            app.extensions["jobs"].call(snapshots.KEEP_TASK, *queued.pop(0))
+            real(snapshots.KEEP_TASK, *queued.pop(0))
         return ran
 
     return run
@@ -589,26 +591,91 @@ def test_the_home_is_not_asked_for(app, login_as, data, ahead, monkeypatch):
     assert asked == [snapshots.KEEP_TASK]
 
 
-def test_a_process_asks_for_a_view_once_while_its_page_and_charts_miss(
+def test_a_process_asks_for_a_view_once_while_loads_race_the_task_then_hourly_while_used(
     app, data, ahead, monkeypatch
 ):
     asked = []
     monkeypatch.setattr(snapshots, "_queue", lambda app, task, *args: asked.append(args))
+    clock = [1000.0]
+    monkeypatch.setattr("inspect_app.dashboard.snapshots.time.monotonic", lambda: clock[0])
     with app.test_request_context():
         today = local_today()
         scope = Scope(year=today.year, department="CAC")
-        snapshots.computed(("overview", scope, today))
-        for name in services.CHARTS:
-            snapshots.computed(("chart", name, scope, today, "en"))
-        snapshots.computed(("annual", today.year, today))  # stored anyway
+        for _load in range(3):  # loads before the task ran: one ask
+            snapshots.computed(("overview", scope, today), None)
+        for name in services.CHARTS:  # the page's charts: the page asked
+            snapshots.computed(("chart", name, scope, today, "en"), None)
+        snapshots.computed(("annual", today.year, today), None)  # stored anyway
         assert len(asked) == 1
         assert snapshots.decode(json.loads(asked[0][0])) == scope
+        clock[0] += snapshots.QUIET + 1
+        snapshots.used(("overview", scope, today))  # read as stored: asked again, then not
+        clock[0] += snapshots.ASK_AGAIN - 1
+        snapshots.used(("overview", scope, today))
+        assert len(asked) == 2
+        clock[0] += 2
+        snapshots.used(("overview", scope, today))
+        assert len(asked) == 3
+        # a round that is not the year's: the page shows the year, nothing to keep
+        dropped = Scope(year=today.year, round_id=999999)
+        snapshots.computed(("overview", dropped, today), SimpleNamespace(round_dropped=True))
+        snapshots.used(("overview", Scope(year=today.year), today))  # the home
         app.config["DASHBOARD_KEPT_VIEWS"] = 0
         try:
-            snapshots.computed(("overview", Scope(year=today.year, department="PSB"), today))
+            snapshots.computed(("overview", Scope(year=today.year, department="PSB"), today), None)
         finally:
             app.config["DASHBOARD_KEPT_VIEWS"] = 12
-        assert len(asked) == 1
+        assert len(asked) == 3
+
+
+def test_a_kept_view_in_use_stays_among_those_kept(app, login_as, data, ahead, consumer):
+    """Its mark's time follows its use: a view read as stored asks again (once an hour in a
+    process), so views opened once long ago go first."""
+    app.config["DASHBOARD_KEPT_VIEWS"] = 2
+    try:
+        b = login_as("viewer")
+        for code in ("CAC", "PSB"):
+            _get(b, f"/dashboard/?year={_year()}&department={code}")
+        assert consumer() == 2
+        assert [s.department for s in _asked(app)] == ["PSB", "CAC"]
+        _forget_asking(app)  # another process, or an hour later
+        html, statements = _get(b, f"/dashboard/?year={_year()}&department=CAC")
+        assert not _counted(statements)  # read as stored
+        assert consumer() == 1
+        assert [s.department for s in _asked(app)] == ["CAC", "PSB"]
+        _get(b, f"/dashboard/?year={_year()}&department=MIIT")
+        assert consumer() == 1
+        assert [s.department for s in _asked(app)] == ["MIIT", "CAC"]  # PSB opened longest ago
+    finally:
+        app.config["DASHBOARD_KEPT_VIEWS"] = 12
+
+
+def test_a_view_asked_for_while_another_refresh_runs_is_computed_by_the_renewal(app, data, ahead):
+    scope = Scope(year=_year(), department="PSB")
+    overview = snapshots.stored_key(("overview", scope, local_today()))
+    _lock(app, utcnow())
+    with app.app_context():
+        assert snapshots.keep(json.dumps(snapshots.encode(scope))) == 0  # the lock is taken
+    assert _asked(app) == [scope] and overview not in _rows(app)
+    with app.app_context():
+        db.session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.key == snapshots.LOCK))
+        db.session.commit()
+        assert snapshots.renew() > 0
+    assert overview in _rows(app)
+
+
+def test_a_mark_that_is_no_longer_a_view_of_the_year_is_dropped(app, data, ahead):
+    round_id = data["rounds"][0].id
+    with app.app_context():
+        db.session.execute(sa.update(Round).where(Round.id == round_id).values(year=_year()))
+        db.session.commit()
+        gone = Scope(year=_year(), round_id=round_id)
+        snapshots.keep(json.dumps(snapshots.encode(gone)))
+        db.session.execute(sa.update(Round).where(Round.id == round_id).values(year=2000))
+        db.session.commit()
+        assert gone not in snapshots.asked_scopes(local_today(), set())
+        snapshots.keep(json.dumps(snapshots.encode(Scope(year=_year(), department="CAC"))))
+    assert _asked(app) == [Scope(year=_year(), department="CAC")]
 
 
 @pytest.mark.parametrize(
@@ -621,6 +688,8 @@ def test_a_process_asks_for_a_view_once_while_its_page_and_charts_miss(
         '{"$":"Scope","v":[YEAR,null,["PSB"],null,null]}',  # not a code
         '{"$":"Scope","v":[YEAR,999999,null,null,null]}',  # not a round of this year
         '{"$":"Scope","v":[YEAR,null,"PSB",null,1]}',  # one unit: not a dashboard view
+        '{"$":"Scope","v":[YEAR.0,null,"PSB",null,null]}',  # a year that is not a whole number
+        '{"$":"Scope","v":[true,null,"PSB",null,null]}',
         '{"$":"Scope","v":[YEAR]}',
         '{"$":"Popen","v":[]}',
         "not json",
@@ -676,12 +745,13 @@ def test_a_view_not_asked_for_in_a_week_is_dropped(app, data, ahead):
     assert [s.department for s in _asked(app)] == ["CAC"]
 
 
-def test_no_view_is_kept_when_none_are_to_be(app, login_as, data, ahead):
+def test_no_view_is_kept_when_none_are_to_be(app, login_as, data, ahead, consumer):
     app.config["DASHBOARD_KEPT_VIEWS"] = 0
     try:
         b = login_as("viewer")
         _forget_asking(app)
         _get(b, f"/dashboard/?year={_year()}&department=PSB")
+        assert consumer() == 0  # not asked
         with app.app_context():
             assert (
                 snapshots.keep(json.dumps(snapshots.encode(Scope(year=_year(), department="PSB"))))
