@@ -257,6 +257,10 @@ def record(
     transaction, not for the whole of it.
     """
     session = db.session()  # the session itself, not its scoped proxy
+    if not session.in_transaction():
+        # begun now (no statement is sent), so a rollback before any statement drops the event
+        # too (_drop_rolled_back): with no transaction there would be nothing to roll back
+        session.begin()
     if obj is not None and getattr(obj, "id", None) is None and object_id is None:
         session.flush()  # a new obj gets its id for the event
     ev = AuditEvent(

@@ -60,6 +60,18 @@ def test_events_of_a_rolled_back_transaction_do_not_reach_the_next_one(ctx, make
     assert [e.after for e in db.session.scalars(sa.select(AuditEvent))] == [{"n": 2}]
 
 
+def test_an_event_recorded_before_any_statement_is_rolled_back_too(app):
+    """No statement had begun the session's transaction when the event was recorded: the
+    rollback still drops it (it used to reach the next commit)."""
+    with app.app_context():
+        db.session.commit()  # nothing under way
+        audit.record(None, "round.update", object_type="Round", object_id=1, after={"n": 1})
+        db.session.rollback()
+        audit.record(None, "round.update", object_type="Round", object_id=1, after={"n": 2})
+        db.session.commit()
+        assert [e.after for e in db.session.scalars(sa.select(AuditEvent))] == [{"n": 2}]
+
+
 def test_an_event_is_chained_at_commit_in_the_order_recorded(ctx, make):
     unit = make.unit()
     first = audit.record(None, "unit.update", unit, after={"n": 1})
