@@ -102,12 +102,18 @@ def may_manage_account(actor: User | None, role: str) -> bool:
     )
 
 
+# The unit's own statements: its rectification report and request for more time, its
+# self-assessment. Nobody makes them for it, an administrator neither; the office enters a paper
+# one as such (rectification.record_for_unit, 代录), marked as entered for the unit.
+UNIT_OWN_ACTIONS = frozenset({"rectification.respond", "selfcheck.fill"})
+
+
 def can(user: User | None, action: str, obj: Any = None) -> bool:
     """True when user may perform action (on obj, when given)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if user.role == "admin":
-        return True
+        return action not in UNIT_OWN_ACTIONS
     roles = ROLE_ACTIONS.get(action)
     if roles is None or user.role not in roles:
         return False

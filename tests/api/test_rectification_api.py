@@ -133,3 +133,26 @@ def test_bulk_extend_reports_every_refusal(app, world):  # noqa: F811
         },
     )
     assert r.status_code == 200 and {i["due_date"] for i in r.get_json()["items"]} == {"2027-09-30"}
+
+
+def test_an_administrator_cannot_respond_as_the_unit_only_enter_a_paper_response(
+    app, world, make  # noqa: F811
+):
+    """The unit's report is its own statement: an administrator gets a 403 for it and nothing
+    changes; entered for the unit (代录, naming the paper's source) it is marked as such."""
+    item_id = world["items"][0]
+    with app.app_context():
+        admin_id = make.user(role="admin").id
+    admin = _as(app, admin_id)
+    r = admin.post_json(f"/api/v1/rectification/items/{item_id}/response", RESPONSE)
+    assert r.status_code == 403
+    with app.app_context():
+        item = db.session.get(RectificationItem, item_id)
+        assert (item.status, item.version) == ("open", 0)
+    r = admin.post_json(
+        f"/api/v1/rectification/items/{item_id}/response",
+        {**RESPONSE, "on_behalf": True, "source": "单位盖章纸质整改报告"},
+    )
+    assert r.status_code == 200, r.get_json()
+    [event] = r.get_json()["events"]
+    assert event["on_behalf"] is True
