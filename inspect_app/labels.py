@@ -190,6 +190,7 @@ AUDIT_ACTION_LABELS = {
     "job.fail": _l("Background job failed"),
     "job.expire": _l("Background job's file deleted (expired)"),
     "job.download": _l("Background job's file downloaded"),
+    "export.download": _l("Workbook downloaded"),
 }
 
 OBJECT_TYPE_LABELS = {

@@ -119,9 +119,10 @@ _EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name != "id"]
 
 # Actions that change no figure of the dashboard, its charts or the annual report: an answer of
 # an inspection not yet done (the figures read the answers of done inspections only, which are
-# read-only), logins, two-step login, background jobs, evidence files, a user's language.
+# read-only), logins, two-step login, background jobs, evidence files, a user's language, a
+# workbook downloaded.
 _FIGURE_NEUTRAL_ACTIONS = frozenset(
-    {"answer.update", "evidence.add", "evidence.delete", "user.locale"}
+    {"answer.update", "evidence.add", "evidence.delete", "user.locale", "export.download"}
 )
 _FIGURE_NEUTRAL_PREFIXES = ("auth.", "mfa.", "job.")
 

@@ -19,7 +19,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
-from .. import inputs, labels, paths
+from .. import audit, inputs, labels, paths
 from .. import xlsx as kit
 from ..auth import permissions
 from ..clock import local_today, zone
@@ -27,7 +27,7 @@ from ..errors import NotAllowed, ValidationFailed
 from ..extensions import db
 from ..i18n import normalise
 from ..models import Round, User
-from ..transaction import read_snapshot
+from ..transaction import read_snapshot, unit_of_work
 from ..web import YEARS
 
 ProgressFn = Callable[[int, int], None]
@@ -188,6 +188,15 @@ def build(
                 raise
             counter.finish()
     return name, safe_file_name(download_name), kit.MIMETYPE
+
+
+def record_download(actor: User, obj: Any, kind: str, file_name: str, **details: Any) -> None:
+    """A workbook built in the request (an inspection's record, a unit's ledger) and about to be
+    sent: who took which file is on record, as a job's download is (job.download). Commits."""
+    with unit_of_work():
+        audit.record(
+            actor, "export.download", obj, after={"kind": kind, "file_name": file_name, **details}
+        )
 
 
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')

@@ -16,9 +16,10 @@ from .. import jobs
 from ..auth import permissions
 from ..clock import local_today
 from ..extensions import db
-from ..models import Round, Unit
+from ..models import Inspection, Round, Unit
 from ..web import YEARS, year_arg
 from . import build_inspection, build_unit_ledger
+from .common import record_download
 from .forms import StartExportForm
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -31,9 +32,15 @@ def _params(**values) -> dict:
     return {**values, "locale": str(get_locale()), "actor_id": current_user.id}
 
 
-def _send(result: tuple[str, str, str]):
-    """Send the built file and forget it: the open file stays readable after the unlink."""
+def _send(result: tuple[str, str, str], kind: str, obj, **details):
+    """Send the built file (its download on record) and forget it: the open file stays readable
+    after the unlink."""
     path, name, mime = result
+    try:
+        record_download(current_user._get_current_object(), obj, kind, name, **details)
+    except BaseException:
+        os.unlink(path)
+        raise
     stream = open(path, "rb")  # noqa: SIM115 - closed by the response
     os.unlink(path)
     response = send_file(stream, mimetype=mime, as_attachment=True, download_name=name)
@@ -84,7 +91,8 @@ def start():
 @bp.get("/inspections/<int:inspection_id>.xlsx")
 @login_required
 def inspection(inspection_id: int):
-    return _send(build_inspection(_params(inspection_id=inspection_id), None))
+    built = build_inspection(_params(inspection_id=inspection_id), None)  # checks the actor may
+    return _send(built, "export.inspection", db.session.get(Inspection, inspection_id))
 
 
 @bp.get("/units/<int:unit_id>/ledger.xlsx")
@@ -93,4 +101,5 @@ def unit_ledger(unit_id: int):
     """A unit's rectification ledger of a year; a unit user gets only its own (404 else)."""
     unit = permissions.get_visible_or_404(Unit, unit_id)
     year = year_arg(local_today().year)
-    return _send(build_unit_ledger(_params(unit=unit.code, year=year), None))
+    built = build_unit_ledger(_params(unit=unit.code, year=year), None)
+    return _send(built, "export.unit_ledger", unit, year=year)

@@ -85,3 +85,41 @@ def test_a_workbook_download_is_never_compressed_even_when_the_browser_accepts_i
     )
     assert response.status_code == 200 and "Content-Encoding" not in response.headers
     assert _sheets(response)[1] == "检查明细"
+
+
+def test_a_workbook_sent_from_the_request_is_on_record_like_a_jobs_download(app, web_data):
+    """An inspection's record and a unit's ledger are built in the request; who downloaded
+    which is an audit event (export.download), as a job's file is (job.download). A refused
+    download records nothing, and neither changes a dashboard figure."""
+    import sqlalchemy as sa
+
+    from inspect_app.audit.services import may_change_figures
+    from inspect_app.models import AuditEvent
+
+    def downloads() -> list[tuple]:
+        with app.app_context():
+            return db.session.execute(
+                sa.select(
+                    AuditEvent.actor_name,
+                    AuditEvent.object_type,
+                    AuditEvent.object_id,
+                    AuditEvent.unit_id,
+                    AuditEvent.after,
+                )
+                .where(AuditEvent.action == "export.download")
+                .order_by(AuditEvent.id)
+            ).all()
+
+    office = _as(app, web_data["users"]["office"])
+    inspection_id = web_data["inspections"]["i1"]
+    office.get(f"/exports/inspections/{inspection_id}.xlsx").close()
+    liaison = _as(app, web_data["users"]["liaison1"])
+    unit_id = web_data["units"]["u1"]
+    liaison.get(f"/exports/units/{unit_id}/ledger.xlsx?year={YEAR}").close()
+    assert liaison.get(f"/exports/units/{web_data['units']['u2']}/ledger.xlsx").status_code == 404
+    (first, second) = downloads()
+    assert first[1:3] == ("Inspection", str(inspection_id))
+    assert first[4]["kind"] == "export.inspection" and first[4]["file_name"].endswith(".xlsx")
+    assert second[1:4] == ("Unit", str(unit_id), unit_id)  # the unit sees it in its own log
+    assert second[4]["kind"] == "export.unit_ledger" and second[4]["year"] == YEAR
+    assert not may_change_figures("export.download")
