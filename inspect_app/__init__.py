@@ -78,6 +78,7 @@ def _finish_config(app: Flask) -> None:
     if not cfg.get("EVIDENCE_CACHE_DIR"):
         cfg["EVIDENCE_CACHE_DIR"] = str(Path(app.instance_path) / "evidence-cache")
     _check_evidence_store(cfg)
+    _check_public_url(cfg)
     if not cfg.get("AUDIT_ANCHOR_FILE"):
         cfg["AUDIT_ANCHOR_FILE"] = str(Path(app.instance_path) / "audit-anchors.log")
     if cfg.get("REDIS_URL") and not cfg.get("RATELIMIT_STORAGE_URI"):
@@ -120,6 +121,28 @@ def _finish_config(app: Flask) -> None:
             "SECRET_KEY: run scripts/make_instance_config.py or set INSPECT_AUDIT_HMAC_KEY "
             "(see docs/audit.md)."
         )
+
+
+def _check_public_url(cfg) -> None:
+    """PUBLIC_URL is empty or an http(s) address with a host and at most a path (e-mails link
+    into the app with it); kept without its trailing slash."""
+    from urllib.parse import urlsplit
+
+    value = str(cfg.get("PUBLIC_URL") or "").strip()
+    if value:
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.query
+            or parts.fragment
+        ):
+            raise ConfigurationError(
+                f"PUBLIC_URL must be an http(s) address such as https://inspect.example.gov.cn, "
+                f"not {value!r}."
+            )
+    cfg["PUBLIC_URL"] = value.rstrip("/")
 
 
 def _check_evidence_store(cfg) -> None:

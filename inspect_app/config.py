@@ -161,6 +161,9 @@ class Defaults:
     # E-mail for notifications, sent by `flask rectification remind` (instance/README.md). Without
     # MAIL_SERVER nothing is mailed; the bell in the app works either way.
     MAIL_SERVER = None
+    # The address users reach the app at (https://inspect.example.gov.cn, or with a path prefix):
+    # when set, each e-mailed notification links its item. Empty: no links.
+    PUBLIC_URL = ""
     MAIL_PORT = 25
     MAIL_SENDER = ""  # the From address; noreply@MAIL_SERVER when empty
     MAIL_USE_TLS = False  # STARTTLS after connecting (often port 587)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
@@ -93,6 +94,7 @@ def compose(user: User, notes: list[Notification], *, sender: str) -> EmailMessa
     cfg = current_app.config
     with force_locale(cfg["DEFAULT_LOCALE"]):
         app_name = _("Joint Network Security Inspection")
+        links = _links(cfg.get("PUBLIC_URL") or "")
         lines = [messages.text(n) for n in notes]
         if len(lines) == 1:
             subject = f"[{app_name}] {lines[0]}"
@@ -104,9 +106,13 @@ def compose(user: User, notes: list[Notification], *, sender: str) -> EmailMessa
             [
                 _("Dear %(name)s,", name=user.name),
                 "",
-                *(f"- {line}" for line in lines),
+                *(
+                    f"- {line}" + (f"\n  {links.item(n.item_id)}" if links and n.item_id else "")
+                    for n, line in zip(notes, lines, strict=True)
+                ),
                 "",
                 _("Log in to the inspection system to see and handle them."),
+                *([links.notifications()] if links else []),
                 _("This message was sent automatically; please do not reply to it."),
             ]
         )
@@ -118,6 +124,28 @@ def compose(user: User, notes: list[Notification], *, sender: str) -> EmailMessa
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(body + "\n")
     return message
+
+
+class _Links:
+    """Addresses in the app as users reach it (PUBLIC_URL), built from the app's routes."""
+
+    def __init__(self, public_url: str):
+        parts = urlsplit(public_url)
+        self.adapter = current_app.url_map.bind(
+            parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
+        )
+
+    def item(self, item_id: int) -> str:
+        return self.adapter.build(
+            "rectification.show", {"item_id": item_id}, force_external=True
+        )
+
+    def notifications(self) -> str:
+        return self.adapter.build("notifications.index", force_external=True)
+
+
+def _links(public_url: str) -> _Links | None:
+    return _Links(public_url) if public_url else None
 
 
 def _connect() -> smtplib.SMTP:

@@ -137,8 +137,8 @@ def test_bulk_extend_reports_every_refusal(app, world):  # noqa: F811
 
 def test_an_administrator_cannot_respond_as_the_unit_only_enter_a_paper_response(
     app,
-    world,
-    make,  # noqa: F811
+    world,  # noqa: F811
+    make,
 ):
     """The unit's report is its own statement: an administrator gets a 403 for it and nothing
     changes; entered for the unit (代录, naming the paper's source) it is marked as such."""

@@ -156,3 +156,40 @@ def test_no_mail_server_means_nothing_is_tried(app, world):
     with app.app_context():
         report = mail.send_pending()
     assert report.configured is False and report.messages == 0
+
+
+def test_with_the_public_address_set_each_item_is_linked(app, make):
+    """PUBLIC_URL (the address users reach the app at) makes each notification a link to its
+    item, and the closing line a link to the notifications page; without it, no links."""
+    app.config["PUBLIC_URL"] = "https://inspect.example.gov.cn/wangxin"
+    try:
+        with app.app_context():
+            person = make.user(role="unit", display_name="王联络", email="w@example.cn")
+            note = Notification(user_id=person.id, kind="verified", item_id=None, data={"code": "F-1"})
+            linked = Notification(user_id=person.id, kind="verified", data={"code": "F-2"})
+            linked.item_id = 42
+            body = mail.compose(person, [note, linked], sender="i@example.cn").get_content()
+        assert "- 整改事项F-1已验收通过并销号。\n- 整改事项F-2" in body
+        assert "整改事项F-2已验收通过并销号。\n  https://inspect.example.gov.cn/wangxin/rectification/items/42\n" in body
+        assert "https://inspect.example.gov.cn/wangxin/notifications/" in body
+    finally:
+        app.config["PUBLIC_URL"] = ""
+    with app.app_context():
+        person = make.user(role="unit", email="x@example.cn")
+        note = Notification(user_id=person.id, kind="verified", data={"code": "F-3"})
+        note.item_id = 42
+        assert "http" not in mail.compose(person, [note], sender="i@example.cn").get_content()
+
+
+def test_a_public_address_that_is_not_a_web_address_stops_the_start():
+    import pytest
+
+    from inspect_app import ConfigurationError, create_app
+
+    for bad in ("inspect.example.gov.cn", "ftp://x.cn", "https://x.cn/?a=1", "https://u:p@x.cn"):
+        with pytest.raises(ConfigurationError, match="PUBLIC_URL"):
+            create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "PUBLIC_URL": bad})
+    good = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "PUBLIC_URL": "https://x.cn/"}
+    )
+    assert good.config["PUBLIC_URL"] == "https://x.cn"
