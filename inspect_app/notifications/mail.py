@@ -136,9 +136,7 @@ class _Links:
         )
 
     def item(self, item_id: int) -> str:
-        return self.adapter.build(
-            "rectification.show", {"item_id": item_id}, force_external=True
-        )
+        return self.adapter.build("rectification.show", {"item_id": item_id}, force_external=True)
 
     def notifications(self) -> str:
         return self.adapter.build("notifications.index", force_external=True)

@@ -165,12 +165,17 @@ def test_with_the_public_address_set_each_item_is_linked(app, make):
     try:
         with app.app_context():
             person = make.user(role="unit", display_name="王联络", email="w@example.cn")
-            note = Notification(user_id=person.id, kind="verified", item_id=None, data={"code": "F-1"})
+            note = Notification(
+                user_id=person.id, kind="verified", item_id=None, data={"code": "F-1"}
+            )
             linked = Notification(user_id=person.id, kind="verified", data={"code": "F-2"})
             linked.item_id = 42
             body = mail.compose(person, [note, linked], sender="i@example.cn").get_content()
         assert "- 整改事项F-1已验收通过并销号。\n- 整改事项F-2" in body
-        assert "整改事项F-2已验收通过并销号。\n  https://inspect.example.gov.cn/wangxin/rectification/items/42\n" in body
+        assert (
+            "整改事项F-2已验收通过并销号。\n  https://inspect.example.gov.cn/wangxin/rectification/items/42\n"
+            in body
+        )
         assert "https://inspect.example.gov.cn/wangxin/notifications/" in body
     finally:
         app.config["PUBLIC_URL"] = ""
