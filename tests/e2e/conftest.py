@@ -11,7 +11,7 @@ import shutil
 import threading
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from inspect_app import create_app
 from inspect_app.extensions import db
@@ -182,9 +182,35 @@ def e2e_inspection(test: str):
     )
 
 
+def _remembering(app):
+    """The app, remembering each request's response iterable in its environ (_Handler)."""
+
+    def wsgi(environ, start_response):
+        iterable = app(environ, start_response)
+        environ["tests.app_iter"] = iterable
+        return iterable
+
+    return wsgi
+
+
+class _Handler(WSGIRequestHandler):
+    """werkzeug's development server closes a response (a file being sent) after draining the
+    socket, and a browser that drops the connection first (a media element cancelling a byte
+    range) makes that drain raise, so the file was left open for the garbage collector: a
+    ResourceWarning, an error in these tests, in whichever test ran then. Close it here."""
+
+    def connection_dropped(self, error, environ=None):
+        iterable = (environ or {}).get("tests.app_iter")
+        if hasattr(iterable, "close"):
+            iterable.close()
+        super().connection_dropped(error, environ)
+
+
 @pytest.fixture(scope="session")
 def live_server(live_app):
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    server = make_server(
+        "127.0.0.1", 0, _remembering(live_app), threaded=True, request_handler=_Handler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
