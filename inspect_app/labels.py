@@ -208,6 +208,7 @@ OBJECT_TYPE_LABELS = {
     "RectificationItem": _l("Rectification item"),
     "Demo": _l("Demo data"),
     "Job": _l("Background job"),
+    "Import": _l("Directory import"),
 }
 
 

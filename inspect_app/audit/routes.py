@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from ..auth.permissions import action_required, get_visible_or_404, scope
 from ..clock import day_end_utc, day_start_utc
 from ..extensions import db
+from ..labels import OBJECT_TYPE_LABELS
 from ..models import AuditEvent
 from ..web import page_arg
 
@@ -49,14 +50,12 @@ def index():
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
-    object_types = db.session.scalars(
-        scope(sa.select(AuditEvent.object_type).distinct(), AuditEvent, current_user).order_by(
-            AuditEvent.object_type
-        )
-    ).all()
-    return render_template(
-        "audit/index.html", page=page, args=args, object_types=[t for t in object_types if t]
-    )
+    # The kinds of object the app records events on (not a DISTINCT over the whole log, which
+    # grows with every answer batch, at every page); one asked for by URL is kept.
+    object_types = list(OBJECT_TYPE_LABELS)
+    if args["object_type"] and args["object_type"] not in OBJECT_TYPE_LABELS:
+        object_types.append(args["object_type"])
+    return render_template("audit/index.html", page=page, args=args, object_types=object_types)
 
 
 @bp.get("/<int:event_id>")

@@ -201,3 +201,19 @@ def test_events_are_stored_as_they_were_hashed_whatever_their_content(ctx, make)
     assert events[0].ip == "2001:db8::1"
     # the hashes, recomputed from what was stored (created_at to the microsecond included)
     assert verify_chain() == (2, None)
+
+
+def test_the_audit_pages_type_filter_reads_no_log(login_as, app, make):
+    """The log grows with every answer batch: the object types offered are the ones the app
+    names (OBJECT_TYPE_LABELS), not a DISTINCT over the whole log at every page."""
+    from inspect_app.labels import OBJECT_TYPE_LABELS
+
+    from ..dashboard.conftest import StatementCounter
+
+    coordinator = login_as("coordinator")
+    with StatementCounter() as counter:
+        html = coordinator.get("/audit/").get_data(as_text=True)
+    assert not [s for s in counter.statements if "DISTINCT" in s.upper()]
+    for code in OBJECT_TYPE_LABELS:
+        assert f'<option value="{code}"' in html
+    assert 'value="Import"' in html  # the directory import's events
