@@ -44,6 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .dashboard import snapshots
 
     snapshots.init_app(app)  # the dashboard's refresh task, on that queue
+    from .auth import services as auth_services
+
+    auth_services.init_app(app)  # the daily pruning of old login records, on that queue
     # Pillow's own decompression-bomb check at open(); process-wide, so set once here.
     Image.MAX_IMAGE_PIXELS = app.config["EVIDENCE_MAX_PIXELS"]
     web.register(app)  # the URL id converter must be in place before any blueprint

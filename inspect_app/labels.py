@@ -126,6 +126,7 @@ ESCALATION_TARGET_LABELS = {
 
 AUDIT_ACTION_LABELS = {
     "auth.login": _l("Logged in"),
+    "auth.sessions_pruned": _l("Old login records deleted"),
     "auth.login_failed": _l("Failed login"),
     "auth.logout": _l("Logged out"),
     "auth.password_changed": _l("Changed own password"),
@@ -209,6 +210,7 @@ OBJECT_TYPE_LABELS = {
     "Demo": _l("Demo data"),
     "Job": _l("Background job"),
     "Import": _l("Directory import"),
+    "LoginSession": _l("Login records"),
 }
 
 

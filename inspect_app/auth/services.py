@@ -35,6 +35,8 @@ SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 # An account's e-mail address (for reminders): optional, one plausible address.
 MAX_EMAIL = 120
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The daily task that deletes old login records (prune_sessions), on the job queue.
+PRUNE_TASK = "auth.prune_sessions"
 
 
 def hash_password(password: str) -> str:
@@ -711,3 +713,49 @@ def create_user(
     )
     db.session.commit()
     return user
+
+
+def prune_sessions(*, now: datetime | None = None) -> int:
+    """Delete the login records ended, or silent, longer ago than LOGIN_SESSION_RETENTION_DAYS
+    (an open one silent that long ended long before: logins last hours, remember-me days); one
+    audit event says how many. Returns how many. Commits."""
+    from ..transaction import unit_of_work
+
+    now = now or utcnow()
+    days = int(current_app.config["LOGIN_SESSION_RETENTION_DAYS"])
+    before = now - timedelta(days=days)
+    with unit_of_work():
+        deleted = (
+            db.session.execute(
+                sa.delete(LoginSession)
+                .where(sa.func.coalesce(LoginSession.ended_at, LoginSession.last_seen_at) < before)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            or 0
+        )
+        if deleted:
+            audit.record(
+                None,
+                "auth.sessions_pruned",
+                object_type="LoginSession",
+                object_id="",
+                after={"deleted": deleted, "retention_days": days},
+            )
+    return deleted
+
+
+def init_app(app) -> None:
+    """The daily pruning of old login records, on the app's job queue (after jobs.init_app);
+    run by the consumer that runs periodic tasks, at 03:17 UTC."""
+    from huey import crontab
+
+    days = app.config.get("LOGIN_SESSION_RETENTION_DAYS")
+    if type(days) is not int or days < 1:
+        from .. import ConfigurationError
+
+        raise ConfigurationError("LOGIN_SESSION_RETENTION_DAYS must be a whole number of days.")
+    app.extensions["jobs"].add_task(PRUNE_TASK, _prune, periodic=crontab(minute="17", hour="3"))
+
+
+def _prune() -> None:
+    prune_sessions()

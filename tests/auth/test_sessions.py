@@ -300,3 +300,65 @@ def test_ending_all_sessions_rotates_the_user_token(app, make):
         services.end_sessions(user, reason="deactivated")
         db.session.commit()
         assert db.session.get(User, user.id).session_token != before
+
+
+def test_logins_ended_or_silent_longer_than_the_retention_are_pruned_daily(app, make):
+    """Login records are kept for LOGIN_SESSION_RETENTION_DAYS (180: the six months of network
+    logs 网络安全法 asks for), then deleted by a daily task, on record as one event."""
+    from inspect_app.models import utcnow
+
+    now = utcnow()
+    with app.app_context():
+        user = make.user()
+        rows = {
+            "ended long ago": dict(ended_at=now - timedelta(days=181), end_reason="logout"),
+            "ended lately": dict(ended_at=now - timedelta(days=179), end_reason="logout"),
+            "silent long ago": dict(last_seen_at=now - timedelta(days=181)),
+            "open": dict(),
+        }
+        ids = {}
+        for name, values in rows.items():
+            row = LoginSession(user_id=user.id, token_hash=f"{name:x<64}"[:64], **values)
+            db.session.add(row)
+            db.session.flush()
+            ids[name] = row.id
+        db.session.commit()
+        assert services.prune_sessions(now=now) == 2
+        left = set(
+            db.session.scalars(sa.select(LoginSession.id).where(LoginSession.user_id == user.id))
+        )
+        assert left == {ids["ended lately"], ids["open"]}
+        [event] = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "auth.sessions_pruned")
+        ).all()
+        assert event.after == {"deleted": 2, "retention_days": 180}
+        assert services.prune_sessions(now=now) == 0  # nothing left to prune: no event
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).where(AuditEvent.action == "auth.sessions_pruned")
+            )
+            == 1
+        )
+    runtime = app.extensions["jobs"]
+    periodic = {task.name: task for task in runtime.huey._registry.periodic_tasks}
+    from datetime import datetime
+
+    task = periodic[services.PRUNE_TASK]
+    assert task.validate_datetime(datetime(2026, 12, 7, 3, 17))
+    assert not task.validate_datetime(datetime(2026, 12, 7, 4, 17))
+
+
+def test_a_retention_that_is_not_a_number_of_days_stops_the_start():
+    import pytest
+
+    from inspect_app import ConfigurationError
+
+    for bad in (0, "180", 1.5):
+        with pytest.raises(ConfigurationError, match="LOGIN_SESSION_RETENTION_DAYS"):
+            create_app(
+                {
+                    "TESTING": True,
+                    "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                    "LOGIN_SESSION_RETENTION_DAYS": bad,
+                }
+            )
