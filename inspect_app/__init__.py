@@ -1,5 +1,6 @@
 """Joint network-security inspection app: the application factory."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -133,13 +134,19 @@ def _check_public_url(cfg) -> None:
 
     value = str(cfg.get("PUBLIC_URL") or "").strip()
     if value:
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises for a port that is not one
+        except ValueError:
+            parts = None
         if (
-            parts.scheme not in ("http", "https")
+            parts is None
+            or parts.scheme not in ("http", "https")
             or not parts.hostname
             or parts.username is not None
             or parts.query
             or parts.fragment
+            or not re.fullmatch(r"[A-Za-z0-9._~/-]*", parts.path)  # a link in a plain-text mail
         ):
             raise ConfigurationError(
                 f"PUBLIC_URL must be an http(s) address such as https://inspect.example.gov.cn, "

@@ -37,6 +37,8 @@ MAX_EMAIL = 120
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # The daily task that deletes old login records (prune_sessions), on the job queue.
 PRUNE_TASK = "auth.prune_sessions"
+# Any six calendar months (the network logs 网络安全法 asks to keep at least six months).
+MIN_RETENTION_DAYS = 184
 
 
 def hash_password(password: str) -> str:
@@ -750,10 +752,13 @@ def init_app(app) -> None:
     from huey import crontab
 
     days = app.config.get("LOGIN_SESSION_RETENTION_DAYS")
-    if type(days) is not int or days < 1:
+    if type(days) is not int or days < MIN_RETENTION_DAYS:
         from .. import ConfigurationError
 
-        raise ConfigurationError("LOGIN_SESSION_RETENTION_DAYS must be a whole number of days.")
+        raise ConfigurationError(
+            f"LOGIN_SESSION_RETENTION_DAYS must be a whole number of days, at least "
+            f"{MIN_RETENTION_DAYS} (six months of network logs, 网络安全法)."
+        )
     app.extensions["jobs"].add_task(PRUNE_TASK, _prune, periodic=crontab(minute="17", hour="3"))
 
 

@@ -190,12 +190,20 @@ def build(
     return name, safe_file_name(download_name), kit.MIMETYPE
 
 
-def record_download(actor: User, obj: Any, kind: str, file_name: str, **details: Any) -> None:
+def record_download(
+    actor: User, obj: Any, kind: str, file_name: str, *, hidden_from_unit: bool, **details: Any
+) -> None:
     """A workbook built in the request (an inspection's record, a unit's ledger) and about to be
-    sent: who took which file is on record, as a job's download is (job.download). Commits."""
+    sent: who took which file is on record, as a job's download is (job.download); hidden from
+    the unit's own log when it is about work the unit may not see yet (an inspection not on
+    record). Commits."""
     with unit_of_work():
         audit.record(
-            actor, "export.download", obj, after={"kind": kind, "file_name": file_name, **details}
+            actor,
+            "export.download",
+            obj,
+            after={"kind": kind, "file_name": file_name, **details},
+            hidden_from_unit=hidden_from_unit,
         )
 
 

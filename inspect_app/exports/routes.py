@@ -32,17 +32,26 @@ def _params(**values) -> dict:
     return {**values, "locale": str(get_locale()), "actor_id": current_user.id}
 
 
-def _send(result: tuple[str, str, str], kind: str, obj, **details):
+def _send(result: tuple[str, str, str], kind: str, obj, *, hidden_from_unit=False, **details):
     """Send the built file (its download on record) and forget it: the open file stays readable
     after the unlink."""
     path, name, mime = result
     try:
-        record_download(current_user._get_current_object(), obj, kind, name, **details)
-    except BaseException:
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the response
+    finally:
         os.unlink(path)
+    try:
+        record_download(
+            current_user._get_current_object(),
+            obj,
+            kind,
+            name,
+            hidden_from_unit=hidden_from_unit,
+            **details,
+        )
+    except BaseException:
+        stream.close()
         raise
-    stream = open(path, "rb")  # noqa: SIM115 - closed by the response
-    os.unlink(path)
     response = send_file(stream, mimetype=mime, as_attachment=True, download_name=name)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -92,7 +101,10 @@ def start():
 @login_required
 def inspection(inspection_id: int):
     built = build_inspection(_params(inspection_id=inspection_id), None)  # checks the actor may
-    return _send(built, "export.inspection", db.session.get(Inspection, inspection_id))
+    inspection = db.session.get(Inspection, inspection_id)
+    return _send(
+        built, "export.inspection", inspection, hidden_from_unit=not inspection.is_on_record
+    )
 
 
 @bp.get("/units/<int:unit_id>/ledger.xlsx")

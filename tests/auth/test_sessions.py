@@ -303,17 +303,17 @@ def test_ending_all_sessions_rotates_the_user_token(app, make):
 
 
 def test_logins_ended_or_silent_longer_than_the_retention_are_pruned_daily(app, make):
-    """Login records are kept for LOGIN_SESSION_RETENTION_DAYS (180: the six months of network
-    logs 网络安全法 asks for), then deleted by a daily task, on record as one event."""
+    """Login records are kept for LOGIN_SESSION_RETENTION_DAYS (184: any six calendar months,
+    the network logs 网络安全法 asks for), then deleted by a daily task, on record as one event."""
     from inspect_app.models import utcnow
 
     now = utcnow()
     with app.app_context():
         user = make.user()
         rows = {
-            "ended long ago": dict(ended_at=now - timedelta(days=181), end_reason="logout"),
-            "ended lately": dict(ended_at=now - timedelta(days=179), end_reason="logout"),
-            "silent long ago": dict(last_seen_at=now - timedelta(days=181)),
+            "ended long ago": dict(ended_at=now - timedelta(days=185), end_reason="logout"),
+            "ended lately": dict(ended_at=now - timedelta(days=183), end_reason="logout"),
+            "silent long ago": dict(last_seen_at=now - timedelta(days=185)),
             "open": dict(),
         }
         ids = {}
@@ -331,7 +331,7 @@ def test_logins_ended_or_silent_longer_than_the_retention_are_pruned_daily(app, 
         [event] = db.session.scalars(
             sa.select(AuditEvent).where(AuditEvent.action == "auth.sessions_pruned")
         ).all()
-        assert event.after == {"deleted": 2, "retention_days": 180}
+        assert event.after == {"deleted": 2, "retention_days": 184}
         assert services.prune_sessions(now=now) == 0  # nothing left to prune: no event
         assert (
             db.session.scalar(
@@ -353,7 +353,7 @@ def test_a_retention_that_is_not_a_number_of_days_stops_the_start():
 
     from inspect_app import ConfigurationError
 
-    for bad in (0, "180", 1.5):
+    for bad in (0, "184", 184.5, 183):  # 183 days: shorter than some six months
         with pytest.raises(ConfigurationError, match="LOGIN_SESSION_RETENTION_DAYS"):
             create_app(
                 {

@@ -123,3 +123,15 @@ def test_a_workbook_sent_from_the_request_is_on_record_like_a_jobs_download(app,
     assert second[1:4] == ("Unit", str(unit_id), unit_id)  # the unit sees it in its own log
     assert second[4]["kind"] == "export.unit_ledger" and second[4]["year"] == YEAR
     assert not may_change_figures("export.download")
+    # an inspection not yet on record (planned): the unit does not see it, nor its download
+    with app.app_context():
+        from inspect_app.models import Inspection
+
+        planned = db.session.scalar(
+            sa.select(Inspection.id).where(
+                Inspection.unit_id == unit_id, Inspection.status == "planned"
+            )
+        )
+    office.get(f"/exports/inspections/{planned}.xlsx").close()
+    third = downloads()[2]
+    assert third[1:4] == ("Inspection", str(planned), None)  # untagged: not in the unit's log

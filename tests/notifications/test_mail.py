@@ -191,10 +191,25 @@ def test_a_public_address_that_is_not_a_web_address_stops_the_start():
 
     from inspect_app import ConfigurationError, create_app
 
-    for bad in ("inspect.example.gov.cn", "ftp://x.cn", "https://x.cn/?a=1", "https://u:p@x.cn"):
+    for bad in (
+        "inspect.example.gov.cn",
+        "ftp://x.cn",
+        "https://x.cn/?a=1",
+        "https://u:p@x.cn",
+        "https://x.cn:abc",
+        "https://x.cn:99999",
+        "https://[::1",
+        "https://x.cn/a b",
+        "https://x.cn/网信",
+    ):
         with pytest.raises(ConfigurationError, match="PUBLIC_URL"):
             create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "PUBLIC_URL": bad})
     good = create_app(
         {"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "PUBLIC_URL": "https://x.cn/"}
     )
     assert good.config["PUBLIC_URL"] == "https://x.cn"
+    for fine in ("https://x.cn:8443/a/b", "http://[::1]:8080", "https://x.cn/wx-inspect/"):
+        app = create_app(
+            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "PUBLIC_URL": fine}
+        )
+        assert app.config["PUBLIC_URL"] == fine.rstrip("/")
