@@ -185,7 +185,7 @@ class Defaults:
     DASHBOARD_REFRESH = True
     # Also kept ahead by the refresh: this many of the dashboard's other views of this year (a
     # round, a department, a unit kind) opened last within a week, each from the first page load
-    # that computed it; 0 keeps none. Each costs the consumer up to about 0.15 s per change and
+    # that computed it; 0 keeps none. Each costs the consumer up to about 0.3 s per change and
     # per renewal at a year's full size.
     DASHBOARD_KEPT_VIEWS = 12
     # A non-compliant veto item (一票否决) caps an inspection's score at this value.
