@@ -56,15 +56,15 @@ class Defaults:
     # without a request, and this long after the login whatever happens (instance/README.md says
     # why these values). Environment variables give them in seconds.
     SESSION_IDLE_TIMEOUT = timedelta(hours=1)
-    # Login records (who, when, from where) are deleted this many days after they ended, by a
-    # daily task: at least 184, any six calendar months (the network logs 网络安全法 asks for).
-    LOGIN_SESSION_RETENTION_DAYS = 184
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
     # "Keep me signed in" outlives a closed browser, never the absolute lifetime (clamped).
     REMEMBER_COOKIE_DURATION = timedelta(hours=12)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
+    # Login records (who, when, from where) are deleted this many days after they ended, by a
+    # daily task: at least 184, any six calendar months (the network logs 网络安全法 asks for).
+    LOGIN_SESSION_RETENTION_DAYS = 184
 
     # Tokens live as long as the session: field work spans hours offline.
     WTF_CSRF_TIME_LIMIT = None
@@ -164,9 +164,6 @@ class Defaults:
     # E-mail for notifications, sent by `flask rectification remind` (instance/README.md). Without
     # MAIL_SERVER nothing is mailed; the bell in the app works either way.
     MAIL_SERVER = None
-    # The address users reach the app at (https://inspect.example.gov.cn, or with a path prefix):
-    # when set, each e-mailed notification links its item. Empty: no links.
-    PUBLIC_URL = ""
     MAIL_PORT = 25
     MAIL_SENDER = ""  # the From address; noreply@MAIL_SERVER when empty
     MAIL_USE_TLS = False  # STARTTLS after connecting (often port 587)
@@ -176,6 +173,9 @@ class Defaults:
     MAIL_TIMEOUT = 10  # seconds per connection attempt and reply
     # Notifications older than this are not mailed (switching mail on sends no backlog).
     MAIL_MAX_AGE_DAYS = 7
+    # The address users reach the app at (https://inspect.example.gov.cn, or with a path prefix):
+    # when set, each e-mailed notification links its item. Empty: no links.
+    PUBLIC_URL = ""
     # The dashboard keeps its figures this long at most, and only while the data is unchanged
     # (dashboard/cache.py); 0 computes them at every page load.
     DASHBOARD_CACHE_SECONDS = 300

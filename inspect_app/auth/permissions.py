@@ -103,8 +103,9 @@ def may_manage_account(actor: User | None, role: str) -> bool:
 
 
 # The unit's own statements: its rectification report and request for more time, its
-# self-assessment and its rating of the team's conduct (selfcheck.fill). Nobody makes them for it, an administrator neither; the office enters a paper
-# one as such (rectification.record_for_unit, 代录), marked as entered for the unit.
+# self-assessment and its rating of the team's conduct (selfcheck.fill). Nobody makes them for
+# it, an administrator neither; the office enters a paper one as such
+# (rectification.record_for_unit, 代录), marked as entered for the unit.
 UNIT_OWN_ACTIONS = frozenset({"rectification.respond", "selfcheck.fill"})
 
 
