@@ -58,9 +58,8 @@ RENEW_TASK = "dashboard.renew"
 # Queued by a page load that computed a view with a filter itself: keep that view ahead.
 KEEP_TASK = "dashboard.keep"
 # An asked-for view's marker: its key starts with this (a sha256 hex never does), its payload is
-# the view's scope, its made_at when it was last asked for; dropped after ASKED_KEEP (a view kept
-# ahead is asked for again only at a load that finds its figures not yet stored: after a change,
-# before the refresh, or the first load once it was dropped).
+# the view's scope, its made_at when it was last asked for (computed() and used()); dropped
+# after ASKED_KEEP.
 ASKED = "asked-"
 ASKED_KEEP = timedelta(days=7)
 # Part of every stored key: a release that changes what the figures hold changes this, and
@@ -327,9 +326,12 @@ def _view(payload: str, today: date, round_ids: set[int]) -> figures.Scope | Non
     for value, kind, allowed in checks:
         if value is not None and (type(value) is not kind or value not in allowed):
             return None
-    if scope == figures.Scope(year=today.year):
-        return None
-    return scope
+    return None if _is_home(scope) else scope
+
+
+def _is_home(scope: figures.Scope) -> bool:
+    """The year without filters: the task computes it anyway, nothing to ask for."""
+    return scope == figures.Scope(year=scope.year)
 
 
 def computed(key: tuple, value: Any) -> None:
@@ -352,7 +354,7 @@ def used(key: tuple) -> None:
 
 def _ask(scope: figures.Scope, then_not_for: float) -> None:
     app = current_app._get_current_object()
-    if not app.config.get("DASHBOARD_KEPT_VIEWS") or scope == figures.Scope(year=scope.year):
+    if not app.config.get("DASHBOARD_KEPT_VIEWS") or _is_home(scope):
         return
     asked = app.extensions.setdefault(ASKED_RECENTLY, {})
     now = time.monotonic()
@@ -377,7 +379,7 @@ def keep(asked: str) -> int:
         return 0
     today = local_today()
     round_ids = set(db.session.scalars(sa.select(Round.id).where(Round.year == today.year)))
-    scope = _view(asked, today, round_ids) if isinstance(asked, str) else None
+    scope = _view(asked, today, round_ids)
     if scope is None:
         log.warning("The dashboard's keep task was asked for a view it does not show.")
         return 0

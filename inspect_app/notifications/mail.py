@@ -94,7 +94,7 @@ def compose(user: User, notes: list[Notification], *, sender: str) -> EmailMessa
     cfg = current_app.config
     with force_locale(cfg["DEFAULT_LOCALE"]):
         app_name = _("Joint Network Security Inspection")
-        links = _links(cfg.get("PUBLIC_URL") or "")
+        links = _Links(cfg["PUBLIC_URL"]) if cfg.get("PUBLIC_URL") else None
         lines = [messages.text(n) for n in notes]
         if len(lines) == 1:
             subject = f"[{app_name}] {lines[0]}"
@@ -140,10 +140,6 @@ class _Links:
 
     def notifications(self) -> str:
         return self.adapter.build("notifications.index", force_external=True)
-
-
-def _links(public_url: str) -> _Links | None:
-    return _Links(public_url) if public_url else None
 
 
 def _connect() -> smtplib.SMTP:
