@@ -108,6 +108,11 @@ def _finish_config(app: Flask) -> None:
         proxy_networks(cfg["TRUSTED_PROXIES"])
     except ValueError as err:
         raise ConfigurationError(f"TRUSTED_PROXIES is not a list of addresses: {err}") from None
+    fallbacks = cfg.get("SECRET_KEY_FALLBACKS") or []
+    # One string is one key (Flask would take each of its characters for a key).
+    cfg["SECRET_KEY_FALLBACKS"] = (
+        [fallbacks] if isinstance(fallbacks, str | bytes) else list(fallbacks)
+    )
     secret = cfg.get("SECRET_KEY")
     if not (app.debug or app.testing) and (
         not secret or secret == config_module.INSECURE_SECRET_KEY or len(str(secret)) < 16

@@ -11,6 +11,10 @@ class Defaults:
     """Settings every deployment starts from."""
 
     SECRET_KEY = INSECURE_SECRET_KEY
+    # Earlier SECRET_KEYs, newest first, kept while rotating: sessions signed with them stay valid
+    # and two-step secrets sealed with them still open until `flask users reseal-mfa` has run
+    # (docs/deploy.md). A JSON list in the environment; one string is one key.
+    SECRET_KEY_FALLBACKS: list[str] = []
     DATABASE_URL = None  # falls back to sqlite in instance/
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     UPLOAD_DIR = None  # falls back to instance/uploads

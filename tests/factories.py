@@ -7,6 +7,7 @@ from datetime import date
 
 from werkzeug.security import generate_password_hash
 
+from inspect_app.auth import totp
 from inspect_app.extensions import db
 from inspect_app.models import Department, Round, System, Unit, User
 
@@ -56,8 +57,12 @@ class Factory:
             kw["unit"] = self.unit()
         if role == "inspector" and "department" not in kw and "department_id" not in kw:
             kw["department"] = self.department()
+        secret = kw.pop("mfa_secret", None)  # as the user's app shows it: stored sealed
         user = User(role=role, password_hash=_password_hash(), **kw)
         db.session.add(user)
+        if secret is not None:
+            db.session.flush()
+            user.mfa_secret = totp.seal(secret, user.id)
         db.session.commit()
         return user
 

@@ -236,3 +236,41 @@ def test_the_chains_migration_keeps_old_events_in_chain_1_and_refuses_to_go_down
         assert "chain" in columns
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_sealing_migration_seals_stored_two_step_secrets_and_opens_them_going_down(
+    new_database_url, tmp_path
+):
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    from inspect_app.auth import totp
+
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    app = create_app(make_test_config(new_database_url(), tmp_path))
+    with app.app_context():
+        upgrade(revision="f3a9c5e1b7d2")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, display_name, password_hash, role,"
+                    " certificate_no, phone, email, is_active, session_token, created_at,"
+                    " mfa_secret) VALUES (7, 'a', 'A', 'x', 'admin', '', '', '', true, 't1', :now,"
+                    " :secret), (8, 'b', 'B', 'x', 'admin', '', '', '', true, 't2', :now, NULL)"
+                ),
+                {"now": datetime(2026, 12, 7), "secret": secret},
+            )
+        upgrade(revision="b8e1f4c2a7d5")
+
+        def stored():
+            with db.engine.connect() as conn:
+                return dict(conn.execute(text("SELECT id, mfa_secret FROM users")).all())
+
+        after = stored()
+        assert after[8] is None and after[7].startswith("s1:") and secret not in after[7]
+        assert totp.unseal(after[7], 7) == secret
+        downgrade(revision="f3a9c5e1b7d2")
+        assert stored() == {7: secret, 8: None}
+        upgrade()
+        db.engine.dispose()

@@ -1,4 +1,4 @@
-"""`flask users create|unlock|reset-mfa`: accounts from the command line."""
+"""`flask users create|unlock|reset-mfa|reseal-mfa`: accounts from the command line."""
 
 import sys
 
@@ -73,3 +73,28 @@ def reset_mfa_command(username):
             name=user.username,
         )
     )
+
+
+@users_cli.command("reseal-mfa")
+def reseal_mfa_command():
+    """Seal every two-step secret under the current SECRET_KEY (after rotating it; the old key
+    stays in SECRET_KEY_FALLBACKS until this has run)."""
+    result = services.reseal_mfa_secrets()
+    click.echo(
+        _(
+            "Two-step secrets: %(resealed)d sealed again under the current key, %(current)d "
+            "already under it.",
+            resealed=result.resealed,
+            current=result.current,
+        )
+    )
+    if result.unreadable:
+        click.echo(
+            _(
+                "No configured key opens the two-step secret of: %(names)s. Reset their two-step "
+                "login (flask users reset-mfa USERNAME).",
+                names=", ".join(result.unreadable),
+            ),
+            err=True,
+        )
+        sys.exit(1)

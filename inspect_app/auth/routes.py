@@ -230,11 +230,12 @@ def mfa_enrol():
     if user is None:
         return _to_pending_step()
     context = {"user": user, "pending": marker is not None, "form": CodeForm()}
-    if user.mfa_secret and not user.mfa_enabled:
+    secret = services.pending_mfa_secret(user)
+    if secret is not None:
         uri = totp.provisioning_uri(
-            user.mfa_secret, account=user.username, issuer=current_app.config["MFA_ISSUER"]
+            secret, account=user.username, issuer=current_app.config["MFA_ISSUER"]
         )
-        context.update(secret=user.mfa_secret, qr=totp.qr_data_uri(uri))
+        context.update(secret=secret, qr=totp.qr_data_uri(uri))
     elif user.mfa_enabled:
         context["left"] = services.recovery_codes_left(user)
     return render_template("auth/mfa.html", **context)

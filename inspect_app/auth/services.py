@@ -236,7 +236,8 @@ def verify_second_step(
         raise ValidationFailed(_("The code is wrong or has already been used."))
     if totp.looks_like_totp(code):
         _lock_user_row(user)  # two workers must not both accept the same code
-        step = totp.matching_step(user.mfa_secret, code.replace(" ", ""), now, user.mfa_last_step)
+        secret = _open_mfa_secret(user)
+        step = totp.matching_step(secret, code.replace(" ", ""), now, user.mfa_last_step)
         if step is not None:
             user.mfa_last_step = step
             token = _open_session(user, remember, ip, user_agent, "totp", now)
@@ -289,13 +290,42 @@ def begin_mfa_enrolment(user: User, *, now: datetime | None = None) -> str:
     login is already on. Audited mfa.enrol_started; commits. Returns the secret."""
     if user.mfa_enabled:
         raise ValidationFailed(_("Two-step login is already on for this account."))
-    if user.mfa_secret:
-        return user.mfa_secret
-    user.mfa_secret = totp.new_secret()
+    secret = pending_mfa_secret(user)
+    if secret is not None:
+        return secret
+    secret = totp.new_secret()
+    user.mfa_secret = totp.seal(secret, user.id)
     user.mfa_last_step = None
     audit.record(user, "mfa.enrol_started", user, unit_id=user.unit_id)
     db.session.commit()
-    return user.mfa_secret
+    return secret
+
+
+def pending_mfa_secret(user: User) -> str | None:
+    """The secret of an enrolment begun and not confirmed, to show again; None when there is none
+    or it no longer opens (SECRET_KEY changed: a new one is made at the next start)."""
+    if user.mfa_enabled or not user.mfa_secret:
+        return None
+    try:
+        return totp.unseal(user.mfa_secret, user.id)
+    except totp.SecretUnreadable:
+        return None
+
+
+def _open_mfa_secret(user: User) -> str:
+    """The user's TOTP secret, opened. A secret that no configured key opens is logged, and the
+    user is told to use a recovery code: a ValidationFailed that does not count as a failure."""
+    try:
+        return totp.unseal(user.mfa_secret or "", user.id)
+    except totp.SecretUnreadable as exc:
+        current_app.logger.error("two-step secret of user %s unreadable: %s", user.id, exc)
+        raise ValidationFailed(
+            _(
+                "Codes from the authenticator cannot be checked for this account: the server's "
+                "key has changed. Use a recovery code, or ask an administrator to reset two-step "
+                "login."
+            )
+        ) from exc
 
 
 def _replace_recovery_codes(user: User, now: datetime) -> list[str]:
@@ -328,9 +358,10 @@ def confirm_mfa_enrolment(
     token is returned too. Raises ValidationFailed for a wrong code or when there is nothing to
     confirm. Audited mfa.enrol; commits."""
     now = now or utcnow()
-    if user.mfa_enabled or not user.mfa_secret:
+    secret = pending_mfa_secret(user)
+    if secret is None:
         raise ValidationFailed(_("Start the set-up again: there is no code to confirm."))
-    step = totp.matching_step(user.mfa_secret, code.replace(" ", ""), now, user.mfa_last_step)
+    step = totp.matching_step(secret, code.replace(" ", ""), now, user.mfa_last_step)
     if step is None:
         raise ValidationFailed(
             _("The code is wrong. Check that the phone's clock is right and type the newest code.")
@@ -351,7 +382,8 @@ def renew_recovery_codes(user: User, code: str, *, now: datetime | None = None) 
     if not user.mfa_enabled:
         raise ValidationFailed(_("Two-step login is not on for this account."))
     _lock_user_row(user)
-    step = totp.matching_step(user.mfa_secret, code.replace(" ", ""), now, user.mfa_last_step)
+    secret = _open_mfa_secret(user)
+    step = totp.matching_step(secret, code.replace(" ", ""), now, user.mfa_last_step)
     if step is None:
         raise ValidationFailed(_("The code is wrong or has already been used."))
     user.mfa_last_step = step
@@ -576,6 +608,45 @@ def reset_mfa(user_id: int, *, actor: User | None, now: datetime | None = None) 
     )
     db.session.commit()
     return user
+
+
+class Resealed(NamedTuple):
+    resealed: int  # sealed again under the current SECRET_KEY
+    current: int  # already under it
+    unreadable: list[str]  # usernames whose secret no configured key opens
+
+
+def reseal_mfa_secrets() -> Resealed:
+    """Seal every stored TOTP secret under the current SECRET_KEY (after a rotation, while the old
+    key is still in SECRET_KEY_FALLBACKS). A secret no key opens is left as it is and named: its
+    user resets two-step login. One audit event when any was resealed; one transaction."""
+    from ..transaction import unit_of_work
+
+    resealed, current, unreadable = 0, 0, []
+    with unit_of_work():
+        users = db.session.scalars(
+            sa.select(User).where(User.mfa_secret.is_not(None)).order_by(User.id).with_for_update()
+        ).all()
+        for user in users:
+            if totp.sealed_with_current_key(user.mfa_secret):
+                current += 1
+                continue
+            try:
+                secret = totp.unseal(user.mfa_secret, user.id)
+            except totp.SecretUnreadable:
+                unreadable.append(user.username)
+                continue
+            user.mfa_secret = totp.seal(secret, user.id)
+            resealed += 1
+        if resealed:
+            audit.record(
+                None,
+                "mfa.secrets_resealed",
+                object_type="User",
+                object_id="",
+                after={"resealed": resealed, "unreadable": len(unreadable)},
+            )
+    return Resealed(resealed, current, unreadable)
 
 
 def sign_in_status(user: User, *, actor: User, now: datetime | None = None) -> dict:

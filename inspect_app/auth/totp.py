@@ -1,15 +1,31 @@
-"""TOTP codes (RFC 6238, 30-second steps, 6 digits), their QR code, and recovery codes."""
+"""TOTP codes (RFC 6238, 30-second steps, 6 digits), their QR code, and recovery codes; the
+TOTP secret sealed for the database.
+
+A TOTP secret is stored sealed (AES-256-GCM) under a key derived from SECRET_KEY, which lives
+outside the database (instance/config.py) and is never in a backup, so a copy of the database or
+a backup archive alone does not give anyone a user's codes. The seal is bound to the user's id: a
+sealed secret copied onto another account does not open. Rotating SECRET_KEY: move the old one
+to SECRET_KEY_FALLBACKS, run `flask users reseal-mfa`, then drop the fallback (docs/deploy.md).
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import os
 import re
 import secrets
 from datetime import UTC, datetime
 
 import pyotp
 import segno
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
 
 STEP_SECONDS = 30
 # Codes of the step before and after the current one are accepted too (clock drift).
@@ -83,3 +99,64 @@ def normalise_recovery_code(code: str) -> str:
 def digest(value: str) -> str:
     """SHA-256 of a high-entropy token or code (login tokens, recovery codes)."""
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+# --- the secret sealed for the database ---------------------------------------------------------
+
+SEALED_PREFIX = "s1"  # s1:<key id>:<base64url(nonce + ciphertext + tag)>
+_NONCE_BYTES = 12
+
+
+class SecretUnreadable(Exception):
+    """A stored secret that no configured key opens: SECRET_KEY changed without its old value in
+    SECRET_KEY_FALLBACKS, or the row was altered."""
+
+
+def _derive(secret_key: str | bytes) -> bytes:
+    material = secret_key if isinstance(secret_key, bytes) else str(secret_key).encode("utf-8")
+    hkdf = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"inspect-totp-secret-seal-v1")
+    return hkdf.derive(material)
+
+
+def _key_id(key: bytes) -> str:
+    """Eight hex digits naming a sealing key (a MAC of a constant: tells nothing of the key)."""
+    return hmac.new(key, b"inspect-totp-seal-key-id", hashlib.sha256).hexdigest()[:8]
+
+
+def _keys() -> list[bytes]:
+    """The sealing keys, the current one first: from SECRET_KEY, then SECRET_KEY_FALLBACKS."""
+    cfg = current_app.config
+    return [_derive(k) for k in (cfg["SECRET_KEY"], *cfg["SECRET_KEY_FALLBACKS"]) if k]
+
+
+def _bound_to(user_id: int) -> bytes:
+    return f"user:{int(user_id)}".encode()
+
+
+def seal(secret: str, user_id: int) -> str:
+    """The secret as stored in users.mfa_secret for the user `user_id`."""
+    key = _keys()[0]
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, secret.encode("ascii"), _bound_to(user_id))
+    body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
+    return f"{SEALED_PREFIX}:{_key_id(key)}:{body}"
+
+
+def unseal(stored: str, user_id: int) -> str:
+    """The secret sealed in `stored` for the user `user_id`. Raises SecretUnreadable."""
+    prefix, _sep, rest = stored.partition(":")
+    key_id, _sep, body = rest.partition(":")
+    key = next((k for k in _keys() if _key_id(k) == key_id), None)
+    if prefix != SEALED_PREFIX or key is None:
+        raise SecretUnreadable(f"no configured key {key_id or '?'} for this sealed secret")
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        plain = AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _bound_to(user_id))
+    except (InvalidTag, ValueError, binascii.Error) as exc:
+        raise SecretUnreadable("the sealed secret does not open for this account") from exc
+    return plain.decode("ascii")
+
+
+def sealed_with_current_key(stored: str) -> bool:
+    """Whether `stored` was sealed under the current SECRET_KEY (not a fallback)."""
+    return stored.split(":")[1:2] == [_key_id(_keys()[0])]

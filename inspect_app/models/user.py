@@ -53,7 +53,7 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None]
     # Two-step login (TOTP). A secret without mfa_enabled_at is an enrolment not yet confirmed;
     # mfa_last_step is the time step of the last accepted code, so a code is never accepted twice.
-    mfa_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    mfa_secret: Mapped[str | None] = mapped_column(sa.String(128))  # sealed: auth/totp.seal
     mfa_enabled_at: Mapped[datetime | None]
     mfa_last_step: Mapped[int | None]
     # Consecutive failed logins (wrong password or code) and the temporary lock they caused; in

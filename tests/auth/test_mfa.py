@@ -102,7 +102,8 @@ def test_new_coordinator_is_forced_to_enrol_then_logs_in_with_codes_and_recovery
             sa.select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)
         ).all()
         assert len(stored) == 10 and not set(codes) & set(stored)
-        assert user.mfa_secret == secret and user.mfa_enabled_at == clock.now
+        assert totp.unseal(user.mfa_secret, user.id) == secret
+        assert user.mfa_enabled_at == clock.now
     coord.post("/auth/logout")
 
     # Password + code. The code used for enrolment cannot be used again (replay).
@@ -206,9 +207,8 @@ def test_half_logged_in_session_gets_401_on_the_api_and_nothing_else(app, make, 
     assert b.post("/auth/mfa/start").headers["Location"] == "/auth/login/code"
     assert b.post("/auth/mfa/confirm", {"code": "123456"}).status_code == 302
     with app.app_context():
-        assert (
-            db.session.scalar(sa.select(User.mfa_secret).where(User.username == "root")) == SECRET
-        )
+        root = db.session.scalar(sa.select(User).where(User.username == "root"))
+        assert totp.unseal(root.mfa_secret, root.id) == SECRET
 
 
 def test_the_second_step_expires(app, make, clock):
@@ -349,3 +349,95 @@ def test_totp_codes_match_an_authenticator_app(clock):
     assert totp.matching_step(SECRET, totp.code_at(SECRET, now), now, None) == step
     assert totp.matching_step(SECRET, totp.code_at(SECRET, now), now, step) is None
     assert totp.matching_step(SECRET, "12345", now, None) is None
+
+
+# --- the secret sealed for the database -----------------------------------------------------------
+
+NEW_KEY = "a-new-secret-key-after-rotation-0123456789"
+
+
+def test_the_secret_is_stored_sealed_and_opens_only_for_its_own_account(app, make, clock):
+    with app.app_context():
+        user = make.user(role="inspector", username="insp")
+        other = make.user(role="inspector", username="other")
+        secret = services.begin_mfa_enrolment(user)
+        stored = db.session.scalar(sa.select(User.mfa_secret).where(User.id == user.id))
+        assert stored.startswith("s1:") and secret not in stored
+        assert totp.unseal(stored, user.id) == secret
+        with pytest.raises(totp.SecretUnreadable):
+            totp.unseal(stored, other.id)
+        # Sealed twice, the same secret is stored differently (a fresh nonce each time).
+        assert totp.seal(secret, user.id) != totp.seal(secret, user.id)
+
+
+def test_a_sealed_secret_copied_onto_another_account_does_not_give_its_codes(app, make, clock):
+    """Someone who can write the database copies the secret they know onto an admin's row."""
+    with app.app_context():
+        mine = _enrolled(make, role="inspector", username="insp")
+        root = make.user(role="admin", username="root", mfa_enabled_at=services.utcnow())
+        root.mfa_secret = mine.mfa_secret
+        db.session.commit()
+    b, _ = _password_step(app, "root")
+    response = b.post("/auth/login/code", {"code": totp.code_at(SECRET, clock.now)})
+    assert response.status_code == 200  # still on the code step
+    assert b.get("/api/v1/me").status_code == 401
+
+
+def test_after_rotating_secret_key_codes_still_work_and_reseal_moves_them_to_the_new_key(
+    app, make, clock, monkeypatch
+):
+    with app.app_context():
+        _enrolled(make, username="root")
+    old_key = app.config["SECRET_KEY"]
+    monkeypatch.setitem(app.config, "SECRET_KEY", NEW_KEY)
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [old_key])
+    _login_with_code(app, "root", totp.code_at(SECRET, clock.now))
+
+    result = app.test_cli_runner().invoke(args=["users", "reseal-mfa"])
+    assert result.exit_code == 0, result.output
+    assert "1" in result.output
+    assert _actions(app).count("mfa.secrets_resealed") == 1
+    again = app.test_cli_runner().invoke(args=["users", "reseal-mfa"])
+    assert again.exit_code == 0 and _actions(app).count("mfa.secrets_resealed") == 1
+
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [])  # the old key dropped
+    clock.advance(seconds=30)
+    _login_with_code(app, "root", totp.code_at(SECRET, clock.now))
+
+
+def test_a_secret_no_key_opens_is_explained_not_counted_and_a_recovery_code_still_works(
+    app, make, clock, monkeypatch
+):
+    with app.app_context():
+        user = _enrolled(make, username="root")
+        recovery = totp.new_recovery_codes()[0]
+        db.session.add(
+            RecoveryCode(
+                user_id=user.id, code_hash=totp.digest(totp.normalise_recovery_code(recovery))
+            )
+        )
+        db.session.commit()
+    monkeypatch.setitem(app.config, "SECRET_KEY", NEW_KEY)  # changed, the old one not kept
+    b, _ = _password_step(app, "root")
+    response = b.post("/auth/login/code", {"code": totp.code_at(SECRET, clock.now)})
+    assert response.status_code == 200
+    assert "恢复码" in " ".join(flashes(response.get_data(as_text=True)))
+    assert "mfa.verify_failed" not in _actions(app)
+    assert b.post("/auth/login/code", {"code": recovery}).status_code == 302
+    assert b.get("/api/v1/me").status_code == 200
+
+    result = app.test_cli_runner().invoke(args=["users", "reseal-mfa"])
+    assert result.exit_code == 1 and "root" in result.output
+    assert "mfa.secrets_resealed" not in _actions(app)
+
+
+def test_an_unconfirmed_enrolment_whose_secret_no_longer_opens_starts_again(
+    app, make, clock, monkeypatch
+):
+    with app.app_context():
+        user = make.user(role="inspector", username="insp")
+        first = services.begin_mfa_enrolment(user)
+        monkeypatch.setitem(app.config, "SECRET_KEY", NEW_KEY)
+        assert services.pending_mfa_secret(user) is None
+        second = services.begin_mfa_enrolment(user)
+        assert second != first and services.pending_mfa_secret(user) == second

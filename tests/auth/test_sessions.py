@@ -362,3 +362,21 @@ def test_a_retention_that_is_not_a_number_of_days_stops_the_start():
                     "LOGIN_SESSION_RETENTION_DAYS": bad,
                 }
             )
+
+
+def test_a_login_survives_rotating_secret_key_while_the_old_one_is_a_fallback(
+    app, login_as, monkeypatch
+):
+    b = login_as("coordinator")
+    old_key = app.config["SECRET_KEY"]
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-new-secret-key-after-rotation-0123456789")
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [old_key])
+    assert b.get("/api/v1/me").status_code == 200
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [])
+    assert b.get("/api/v1/me").status_code == 401
+
+
+def test_one_string_as_secret_key_fallbacks_is_one_key(tmp_path, new_database_url):
+    config = make_test_config(new_database_url(), tmp_path)
+    app = create_app({**config, "SECRET_KEY_FALLBACKS": "an-old-secret-key-0123456789"})
+    assert app.config["SECRET_KEY_FALLBACKS"] == ["an-old-secret-key-0123456789"]

@@ -121,10 +121,11 @@ def live_app(new_database_url, tmp_path_factory):
 def _enrol_office_accounts() -> None:
     import sqlalchemy as sa
 
+    from inspect_app.auth import totp
     from inspect_app.models import User, utcnow
 
     for user in db.session.scalars(sa.select(User).where(User.role.in_(["admin", "coordinator"]))):
-        user.mfa_secret = E2E_MFA_SECRET
+        user.mfa_secret = totp.seal(E2E_MFA_SECRET, user.id)
         user.mfa_enabled_at = utcnow()
     db.session.commit()
 
