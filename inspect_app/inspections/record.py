@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from .. import audit, inputs, storage
-from ..errors import InvalidTransition, ValidationFailed
+from ..errors import InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
     Answer,
@@ -248,6 +248,42 @@ def attach_recording(
         storage.discard(stored)
         raise
     return attachment
+
+
+def remove_recording(inspection_id: int, attachment_id: int, *, actor: User) -> None:
+    """Take a recording off the visit's record (the wrong file, or one of something else) while
+    the record may still change, as its other entries may: until the notice is approved. The
+    file leaves the store unless another attachment names it.
+
+    Raises NotFound (no recording of this inspection's visit), NotAllowed, InvalidTransition once
+    the notice is approved. Audited evidence.delete (what the file was); commits.
+    """
+    visit = _visit_for_update(inspection_id, actor=actor)
+    attachment = db.session.get(Attachment, attachment_id)
+    if (
+        attachment is None
+        or attachment.visit_id != visit.id
+        or attachment.kind not in RECORDING_KINDS
+    ):
+        raise NotFound(_("No such recording on this record."))
+    _check_recording_allowed(visit)
+    sha256, mime = attachment.sha256, attachment.mime
+    audit.record(
+        actor,
+        "evidence.delete",
+        attachment,
+        hidden_from_unit=True,
+        before={
+            "sha256": sha256,
+            "mime": mime,
+            "size": attachment.size,
+            "visit_id": visit.id,
+            "original_name": attachment.original_name,
+        },
+    )
+    db.session.delete(attachment)
+    db.session.commit()
+    storage.discard_if_unused(sha256, mime)
 
 
 def _check_recording_allowed(visit: Visit) -> None:

@@ -474,6 +474,15 @@ def upload_recording(inspection_id: int):
     return redirect(url_for(".record", inspection_id=inspection_id))
 
 
+@bp.post("/<int:inspection_id>/recordings/<int:attachment_id>/remove")
+@login_required
+def remove_recording(inspection_id: int, attachment_id: int):
+    """Take a recording off the visit's record, until the notice is approved."""
+    visit_record.remove_recording(inspection_id, attachment_id, actor=_actor())
+    flash(_("The recording was removed from the evidence list."), "success")
+    return redirect(url_for(".record", inspection_id=inspection_id))
+
+
 @bp.get("/recordings/<int:attachment_id>")
 @login_required
 def recording_file(attachment_id: int):

@@ -220,3 +220,58 @@ def test_boxes_with_64_bit_sizes_or_running_to_the_end_are_read(app, ctx):
     wrong = struct.pack(">I4sQ", 1, b"mdat", 10**12) + payload  # claims more than there is
     with pytest.raises(storage.EvidenceRefused):
         storage.inspect_media(io.BytesIO(head + wrong), len(head + wrong))
+
+
+def _remove(b, inspection_id, attachment_id):
+    return b.post(f"/inspections/{inspection_id}/recordings/{attachment_id}/remove")
+
+
+def test_a_recording_taken_off_the_record_leaves_the_store_and_is_on_the_audit_log(app, setup):
+    video, audio = mp4_bytes(pad=3000), m4a_bytes(pad=2000)
+    b = _browser(app, setup["lead"])
+    _upload(b, setup["inspection"], video, "wrong-clip.mp4")
+    _upload(b, setup["inspection"], audio, "询问.m4a")
+    first, second = sorted(_recordings(app), key=lambda a: a.id)
+    root = Path(app.config["UPLOAD_DIR"])
+    page = b.get(f"/inspections/{setup['inspection']}/record").get_data(as_text=True)
+    assert "wrong-clip.mp4" in page and f"/recordings/{first.id}/remove" in page
+
+    r = _remove(b, setup["inspection"], first.id)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/record")
+    assert [a.id for a in _recordings(app)] == [second.id]
+    assert not (root / storage.key_for(first.sha256, "video/mp4")).exists()
+    assert (root / storage.key_for(second.sha256, "audio/mp4")).read_bytes() == audio
+    page = b.get(f"/inspections/{setup['inspection']}/record").get_data(as_text=True)
+    assert "wrong-clip.mp4" not in page and first.sha256 not in page
+    with app.app_context():
+        (event,) = db.session.query(AuditEvent).filter_by(action="evidence.delete").all()
+        assert event.before["sha256"] == first.sha256
+        assert event.before["original_name"] == "wrong-clip.mp4"
+        assert event.unit_id is None and event.object_id == str(first.id)  # not the unit's to see
+
+
+def test_a_recording_is_removed_only_by_the_team_of_its_own_visit_before_approval(app, make, setup):
+    b = _browser(app, setup["lead"])
+    _upload(b, setup["inspection"], mp4_bytes())
+    (row,) = _recordings(app)
+    with app.app_context():
+        own = make.user(role="unit", unit_id=setup["unit"]).username
+        other = make.inspection(
+            members=[db.session.scalar(db.select(User).where(User.username == setup["lead"]))]
+        ).id
+    assert _remove(_browser(app, setup["outsider"]), setup["inspection"], row.id).status_code == 404
+    assert _remove(_browser(app, own), setup["inspection"], row.id).status_code in (403, 404)
+    assert _remove(b, other, row.id).status_code == 404  # named through another inspection
+    assert _remove(b, setup["inspection"], row.id + 1000).status_code == 404
+    with app.app_context():
+        visit = db.session.get(Inspection, setup["inspection"]).visit
+        visit.notice_status = "approved"
+        db.session.commit()
+    r = _remove(b, setup["inspection"], row.id)
+    assert r.status_code == 409
+    assert [a.id for a in _recordings(app)] == [row.id]
+    assert Path(app.config["UPLOAD_DIR"], storage.key_for(row.sha256, "video/mp4")).exists()
+    page = b.get(f"/inspections/{setup['inspection']}/record").get_data(as_text=True)
+    assert "/remove" not in page
+    with app.app_context():
+        assert db.session.query(AuditEvent).filter_by(action="evidence.delete").count() == 0

@@ -332,6 +332,13 @@ inspections.recording_file      GET     A.recording_submitted        302  200  2
 inspections.recording_file      GET     B.recording_submitted        302  200  200  404  404  200  404  200
 inspections.recording_file      GET     A.photo                      302  404  404  404  404  404  404  404
 inspections.recording_file      GET     missing                      302  404  404  404  404  404  404  404
+inspections.remove_recording    GET     A.in_progress/A.recording    405  405  405  405  405  405  405  405
+inspections.remove_recording    POST    A.in_progress/A.recording    302  302  302  302  404  403  404  404
+inspections.remove_recording    POST    A.submitted/A.recording_submitted  302  409  409  409  404  403  403  404
+inspections.remove_recording    POST    B.in_progress/B.recording    302  302  302  404  404  403  404  404
+inspections.remove_recording    POST    A.in_progress/B.recording    302  404  404  404  404  403  404  404
+inspections.remove_recording    POST    A.in_progress/A.photo        302  404  404  404  404  403  404  404
+inspections.remove_recording    POST    A.in_progress/missing        302  404  404  404  404  403  404  404
 inspections.upload_recording    GET     A.in_progress                405  405  405  405  405  405  405  405
 inspections.upload_recording    POST    A.in_progress                302  302  302  302  404  403  404  404
 inspections.upload_recording    POST    A.submitted                  302  409  409  409  404  403  403  404
@@ -815,6 +822,7 @@ BODIES = {
     },
     "api.submit": lambda w, t: {"json": {"signatory_name": "王五", "signature": _png_data_url()}},
     "api.delete_evidence": lambda w, t: {},
+    "inspections.remove_recording": lambda w, t: {},
     "inspections.upload_recording": lambda w, t: {
         "file": (io.BytesIO(mp4_bytes(pad=99)), "记录.mp4")
     },
