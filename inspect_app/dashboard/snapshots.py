@@ -556,6 +556,6 @@ figures_changed.connect(_queue_refresh)
 def init_app(app: Flask) -> None:
     """Add the refresh tasks to the app's job queue (after jobs.init_app)."""
     runtime = app.extensions["jobs"]
-    runtime.add_task(TASK, refresh)
+    runtime.add_task(TASK, refresh, coalesce=True)  # one waiting covers every change before it
     runtime.add_task(KEEP_TASK, keep)
     runtime.add_task(RENEW_TASK, renew, periodic=crontab())  # every minute

@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,10 @@ RUN_TASK = "jobs.run"
 CLEANUP_TASK = "jobs.cleanup"
 CONNECT_TIMEOUT = 1.0  # seconds to reach Redis
 REPLY_TIMEOUT = 3.0  # seconds for its reply
+# A coalescing task's "one is waiting" mark older than this is dropped by the cleanup task: the
+# process that set it may have died before queuing the task (a consumer is running, since the
+# cleanup runs; a backlog that long only lets one more task be queued).
+WAITING_STALE = 900  # seconds
 log = logging.getLogger(__name__)
 
 
@@ -93,32 +98,63 @@ class Runtime:
                 with _context(app):
                     services.mark_interrupted(task.args[0])
 
-        for task_name, (fn, periodic) in self._extra.items():
+        for task_name, (fn, periodic, coalesce) in self._extra.items():
             make = (
                 huey.task if periodic is None else functools.partial(huey.periodic_task, periodic)
             )
-            self._tasks[task_name] = make(name=task_name)(_in_context(app, fn))
+            starting = functools.partial(huey.delete, _waiting(task_name)) if coalesce else None
+            self._tasks[task_name] = make(name=task_name)(_in_context(app, fn, starting))
+
+        def cleanup_and_drop_stale_marks() -> None:
+            cleanup()
+            for task_name, (_fn, _periodic, coalesce) in self._extra.items():
+                if coalesce:
+                    _drop_if_stale(huey, _waiting(task_name))
+
         self.run_task = huey.task(name=RUN_TASK)(run_job)
-        self.cleanup_task = huey.periodic_task(crontab(minute="*/15"), name=CLEANUP_TASK)(cleanup)
+        self.cleanup_task = huey.periodic_task(crontab(minute="*/15"), name=CLEANUP_TASK)(
+            cleanup_and_drop_stale_marks
+        )
         huey.signal(SIGNAL_INTERRUPTED)(interrupted)
         return huey
 
-    def add_task(self, name: str, fn: Callable[..., None], *, periodic: crontab | None = None):
+    def add_task(
+        self,
+        name: str,
+        fn: Callable[..., None],
+        *,
+        periodic: crontab | None = None,
+        coalesce: bool = False,
+    ):
         """A task of another package, run in an app context of its own (the dashboard's
         refresh); its arguments, if any, are plain values (huey pickles them into the queue);
         with `periodic` (no arguments), run on that schedule by consumers started without
-        --no-periodic. Added while the app is made, before the queue is first used."""
+        --no-periodic. With `coalesce` (a task without arguments whose run covers every call
+        made before it starts), a call while one is queued and not started queues nothing: a
+        burst of calls, or hours without a consumer, leaves one task waiting, not one per call.
+        Added while the app is made, before the queue is first used."""
         if self._huey is not None:
             raise RuntimeError("tasks are added before the queue is first used")
-        self._extra[name] = (fn, periodic)
+        self._extra[name] = (fn, periodic, coalesce)
 
     def has_task(self, name: str) -> bool:
         return name in self._extra
 
     def call(self, name: str, *args: str | int) -> None:
-        """Queue an added task with its arguments (in immediate mode: run it now)."""
-        self.huey  # noqa: B018 - makes the tasks
-        self._tasks[name](*args)
+        """Queue an added task with its arguments (in immediate mode: run it now). A coalescing
+        task is queued only when none is waiting: a mark in the queue's own storage (lost with
+        the queue, never without it) says one is, and the task takes it off as it starts."""
+        huey = self.huey
+        coalesce = self._extra[name][2]
+        if coalesce and not huey.put_if_empty(_waiting(name), time.time()):
+            return
+        try:
+            self._tasks[name](*args)
+        except BaseException:
+            if coalesce:  # not queued: the next call queues it
+                with contextlib.suppress(Exception):
+                    huey.delete(_waiting(name))
+            raise
 
     def enqueue(self, job_id: str) -> None:
         """Queue a job's task (in immediate mode: run it now, before returning)."""
@@ -134,8 +170,22 @@ def _context(app: Flask):
         yield
 
 
-def _in_context(app: Flask, fn: Callable[..., None]) -> Callable[..., None]:
+def _waiting(task_name: str) -> str:
+    return f"waiting:{task_name}"
+
+
+def _drop_if_stale(huey: Huey, mark: str) -> None:
+    since = huey.get(mark, peek=True)
+    if since is not None and time.time() - float(since) > WAITING_STALE:
+        huey.delete(mark)
+
+
+def _in_context(
+    app: Flask, fn: Callable[..., None], starting: Callable[[], object] | None = None
+) -> Callable[..., None]:
     def task(*args) -> None:
+        if starting is not None:
+            starting()
         with _context(app):
             fn(*args)
 

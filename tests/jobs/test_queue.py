@@ -69,3 +69,79 @@ def test_durations_may_be_given_in_seconds_and_must_be_positive(database_url, tm
     assert app.config["JOBS_STALE_AFTER"] == timedelta(minutes=10)
     with pytest.raises(ConfigurationError):
         _app(database_url, tmp_path, JOB_RETENTION=0)
+
+
+def _queued_app(database_url, tmp_path):
+    """A real queue (a SQLite file) and no consumer; the dashboard's cache off, so its refresh
+    task, run by hand here, does nothing but start."""
+    app = _app(
+        database_url,
+        tmp_path,
+        JOBS_IMMEDIATE=False,
+        JOBS_SQLITE_FILE=str(tmp_path / "queue.sqlite"),
+        DASHBOARD_CACHE_SECONDS=0,
+    )
+    return app, app.extensions["jobs"]
+
+
+def test_a_coalescing_task_waits_in_the_queue_once_however_often_it_is_called(
+    database_url, tmp_path
+):
+    """With no consumer running, the dashboard's refresh, called at every change, used to leave
+    one task per change in the queue."""
+    from inspect_app.dashboard import snapshots
+
+    app, runtime = _queued_app(database_url, tmp_path)
+    huey = runtime.huey
+    for _ in range(5):
+        runtime.call(snapshots.TASK)
+    assert huey.pending_count() == 1
+    huey.execute(huey.dequeue())  # as a consumer: the task takes the mark off as it starts
+    assert huey.pending_count() == 0
+    runtime.call(snapshots.TASK)
+    runtime.call(snapshots.TASK)
+    assert huey.pending_count() == 1
+    # A task with arguments, each call its own work, is queued at every call.
+    for _ in range(3):
+        runtime.call(snapshots.KEEP_TASK, "{}")
+    assert huey.pending_count() == 4
+
+
+def test_a_call_that_could_not_queue_leaves_no_mark_behind(database_url, tmp_path, monkeypatch):
+    from inspect_app.dashboard import snapshots
+
+    app, runtime = _queued_app(database_url, tmp_path)
+    huey = runtime.huey
+
+    def refused(task):
+        raise ConnectionError("the queue is down")
+
+    monkeypatch.setattr(huey, "enqueue", refused)
+    with pytest.raises(ConnectionError):
+        runtime.call(snapshots.TASK)
+    monkeypatch.undo()
+    assert huey.get(queue._waiting(snapshots.TASK), peek=True) is None
+    runtime.call(snapshots.TASK)
+    assert huey.pending_count() == 1
+
+
+def test_the_cleanup_drops_a_mark_whose_task_was_never_queued(database_url, tmp_path, monkeypatch):
+    """A process killed between setting the mark and queuing the task would otherwise stop the
+    refresh from ever being queued again."""
+    import time
+
+    from inspect_app.dashboard import snapshots
+    from inspect_app.jobs import services
+
+    app, runtime = _queued_app(database_url, tmp_path)
+    huey = runtime.huey
+    mark = queue._waiting(snapshots.TASK)
+    huey.put(mark, time.time() - 60)  # recent: a task may still be on its way
+    monkeypatch.setattr(services, "cleanup", lambda: None)  # the jobs' own cleanup: not here
+    runtime.cleanup_task.call_local()
+    runtime.call(snapshots.TASK)
+    assert huey.pending_count() == 0
+    huey.put(mark, time.time() - queue.WAITING_STALE - 1)
+    runtime.cleanup_task.call_local()
+    runtime.call(snapshots.TASK)
+    assert huey.pending_count() == 1
