@@ -150,6 +150,17 @@ def test_with_redis_a_consumer_process_runs_the_job(redis_app, tmp_path):
     assert type(redis_app.extensions["jobs"].huey).__name__ == "RedisHuey"
 
 
+def test_in_redis_the_refresh_waits_in_the_queue_once(redis_app):
+    """jobs/queue.py: the coalescing mark is Redis's SET NX in the queue's own store."""
+    from inspect_app.dashboard import snapshots
+
+    runtime = redis_app.extensions["jobs"]
+    for _ in range(4):
+        runtime.call(snapshots.TASK)
+    assert runtime.huey.pending_count() == 1
+    runtime.huey.flush()  # the mark goes with the queue
+
+
 def test_a_change_that_may_move_a_figure_has_the_consumer_compute_the_dashboard(queued_app, worker):
     """dashboard/snapshots.py: the commit queues the refresh task, this process does not run it,
     the consumer stores the year's overview, its charts and the annual report for the new data
