@@ -137,6 +137,7 @@ E2E_UNITS = {
     "offline": "U017",
     "relogin": "U016",
     "papercuts": "U013",
+    "photos": "U015",
 }
 
 

@@ -11,7 +11,7 @@ function loadImage(file) {
     img.onload = () => resolve({ img, url });
     img.onerror = () => {
       URL.revokeObjectURL(url);
-      reject(new Error("image"));
+      reject(new Error("unreadable image"));
     };
     img.src = url;
   });
@@ -58,6 +58,25 @@ function thumbnail(link, src, alt) {
 // sent once the inspector has logged in again.
 class LoginNeeded extends TypeError {}
 
+// The server could not take it now (a proxy's 502, a 503 while the database restarts, a rate
+// limit): the photo is kept like when offline and sent again shortly.
+class TryLater extends TypeError {}
+const RETRY_MS = 30000;
+
+const transient = (status) => status >= 500 || status === 408 || status === 429;
+
+// A photo's file name on the record: "现场照片-20261207-0935.jpg" (the phone's own name is not
+// kept: the photo is drawn again, smaller, before it is sent).
+function photoName(ctx) {
+  const d = new Date();
+  const two = (n) => String(n).padStart(2, "0");
+  const stamp = `${d.getFullYear()}${two(d.getMonth() + 1)}${two(d.getDate())}-${two(d.getHours())}${two(d.getMinutes())}`;
+  return `${ctx.text("photoName")}-${stamp}.jpg`;
+}
+
+// Queued before there was a `pdf` flag, a photo was the one named "photo.jpg".
+const isPdf = (photo) => photo.pdf ?? photo.name !== "photo.jpg";
+
 // Send one photo; resolves to the server's attachment, rejects with a TypeError when offline.
 async function send(photo, ctx) {
   const data = new FormData();
@@ -74,8 +93,13 @@ async function send(photo, ctx) {
     }
   }
   if (r.status === 401) throw new LoginNeeded("login");
-  const body = await r.json();
-  if (!r.ok) throw new Error(body.error ? body.error.message : String(r.status));
+  if (transient(r.status)) throw new TryLater(String(r.status));
+  // A proxy may answer with a page of its own (413 from nginx): no JSON, a message of ours.
+  const body = await r.json().catch(() => null);
+  if (!r.ok || !body) {
+    if (body && body.error) throw new Error(body.error.message);
+    throw new Error(r.status === 413 ? ctx.text("tooLarge") : ctx.text("badReply", { status: r.status }));
+  }
   return body;
 }
 
@@ -84,7 +108,7 @@ function show(link, body, ctx) {
   link.dataset.att = body.id;
   delete link.dataset.pending;
   if (body.thumbnail_url) thumbnail(link, body.thumbnail_url, ctx.label);
-  else link.textContent = "PDF";
+  else link.textContent = ctx.text("pdf");
   if (!link.nextElementSibling?.matches("button.del")) {
     const del = Object.assign(document.createElement("button"), { type: "submit", className: "del", name: "del", value: String(body.id), textContent: "✕" });
     del.setAttribute("aria-label", ctx.delLabel);
@@ -127,9 +151,9 @@ export async function uploadFile(el, input, ctx) {
   const pdf = file.type === "application/pdf";
   let photo;
   try {
-    photo = { item_id: Number(el.id.slice(1)), blob: pdf ? file : await downscale(file), name: pdf ? file.name : "photo.jpg" };
-  } catch (err) {
-    ctx.say("failed", { msg: err.message });
+    photo = { item_id: Number(el.id.slice(1)), blob: pdf ? file : await downscale(file), name: pdf ? file.name : photoName(ctx), pdf };
+  } catch {
+    ctx.say("failed", { msg: ctx.text("badImage") });
     return;
   }
   const link = document.createElement("a");
@@ -149,8 +173,18 @@ export async function uploadFile(el, input, ctx) {
     await (await openStore("photos")).put(queued);
     link.dataset.pending = queued.id;
     if (!pdf) thumbnail(link, URL.createObjectURL(photo.blob), ctx.label);
-    ctx.say(err instanceof LoginNeeded ? "login" : "photoQueued");
+    ctx.say(err instanceof LoginNeeded ? "login" : err instanceof TryLater ? "photoLater" : "photoQueued");
+    if (err instanceof TryLater) retrySoon(ctx);
   }
+}
+
+let retry = null;
+
+function retrySoon(ctx) {
+  retry = retry || setTimeout(() => {
+    retry = null;
+    uploadPending(ctx);
+  }, RETRY_MS);
 }
 
 // Photos taken offline, for this inspection and user, sent in the order they were taken.
@@ -171,8 +205,8 @@ async function sendQueued(ctx) {
     if (!el || document.querySelector(`[data-pending="${photo.id}"]`)) continue;
     const link = document.createElement("a");
     link.dataset.pending = photo.id;
-    if (photo.name === "photo.jpg") thumbnail(link, URL.createObjectURL(photo.blob), ctx.label);
-    else link.textContent = "PDF";
+    if (!isPdf(photo)) thumbnail(link, URL.createObjectURL(photo.blob), ctx.label);
+    else link.textContent = ctx.text("pdf");
     el.querySelector(".ph").prepend(link);
   }
   for (const photo of mine) {
@@ -180,6 +214,7 @@ async function sendQueued(ctx) {
     try {
       body = await send(photo, ctx);
     } catch (err) {
+      if (err instanceof TryLater) retrySoon(ctx);
       if (err instanceof TypeError) return; // still offline, or logged out: try again later
       await store.delete(photo.id); // refused by the server: say why and do not retry forever
       ctx.say("failed", { msg: err.message });

@@ -269,7 +269,7 @@ async function flush() {
     if (r.status === 401) throw new Error("login");
     const body = await r.json();
     if (!r.ok) {
-      problem = body.error ? body.error.message : String(r.status);
+      problem = body.error ? body.error.message : fmt(T.badReply, { status: r.status });
       for (const c of batch) {
         c.sent = false;
       }
@@ -325,7 +325,10 @@ async function flush() {
   refreshVisibility();
   if (problem) setState(fmt(T.failed, { msg: problem }), "failed");
   else if (pendingCount()) scheduleFlush(0);
-  else setState(T.saved, "saved");
+  else {
+    setState(T.saved, "saved");
+    sendPhotos(); // the server answers again: a photo it could not take waits no longer
+  }
 }
 
 // ---- photos (fill-media.js, loaded when needed) ----------------------------------------------
@@ -337,10 +340,11 @@ function mediaCtx() {
     refreshToken,
     inspectionId,
     userId,
-    label: T.uploaded,
+    label: T.photoAlt,
     delLabel: T.del,
+    text: (key, args) => fmt(T[key], args || {}),
     say: (key, args) =>
-      setState(fmt(T[key], args || {}), key === "failed" || key === "login" || key === "deleteOffline" ? "failed" : key === "uploaded" || key === "deleted" ? "saved" : key === "photoQueued" ? "offline" : "pending"),
+      setState(fmt(T[key], args || {}), key === "failed" || key === "login" || key === "deleteOffline" ? "failed" : key === "uploaded" || key === "deleted" ? "saved" : key === "photoQueued" || key === "photoLater" ? "offline" : "pending"),
   };
 }
 
