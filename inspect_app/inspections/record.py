@@ -27,7 +27,7 @@ from ..models import (
     Visit,
     utcnow,
 )
-from ..models.inspection import INSPECTION_METHODS
+from ..models.inspection import INSPECTION_METHODS, ON_RECORD_STATUSES
 from ..rectification import duties
 from . import services
 
@@ -252,11 +252,13 @@ def attach_recording(
 
 def remove_recording(inspection_id: int, attachment_id: int, *, actor: User) -> None:
     """Take a recording off the visit's record (the wrong file, or one of something else) while
-    the record may still change, as its other entries may: until the notice is approved. The
-    file leaves the store unless another attachment names it.
+    nobody has signed the record: the unit's representative signs the evidence list at
+    submission (以上记录已核对无误) and the inspectors sign it after; from then on a recording on
+    it is evidence and stays. The file leaves the store unless another attachment names it.
 
     Raises NotFound (no recording of this inspection's visit), NotAllowed, InvalidTransition once
-    the notice is approved. Audited evidence.delete (what the file was); commits.
+    any checklist of the visit is submitted, an inspector has signed or the notice is approved.
+    Audited evidence.delete (what the file was); commits.
     """
     visit = _visit_for_update(inspection_id, actor=actor)
     attachment = db.session.get(Attachment, attachment_id)
@@ -267,6 +269,10 @@ def remove_recording(inspection_id: int, attachment_id: int, *, actor: User) -> 
     ):
         raise NotFound(_("No such recording on this record."))
     _check_recording_allowed(visit)
+    if record_signed(visit):
+        raise InvalidTransition(
+            _("The record has been signed: a recording on it can no longer be removed.")
+        )
     sha256, mime = attachment.sha256, attachment.mime
     audit.record(
         actor,
@@ -284,6 +290,22 @@ def remove_recording(inspection_id: int, attachment_id: int, *, actor: User) -> 
     db.session.delete(attachment)
     db.session.commit()
     storage.discard_if_unused(sha256, mime)
+
+
+def record_signed(visit: Visit) -> bool:
+    """Whether anybody has signed the visit's record: a checklist submitted (the unit's
+    representative signs, or the refusal is witnessed, at submission) or an inspector's
+    signature."""
+    if any(i.status in ON_RECORD_STATUSES for i in visit.inspections):
+        return True
+    return (
+        db.session.scalar(
+            sa.select(Attachment.id)
+            .where(Attachment.visit_id == visit.id, Attachment.kind == "inspector_signature")
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _check_recording_allowed(visit: Visit) -> None:

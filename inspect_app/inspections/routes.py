@@ -390,6 +390,7 @@ def record(inspection_id: int):
         record_form=_record_form(visit),
         sign_form=SignRecordForm(),
         recording_form=UploadRecordingForm(),
+        recordings_removable=not visit_record.record_signed(visit),
         reopen_form=ReopenForm(),
     )
 

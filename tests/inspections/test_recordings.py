@@ -275,3 +275,30 @@ def test_a_recording_is_removed_only_by_the_team_of_its_own_visit_before_approva
     assert "/remove" not in page
     with app.app_context():
         assert db.session.query(AuditEvent).filter_by(action="evidence.delete").count() == 0
+
+
+@pytest.mark.parametrize("signed_by", ["the unit at submission", "an inspector"])
+def test_a_recording_stays_on_the_record_once_anybody_has_signed_it(app, setup, signed_by):
+    """The unit's representative signs the evidence list (以上记录已核对无误) at submission and
+    the inspectors sign the record after: from then on a recording on it is evidence."""
+    from inspect_app.inspections import record
+
+    from ..world import signature_png
+
+    b = _browser(app, setup["lead"])
+    _upload(b, setup["inspection"], mp4_bytes())
+    (row,) = _recordings(app)
+    with app.app_context():
+        if signed_by == "an inspector":
+            lead = db.session.scalar(db.select(User).where(User.username == setup["lead"]))
+            record.sign_record(setup["inspection"], actor=lead, signature_png=signature_png())
+        else:
+            db.session.get(Inspection, setup["inspection"]).status = "submitted"
+            db.session.commit()
+        assert db.session.get(Inspection, setup["inspection"]).visit.notice_status != "approved"
+    page = b.get(f"/inspections/{setup['inspection']}/record").get_data(as_text=True)
+    assert "/remove" not in page
+    assert _remove(b, setup["inspection"], row.id).status_code == 409
+    assert [a.id for a in _recordings(app)] == [row.id]
+    with app.app_context():
+        assert db.session.query(AuditEvent).filter_by(action="evidence.delete").count() == 0
