@@ -121,6 +121,19 @@ def _finish_config(app: Flask) -> None:
             "SECRET_KEY is missing or is the insecure default: set INSPECT_SECRET_KEY "
             "or SECRET_KEY in instance/config.py (see instance/README.md)."
         )
+    weak = [
+        k
+        for k in cfg["SECRET_KEY_FALLBACKS"]
+        if not k
+        or k == config_module.INSECURE_SECRET_KEY
+        or len(str(k)) < 16
+        or str(k) == str(cfg.get("AUDIT_HMAC_KEY") or "")
+    ]
+    if weak and not (app.debug or app.testing):
+        raise ConfigurationError(
+            "SECRET_KEY_FALLBACKS holds an empty, short (under 16 characters) or default key, or "
+            "the AUDIT_HMAC_KEY: every key there still verifies logins (see docs/deploy.md)."
+        )
     audit_key = str(cfg.get("AUDIT_HMAC_KEY") or "")
     if not (app.debug or app.testing) and (
         audit_key in (config_module.INSECURE_AUDIT_HMAC_KEY, str(secret)) or len(audit_key) < 32

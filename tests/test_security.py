@@ -26,6 +26,21 @@ def test_app_refuses_to_start_in_production_with_the_default_secret(monkeypatch,
         create_app({"SECRET_KEY": "", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
+@pytest.mark.parametrize(
+    "fallback", [INSECURE_SECRET_KEY, "short-key", "a" * 40], ids=["default", "short", "audit-key"]
+)
+def test_app_refuses_to_start_in_production_with_a_weak_fallback_secret(fallback):
+    """An old key in SECRET_KEY_FALLBACKS still verifies sessions and opens two-step secrets."""
+    config = {"SECRET_KEY": "x" * 40, "AUDIT_HMAC_KEY": "a" * 40}
+    with pytest.raises(ConfigurationError, match="SECRET_KEY_FALLBACKS"):
+        create_app(
+            {**config, "SECRET_KEY_FALLBACKS": [fallback], "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+        )
+    create_app(
+        {**config, "SECRET_KEY_FALLBACKS": ["y" * 40], "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
+
+
 def test_app_starts_in_production_with_a_real_secret():
     app = create_app(
         {"SECRET_KEY": "x" * 40, "AUDIT_HMAC_KEY": "a" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"}

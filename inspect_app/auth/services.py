@@ -628,13 +628,13 @@ def reseal_mfa_secrets() -> Resealed:
             sa.select(User).where(User.mfa_secret.is_not(None)).order_by(User.id).with_for_update()
         ).all()
         for user in users:
-            if totp.sealed_with_current_key(user.mfa_secret):
-                current += 1
-                continue
             try:
                 secret = totp.unseal(user.mfa_secret, user.id)
             except totp.SecretUnreadable:
                 unreadable.append(user.username)
+                continue
+            if totp.sealed_with_current_key(user.mfa_secret):
+                current += 1
                 continue
             user.mfa_secret = totp.seal(secret, user.id)
             resealed += 1

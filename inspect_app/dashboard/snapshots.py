@@ -417,7 +417,8 @@ def refresh(*, renew_before: datetime | None = None) -> int:
     before `renew_before`); returns how many were computed. Commits.
 
     One refresh at a time, on every consumer and host (a lock row in the table): a burst of
-    changes queues a task for each, and each one that finds another running leaves at once.
+    changes queues one task while none waits (the task coalesces: jobs/queue.py), and each one
+    that finds another running leaves at once.
     The one running looks at the data version again after letting the lock go, and goes on
     while it moved: a change committed while it computed had its task leave before that look,
     so the last version of a burst is computed, one computation at a time (after ROUNDS of

@@ -29,9 +29,9 @@ RUN_TASK = "jobs.run"
 CLEANUP_TASK = "jobs.cleanup"
 CONNECT_TIMEOUT = 1.0  # seconds to reach Redis
 REPLY_TIMEOUT = 3.0  # seconds for its reply
-# A coalescing task's "one is waiting" mark older than this is dropped by the cleanup task: the
-# process that set it may have died before queuing the task (a consumer is running, since the
-# cleanup runs; a backlog that long only lets one more task be queued).
+# A coalescing task's "one is waiting" mark older than this does not stop a call from queuing
+# the task: the process that set it may have died before queuing it (after a backlog that long,
+# one more task is queued, nothing worse).
 WAITING_STALE = 900  # seconds
 log = logging.getLogger(__name__)
 
@@ -104,17 +104,8 @@ class Runtime:
             )
             starting = functools.partial(huey.delete, _waiting(task_name)) if coalesce else None
             self._tasks[task_name] = make(name=task_name)(_in_context(app, fn, starting))
-
-        def cleanup_and_drop_stale_marks() -> None:
-            cleanup()
-            for task_name, (_fn, _periodic, coalesce) in self._extra.items():
-                if coalesce:
-                    _drop_if_stale(huey, _waiting(task_name))
-
         self.run_task = huey.task(name=RUN_TASK)(run_job)
-        self.cleanup_task = huey.periodic_task(crontab(minute="*/15"), name=CLEANUP_TASK)(
-            cleanup_and_drop_stale_marks
-        )
+        self.cleanup_task = huey.periodic_task(crontab(minute="*/15"), name=CLEANUP_TASK)(cleanup)
         huey.signal(SIGNAL_INTERRUPTED)(interrupted)
         return huey
 
@@ -146,7 +137,7 @@ class Runtime:
         the queue, never without it) says one is, and the task takes it off as it starts."""
         huey = self.huey
         coalesce = self._extra[name][2]
-        if coalesce and not huey.put_if_empty(_waiting(name), time.time()):
+        if coalesce and not _mark_waiting(huey, _waiting(name)):
             return
         try:
             self._tasks[name](*args)
@@ -174,10 +165,17 @@ def _waiting(task_name: str) -> str:
     return f"waiting:{task_name}"
 
 
-def _drop_if_stale(huey: Huey, mark: str) -> None:
+def _mark_waiting(huey: Huey, mark: str) -> bool:
+    """Set a coalescing task's mark; False when one set less than WAITING_STALE ago is there
+    (the task it stands for is waiting). One that is gone by the time it is read was taken off
+    by its task as it started: this call queues another."""
+    if huey.put_if_empty(mark, time.time()):
+        return True
     since = huey.get(mark, peek=True)
-    if since is not None and time.time() - float(since) > WAITING_STALE:
-        huey.delete(mark)
+    if since is not None and time.time() - float(since) <= WAITING_STALE:
+        return False
+    huey.put(mark, time.time())
+    return True
 
 
 def _in_context(

@@ -395,7 +395,7 @@ def test_after_rotating_secret_key_codes_still_work_and_reseal_moves_them_to_the
 
     result = app.test_cli_runner().invoke(args=["users", "reseal-mfa"])
     assert result.exit_code == 0, result.output
-    assert "1" in result.output
+    assert "1 个已改用当前密钥加密，0 个原已使用当前密钥" in result.output
     assert _actions(app).count("mfa.secrets_resealed") == 1
     again = app.test_cli_runner().invoke(args=["users", "reseal-mfa"])
     assert again.exit_code == 0 and _actions(app).count("mfa.secrets_resealed") == 1
@@ -441,3 +441,16 @@ def test_an_unconfirmed_enrolment_whose_secret_no_longer_opens_starts_again(
         assert services.pending_mfa_secret(user) is None
         second = services.begin_mfa_enrolment(user)
         assert second != first and services.pending_mfa_secret(user) == second
+
+
+def test_reseal_names_a_secret_under_the_current_key_that_does_not_open_for_its_account(
+    app, make, clock
+):
+    with app.app_context():
+        mine = _enrolled(make, role="inspector", username="insp")
+        other = make.user(role="inspector", username="other", mfa_enabled_at=services.utcnow())
+        other.mfa_secret = mine.mfa_secret  # copied: sealed under the current key, not for it
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["users", "reseal-mfa"])
+    assert result.exit_code == 1 and "other" in result.output and "insp," not in result.output
+    assert "0 个已改用当前密钥加密，1 个原已使用当前密钥" in result.output

@@ -125,23 +125,20 @@ def test_a_call_that_could_not_queue_leaves_no_mark_behind(database_url, tmp_pat
     assert huey.pending_count() == 1
 
 
-def test_the_cleanup_drops_a_mark_whose_task_was_never_queued(database_url, tmp_path, monkeypatch):
+def test_a_mark_whose_task_was_never_queued_stops_nothing_once_stale(database_url, tmp_path):
     """A process killed between setting the mark and queuing the task would otherwise stop the
-    refresh from ever being queued again."""
+    refresh from ever being queued again (with a consumer or without: no cleanup is needed)."""
     import time
 
     from inspect_app.dashboard import snapshots
-    from inspect_app.jobs import services
 
     app, runtime = _queued_app(database_url, tmp_path)
     huey = runtime.huey
     mark = queue._waiting(snapshots.TASK)
-    huey.put(mark, time.time() - 60)  # recent: a task may still be on its way
-    monkeypatch.setattr(services, "cleanup", lambda: None)  # the jobs' own cleanup: not here
-    runtime.cleanup_task.call_local()
+    huey.put(mark, time.time() - 60)  # recent: its task may still be on its way
     runtime.call(snapshots.TASK)
     assert huey.pending_count() == 0
     huey.put(mark, time.time() - queue.WAITING_STALE - 1)
-    runtime.cleanup_task.call_local()
     runtime.call(snapshots.TASK)
+    runtime.call(snapshots.TASK)  # the mark is fresh again
     assert huey.pending_count() == 1
