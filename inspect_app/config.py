@@ -81,8 +81,9 @@ class Defaults:
     LOGIN_LOCKOUT_MAX = timedelta(minutes=15)
     # Roles that must log in with a second step (TOTP); others may turn it on themselves.
     MFA_REQUIRED_ROLES = ("admin", "coordinator")
-    # Name shown in the authenticator app.
-    MFA_ISSUER = "Joint Inspection"
+    # Name shown in the authenticator app (fixed in the QR code at set-up, so not translated:
+    # Chinese, the users' language; the office may put its own name here).
+    MFA_ISSUER = "网络安全联合检查"
     # Time allowed between the password and the second step.
     MFA_PENDING_TIMEOUT = timedelta(minutes=10)
     RATELIMIT_HEADERS_ENABLED = False

@@ -12,7 +12,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_translations
+from flask_babel import format_date, format_time, get_translations
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
@@ -99,6 +99,11 @@ def register(app: Flask) -> None:
         newstyle=True,
         pgettext=lambda c, s: context_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: context_translations().unpgettext(c, s, p, n),
+    )
+    # A date with the time to the minute, as the documents print it: 2026年3月5日 09:35 in
+    # Chinese, March 5, 2026 09:35 in English (in the user's time zone, like datetimeformat).
+    app.jinja_env.filters["datetime_minutes"] = lambda value: (
+        f"{format_date(value, 'long')} {format_time(value, 'HH:mm')}"
     )
     app.jinja_env.globals["html_lang"] = html_lang
     app.jinja_env.globals["lang_url"] = lang_url

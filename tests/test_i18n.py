@@ -146,3 +146,39 @@ def test_templates_follow_a_language_forced_inside_a_request_and_back(app):
         assert render_template_string(page) == "Dashboard"
     with app.test_request_context("/?lang=zh"):
         assert render_template_string(page) == "统计概览"
+
+
+def test_every_audit_action_recorded_by_name_has_a_label():
+    """The audit pages show an action's label; one without shows its code (auth.locked)."""
+    import re
+    from pathlib import Path
+
+    from inspect_app.labels import AUDIT_ACTION_LABELS
+
+    root = Path(__file__).resolve().parent.parent / "inspect_app"
+    named = re.compile(r"\brecord\(\s*[^,()]+(?:\([^()]*\))?,\s*\"([a-z_]+\.[a-z_]+)\"", re.S)
+    actions = {
+        match.group(1)
+        for path in root.rglob("*.py")
+        for match in named.finditer(path.read_text(encoding="utf-8"))
+    }
+    assert len(actions) > 50  # the pattern still finds the calls
+    assert sorted(actions - set(AUDIT_ACTION_LABELS)) == []
+
+
+def test_dates_in_pages_and_documents_follow_the_language(app):
+    """Templates wrote dates with a Chinese pattern (yyyy年M月d日), in English pages too."""
+    from datetime import date, datetime
+    from pathlib import Path
+
+    from flask_babel import force_locale
+
+    template = app.jinja_env.from_string('{{ d|dateformat("long") }} / {{ t|datetime_minutes }}')
+    values = {"d": date(2026, 3, 5), "t": datetime(2026, 3, 5, 1, 35)}  # naive UTC
+    with app.test_request_context():
+        with force_locale("zh_Hans_CN"):
+            assert template.render(**values) == "2026年3月5日 / 2026年3月5日 09:35"
+        with force_locale("en"):
+            assert template.render(**values) == "March 5, 2026 / March 5, 2026 09:35"
+    root = Path(__file__).resolve().parent.parent / "inspect_app" / "templates"
+    assert [p.name for p in root.rglob("*.html") if "年M月" in p.read_text(encoding="utf-8")] == []

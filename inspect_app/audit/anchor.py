@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from ..extensions import db
 from ..models import AuditEvent
@@ -136,7 +137,7 @@ class _SysLog(logging.handlers.SysLogHandler):
 def open_syslog(address: str) -> logging.Handler:
     """A handler for the local syslog socket. Raises AnchorError("syslog") when there is none."""
     if not os.path.exists(address):
-        raise AnchorError("syslog", address=address, error="no such socket")
+        raise AnchorError("syslog", address=address, error=_("no such socket"))
     try:
         handler = _SysLog(address=address, facility=logging.handlers.SysLogHandler.LOG_AUTHPRIV)
     except OSError as err:

@@ -120,6 +120,9 @@ def test_anchor_with_syslog_and_no_syslog_socket_fails_clearly_and_writes_nothin
     assert result.exit_code == 1
     assert f"Cannot send to syslog at {tmp_path / 'no-such-log'}" in result.stderr
     assert not _anchor_file(own_app).exists()
+    chinese = {"LC_ALL": "zh_CN.UTF-8", "LANG": "zh_CN.UTF-8"}
+    result = own_app.test_cli_runner().invoke(args=["audit", "anchor", "--syslog"], env=chinese)
+    assert result.exit_code == 1 and "没有该套接字" in result.stderr, result.stderr
 
 
 def test_an_anchor_line_with_non_ascii_text_is_reported_not_a_crash(own_app):

@@ -454,3 +454,18 @@ def test_reseal_names_a_secret_under_the_current_key_that_does_not_open_for_its_
     result = app.test_cli_runner().invoke(args=["users", "reseal-mfa"])
     assert result.exit_code == 1 and "other" in result.output and "insp," not in result.output
     assert "0 个已改用当前密钥加密，1 个原已使用当前密钥" in result.output
+
+
+def test_the_authenticator_app_shows_a_chinese_issuer_by_default(app, make, clock):
+    from urllib.parse import quote
+
+    with app.app_context():
+        user = make.user(role="inspector", username="insp")
+        secret = services.begin_mfa_enrolment(user)
+    b = Browser(app.test_client())
+    b.login("insp")
+    page = b.get("/auth/mfa").get_data(as_text=True)
+    assert secret in page
+    uri = totp.provisioning_uri(secret, account="insp", issuer=app.config["MFA_ISSUER"])
+    assert app.config["MFA_ISSUER"] == "网络安全联合检查"
+    assert f"issuer={quote('网络安全联合检查')}" in uri
