@@ -94,3 +94,105 @@ def test_a_photo_the_server_cannot_take_now_is_kept_and_sent_again(tablet, live_
     page.locator(f"#i{third} [data-att] img").wait_for(timeout=20000)
     (name,) = _photos(live_app, iid)
     assert name.startswith("现场照片-") and name.endswith(".jpg")
+
+
+def test_a_photo_the_server_refuses_is_kept_on_the_device_to_be_saved_then_discarded(
+    tablet, live_app
+):
+    """Photos taken offline for an inspection submitted meanwhile (409): they used to be deleted
+    from the device, the only copy. Both senders keep them: the filling page and the sync from
+    any other page (sync.js)."""
+    with live_app.app_context():
+        inspection = e2e_inspection("photos")
+        iid = inspection.id
+        items = sorted(inspection.template.items, key=lambda i: i.position)
+        fourth, fifth = (i.id for i in items[3:5])
+    stored = _photos(live_app, iid)
+    page = tablet
+    _login(page, "inspector1")
+    page.goto(f"/inspections/{iid}")
+    evidence = f"**/api/v1/inspections/{iid}/evidence"
+    refused = {"error": {"status": 409, "code": "invalid_transition", "message": "检查已提交。"}}
+
+    # Taken while the network drops: waits on the tablet.
+    page.route(evidence, lambda route: route.abort())
+    for item in (fourth, fifth):
+        page.locator(f"#i{item} input[type=file]").set_input_files(
+            files=[{"name": "d.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+        )
+        page.locator(f"#i{item} [data-pending] img").wait_for()
+    page.unroute(evidence)
+
+    # The filling page sends them when the network is back: refused, kept, listed.
+    page.route(evidence, lambda route: route.fulfill(status=409, json=refused))
+    page.evaluate("() => document.dispatchEvent(new Event('inspect:sync'))")
+    box = page.locator("[data-refused-photos]")
+    box.wait_for(state="visible", timeout=20000)
+    _until(page, "document.querySelectorAll('[data-refused-list] li').length === 2")
+    assert "2 张照片被服务器拒收" in box.inner_text()
+    assert "检查已提交。" in box.inner_text() and "示例" in box.inner_text()
+    assert page.locator(f"#i{fourth} [data-pending]").count() == 0
+    assert _photos(live_app, iid) == stored
+
+    # On any other page the list is there too; one is saved as a file, then both discarded.
+    page.goto("/inspections/")
+    box.wait_for(state="visible")
+    assert page.locator("[data-pending-bar]").is_hidden()  # nothing waits to be sent
+    with page.expect_download() as download:
+        box.get_by_role("link").first.click()
+    path = download.value.path()
+    assert download.value.suggested_filename.startswith("现场照片-")
+    with open(path, "rb") as saved:
+        assert saved.read(2) == b"\xff\xd8"  # a JPEG
+    page.on("dialog", lambda dialog: dialog.accept())
+    for _ in range(2):
+        box.get_by_role("button", name="丢弃").first.click()
+        page.wait_for_timeout(300)
+    box.wait_for(state="hidden")
+    assert (
+        page.evaluate(
+            """async () => {
+          const db = await new Promise((ok) => { const r = indexedDB.open("inspect-outbox");
+            r.onsuccess = () => ok(r.result); });
+          const all = await new Promise((ok) => {
+            const r = db.transaction("photos").objectStore("photos").getAll();
+            r.onsuccess = () => ok(r.result); });
+          return all.length;
+        }"""
+        )
+        == 0
+    )
+
+
+def test_the_sync_from_another_page_keeps_a_refused_photo_too(tablet, live_app):
+    with live_app.app_context():
+        inspection = e2e_inspection("photos")
+        iid = inspection.id
+        sixth = sorted(inspection.template.items, key=lambda i: i.position)[5].id
+    page = tablet
+    _login(page, "inspector1")
+    page.goto(f"/inspections/{iid}")
+    evidence = f"**/api/v1/inspections/{iid}/evidence"
+    page.route(evidence, lambda route: route.abort())
+    page.locator(f"#i{sixth} input[type=file]").set_input_files(
+        files=[{"name": "f.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    )
+    page.locator(f"#i{sixth} [data-pending] img").wait_for()
+    page.unroute(evidence)
+    page.route(
+        evidence,
+        lambda route: route.fulfill(
+            status=409,
+            json={"error": {"status": 409, "code": "invalid_transition", "message": "已提交。"}},
+        ),
+    )
+    stored = _photos(live_app, iid)
+    page.goto("/inspections/")  # not the filling page: sync.js sends it, at once when online
+    box = page.locator("[data-refused-photos]")
+    box.wait_for(state="visible", timeout=20000)
+    assert "已提交。" in box.inner_text()
+    assert page.locator("[data-pending-bar]").is_hidden()
+    page.on("dialog", lambda dialog: dialog.accept())
+    box.get_by_role("button", name="丢弃").click()
+    box.wait_for(state="hidden")
+    assert _photos(live_app, iid) == stored

@@ -1,6 +1,6 @@
 // Loaded on demand by fill.js: photo downscaling and upload (queued offline), guidance and
 // legal basis, conflicts.
-import { openStore } from "./outbox.js";
+import { keepRefused, openStore, transient, waitingPhoto } from "./outbox.js";
 
 const MAX_EDGE = 1600;
 
@@ -63,7 +63,13 @@ class LoginNeeded extends TypeError {}
 class TryLater extends TypeError {}
 const RETRY_MS = 30000;
 
-const transient = (status) => status >= 500 || status === 408 || status === 429;
+// Refused by the server (the inspection submitted meanwhile, a file it does not take).
+class Refused extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 
 // A photo's file name on the record: "现场照片-20261207-0935.jpg" (the phone's own name is not
 // kept: the photo is drawn again, smaller, before it is sent).
@@ -97,8 +103,8 @@ async function send(photo, ctx) {
   // A proxy may answer with a page of its own (413 from nginx): no JSON, a message of ours.
   const body = await r.json().catch(() => null);
   if (!r.ok || !body) {
-    if (body && body.error) throw new Error(body.error.message);
-    throw new Error(r.status === 413 ? ctx.text("tooLarge") : ctx.text("badReply", { status: r.status }));
+    if (body && body.error) throw new Refused(body.error.message, r.status);
+    throw new Refused(r.status === 413 ? ctx.text("tooLarge") : ctx.text("badReply", { status: r.status }), r.status);
   }
   return body;
 }
@@ -151,7 +157,9 @@ export async function uploadFile(el, input, ctx) {
   const pdf = file.type === "application/pdf";
   let photo;
   try {
-    photo = { item_id: Number(el.id.slice(1)), blob: pdf ? file : await downscale(file), name: pdf ? file.name : photoName(ctx), pdf };
+    // Where it was taken, for the list of refused photos on any page: the unit and the item.
+    const where = `${document.querySelector("h1")?.textContent.trim() ?? ""} · ${el.querySelector("legend b")?.textContent ?? ""}`;
+    photo = { item_id: Number(el.id.slice(1)), blob: pdf ? file : await downscale(file), name: pdf ? file.name : photoName(ctx), pdf, where };
   } catch {
     ctx.say("failed", { msg: ctx.text("badImage") });
     return;
@@ -163,13 +171,17 @@ export async function uploadFile(el, input, ctx) {
     show(link, await send(photo, ctx), ctx);
     ctx.say("uploaded");
   } catch (err) {
+    const queued = { ...photo, id: crypto.randomUUID(), inspection_id: ctx.inspectionId, user_id: ctx.userId };
     if (!(err instanceof TypeError)) {
+      // Refused: the photo may exist nowhere else (a camera capture is not always kept by the
+      // device), so it stays here with the reason, to be saved elsewhere or discarded.
       link.remove();
-      ctx.say("failed", { msg: err.message });
+      await keepRefused(await openStore("photos"), queued, err.status || 0, err.message);
+      ctx.say("photoRefused", { msg: err.message });
+      document.dispatchEvent(new Event("inspect:refused"));
       return;
     }
     // Offline: keep the photo on the device and send it when the network is back.
-    const queued = { ...photo, id: crypto.randomUUID(), inspection_id: ctx.inspectionId, user_id: ctx.userId };
     await (await openStore("photos")).put(queued);
     link.dataset.pending = queued.id;
     if (!pdf) thumbnail(link, URL.createObjectURL(photo.blob), ctx.label);
@@ -198,7 +210,7 @@ export function uploadPending(ctx) {
 
 async function sendQueued(ctx) {
   const store = await openStore("photos");
-  const mine = (await store.all()).filter((p) => p.inspection_id === ctx.inspectionId && p.user_id === ctx.userId);
+  const mine = (await store.all()).filter((p) => p.inspection_id === ctx.inspectionId && p.user_id === ctx.userId && waitingPhoto(p));
   // After a reload, show the photos that wait on the device beside their items.
   for (const photo of mine) {
     const el = document.getElementById(`i${photo.item_id}`);
@@ -216,8 +228,12 @@ async function sendQueued(ctx) {
     } catch (err) {
       if (err instanceof TryLater) retrySoon(ctx);
       if (err instanceof TypeError) return; // still offline, or logged out: try again later
-      await store.delete(photo.id); // refused by the server: say why and do not retry forever
-      ctx.say("failed", { msg: err.message });
+      // Refused by the server: not sent again, but kept on the device with the reason, to be
+      // saved elsewhere or discarded (the bar at the top of every page: offline.js).
+      await keepRefused(store, photo, err.status || 0, err.message);
+      document.querySelector(`[data-pending="${photo.id}"]`)?.remove();
+      ctx.say("photoRefused", { msg: err.message });
+      document.dispatchEvent(new Event("inspect:refused"));
       continue;
     }
     await store.delete(photo.id);

@@ -3,7 +3,7 @@
 // downscaled here before upload. show_if conditions are evaluated live.
 import { csrfToken } from "./app.js";
 import { evaluate } from "./conditions.js";
-import { openStore } from "./outbox.js";
+import { openStore, waitingPhoto } from "./outbox.js";
 
 const form = document.getElementById("fill-form");
 const readonly = !form || form.hasAttribute("data-readonly");
@@ -344,14 +344,14 @@ function mediaCtx() {
     delLabel: T.del,
     text: (key, args) => fmt(T[key], args || {}),
     say: (key, args) =>
-      setState(fmt(T[key], args || {}), key === "failed" || key === "login" || key === "deleteOffline" ? "failed" : key === "uploaded" || key === "deleted" ? "saved" : key === "photoQueued" || key === "photoLater" ? "offline" : "pending"),
+      setState(fmt(T[key], args || {}), key === "failed" || key === "login" || key === "deleteOffline" || key === "photoRefused" ? "failed" : key === "uploaded" || key === "deleted" ? "saved" : key === "photoQueued" || key === "photoLater" ? "offline" : "pending"),
   };
 }
 
 async function sendPhotos() {
   try {
     const photos = await (await openStore("photos")).all();
-    if (!photos.some((p) => p.inspection_id === inspectionId && p.user_id === userId)) return;
+    if (!photos.some((p) => p.inspection_id === inspectionId && p.user_id === userId && waitingPhoto(p))) return;
   } catch {
     return;
   }

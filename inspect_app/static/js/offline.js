@@ -3,9 +3,10 @@
 //   URLs it names), and the app's own offline page in the page's language;
 // - "N changes waiting" with a Sync now button while the outbox holds anything;
 // - a submission made offline: 待上传提交 while it waits, the server's reasons if refused;
+// - photos the server refused, kept on the device: saved elsewhere, then discarded;
 // - 准备离线 on "My inspections" (prepare.js);
 // - the service worker's version in the footer.
-import { openStore } from "./outbox.js";
+import { openStore, waitingPhoto } from "./outbox.js";
 
 // The service worker's cache of pages (PAGES in sw.js).
 export const PAGES = "inspect-pages-v1";
@@ -86,7 +87,7 @@ async function waiting() {
 
 export async function refresh() {
   const w = await waiting();
-  const n = w.changes.length + w.photos.length + w.submissions.filter((s) => !s.refused).length;
+  const n = w.changes.length + w.photos.filter(waitingPhoto).length + w.submissions.filter((s) => !s.refused).length;
   const bar = document.querySelector("[data-pending-bar]");
   if (bar) {
     bar.hidden = !n;
@@ -96,8 +97,40 @@ export async function refresh() {
   for (const sub of w.submissions) {
     for (const el of document.querySelectorAll(`[data-submission="${sub.inspection_id}"]`)) showSubmission(el, sub);
   }
+  showRefusedPhotos(w.photos.filter((p) => !waitingPhoto(p)));
   offerUpdate(w).catch(() => {});
   return w;
+}
+
+// Photos the server refused (the inspection submitted meanwhile, a file it does not take): the
+// only copy may be this one, so each can be saved as a file before it is discarded.
+let photoUrls = [];
+function showRefusedPhotos(photos) {
+  const box = document.querySelector("[data-refused-photos]");
+  if (!box) return;
+  for (const url of photoUrls) URL.revokeObjectURL(url);
+  photoUrls = [];
+  box.hidden = !photos.length;
+  box.querySelector("[data-refused-text]").textContent = fmt(T.refusedPhotos, { n: photos.length });
+  const items = photos.map((photo) => {
+    const li = document.createElement("li");
+    const url = URL.createObjectURL(photo.blob);
+    photoUrls.push(url);
+    const save = Object.assign(document.createElement("a"), { href: url, download: photo.name, className: "button secondary", textContent: fmt(T.savePhoto, { name: photo.name }) });
+    const reason = photo.refused.message || fmt(T.refusedStatus, { status: photo.refused.status });
+    const where = photo.where || `#${photo.inspection_id}`;
+    const why = Object.assign(document.createElement("span"), { textContent: fmt(T.refusedFor, { where, reason }) });
+    const discard = Object.assign(document.createElement("button"), { type: "button", className: "button secondary", textContent: T.discardPhoto });
+    discard.setAttribute("aria-label", `${T.discardPhoto} ${photo.name}`);
+    discard.addEventListener("click", async () => {
+      if (!window.confirm(T.confirmDiscard)) return;
+      await (await openStore("photos")).delete(photo.id);
+      refresh();
+    });
+    li.append(save, why, discard);
+    return li;
+  });
+  box.querySelector("[data-refused-list]").replaceChildren(...items);
 }
 
 function showSubmission(el, sub) {
@@ -154,6 +187,7 @@ document.addEventListener("inspect:state", (event) => {
 });
 
 document.querySelector("[data-sync-now]")?.addEventListener("click", syncNow);
+document.addEventListener("inspect:refused", () => refresh());
 window.addEventListener("online", () => setTimeout(syncNow, 500));
 
 // A new version of the service worker waits until no tab uses the old one. Once nothing waits
@@ -163,7 +197,7 @@ async function offerUpdate(w) {
   const reg = await navigator.serviceWorker?.getRegistration();
   const button = document.querySelector("[data-sw-update]");
   if (!reg || !button) return;
-  const pending = w.changes.length + w.photos.length + w.submissions.length;
+  const pending = w.changes.length + w.photos.filter(waitingPhoto).length + w.submissions.length;
   button.hidden = !reg.waiting || pending > 0;
   if (!reg.onupdatefound) reg.onupdatefound = () => reg.installing?.addEventListener("statechange", () => refresh());
 }
@@ -187,7 +221,7 @@ async function showVersion() {
 }
 
 refresh().then((w) => {
-  if (navigator.onLine && (w.changes.length || w.photos.length || w.submissions.length)) syncNow();
+  if (navigator.onLine && (w.changes.length || w.photos.some(waitingPhoto) || w.submissions.length)) syncNow();
 });
 keepThisPage();
 showVersion();

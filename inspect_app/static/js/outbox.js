@@ -1,6 +1,7 @@
 // The device's outbox in IndexedDB, so closing the tab, losing the network or running out of
 // battery loses nothing: "changes" holds unsent answer changes (keyed by change_id), "photos"
-// holds photos taken offline (keyed by id) until they are uploaded; "submissions" holds a
+// holds photos taken offline (keyed by id) until they are uploaded (or, refused by the server,
+// until the inspector has saved or discarded them: offline.js); "submissions" holds a
 // submission made offline (keyed by "user-inspection"), sent after every earlier change.
 // A new version only adds stores: what an older page queued is kept and sent.
 const DB_NAME = "inspect-outbox";
@@ -33,4 +34,16 @@ export async function openStore(name = "changes") {
     all: () => request(tx("readonly").getAll()),
     get: (key) => request(tx("readonly").get(key)),
   };
+}
+
+// A photo waits to be sent unless the server refused it.
+export const waitingPhoto = (photo) => !photo.refused;
+
+// The server could not take it now (a proxy's 502, a database restarting, a rate limit): sent
+// again later, as when offline.
+export const transient = (status) => status >= 500 || status === 408 || status === 429;
+
+// A photo the server refused is kept with the reason, not deleted: it may be the only copy.
+export async function keepRefused(store, photo, status, message) {
+  await store.put({ ...photo, refused: { status, message: message || "" } });
 }

@@ -2,7 +2,7 @@
 // the signature and the submission are queued in the outbox and sent after every earlier change
 // (offline.js, sync.js). The filling page shows 待上传提交 meanwhile. Online with nothing
 // waiting, the form is posted as usual.
-import { openStore } from "./outbox.js";
+import { openStore, waitingPhoto } from "./outbox.js";
 
 const form = document.querySelector("[data-offline-submit]");
 const T = JSON.parse(document.getElementById("submit-i18n")?.textContent || "{}");
@@ -13,7 +13,7 @@ const key = `${userId}-${inspectionId}`;
 async function waitingBefore() {
   let n = 0;
   for (const name of ["changes", "photos"]) {
-    n += (await (await openStore(name)).all()).filter((r) => r.user_id === userId && r.inspection_id === inspectionId).length;
+    n += (await (await openStore(name)).all()).filter((r) => r.user_id === userId && r.inspection_id === inspectionId && waitingPhoto(r)).length;
   }
   return n;
 }

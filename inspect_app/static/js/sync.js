@@ -2,7 +2,7 @@
 // photos itself): answer changes in the order they were made, then photos, then a submission
 // made offline, only once nothing else of that inspection waits. Loaded on demand.
 import { csrfToken } from "./app.js";
-import { openStore } from "./outbox.js";
+import { keepRefused, openStore, transient, waitingPhoto } from "./outbox.js";
 
 let token = csrfToken();
 
@@ -82,12 +82,16 @@ async function sendChanges(inspectionId, changes, store) {
 }
 
 async function sendPhotos(photos, store) {
-  for (const photo of photos) {
+  for (const photo of photos.filter(waitingPhoto)) {
     const data = new FormData();
     data.append("file", photo.blob, photo.name);
     data.append("item_id", String(photo.item_id));
     const r = await post(`/api/v1/inspections/${photo.inspection_id}/evidence`, data, false);
-    if (r.ok || (r.status >= 400 && r.status < 500)) await store.delete(photo.id);
+    if (r.ok) await store.delete(photo.id);
+    else if (!transient(r.status)) {
+      const body = await r.json().catch(() => ({}));
+      await keepRefused(store, photo, r.status, body.error?.message);
+    }
   }
 }
 
@@ -97,7 +101,7 @@ export async function sendSubmission(userId, inspectionId) {
   const waiting = await pending(userId);
   const sub = waiting.submissions.find((s) => s.inspection_id === inspectionId && !s.refused);
   if (!sub) return "none";
-  if ([...waiting.changes, ...waiting.photos].some((c) => c.inspection_id === inspectionId)) return "waiting";
+  if ([...waiting.changes, ...waiting.photos.filter(waitingPhoto)].some((c) => c.inspection_id === inspectionId)) return "waiting";
   const store = await openStore("submissions");
   const r = await post(`/api/v1/inspections/${inspectionId}/submit`, { signatory_name: sub.signatory_name, signature: sub.signature });
   if (r.ok || r.status === 409) {
