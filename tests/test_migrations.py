@@ -274,3 +274,15 @@ def test_the_sealing_migration_seals_stored_two_step_secrets_and_opens_them_goin
         assert stored() == {7: secret, 8: None}
         upgrade()
         db.engine.dispose()
+
+
+def test_the_sealing_migration_refuses_to_be_written_as_sql(new_database_url, tmp_path, capfd):
+    """Sealing needs the stored rows and the app's key: `flask db upgrade --sql` cannot do it."""
+    import pytest
+
+    app = create_app(make_test_config(new_database_url(), tmp_path))
+    with app.app_context():
+        with pytest.raises(SystemExit):  # flask-migrate's exit for the migration's error
+            upgrade(revision="f3a9c5e1b7d2:b8e1f4c2a7d5", sql=True)
+        db.engine.dispose()
+    assert "run it against the database" in capfd.readouterr().err  # alembic's log handler

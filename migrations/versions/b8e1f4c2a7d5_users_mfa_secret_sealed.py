@@ -12,8 +12,8 @@ Create Date: 2026-12-07 16:30:00
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import context, op
 
 from inspect_app.auth import totp
 
@@ -25,6 +25,14 @@ branch_labels = None
 depends_on = None
 
 users = sa.table("users", sa.column("id", sa.Integer()), sa.column("mfa_secret", sa.String()))
+
+
+def _refuse_offline():
+    if context.is_offline_mode():  # `flask db upgrade --sql`: no rows to read, no key to use
+        raise RuntimeError(
+            "this migration seals (or opens) the stored two-step secrets with the app's "
+            "SECRET_KEY: run it against the database (flask db upgrade), not as SQL"
+        )
 
 
 def _rewrite(change):
@@ -57,6 +65,7 @@ def _opened(stored, user_id):
 
 
 def upgrade():
+    _refuse_offline()
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.alter_column(
             "mfa_secret", existing_type=sa.String(length=64), type_=sa.String(length=128)
@@ -65,6 +74,7 @@ def upgrade():
 
 
 def downgrade():
+    _refuse_offline()
     _rewrite(_opened)
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.alter_column(
