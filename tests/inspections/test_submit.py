@@ -373,7 +373,8 @@ def test_submitting_an_empty_form_names_each_missing_thing_and_the_signature(app
     r = b.post(f"/inspections/{setup['inspection']}/submit", {})
     html = r.get_data(as_text=True)
     assert r.status_code == 400
-    missing = html[html.index('class="card missing"') : html.index("</section>")]
+    start = html.index('class="card missing"')
+    missing = html[start : html.index("</section>", start)]
     assert "单位代表须签名" in missing or "must sign" in missing
     assert "姓名" in missing or "name" in missing
     assert "确认" in missing or "confirmation" in missing
