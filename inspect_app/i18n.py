@@ -103,7 +103,7 @@ def register(app: Flask) -> None:
     # A date with the time to the minute, as the documents print it: 2026年3月5日 09:35 in
     # Chinese, March 5, 2026 09:35 in English (in the user's time zone, like datetimeformat).
     app.jinja_env.filters["datetime_minutes"] = lambda value: (
-        f"{format_date(value, 'long')} {format_time(value, 'HH:mm')}"
+        f"{format_date(value, 'long')} {format_time(value, 'HH:mm')}" if value else ""
     )
     app.jinja_env.globals["html_lang"] = html_lang
     app.jinja_env.globals["lang_url"] = lang_url

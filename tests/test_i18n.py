@@ -180,5 +180,7 @@ def test_dates_in_pages_and_documents_follow_the_language(app):
             assert template.render(**values) == "2026年3月5日 / 2026年3月5日 09:35"
         with force_locale("en"):
             assert template.render(**values) == "March 5, 2026 / March 5, 2026 09:35"
+        # A time not recorded (a signature without its time) prints nothing, not the present.
+        assert app.jinja_env.from_string("{{ t|datetime_minutes }}").render(t=None) == ""
     root = Path(__file__).resolve().parent.parent / "inspect_app" / "templates"
     assert [p.name for p in root.rglob("*.html") if "年M月" in p.read_text(encoding="utf-8")] == []

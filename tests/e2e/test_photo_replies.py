@@ -196,3 +196,40 @@ def test_the_sync_from_another_page_keeps_a_refused_photo_too(tablet, live_app):
     box.get_by_role("button", name="丢弃").click()
     box.wait_for(state="hidden")
     assert _photos(live_app, iid) == stored
+
+
+def test_a_500_is_refused_not_retried_forever_and_a_200_that_is_no_json_is_sent_again(
+    tablet, live_app
+):
+    """A 500 is the app failing on that file: retried forever it held back every later photo
+    and a submission made offline. A 200 that is no JSON (a portal's page) may have stored the
+    photo: kept to be sent again (the server keeps one copy), never listed as refused."""
+    with live_app.app_context():
+        inspection = e2e_inspection("photos")
+        iid = inspection.id
+        items = sorted(inspection.template.items, key=lambda i: i.position)
+        seventh, eighth = (i.id for i in items[6:8])
+    page = tablet
+    _login(page, "inspector1")
+    page.goto(f"/inspections/{iid}")
+    evidence = f"**/api/v1/inspections/{iid}/evidence"
+    page.route(evidence, lambda route: route.fulfill(status=500, body="boom"))
+    page.locator(f"#i{seventh} input[type=file]").set_input_files(
+        files=[{"name": "g.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    )
+    box = page.locator("[data-refused-photos]")
+    box.wait_for(state="visible", timeout=20000)
+    assert "500" in box.inner_text()
+    page.unroute(evidence)
+    page.route(
+        evidence,
+        lambda route: route.fulfill(status=200, content_type="text/html", body="<html>portal"),
+    )
+    page.locator(f"#i{eighth} input[type=file]").set_input_files(
+        files=[{"name": "h.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    )
+    page.locator(f"#i{eighth} [data-pending] img").wait_for(timeout=20000)
+    assert page.locator("[data-refused-list] li").count() == 1
+    page.on("dialog", lambda dialog: dialog.accept())
+    box.get_by_role("button", name="丢弃").click()
+    box.wait_for(state="hidden")

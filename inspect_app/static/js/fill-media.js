@@ -46,6 +46,8 @@ export async function downscale(file) {
 }
 
 function thumbnail(link, src, alt) {
+  forgetBlob(link);
+  if (src.startsWith("blob:")) link.dataset.blobUrl = src; // released when replaced or removed
   const thumb = document.createElement("img");
   thumb.src = src;
   thumb.width = 72;
@@ -54,12 +56,19 @@ function thumbnail(link, src, alt) {
   link.replaceChildren(thumb);
 }
 
+// A thumbnail drawn from the photo on the device holds the image in memory until released.
+function forgetBlob(link) {
+  if (link.dataset.blobUrl) URL.revokeObjectURL(link.dataset.blobUrl);
+  delete link.dataset.blobUrl;
+}
+
 // The login ended (logout elsewhere, idle timeout): the photo is kept like when offline and is
 // sent once the inspector has logged in again.
 class LoginNeeded extends TypeError {}
 
-// The server could not take it now (a proxy's 502, a 503 while the database restarts, a rate
-// limit): the photo is kept like when offline and sent again shortly.
+// The server could not take it now (outbox.js `transient`), or its reply cannot be read: the
+// photo is kept like when offline and sent again shortly (the server keeps one copy of a file
+// sent twice for an item).
 class TryLater extends TypeError {}
 const RETRY_MS = 30000;
 
@@ -102,6 +111,7 @@ async function send(photo, ctx) {
   if (transient(r.status)) throw new TryLater(String(r.status));
   // A proxy may answer with a page of its own (413 from nginx): no JSON, a message of ours.
   const body = await r.json().catch(() => null);
+  if (r.ok && !body) throw new TryLater(String(r.status)); // a portal's page: perhaps stored
   if (!r.ok || !body) {
     if (body && body.error) throw new Refused(body.error.message, r.status);
     throw new Refused(r.status === 413 ? ctx.text("tooLarge") : ctx.text("badReply", { status: r.status }), r.status);
@@ -114,7 +124,10 @@ function show(link, body, ctx) {
   link.dataset.att = body.id;
   delete link.dataset.pending;
   if (body.thumbnail_url) thumbnail(link, body.thumbnail_url, ctx.label);
-  else link.textContent = ctx.text("pdf");
+  else {
+    forgetBlob(link);
+    link.textContent = ctx.text("pdf");
+  }
   if (!link.nextElementSibling?.matches("button.del")) {
     const del = Object.assign(document.createElement("button"), { type: "submit", className: "del", name: "del", value: String(body.id), textContent: "✕" });
     del.setAttribute("aria-label", ctx.delLabel);
@@ -231,7 +244,11 @@ async function sendQueued(ctx) {
       // Refused by the server: not sent again, but kept on the device with the reason, to be
       // saved elsewhere or discarded (the bar at the top of every page: offline.js).
       await keepRefused(store, photo, err.status || 0, err.message);
-      document.querySelector(`[data-pending="${photo.id}"]`)?.remove();
+      const shown = document.querySelector(`[data-pending="${photo.id}"]`);
+      if (shown) {
+        forgetBlob(shown);
+        shown.remove();
+      }
       ctx.say("photoRefused", { msg: err.message });
       document.dispatchEvent(new Event("inspect:refused"));
       continue;

@@ -105,9 +105,15 @@ export async function refresh() {
 // Photos the server refused (the inspection submitted meanwhile, a file it does not take): the
 // only copy may be this one, so each can be saved as a file before it is discarded.
 let photoUrls = [];
+let shownIds = "";
 function showRefusedPhotos(photos) {
   const box = document.querySelector("[data-refused-photos]");
   if (!box) return;
+  // Drawn again only when the list changes (refresh runs after every autosave): a button in use
+  // keeps the focus.
+  const ids = photos.map((p) => p.id).join(" ");
+  if (ids === shownIds) return;
+  shownIds = ids;
   for (const url of photoUrls) URL.revokeObjectURL(url);
   photoUrls = [];
   box.hidden = !photos.length;
@@ -125,7 +131,10 @@ function showRefusedPhotos(photos) {
     discard.addEventListener("click", async () => {
       if (!window.confirm(T.confirmDiscard)) return;
       await (await openStore("photos")).delete(photo.id);
-      refresh();
+      await refresh();
+      // The focus stays in the list (the next photo's save link); an empty list hides.
+      const next = box.querySelector("[data-refused-list] a");
+      if (next) next.focus();
     });
     li.append(save, why, discard);
     return li;
@@ -197,7 +206,7 @@ async function offerUpdate(w) {
   const reg = await navigator.serviceWorker?.getRegistration();
   const button = document.querySelector("[data-sw-update]");
   if (!reg || !button) return;
-  const pending = w.changes.length + w.photos.filter(waitingPhoto).length + w.submissions.length;
+  const pending = w.changes.length + w.photos.filter(waitingPhoto).length + w.submissions.filter((s) => !s.refused).length;
   button.hidden = !reg.waiting || pending > 0;
   if (!reg.onupdatefound) reg.onupdatefound = () => reg.installing?.addEventListener("statechange", () => refresh());
 }

@@ -39,9 +39,10 @@ export async function openStore(name = "changes") {
 // A photo waits to be sent unless the server refused it.
 export const waitingPhoto = (photo) => !photo.refused;
 
-// The server could not take it now (a proxy's 502, a database restarting, a rate limit): sent
-// again later, as when offline.
-export const transient = (status) => status >= 500 || status === 408 || status === 429;
+// The server could not take it now (a proxy's 502 or 504, a database restarting: 503, a rate
+// limit): sent again later, as when offline. A 500 is the app failing on that request: sent
+// again forever, it would hold back every later photo, so it counts as refused.
+export const transient = (status) => [502, 503, 504, 408, 429].includes(status);
 
 // A photo the server refused is kept with the reason, not deleted: it may be the only copy.
 export async function keepRefused(store, photo, status, message) {
