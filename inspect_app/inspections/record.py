@@ -27,7 +27,7 @@ from ..models import (
     Visit,
     utcnow,
 )
-from ..models.inspection import INSPECTION_METHODS, ON_RECORD_STATUSES
+from ..models.inspection import INSPECTION_METHODS
 from ..rectification import duties
 from . import services
 
@@ -296,16 +296,7 @@ def record_signed(visit: Visit) -> bool:
     """Whether anybody has signed the visit's record: a checklist submitted (the unit's
     representative signs, or the refusal is witnessed, at submission) or an inspector's
     signature."""
-    if any(i.status in ON_RECORD_STATUSES for i in visit.inspections):
-        return True
-    return (
-        db.session.scalar(
-            sa.select(Attachment.id)
-            .where(Attachment.visit_id == visit.id, Attachment.kind == "inspector_signature")
-            .limit(1)
-        )
-        is not None
-    )
+    return any(i.is_on_record for i in visit.inspections) or bool(inspector_signatures(visit))
 
 
 def _check_recording_allowed(visit: Visit) -> None:

@@ -187,11 +187,9 @@ export async function uploadFile(el, input, ctx) {
     const queued = { ...photo, id: crypto.randomUUID(), inspection_id: ctx.inspectionId, user_id: ctx.userId };
     if (!(err instanceof TypeError)) {
       // Refused: the photo may exist nowhere else (a camera capture is not always kept by the
-      // device), so it stays here with the reason, to be saved elsewhere or discarded.
+      // device).
       link.remove();
-      await keepRefused(await openStore("photos"), queued, err.status || 0, err.message);
-      ctx.say("photoRefused", { msg: err.message });
-      document.dispatchEvent(new Event("inspect:refused"));
+      await keepAsRefused(await openStore("photos"), queued, err, ctx);
       return;
     }
     // Offline: keep the photo on the device and send it when the network is back.
@@ -201,6 +199,14 @@ export async function uploadFile(el, input, ctx) {
     ctx.say(err instanceof LoginNeeded ? "login" : err instanceof TryLater ? "photoLater" : "photoQueued");
     if (err instanceof TryLater) retrySoon(ctx);
   }
+}
+
+// Refused by the server: not sent again, but kept on the device with the reason, to be saved
+// elsewhere or discarded (the list at the top of every page: offline.js).
+async function keepAsRefused(store, photo, err, ctx) {
+  await keepRefused(store, photo, err.status || 0, err.message);
+  ctx.say("photoRefused", { msg: err.message });
+  document.dispatchEvent(new Event("inspect:refused"));
 }
 
 let retry = null;
@@ -241,16 +247,12 @@ async function sendQueued(ctx) {
     } catch (err) {
       if (err instanceof TryLater) retrySoon(ctx);
       if (err instanceof TypeError) return; // still offline, or logged out: try again later
-      // Refused by the server: not sent again, but kept on the device with the reason, to be
-      // saved elsewhere or discarded (the bar at the top of every page: offline.js).
-      await keepRefused(store, photo, err.status || 0, err.message);
       const shown = document.querySelector(`[data-pending="${photo.id}"]`);
       if (shown) {
         forgetBlob(shown);
         shown.remove();
       }
-      ctx.say("photoRefused", { msg: err.message });
-      document.dispatchEvent(new Event("inspect:refused"));
+      await keepAsRefused(store, photo, err, ctx);
       continue;
     }
     await store.delete(photo.id);
