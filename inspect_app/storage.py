@@ -10,6 +10,8 @@ but not where the inspector stood.
 Files live in a FileStore chosen by EVIDENCE_STORE: LocalStore (a folder, shared between hosts
 by a network mount) or S3Store (s3store.py, an S3-compatible bucket). Files are written before the database commits, so a crash in
 between leaves a file no row names: `flask evidence gc` removes those after a grace period.
+Storing and removing a file both claim its hash for the transaction (claim()), so a removal
+never takes a file another upload is about to name.
 """
 
 from __future__ import annotations
@@ -309,6 +311,7 @@ def put(data: bytes, info: dict[str, Any] | None = None) -> StoredFile:
     stored = StoredFile(sha256, info)
     files = store()
     mime = info["mime"]
+    claim(sha256)
     try:
         if files.put(key_for(sha256, mime), data):
             stored.created.append(key_for(sha256, mime))
@@ -470,6 +473,7 @@ def put_media(stream: IO[bytes]) -> StoredFile:
             info = inspect_media(fh, size)
         stored = StoredFile(digest.hexdigest(), info)
         key = key_for(stored.sha256, info["mime"])
+        claim(stored.sha256)  # opens the caller's transaction: the copy above ran outside it
         try:
             if store().put_file(key, Path(tmp)):
                 stored.created.append(key)
@@ -497,26 +501,64 @@ def signature_attachment(stored: StoredFile, *, kind: str, name: str, **owner: A
     )
 
 
+def claim(*sha256s: str) -> None:
+    """Keep the files of these hashes from being removed until the current transaction ends.
+
+    Whoever stores a file claims it before writing (or finding) it, so the row that will name
+    it is committed under the claim; whoever removes one claims it before checking that no row
+    names it. Without this a removal could check between another upload's write and its commit
+    and take the file that upload's row then names. On PostgreSQL a transaction-scoped advisory
+    lock per hash (taken in sorted order); on SQLite every transaction holds the write lock from
+    its BEGIN (IMMEDIATE), so opening the transaction is the claim."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        for sha256 in sorted(set(sha256s)):
+            conn.execute(_CLAIM, {"space": _CLAIM_SPACE, "key": int(sha256[:8], 16) - 2**31})
+
+
+# pg_advisory_xact_lock(int4, int4): a space of its own, then the first 32 bits of the hash
+# (two hashes sharing them only wait for each other).
+_CLAIM = sa.text("SELECT pg_advisory_xact_lock(:space, :key)")
+_CLAIM_SPACE = 0x45564944  # "EVID"
+
+
 def discard(stored: StoredFile) -> None:
-    """Remove the files a put() created, when the row that would name them was not written."""
-    files = store()
-    for key in stored.created:
-        files.delete(key)
+    """Remove the files a put() created, when the row that would name them was not written
+    (see discard_if_unused: call it once that transaction is rolled back, or inside it)."""
+    if stored.created:
+        discard_if_unused(stored.sha256, stored.info["mime"], only=stored.created)
 
 
-def discard_if_unused(sha256: str, mime: str) -> None:
-    """Remove a file and its variants when no attachment names it any longer. A store that
-    refuses (a bucket down) leaves them to `flask evidence gc`: the caller's commit stands."""
-    still_used = db.session.scalar(
-        sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)
-    )
+def discard_if_unused(sha256: str, mime: str, *, only: list[str] | None = None) -> None:
+    """Remove a file and its variants (or only the keys `only`) when no committed attachment
+    names it any longer, under claim(): an upload of the same file still open keeps it.
+
+    Called after the caller's transaction ended (its commit or rollback), it opens one of its
+    own and commits it. Called inside a transaction that failed, it leaves the files to `flask
+    evidence gc` if that transaction can no longer be read. A store that refuses (a bucket down)
+    leaves them to gc too: the caller's commit stands."""
+    own = not db.session().in_transaction()
+    try:
+        with db.session.no_autoflush:  # a failed caller's unflushed row is not "still used"
+            claim(sha256)
+            still_used = db.session.scalar(
+                sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)
+            )
+    except sa.exc.DBAPIError as exc:
+        if own:
+            db.session.rollback()
+        current_app.logger.warning("Evidence file %s left for gc: %s", sha256, exc.orig)
+        return
     if still_used is None:
         files = store()
+        keys = only if only is not None else [key_for(sha256, mime, v) for v in VARIANTS]
         try:
-            for variant in VARIANTS:
-                files.delete(key_for(sha256, mime, variant))
+            for key in keys:
+                files.delete(key)
         except OSError as exc:
             current_app.logger.warning("Unused evidence file %s left for gc: %s", sha256, exc)
+    if own:
+        db.session.commit()  # ends the claim
 
 
 def path_for(attachment: Attachment, variant: str = "original") -> Path:
@@ -552,17 +594,28 @@ def collect_garbage(*, older_than: float) -> list[str]:
     cutoff = time.time() - older_than
     files = store()
     deleted = []
+    db.session.commit()
     for key, mtime in list(files.keys()):
         name = Path(key).name
+        if mtime >= cutoff:
+            continue
         if name.startswith(".upload-"):
-            sha256 = None  # a temporary file left by a crash in the middle of a write
-        else:
-            sha256 = name.split(".", 1)[0]
-            if sha256 in known:
-                continue
-        if mtime < cutoff:
+            files.delete(key)  # a temporary file left by a crash in the middle of a write
+            deleted.append(key)
+            continue
+        sha256 = name.split(".", 1)[0]
+        if sha256 in known:
+            continue
+        # Named by nobody when the list was read: checked again under the claim, one file at a
+        # time, since an upload of the same file may have found it since and not yet committed.
+        claim(sha256)
+        named = db.session.scalar(
+            sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)
+        )
+        if named is None:
             files.delete(key)
             deleted.append(key)
+        db.session.commit()
     return deleted
 
 

@@ -3,10 +3,12 @@
 import io
 import os
 import stat
+import threading
 import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
 from inspect_app import create_app, storage
@@ -241,3 +243,148 @@ def test_a_store_that_fails_half_way_leaves_no_file_of_the_set(app, monkeypatch)
     with app.app_context(), pytest.raises(storage.StorageUnavailable):
         storage.put(jpeg_bytes(size=(321, 123)))  # a photo no other test stores
     assert written and not any(path.exists() for path in written)
+
+
+# --- a file is never removed while a transaction storing it is open -------------------------------
+
+
+@pytest.fixture
+def two_sessions(new_database_url, tmp_path):
+    """An app of its own (threads need a database every connection sees) with an inspection whose
+    attachment names a photo: what a second upload of the same photo and a removal race for."""
+    from flask_migrate import upgrade
+
+    from .factories import Factory
+
+    other = create_app(make_test_config(new_database_url(), tmp_path))
+    with other.app_context():
+        upgrade()
+        make = Factory()
+        inspection = make.inspection()
+        stored = storage.put(jpeg_bytes())
+        attachment = Attachment(
+            sha256=stored.sha256,
+            mime="image/jpeg",
+            size=stored.info["size"],
+            kind="photo",
+            inspection_id=inspection.id,
+        )
+        db.session.add(attachment)
+        db.session.commit()
+        ids = {"inspection": inspection.id, "attachment": attachment.id, "sha256": stored.sha256}
+    yield other, ids
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _race(other, store_it, remove_it):
+    """`store_it` runs in this thread and leaves its transaction open; `remove_it` runs in
+    another thread meanwhile; the first commits 0.5 s later. Returns whether the remover finished
+    before that commit (it should have waited for it)."""
+    errors, done = [], threading.Event()
+
+    def remover():
+        try:
+            with other.app_context():
+                remove_it()
+                db.session.remove()
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+        finally:
+            done.set()
+
+    with other.app_context():
+        store_it()
+        thread = threading.Thread(target=remover)
+        thread.start()
+        finished_early = done.wait(0.5)
+        db.session.commit()
+    thread.join(30)
+    assert not thread.is_alive() and errors == []
+    return finished_early
+
+
+def _second_row(other, ids, sha256, mime="image/jpeg"):
+    db.session.add(
+        Attachment(sha256=sha256, mime=mime, size=1, kind="photo", inspection_id=ids["inspection"])
+    )  # not flushed: the row reaches the database at the commit, as in an upload
+
+
+def _drop_first_row(ids):
+    db.session.delete(db.session.get(Attachment, ids["attachment"]))
+    db.session.commit()
+
+
+def test_a_photo_removed_while_another_upload_of_it_commits_keeps_its_file(two_sessions):
+    """The last row naming a photo is deleted while another upload of the same photo has stored
+    it (finding it there) and not yet committed its row: the file must stay."""
+    other, ids = two_sessions
+
+    def store_it():
+        stored = storage.put(jpeg_bytes())
+        assert stored.created == []  # it was there already
+        _second_row(other, ids, stored.sha256)
+
+    def remove_it():
+        _drop_first_row(ids)
+        storage.discard_if_unused(ids["sha256"], "image/jpeg")
+
+    assert not _race(other, store_it, remove_it)
+    with other.app_context():
+        assert storage.missing_files() == []
+
+
+def test_a_recording_stored_while_its_last_row_is_removed_keeps_its_file(two_sessions):
+    """A recording is streamed to the store outside any transaction (it may take minutes); the
+    removal of another row naming the same file must not take it once it is stored."""
+    from .inspections.helpers import mp4_bytes
+
+    other, ids = two_sessions
+    clip = mp4_bytes()
+    with other.app_context():
+        first = storage.put_media(io.BytesIO(clip))
+        db.session.add(
+            Attachment(
+                sha256=first.sha256,
+                mime="video/mp4",
+                size=len(clip),
+                kind="photo",
+                inspection_id=ids["inspection"],
+            )
+        )
+        db.session.commit()
+        clip_row = db.session.scalar(
+            sa.select(Attachment.id).where(Attachment.sha256 == first.sha256)
+        )
+
+    def store_it():
+        db.session.rollback()  # as attach_recording does before the copy
+        stored = storage.put_media(io.BytesIO(clip))
+        _second_row(other, ids, stored.sha256, "video/mp4")
+
+    def remove_it():
+        db.session.delete(db.session.get(Attachment, clip_row))
+        db.session.commit()
+        storage.discard_if_unused(first.sha256, "video/mp4")
+
+    assert not _race(other, store_it, remove_it)
+    with other.app_context():
+        assert storage.missing_files() == []
+
+
+def test_gc_leaves_a_file_another_upload_is_about_to_name(two_sessions):
+    other, ids = two_sessions
+    with other.app_context():
+        _drop_first_row(ids)  # the photo is unnamed now, and old enough for gc
+
+    def store_it():
+        stored = storage.put(jpeg_bytes())
+        _second_row(other, ids, stored.sha256)
+
+    def remove_it():
+        storage.collect_garbage(older_than=0)
+
+    assert not _race(other, store_it, remove_it)
+    with other.app_context():
+        assert storage.missing_files() == []

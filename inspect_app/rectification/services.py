@@ -11,6 +11,7 @@ restart_deadlines, withdraw_findings) add to the session and leave the commit to
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -379,6 +380,9 @@ class _Files:
         return [(u, storage.inspect_bytes(u.data)) for u in uploads]
 
     def attach(self, event: RectificationEvent, checked, actor: User | None) -> None:
+        # Every file claimed at once, in one order: two commands attaching the same files in
+        # another order would otherwise each hold one claim and wait for the other's.
+        storage.claim(*(hashlib.sha256(upload.data).hexdigest() for upload, _info in checked))
         for upload, info in checked:
             stored = storage.put(upload.data, info)
             self.stored.append((upload, stored))
