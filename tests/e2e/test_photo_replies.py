@@ -233,3 +233,112 @@ def test_a_500_is_refused_not_retried_forever_and_a_200_that_is_no_json_is_sent_
     page.on("dialog", lambda dialog: dialog.accept())
     box.get_by_role("button", name="丢弃").click()
     box.wait_for(state="hidden")
+
+
+FULL_DEVICE = """() => {
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (...args) {
+    if (window.__full) throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+    return put.apply(this, args);
+  };
+  window.__full = true;
+}"""
+
+
+def test_a_device_that_cannot_keep_a_photo_offers_it_as_a_file_and_says_so(tablet, live_app):
+    """IndexedDB full (or private browsing): the photo taken offline was lost with no word, the
+    store's error unhandled. It is offered as a file beside its item, and the state says why."""
+    with live_app.app_context():
+        inspection = e2e_inspection("photos")
+        iid = inspection.id
+        seventh, eighth = (
+            i.id for i in sorted(inspection.template.items, key=lambda i: i.position)[6:8]
+        )
+    page = tablet
+    _login(page, "inspector1")
+    page.goto(f"/inspections/{iid}")
+    page.evaluate(FULL_DEVICE)
+    evidence = f"**/api/v1/inspections/{iid}/evidence"
+
+    # Offline: neither sent nor kept on the device.
+    page.route(evidence, lambda route: route.abort())
+    page.locator(f"#i{seventh} input[type=file]").set_input_files(
+        files=[{"name": "g.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    )
+    link = page.locator(f"#i{seventh} a[data-not-kept]")
+    link.wait_for(timeout=20000)
+    assert "本设备也无法保留" in page.evaluate(f"{STATE}.textContent")
+    assert page.evaluate(f"{STATE}.dataset.kind") == "failed"
+    assert "另存为文件" in link.inner_text()
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.startswith("现场照片-")
+    with open(download.value.path(), "rb") as saved:
+        assert saved.read(2) == b"\xff\xd8"  # the photo itself
+    page.unroute(evidence)
+
+    # Refused by the server, and not kept either: offered the same way, with the reason.
+    page.route(
+        evidence,
+        lambda route: route.fulfill(
+            status=409,
+            json={"error": {"status": 409, "code": "invalid_transition", "message": "已提交。"}},
+        ),
+    )
+    page.locator(f"#i{eighth} input[type=file]").set_input_files(
+        files=[{"name": "h.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    )
+    page.locator(f"#i{eighth} a[data-not-kept]").wait_for(timeout=20000)
+    assert "照片未保存：已提交。本设备也无法保留" in page.evaluate(f"{STATE}.textContent")
+    assert page.locator("[data-refused-photos]").is_hidden()  # nothing was kept to list
+
+
+def test_answers_the_device_cannot_keep_are_said_so_offline_and_sent_when_back(
+    browser, live_server, live_app
+):
+    from .conftest import IPAD
+
+    with live_app.app_context():
+        inspection = e2e_inspection("photos")
+        iid = inspection.id
+        ninth = sorted(inspection.template.items, key=lambda i: i.position)[8].id
+    context = browser.new_context(
+        **IPAD, base_url=live_server, locale="zh-CN", service_workers="block"
+    )
+    page = context.new_page()
+    try:
+        _login(page, "inspector1")
+        page.goto(f"/inspections/{iid}")
+        page.evaluate(FULL_DEVICE)
+        context.set_offline(True)
+        page.evaluate("() => window.dispatchEvent(new Event('offline'))")
+        page.locator(f"#i{ninth}").get_by_text("不适用", exact=True).tap()
+        _until(page, f"{STATE}.textContent.includes('发送完成前请勿关闭此页面')")
+        assert page.evaluate(f"{STATE}.dataset.kind") == "failed"
+
+        # Closing the page asks first: what waits exists only in it.
+        dialogs = []
+
+        def keep_open(dialog):
+            dialogs.append(dialog.type)
+            dialog.dismiss()
+
+        page.on("dialog", keep_open)
+        page.close(run_before_unload=True)
+        _until(page, "true", timeout=1)
+        page.wait_for_timeout(500)
+        assert dialogs == ["beforeunload"] and not page.is_closed()
+
+        context.set_offline(False)
+        page.evaluate("() => window.dispatchEvent(new Event('online'))")
+        _until(page, f"{STATE}.dataset.kind === 'saved'")
+    finally:
+        context.close()
+    with live_app.app_context():
+        from inspect_app.models import Answer
+
+        answer = db.session.scalar(
+            sa.select(Answer).where(Answer.inspection_id == iid, Answer.item_id == ninth)
+        )
+        assert answer.result == "not_applicable"
+        db.session.remove()

@@ -188,17 +188,40 @@ export async function uploadFile(el, input, ctx) {
     if (!(err instanceof TypeError)) {
       // Refused: the photo may exist nowhere else (a camera capture is not always kept by the
       // device).
-      link.remove();
-      await keepAsRefused(await openStore("photos"), queued, err, ctx);
+      try {
+        await keepAsRefused(await openStore("photos"), queued, err, ctx);
+        link.remove();
+      } catch {
+        offerAsFile(link, photo, ctx, err.message);
+      }
       return;
     }
     // Offline: keep the photo on the device and send it when the network is back.
-    await (await openStore("photos")).put(queued);
+    try {
+      await (await openStore("photos")).put(queued);
+    } catch {
+      offerAsFile(link, photo, ctx);
+      return;
+    }
     link.dataset.pending = queued.id;
     if (!pdf) thumbnail(link, URL.createObjectURL(photo.blob), ctx.label);
     ctx.say(err instanceof LoginNeeded ? "login" : err instanceof TryLater ? "photoLater" : "photoQueued");
     if (err instanceof TryLater) retrySoon(ctx);
   }
+}
+
+// Neither sent nor kept: the device's storage is full, or the browser keeps nothing (private
+// browsing). The photo exists only in this page, so the link beside its item saves it as a file
+// now; taking it again later is the other way.
+function offerAsFile(link, photo, ctx, reason) {
+  forgetBlob(link);
+  delete link.dataset.pending;
+  const url = URL.createObjectURL(photo.blob);
+  link.dataset.blobUrl = url; // released if the link is replaced
+  Object.assign(link, { href: url, download: photo.name, className: "button secondary", textContent: ctx.text("saveAsFile", { name: photo.name }) });
+  link.dataset.notKept = "";
+  // The reason runs into the next sentence: a space after it unless it ends as Chinese does.
+  ctx.say("photoNotKept", { msg: !reason || /[。！？]$/.test(reason) ? reason || "" : `${reason} ` });
 }
 
 // Refused by the server: not sent again, but kept on the device with the reason, to be saved
@@ -248,11 +271,15 @@ async function sendQueued(ctx) {
       if (err instanceof TryLater) retrySoon(ctx);
       if (err instanceof TypeError) return; // still offline, or logged out: try again later
       const shown = document.querySelector(`[data-pending="${photo.id}"]`);
+      try {
+        await keepAsRefused(store, photo, err, ctx);
+      } catch {
+        continue; // not marked: it stays on the device as it was, and is tried again later
+      }
       if (shown) {
         forgetBlob(shown);
         shown.remove();
       }
-      await keepAsRefused(store, photo, err, ctx);
       continue;
     }
     await store.delete(photo.id);

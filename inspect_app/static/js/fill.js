@@ -175,9 +175,31 @@ function showResultClass(el) {
 
 // ---- the queue ------------------------------------------------------------------------------
 
+// Whether the device keeps what waits to be sent. Without IndexedDB (private browsing) or with
+// its storage full, unsent changes live only in this page: the state says so, and closing the
+// page asks first.
+let deviceKeeps = true;
+
 async function persist(change) {
-  if (store) await store.put({ ...change, inspection_id: inspectionId, user_id: userId });
+  if (!store) return;
+  try {
+    await store.put({ ...change, inspection_id: inspectionId, user_id: userId });
+  } catch {
+    deviceKeeps = false;
+    if (!navigator.onLine) setState(fmt(T.offlineNotKept, { n: pendingCount() }), "failed");
+  }
 }
+
+function offlineState() {
+  if (deviceKeeps) setState(fmt(T.offline, { n: pendingCount() }), "offline");
+  else setState(fmt(T.offlineNotKept, { n: pendingCount() }), "failed");
+}
+
+window.addEventListener("beforeunload", (event) => {
+  if (deviceKeeps || !pendingCount()) return;
+  event.preventDefault();
+  event.returnValue = "";
+});
 
 async function forget(change) {
   if (store) await store.delete(change.change_id);
@@ -194,7 +216,9 @@ function enqueue(el, fields) {
   Object.assign(change.fields, fields);
   queues.set(id, q);
   persist(change);
-  setState(navigator.onLine ? T.saving : fmt(T.offline, { n: pendingCount() }), "pending");
+  if (navigator.onLine) setState(T.saving, "pending");
+  else if (deviceKeeps) setState(fmt(T.offline, { n: pendingCount() }), "pending");
+  else setState(fmt(T.offlineNotKept, { n: pendingCount() }), "failed");
 }
 
 let timer = null;
@@ -317,7 +341,7 @@ async function flush() {
     for (const c of batch) c.sent = false;
     inflight = false;
     if (err.message === "login") setState(T.login, "failed");
-    else setState(fmt(T.offline, { n: pendingCount() }), "offline");
+    else offlineState();
     scheduleFlush(15000);
     return;
   }
@@ -344,7 +368,7 @@ function mediaCtx() {
     delLabel: T.del,
     text: (key, args) => fmt(T[key], args || {}),
     say: (key, args) =>
-      setState(fmt(T[key], args || {}), key === "failed" || key === "login" || key === "deleteOffline" || key === "photoRefused" ? "failed" : key === "uploaded" || key === "deleted" ? "saved" : key === "photoQueued" || key === "photoLater" ? "offline" : "pending"),
+      setState(fmt(T[key], args || {}), key === "failed" || key === "login" || key === "deleteOffline" || key === "photoRefused" || key === "photoNotKept" ? "failed" : key === "uploaded" || key === "deleted" ? "saved" : key === "photoQueued" || key === "photoLater" ? "offline" : "pending"),
   };
 }
 
@@ -408,6 +432,7 @@ async function restore() {
     store = await openStore();
   } catch {
     store = null;
+    deviceKeeps = false;
     return;
   }
   const saved = (await store.all())
