@@ -206,6 +206,29 @@ AUDIT_ACTION_LABELS = {
     "export.download": _l("Workbook downloaded"),
 }
 
+# The audit log's action filter groups actions by the part before the first dot.
+AUDIT_FAMILY_LABELS = {
+    "auth": _l("Login"),
+    "mfa": _l("Two-step login"),
+    "user": _l("Account"),
+    "department": _l("Department"),
+    "unit": _l("Unit"),
+    "system": _l("System"),
+    "checklist": _l("Checklist"),
+    "round": _l("Round"),
+    "inspection": _l("Inspection"),
+    "notice": _l("Notice"),
+    "visit": _l("Visit"),
+    "selfcheck": _l("Self-inspection"),
+    "answer": _l("Answer"),
+    "evidence": _l("Evidence file"),
+    "finding": _l("Finding"),
+    "rectification": _l("Rectification item"),
+    "demo": _l("Demo data"),
+    "job": _l("Background job"),
+    "export": _l("Export"),
+}
+
 OBJECT_TYPE_LABELS = {
     "User": _l("Account"),
     "Department": _l("Department"),
@@ -306,6 +329,7 @@ def register(app: Flask) -> None:
         citer_for=citer_for,
         localized=localized,
         audit_action_label=lambda code: label(AUDIT_ACTION_LABELS, code),
+        audit_family_label=lambda code: label(AUDIT_FAMILY_LABELS, code),
         object_type_label=lambda code: label(OBJECT_TYPE_LABELS, code),
         service_method_label=lambda code: label(SERVICE_METHOD_LABELS, code),
         inspection_method_label=lambda code: label(INSPECTION_METHOD_LABELS, code),

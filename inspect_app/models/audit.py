@@ -20,6 +20,9 @@ class AuditEvent(db.Model):
     """
 
     __tablename__ = "audit_events"
+    # The audit page's filter by object (type and id): without it, a page of one object's few
+    # events scanned the whole log (13 s at 2 million events on PostgreSQL).
+    __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
