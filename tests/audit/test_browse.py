@@ -133,3 +133,12 @@ def test_actions_are_chosen_by_label_one_or_a_whole_family(app, login_as, make):
     page = office.get("/audit/?action=round.cr").get_data(as_text=True)
     assert shown("round.create") in page and shown("unit.create") not in page
     assert '<option value="round.cr" selected>round.cr</option>' in page
+
+
+def test_an_overlong_filter_is_cut_to_what_a_column_holds(login_as):
+    office = login_as("coordinator")
+    for key in ("action", "actor", "object_type", "object_id"):
+        response = office.get(f"/audit/?{key}={'a' * 5000}")
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert f'value="{"a" * 100}"' in page and "a" * 101 not in page
