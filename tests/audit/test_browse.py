@@ -141,4 +141,4 @@ def test_an_overlong_filter_is_cut_to_what_a_column_holds(login_as):
         response = office.get(f"/audit/?{key}={'a' * 5000}")
         assert response.status_code == 200
         page = response.get_data(as_text=True)
-        assert f'value="{"a" * 100}"' in page and "a" * 101 not in page
+        assert [len(v) for v in re.findall(r'value="(a+)"', page)] == [100]
