@@ -473,10 +473,23 @@ def put_media(stream: IO[bytes]) -> StoredFile:
             info = inspect_media(fh, size)
         stored = StoredFile(digest.hexdigest(), info)
         key = key_for(stored.sha256, info["mime"])
-        claim(stored.sha256)  # opens the caller's transaction: the copy above ran outside it
+        files = store()
         try:
-            if store().put_file(key, Path(tmp)):
-                stored.created.append(key)
+            if isinstance(files, LocalStore):
+                # Storing is a rename (or one local copy): claimed first, which opens the
+                # caller's transaction; the spooling above ran outside it.
+                claim(stored.sha256)
+                if files.put_file(key, Path(tmp)):
+                    stored.created.append(key)
+            else:
+                # A bucket: the upload may take minutes, so it runs before the claim (no
+                # transaction, on SQLite no write lock, held meanwhile); a removal that took
+                # the file in between is made good from the spool file once claimed.
+                if files.put_file(key, Path(tmp)):
+                    stored.created.append(key)
+                claim(stored.sha256)
+                if not files.exists(key) and files.put_file(key, Path(tmp)):
+                    stored.created = [key]
         except OSError as exc:
             current_app.logger.error("The evidence store refused a write: %s", exc)
             raise _unavailable() from exc
@@ -544,10 +557,10 @@ def discard_if_unused(sha256: str, mime: str, *, only: list[str] | None = None) 
             still_used = db.session.scalar(
                 sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)
             )
-    except sa.exc.DBAPIError as exc:
+    except sa.exc.SQLAlchemyError as exc:  # a caller's transaction that failed (or its server)
         if own:
             db.session.rollback()
-        current_app.logger.warning("Evidence file %s left for gc: %s", sha256, exc.orig)
+        current_app.logger.warning("Evidence file %s left for gc: %s", sha256, exc)
         return
     if still_used is None:
         files = store()

@@ -294,3 +294,34 @@ def test_an_incomplete_store_setting_stops_the_app_at_start(tmp_path, settings, 
     config = {**make_test_config("sqlite:///" + str(tmp_path / "x.sqlite"), tmp_path), **settings}
     with pytest.raises(ConfigurationError, match=message):
         create_app(config)
+
+
+def test_a_recording_goes_to_the_bucket_with_no_transaction_open_and_is_made_good_if_removed(
+    s3_app, endpoint, monkeypatch
+):
+    """Review: the claim (on SQLite the write lock) was taken before a recording's upload to the
+    bucket, which may take minutes. The upload now runs before it; a removal that took the
+    object in between is made good from the spool file once claimed."""
+    from inspect_app.s3store import S3Store
+
+    from .inspections.helpers import mp4_bytes
+
+    video = mp4_bytes(pad=4096)
+    key = storage.key_for(hashlib.sha256(video).hexdigest(), "video/mp4")
+    real_put_file, open_during = S3Store.put_file, []
+
+    def put_file(self, key, path):
+        open_during.append(db.session().in_transaction())
+        created = real_put_file(self, key, path)
+        if len(open_during) == 1:  # a removal takes it before the claim
+            self.delete(key)
+        return created
+
+    monkeypatch.setattr(S3Store, "put_file", put_file)
+    with s3_app.app_context():
+        db.session.rollback()  # as attach_recording does before the copy
+        stored = storage.put_media(io.BytesIO(video))
+        assert open_during == [False, True]
+        assert key in _objects(endpoint, s3_app.config["_world"]["bucket"])
+        assert stored.created == [key]
+        db.session.rollback()

@@ -115,6 +115,11 @@ def browse(
     """One page of the log, newest first: the newest events, or those older than `before`, or
     those just newer than `after` (`before` wins if both are given)."""
     matching = filtered(user, filters)
+
+    def any_where(condition) -> bool:
+        found = matching.with_only_columns(AuditEvent.id).where(condition).limit(1)
+        return db.session.scalar(found) is not None
+
     stmt = matching
     if before is not None or after is None:
         if before is not None:
@@ -122,13 +127,16 @@ def browse(
         rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(per_page + 1)).all()
         events = list(rows[:per_page])
         older = events[-1].id if len(rows) > per_page else None
-        newer = events[0].id if before is not None and events else None
+        # Newer ones, if any, start after the first shown (or at `before` on an empty page).
+        edge = events[0].id if events else before - 1 if before is not None else None
+        newer = edge if edge is not None and any_where(AuditEvent.id > edge) else None
     else:
         stmt = stmt.where(AuditEvent.id > after)
         rows = db.session.scalars(stmt.order_by(AuditEvent.id.asc()).limit(per_page + 1)).all()
         events = list(reversed(rows[:per_page]))
         newer = events[0].id if len(rows) > per_page else None
-        older = events[-1].id if events else None
+        edge = events[-1].id if events else after + 1
+        older = edge if any_where(AuditEvent.id < edge) else None
     counted = matching.with_only_columns(AuditEvent.id).limit(COUNT_CAP + 1)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(counted.subquery()))
     return LogPage(events, newer, older, min(total, COUNT_CAP), total > COUNT_CAP)

@@ -44,7 +44,7 @@ def index():
         filters,
         per_page=current_app.config["PAGE_SIZE"],
         before=int_arg("before", label=_("The event number")),
-        after=int_arg("after", label=_("The event number")),
+        after=int_arg("after", label=_("The event number"), lo=0),  # 0: from the first
     )
     # The kinds of object the app records events on (not a DISTINCT over the whole log, which
     # grows with every answer batch, at every page); one asked for by URL is kept.

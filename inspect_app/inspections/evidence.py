@@ -28,7 +28,8 @@ def add_evidence(
 ) -> Attachment:
     """Check and store an evidence file for an inspection (optionally one answer). Adds the
     Attachment and its audit event to the session; the caller commits (and on failure calls
-    storage.discard_if_unused). Raises EvidenceRefused."""
+    storage.discard_if_unused). Raises EvidenceRefused. If adding the row fails, the
+    transaction is rolled back and the file it stored removed."""
     if not inspection.is_editable:
         raise InvalidTransition(_("This inspection has been submitted and is read-only."))
     info = storage.inspect_bytes(data)
@@ -70,6 +71,9 @@ def add_evidence(
             },
         )
     except BaseException:
+        # Rolled back first: a failed flush leaves a transaction nothing can read, and the
+        # file is removed only once no uncommitted row of ours could name it.
+        db.session.rollback()
         storage.discard(stored)
         raise
     return attachment

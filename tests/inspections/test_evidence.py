@@ -160,3 +160,28 @@ def test_the_same_photo_sent_twice_for_one_item_is_kept_once(app, setup):
     assert again["id"] == first["id"]
     with app.app_context():
         assert db.session.query(Attachment).count() == 1
+
+
+def test_a_photo_whose_row_cannot_be_written_leaves_no_file_and_keeps_its_error(
+    app, setup, monkeypatch
+):
+    """Review: the clean-up ran inside the failed transaction, so it raised an error of its own
+    (the session must be rolled back first) in place of the real one and left the file."""
+    import pytest
+    import sqlalchemy as sa
+
+    from inspect_app.inspections import evidence
+    from inspect_app.models import User
+
+    def failing_flush(*args, **kw):
+        db.session.add(Unit())  # no code, no name: the flush fails in the database
+        db.session.flush()
+
+    monkeypatch.setattr(evidence.audit, "record", failing_flush)
+    before = _files(app)
+    with app.app_context():
+        lead = db.session.get(User, setup["lead_id"])
+        with pytest.raises(sa.exc.IntegrityError):
+            evidence.upload_evidence(setup["inspection"], jpeg_bytes(), actor=lead)
+        assert db.session.scalar(sa.select(sa.func.count(Attachment.id))) == 0
+    assert _files(app) == before
