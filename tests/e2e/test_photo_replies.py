@@ -235,11 +235,17 @@ def test_a_500_is_refused_not_retried_forever_and_a_200_that_is_no_json_is_sent_
     box.wait_for(state="hidden")
 
 
+# As a full device fails a write: the request succeeds, then its transaction aborts at commit
+# (QuotaExceededError), so only a write that waits for the commit sees it.
 FULL_DEVICE = """() => {
   const put = IDBObjectStore.prototype.put;
   IDBObjectStore.prototype.put = function (...args) {
-    if (window.__full) throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
-    return put.apply(this, args);
+    const request = put.apply(this, args);
+    if (window.__full) {
+      const tx = this.transaction;
+      request.addEventListener("success", () => tx.abort());
+    }
+    return request;
   };
   window.__full = true;
 }"""
@@ -270,6 +276,18 @@ def test_a_device_that_cannot_keep_a_photo_offers_it_as_a_file_and_says_so(table
     assert "本设备也无法保留" in page.evaluate(f"{STATE}.textContent")
     assert page.evaluate(f"{STATE}.dataset.kind") == "failed"
     assert "另存为文件" in link.inner_text()
+    # The photo exists only in the page: closing it asks first, until the photo is saved.
+    dialogs = []
+
+    def keep_open(dialog):
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", keep_open)
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert dialogs == ["beforeunload"] and not page.is_closed()
+    page.remove_listener("dialog", keep_open)
     with page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename.startswith("现场照片-")
@@ -325,7 +343,6 @@ def test_answers_the_device_cannot_keep_are_said_so_offline_and_sent_when_back(
 
         page.on("dialog", keep_open)
         page.close(run_before_unload=True)
-        _until(page, "true", timeout=1)
         page.wait_for_timeout(500)
         assert dialogs == ["beforeunload"] and not page.is_closed()
 

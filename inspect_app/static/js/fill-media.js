@@ -219,7 +219,8 @@ function offerAsFile(link, photo, ctx, reason) {
   const url = URL.createObjectURL(photo.blob);
   link.dataset.blobUrl = url; // released if the link is replaced
   Object.assign(link, { href: url, download: photo.name, className: "button secondary", textContent: ctx.text("saveAsFile", { name: photo.name }) });
-  link.dataset.notKept = "";
+  link.dataset.notKept = ""; // closing the page asks first (fill.js) until it is saved
+  link.addEventListener("click", () => delete link.dataset.notKept, { once: true });
   // The reason runs into the next sentence: a space after it unless it ends as Chinese does.
   ctx.say("photoNotKept", { msg: !reason || /[。！？]$/.test(reason) ? reason || "" : `${reason} ` });
 }
@@ -274,7 +275,10 @@ async function sendQueued(ctx) {
       try {
         await keepAsRefused(store, photo, err, ctx);
       } catch {
-        continue; // not marked: it stays on the device as it was, and is tried again later
+        // Not marked refused: it stays on the device as it was (sent again later), and is
+        // offered as a file now, with the reason.
+        if (shown) offerAsFile(shown, photo, ctx, err.message);
+        continue;
       }
       if (shown) {
         forgetBlob(shown);

@@ -195,8 +195,9 @@ function offlineState() {
   else setState(fmt(T.offlineNotKept, { n: pendingCount() }), "failed");
 }
 
+// Also a photo offered as a file (fill-media.js: data-not-kept) and not saved yet.
 window.addEventListener("beforeunload", (event) => {
-  if (deviceKeeps || !pendingCount()) return;
+  if ((deviceKeeps || !pendingCount()) && !document.querySelector("[data-not-kept]")) return;
   event.preventDefault();
   event.returnValue = "";
 });

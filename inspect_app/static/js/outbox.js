@@ -14,6 +14,18 @@ function request(req) {
   });
 }
 
+// A write is kept only once its transaction commits: a full device (QuotaExceededError) aborts
+// the transaction after the request itself has succeeded.
+function written(store, write) {
+  return new Promise((resolve, reject) => {
+    const tx = store.transaction;
+    write(store);
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error || new DOMException("The write was not kept.", "AbortError"));
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
 export async function openStore(name = "changes") {
   if (!("indexedDB" in window)) throw new Error("IndexedDB is not available");
   const open = indexedDB.open(DB_NAME, 3);
@@ -28,9 +40,9 @@ export async function openStore(name = "changes") {
   return {
     put: (record) => {
       const { sent, ...clean } = record;
-      return request(tx("readwrite").put(clean));
+      return written(tx("readwrite"), (store) => store.put(clean));
     },
-    delete: (key) => request(tx("readwrite").delete(key)),
+    delete: (key) => written(tx("readwrite"), (store) => store.delete(key)),
     all: () => request(tx("readonly").getAll()),
     get: (key) => request(tx("readonly").get(key)),
   };
