@@ -331,7 +331,7 @@ def test_answers_the_device_cannot_keep_are_said_so_offline_and_sent_when_back(
         context.set_offline(True)
         page.evaluate("() => window.dispatchEvent(new Event('offline'))")
         page.locator(f"#i{ninth}").get_by_text("不适用", exact=True).tap()
-        _until(page, f"{STATE}.textContent.includes('发送完成前请勿关闭此页面')")
+        _until(page, f"{STATE}.textContent.includes('发送前请勿关闭此页面')")
         assert page.evaluate(f"{STATE}.dataset.kind") == "failed"
 
         # Closing the page asks first: what waits exists only in it.

@@ -175,9 +175,7 @@ function showResultClass(el) {
 
 // ---- the queue ------------------------------------------------------------------------------
 
-// Whether the device keeps what waits to be sent. Without IndexedDB (private browsing) or with
-// its storage full, unsent changes live only in this page: the state says so, and closing the
-// page asks first.
+// False without IndexedDB or with it full: unsent changes live only in the page.
 let deviceKeeps = true;
 
 async function persist(change) {
@@ -195,7 +193,7 @@ function offlineState() {
   else setState(fmt(T.offlineNotKept, { n: pendingCount() }), "failed");
 }
 
-// Also a photo offered as a file (fill-media.js: data-not-kept) and not saved yet.
+// Closing asks first while that holds anything, or a photo offered as a file is unsaved.
 window.addEventListener("beforeunload", (event) => {
   if ((deviceKeeps || !pendingCount()) && !document.querySelector("[data-not-kept]")) return;
   event.preventDefault();

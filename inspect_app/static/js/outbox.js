@@ -14,8 +14,7 @@ function request(req) {
   });
 }
 
-// A write is kept only once its transaction commits: a full device (QuotaExceededError) aborts
-// the transaction after the request itself has succeeded.
+// Kept once the transaction commits: a full device aborts it after the request succeeded.
 function written(store, write) {
   return new Promise((resolve, reject) => {
     const tx = store.transaction;
