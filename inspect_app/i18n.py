@@ -1,5 +1,6 @@
 """Locale choice: ?lang=, then the user's setting, then Accept-Language; zh_Hans_CN by default."""
 
+import json
 import os
 
 from flask import (
@@ -14,6 +15,7 @@ from flask import (
 )
 from flask_babel import format_date, format_time, get_translations
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.routing import BuildError
 
 from .extensions import babel
@@ -105,5 +107,27 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["datetime_minutes"] = lambda value: (
         f"{format_date(value, 'long')} {format_time(value, 'HH:mm')}" if value else ""
     )
+    app.jinja_env.filters["messages_json"] = messages_json
     app.jinja_env.globals["html_lang"] = html_lang
     app.jinja_env.globals["lang_url"] = lang_url
+
+
+# What must not appear raw in a <script> element's text, as JSON escapes (as tojson does).
+_SCRIPT_UNSAFE = str.maketrans(
+    {
+        "<": "\\u003c",
+        ">": "\\u003e",
+        "&": "\\u0026",
+        "'": "\\u0027",
+        "\u2028": "\\u2028",
+        "\u2029": "\\u2029",
+    }
+)
+
+
+def messages_json(messages: dict) -> Markup:
+    """A page's messages for its scripts (<script type="application/json">), as tojson writes
+    them but in UTF-8 rather than \\u escapes: half the bytes for Chinese text (the filling
+    page has a 150 KB budget). Safe in a script element: <, >, &, ' and the line separators
+    stay escaped."""
+    return Markup(json.dumps(messages, ensure_ascii=False).translate(_SCRIPT_UNSAFE))

@@ -184,3 +184,22 @@ def test_dates_in_pages_and_documents_follow_the_language(app):
         assert app.jinja_env.from_string("{{ t|datetime_minutes }}").render(t=None) == ""
     root = Path(__file__).resolve().parent.parent / "inspect_app" / "templates"
     assert [p.name for p in root.rglob("*.html") if "年M月" in p.read_text(encoding="utf-8")] == []
+
+
+def test_a_pages_messages_for_its_scripts_are_utf8_and_safe_in_a_script_element(app):
+    """The filling page's messages were \\u escapes, six bytes for each Chinese character where
+    UTF-8 takes three: the page went over its 150 KB budget."""
+    import json
+
+    from inspect_app.i18n import messages_json
+
+    messages = {"a": "离线：{n} 项", "b": "</script><b>'x' & \u2028"}
+    text = str(messages_json(messages))
+    assert "离线" in text
+    for unsafe in ("<", ">", "&", "'", "\u2028"):
+        assert unsafe not in text
+    assert json.loads(text) == messages
+    with app.test_request_context():
+        from flask import render_template_string
+
+        assert render_template_string("{{ m|messages_json }}", m=messages) == text
