@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench.fill_page import _database  # noqa: E402
+from bench.fill_page import _database, bench_config  # noqa: E402
 from inspect_app import create_app  # noqa: E402
 from inspect_app.extensions import db  # noqa: E402
 from inspect_app.labels import AUDIT_ACTION_LABELS  # noqa: E402
@@ -127,17 +127,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="inspect-bench-"))
     url, drop = _database(args.database_url, folder)
     try:
-        app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "bench" * 8,
-                "AUDIT_HMAC_KEY": "bench-audit-key-" * 3,
-                "SQLALCHEMY_DATABASE_URI": url,
-                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                "UPLOAD_DIR": str(folder / "uploads"),
-                "MFA_REQUIRED_ROLES": (),
-            }
-        )
+        app = create_app(bench_config(url, folder))
         start = time.perf_counter()
         _fill(app, args.events)
         built_s = time.perf_counter() - start

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench.fill_page import _database  # noqa: E402
+from bench.fill_page import _database, bench_config  # noqa: E402
 from inspect_app import audit, create_app  # noqa: E402
 from inspect_app.clock import local_today  # noqa: E402
 from inspect_app.dashboard import snapshots  # noqa: E402
@@ -172,19 +172,14 @@ def main() -> int:
     url, drop = _database(args.database_url, folder)
     try:
         app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "bench" * 8,
-                "SQLALCHEMY_DATABASE_URI": url,
-                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                "UPLOAD_DIR": str(folder / "uploads"),
-                "AUDIT_ANCHOR_FILE": str(folder / "anchors.log"),
-                "MFA_REQUIRED_ROLES": (),
+            bench_config(
+                url,
+                folder,
                 # no consumer here: the tasks wait in a queue file of the bench's own, and the
                 # bench runs the refresh task itself (after_change_ahead)
-                "JOBS_SQLITE_FILE": str(folder / "jobs.sqlite"),
-                "JOBS_DIR": str(folder / "jobs"),
-            }
+                JOBS_SQLITE_FILE=str(folder / "jobs.sqlite"),
+                JOBS_DIR=str(folder / "jobs"),
+            )
         )
         built = _build(app, args.scale)
         client = app.test_client()

@@ -37,6 +37,22 @@ def _database(url: str | None, folder: Path):
     return base.set(database=name).render_as_string(hide_password=False), drop
 
 
+def bench_config(url: str, folder: Path, **extra) -> dict:
+    """The app's settings for a bench: a scratch database and folder, test keys, cheap
+    password hashes, no two-step login; `extra` adds or overrides."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "bench-secret-key-not-for-production",
+        "AUDIT_HMAC_KEY": "bench-audit-hmac-key-not-for-production-0123",
+        "AUDIT_ANCHOR_FILE": str(folder / "anchors.log"),
+        "SQLALCHEMY_DATABASE_URI": url,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "UPLOAD_DIR": str(folder / "uploads"),
+        "MFA_REQUIRED_ROLES": (),
+        **extra,
+    }
+
+
 def _build(app) -> tuple[int, list[int]]:
     sys.path.insert(0, str(ROOT / "tests"))
     from tests.factories import Factory
@@ -76,15 +92,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="inspect-bench-"))
     url, drop = _database(args.database_url, folder)
     try:
-        app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "bench" * 8,
-                "SQLALCHEMY_DATABASE_URI": url,
-                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                "UPLOAD_DIR": str(folder / "uploads"),
-            }
-        )
+        app = create_app(bench_config(url, folder))
         inspection_id, item_ids = _build(app)
         client = app.test_client()
         token = client.get("/api/v1/csrf").get_json()["csrf_token"]

@@ -535,6 +535,14 @@ _CLAIM = sa.text("SELECT pg_advisory_xact_lock(:space, :key)")
 _CLAIM_SPACE = 0x45564944  # "EVID"
 
 
+def _unnamed_under_claim(sha256: str) -> bool:
+    """Whether no attachment names the file, checked under its claim (held to the end of the
+    transaction, so no upload of it can commit a row before the file is removed)."""
+    claim(sha256)
+    named = sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)
+    return db.session.scalar(named) is None
+
+
 def discard(stored: StoredFile) -> None:
     """Remove the files a put() created, when the row that would name them was not written
     (see discard_if_unused: call it once that transaction is rolled back, or inside it)."""
@@ -553,16 +561,13 @@ def discard_if_unused(sha256: str, mime: str, *, only: list[str] | None = None) 
     own = not db.session().in_transaction()
     try:
         with db.session.no_autoflush:  # a failed caller's unflushed row is not "still used"
-            claim(sha256)
-            still_used = db.session.scalar(
-                sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)
-            )
+            unused = _unnamed_under_claim(sha256)
     except sa.exc.SQLAlchemyError as exc:  # a caller's transaction that failed (or its server)
         if own:
             db.session.rollback()
         current_app.logger.warning("Evidence file %s left for gc: %s", sha256, exc)
         return
-    if still_used is None:
+    if unused:
         files = store()
         keys = only if only is not None else [key_for(sha256, mime, v) for v in VARIANTS]
         try:
@@ -607,7 +612,7 @@ def collect_garbage(*, older_than: float) -> list[str]:
     cutoff = time.time() - older_than
     files = store()
     deleted = []
-    db.session.commit()
+    db.session.commit()  # the list read: its transaction (on SQLite, the write lock) ends here
     for key, mtime in list(files.keys()):
         name = Path(key).name
         if mtime >= cutoff:
@@ -621,11 +626,7 @@ def collect_garbage(*, older_than: float) -> list[str]:
             continue
         # Named by nobody when the list was read: checked again under the claim, one file at a
         # time, since an upload of the same file may have found it since and not yet committed.
-        claim(sha256)
-        named = db.session.scalar(
-            sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)
-        )
-        if named is None:
+        if _unnamed_under_claim(sha256):
             files.delete(key)
             deleted.append(key)
         db.session.commit()

@@ -305,9 +305,10 @@ def _race(other, store_it, remove_it):
     return finished_early
 
 
-def _second_row(other, ids, sha256, mime="image/jpeg"):
+def _second_row(ids, sha256, mime="image/jpeg"):
+    kind = "video" if mime == "video/mp4" else "photo"
     db.session.add(
-        Attachment(sha256=sha256, mime=mime, size=1, kind="photo", inspection_id=ids["inspection"])
+        Attachment(sha256=sha256, mime=mime, size=1, kind=kind, inspection_id=ids["inspection"])
     )  # not flushed: the row reaches the database at the commit, as in an upload
 
 
@@ -324,7 +325,7 @@ def test_a_photo_removed_while_another_upload_of_it_commits_keeps_its_file(two_s
     def store_it():
         stored = storage.put(jpeg_bytes())
         assert stored.created == []  # it was there already
-        _second_row(other, ids, stored.sha256)
+        _second_row(ids, stored.sha256)
 
     def remove_it():
         _drop_first_row(ids)
@@ -344,15 +345,7 @@ def test_a_recording_stored_while_its_last_row_is_removed_keeps_its_file(two_ses
     clip = mp4_bytes()
     with other.app_context():
         first = storage.put_media(io.BytesIO(clip))
-        db.session.add(
-            Attachment(
-                sha256=first.sha256,
-                mime="video/mp4",
-                size=len(clip),
-                kind="photo",
-                inspection_id=ids["inspection"],
-            )
-        )
+        _second_row(ids, first.sha256, "video/mp4")
         db.session.commit()
         clip_row = db.session.scalar(
             sa.select(Attachment.id).where(Attachment.sha256 == first.sha256)
@@ -361,7 +354,7 @@ def test_a_recording_stored_while_its_last_row_is_removed_keeps_its_file(two_ses
     def store_it():
         db.session.rollback()  # as attach_recording does before the copy
         stored = storage.put_media(io.BytesIO(clip))
-        _second_row(other, ids, stored.sha256, "video/mp4")
+        _second_row(ids, stored.sha256, "video/mp4")
 
     def remove_it():
         db.session.delete(db.session.get(Attachment, clip_row))
@@ -380,7 +373,7 @@ def test_gc_leaves_a_file_another_upload_is_about_to_name(two_sessions):
 
     def store_it():
         stored = storage.put(jpeg_bytes())
-        _second_row(other, ids, stored.sha256)
+        _second_row(ids, stored.sha256)
 
     def remove_it():
         storage.collect_garbage(older_than=0)

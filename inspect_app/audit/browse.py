@@ -11,6 +11,7 @@ about half a million events, a region's many times that), so a page reads only w
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,7 +31,7 @@ _MAX_ACTOR_IDS = 200
 
 @dataclass(frozen=True)
 class Filters:
-    action: str = ""  # an action ("inspection.submit"), a family ("inspection"), or a prefix
+    action: str = ""  # action_choice(): an action, a family ("inspection"), or a prefix
     actor: str = ""  # part of a username or display name
     object_type: str = ""
     object_id: str = ""
@@ -44,9 +45,10 @@ class LogPage:
     newer: int | None  # pass as `after` for the page of newer events; None on the newest page
     older: int | None  # pass as `before` for the page of older events; None on the oldest
     total: int  # events matching the filters, counted up to COUNT_CAP
-    more: bool  # more than COUNT_CAP match
+    more: bool  # more than COUNT_CAP (= total) match
 
 
+@functools.cache
 def families() -> dict[str, list[str]]:
     """The labelled actions by family (the part before the first dot), in the labels' order."""
     grouped: dict[str, list[str]] = {}
@@ -55,14 +57,25 @@ def families() -> dict[str, list[str]]:
     return grouped
 
 
-def _action_clause(value: str):
-    family = families().get(value.rstrip("."))
-    if family is not None:
-        return AuditEvent.action.in_(family)
-    if value in AUDIT_ACTION_LABELS:
-        return AuditEvent.action == value
+def action_choice(value: str) -> str:
+    """The action filter as the list names it: a family written with its dot (`round.`, the
+    old prefix filter's way) is the family."""
+    family = value.rstrip(".")
+    return family if family in families() else value
+
+
+def is_listed(choice: str) -> bool:
+    """Whether the action list offers `choice` (a family or a labelled action)."""
+    return choice in families() or choice in AUDIT_ACTION_LABELS
+
+
+def _action_clause(choice: str):
+    if choice in families():
+        return AuditEvent.action.in_(families()[choice])
+    if choice in AUDIT_ACTION_LABELS:
+        return AuditEvent.action == choice
     # An action the labels do not name (typed into the address): its prefix, as before.
-    return AuditEvent.action.startswith(value, autoescape=True)
+    return AuditEvent.action.startswith(choice, autoescape=True)
 
 
 def _actor_clause(text: str):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.permissions import action_required, get_visible_or_404
-from ..labels import AUDIT_ACTION_LABELS, OBJECT_TYPE_LABELS
+from ..labels import OBJECT_TYPE_LABELS
 from ..models import AuditEvent
 from ..web import int_arg
 from . import browse
@@ -32,7 +32,7 @@ def index():
         for k in ("action", "actor", "object_type", "object_id", "since", "until")
     }
     filters = browse.Filters(
-        action=args["action"],
+        action=browse.action_choice(args["action"]),
         actor=args["actor"],
         object_type=args["object_type"],
         object_id=args["object_id"],
@@ -58,8 +58,8 @@ def index():
         query={k: v for k, v in args.items() if v},  # the filters the pager's links keep
         object_types=object_types,
         families=browse.families(),
-        known_actions=AUDIT_ACTION_LABELS,
-        cap=browse.COUNT_CAP,
+        chosen=filters.action,
+        unlisted=bool(filters.action) and not browse.is_listed(filters.action),
     )
 
 

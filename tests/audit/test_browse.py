@@ -15,6 +15,11 @@ from inspect_app.models import AuditEvent
 from ..dashboard.conftest import StatementCounter
 
 
+def _shown(action: str) -> str:
+    """How a row of the table shows an event's action code."""
+    return f'<code class="code-hint">{action}</code>'
+
+
 def _ids(page: str) -> list[int]:
     return [int(n) for n in re.findall(r'<td><a href="/audit/(\d+)">', page)]
 
@@ -114,7 +119,6 @@ def test_actions_are_chosen_by_label_one_or_a_whole_family(app, login_as, make):
         audit.record(None, "round.create", object_type="Round", object_id=6161)
         db.session.commit()
     office = login_as("coordinator")
-    shown = '<code class="code-hint">{}</code>'.format
 
     page = office.get("/audit/").get_data(as_text=True)
     assert '<optgroup label="单位">' in page
@@ -122,17 +126,24 @@ def test_actions_are_chosen_by_label_one_or_a_whole_family(app, login_as, make):
     assert '<option value="unit">全部：单位</option>' in page
 
     page = office.get("/audit/?action=unit").get_data(as_text=True)
-    assert shown("unit.create") in page and shown("unit.update") in page
-    assert shown("round.create") not in page
+    assert _shown("unit.create") in page and _shown("unit.update") in page
+    assert _shown("round.create") not in page
     assert '<option value="unit" selected>' in page
 
     page = office.get("/audit/?action=unit.update").get_data(as_text=True)
-    assert shown("unit.update") in page and shown("unit.create") not in page
+    assert _shown("unit.update") in page and _shown("unit.create") not in page
 
-    # A prefix typed into the address (the old filter) still works, and is shown as chosen.
+    # The old filter's ways, typed into the address, still work and are shown as chosen: a
+    # prefix, and a family with its dot.
     page = office.get("/audit/?action=round.cr").get_data(as_text=True)
-    assert shown("round.create") in page and shown("unit.create") not in page
+    assert _shown("round.create") in page and _shown("unit.create") not in page
     assert '<option value="round.cr" selected>round.cr</option>' in page
+    page = office.get("/audit/?action=round.").get_data(as_text=True)
+    assert _shown("round.create") in page and _shown("unit.create") not in page
+    assert '<option value="round" selected>' in page
+
+    page = office.get("/audit/?object_type=Unit").get_data(as_text=True)
+    assert _shown("unit.create") in page and _shown("round.create") not in page
 
 
 def test_an_overlong_filter_is_cut_to_what_a_column_holds(login_as):

@@ -251,6 +251,21 @@ FULL_DEVICE = """() => {
 }"""
 
 
+def _closing_asks_first(page) -> None:
+    """Closing the page shows the browser's "leave this page?" question; staying keeps it."""
+    dialogs = []
+
+    def stay(dialog):
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", stay)
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    page.remove_listener("dialog", stay)
+    assert dialogs == ["beforeunload"] and not page.is_closed()
+
+
 def test_a_device_that_cannot_keep_a_photo_offers_it_as_a_file_and_says_so(tablet, live_app):
     """IndexedDB full (or private browsing): the photo taken offline was lost with no word, the
     store's error unhandled. It is offered as a file beside its item, and the state says why."""
@@ -277,17 +292,7 @@ def test_a_device_that_cannot_keep_a_photo_offers_it_as_a_file_and_says_so(table
     assert page.evaluate(f"{STATE}.dataset.kind") == "failed"
     assert "另存为文件" in link.inner_text()
     # The photo exists only in the page: closing it asks first, until the photo is saved.
-    dialogs = []
-
-    def keep_open(dialog):
-        dialogs.append(dialog.type)
-        dialog.dismiss()
-
-    page.on("dialog", keep_open)
-    page.close(run_before_unload=True)
-    page.wait_for_timeout(500)
-    assert dialogs == ["beforeunload"] and not page.is_closed()
-    page.remove_listener("dialog", keep_open)
+    _closing_asks_first(page)
     with page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename.startswith("现场照片-")
@@ -335,16 +340,7 @@ def test_answers_the_device_cannot_keep_are_said_so_offline_and_sent_when_back(
         assert page.evaluate(f"{STATE}.dataset.kind") == "failed"
 
         # Closing the page asks first: what waits exists only in it.
-        dialogs = []
-
-        def keep_open(dialog):
-            dialogs.append(dialog.type)
-            dialog.dismiss()
-
-        page.on("dialog", keep_open)
-        page.close(run_before_unload=True)
-        page.wait_for_timeout(500)
-        assert dialogs == ["beforeunload"] and not page.is_closed()
+        _closing_asks_first(page)
 
         context.set_offline(False)
         page.evaluate("() => window.dispatchEvent(new Event('online'))")
