@@ -30,6 +30,11 @@ def _until(page, expression: str, timeout: float = 20.0) -> None:
         page.wait_for_timeout(100)
 
 
+def _submitted(message: str) -> dict:
+    """The API's refusal of a photo for an inspection submitted meanwhile (409)."""
+    return {"error": {"status": 409, "code": "invalid_transition", "message": message}}
+
+
 def _photos(live_app, iid) -> list[str]:
     with live_app.app_context():
         names = db.session.scalars(
@@ -112,7 +117,6 @@ def test_a_photo_the_server_refuses_is_kept_on_the_device_to_be_saved_then_disca
     _login(page, "inspector1")
     page.goto(f"/inspections/{iid}")
     evidence = f"**/api/v1/inspections/{iid}/evidence"
-    refused = {"error": {"status": 409, "code": "invalid_transition", "message": "检查已提交。"}}
 
     # Taken while the network drops: waits on the tablet.
     page.route(evidence, lambda route: route.abort())
@@ -124,7 +128,7 @@ def test_a_photo_the_server_refuses_is_kept_on_the_device_to_be_saved_then_disca
     page.unroute(evidence)
 
     # The filling page sends them when the network is back: refused, kept, listed.
-    page.route(evidence, lambda route: route.fulfill(status=409, json=refused))
+    page.route(evidence, lambda route: route.fulfill(status=409, json=_submitted("检查已提交。")))
     page.evaluate("() => document.dispatchEvent(new Event('inspect:sync'))")
     box = page.locator("[data-refused-photos]")
     box.wait_for(state="visible", timeout=20000)
@@ -179,13 +183,7 @@ def test_the_sync_from_another_page_keeps_a_refused_photo_too(tablet, live_app):
     )
     page.locator(f"#i{sixth} [data-pending] img").wait_for()
     page.unroute(evidence)
-    page.route(
-        evidence,
-        lambda route: route.fulfill(
-            status=409,
-            json={"error": {"status": 409, "code": "invalid_transition", "message": "已提交。"}},
-        ),
-    )
+    page.route(evidence, lambda route: route.fulfill(status=409, json=_submitted("已提交。")))
     stored = _photos(live_app, iid)
     page.goto("/inspections/")  # not the filling page: sync.js sends it, at once when online
     box = page.locator("[data-refused-photos]")
@@ -301,13 +299,7 @@ def test_a_device_that_cannot_keep_a_photo_offers_it_as_a_file_and_says_so(table
     page.unroute(evidence)
 
     # Refused by the server, and not kept either: offered the same way, with the reason.
-    page.route(
-        evidence,
-        lambda route: route.fulfill(
-            status=409,
-            json={"error": {"status": 409, "code": "invalid_transition", "message": "已提交。"}},
-        ),
-    )
+    page.route(evidence, lambda route: route.fulfill(status=409, json=_submitted("已提交。")))
     page.locator(f"#i{eighth} input[type=file]").set_input_files(
         files=[{"name": "h.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
     )
