@@ -6,32 +6,39 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from . import storage
+from .i18n import option
 
-evidence_cli = AppGroup("evidence", help="Evidence file commands.")
+evidence_cli = AppGroup("evidence", help=_l("Evidence file commands."))
 
 
-@evidence_cli.command("gc")
-@click.option(
+@evidence_cli.command(
+    "gc",
+    help=_l(
+        "Delete stored files that no attachment names (left by a crash between write and commit)."
+    ),
+)
+@option(
     "--older-than",
     "hours",
     type=click.FloatRange(min=1),
     default=24.0,
     show_default=True,
-    help="Only files older than this many hours (younger ones may be uploads in progress).",
+    help=_l("Only files older than this many hours (younger ones may be uploads in progress)."),
 )
 def gc_command(hours: float) -> None:
-    """Delete stored files that no attachment names (left by a crash between write and commit)."""
     deleted = storage.collect_garbage(older_than=hours * 3600)
     for key in deleted:
         click.echo(key)
     click.echo(_("%(n)d unused file(s) deleted.", n=len(deleted)))
 
 
-@evidence_cli.command("check")
+@evidence_cli.command(
+    "check", help=_l("Exit 1 listing every attachment whose file is missing from storage.")
+)
 def check_command() -> None:
-    """Exit 1 listing every attachment whose file is missing from storage."""
     missing = storage.missing_files()
     for attachment_id, key in missing:
         click.echo(_("Attachment %(id)d: %(key)s is missing.", id=attachment_id, key=key), err=True)
@@ -40,17 +47,19 @@ def check_command() -> None:
     click.echo(_("OK: every attachment has its file."))
 
 
-@click.command("backup")
-@click.option(
+@click.command(
+    "backup",
+    help=_l("Write one archive: the database, every evidence file, the audit anchors, a manifest."),
+)
+@option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True),
     required=True,
-    help="The archive to write (.tar.gz).",
+    help=_l("The archive to write (.tar.gz)."),
 )
 @with_appcontext
 def backup_command(output: str) -> None:
-    """Write one archive: the database, every evidence file, the audit anchors, a manifest."""
     from .backup import BackupFailed, create_backup
 
     try:
@@ -70,11 +79,15 @@ def backup_command(output: str) -> None:
     )
 
 
-@click.command("restore")
+@click.command(
+    "restore",
+    help=_l(
+        "Restore an archive made by `flask backup` into this empty instance, checking every hash."
+    ),
+)
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def restore_command(archive: str) -> None:
-    """Restore an archive made by `flask backup` into this empty instance, checking every hash."""
     from .backup import BackupFailed, restore_backup
 
     try:

@@ -1,8 +1,10 @@
-"""Locale choice: ?lang=, then the user's setting, then Accept-Language; zh_Hans_CN by default."""
+"""Locale choice: ?lang=, then the user's setting, then Accept-Language; zh_Hans_CN by default.
+On the command line: the shell's language (LC_ALL or LANG), Chinese unless it is English."""
 
 import json
 import os
 
+import click
 from flask import (
     Flask,
     current_app,
@@ -131,3 +133,22 @@ def messages_json(messages: dict) -> Markup:
     page has a 150 KB budget). Safe in a script element: <, >, &, ' and the line separators
     stay escaped."""
     return Markup(json.dumps(messages, ensure_ascii=False).translate(_SCRIPT_UNSAFE))
+
+
+class CommandOption(click.Option):
+    """A command-line option whose help (lazy_gettext) is translated when `--help` shows it:
+    click.Option fixes its help as text when the command's module is imported, before any
+    language is known. Commands' and groups' own help stay lazy by themselves."""
+
+    def __init__(self, *args, help=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.help = help
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        return None if record is None else (record[0], str(record[1]))
+
+
+def option(*param_decls: str, **attrs):
+    """click.option for the app's commands: `help=_l("…")` shown in the shell's language."""
+    return click.option(*param_decls, cls=CommandOption, **attrs)

@@ -1,5 +1,6 @@
 """Chinese first, English complete: every msgid translated, every template string marked."""
 
+import os
 import re
 import subprocess
 import sys
@@ -203,3 +204,82 @@ def test_a_pages_messages_for_its_scripts_are_utf8_and_safe_in_a_script_element(
         from flask import render_template_string
 
         assert render_template_string("{{ m|messages_json }}", m=messages) == text
+
+
+def _our_commands(group, path=()):
+    """(path, command) for every command and group the app adds to `flask` (not Flask's own,
+    nor a plugin's), groups before their commands."""
+    import click
+
+    for name, command in sorted(group.commands.items()):
+        leaves = command.commands.values() if isinstance(command, click.Group) else [command]
+        if not any(c.callback.__module__.startswith("inspect_app") for c in leaves):
+            continue
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _our_commands(command, (*path, name))
+
+
+def _help_texts(command) -> list:
+    """The texts `--help` shows for a command: its own and its options'."""
+    return [command.help, *(p.help for p in command.params if getattr(p, "help", None))]
+
+
+def _flat(text: str) -> str:
+    return "".join(str(text).split())  # the help formatter wraps lines
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("shell", ["zh_CN.UTF-8", "C.UTF-8", "en_US.UTF-8"])
+def test_command_help_is_in_the_shells_language_chinese_by_default(app, shell):
+    """The commands' output was translated, their --help (texts, options) English only."""
+    import click
+    from flask_babel import force_locale
+
+    english = shell.startswith("en")
+    commands = list(_our_commands(app.cli))
+    assert len(commands) > 25  # every group and command of the app
+    for path, command in commands:
+        with app.app_context():
+            shown = app.test_cli_runner().invoke(
+                args=[*path, "--help"], env={"LANG": shell, "LC_ALL": ""}
+            )
+        assert shown.exit_code == 0, (path, shown.output)
+        assert command.help, path  # every command says what it does, and every option
+        assert all(p.help for p in command.params if isinstance(p, click.Option)), path
+        with app.app_context(), force_locale("en" if english else "zh_Hans_CN"):
+            texts = [str(text) for text in _help_texts(command)]
+        for text in texts:
+            assert _flat(text) in _flat(shown.output), (path, text)
+            assert english or CJK.search(text), (path, text)  # translated, not the msgid
+
+
+def test_flask_help_lists_the_apps_commands_in_chinese(tmp_path):
+    """`flask --help` as a shell runs it: Flask's own group, which loads the app to list them."""
+    from .conftest import TEST_AUDIT_KEY
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INSPECT_", "LC_", "LANG"))}
+    env |= {
+        "LANG": "C.UTF-8",
+        "INSPECT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "INSPECT_SECRET_KEY": "cli-help-test-secret-key-not-for-production",
+        "INSPECT_AUDIT_HMAC_KEY": TEST_AUDIT_KEY,
+    }
+    shown = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "inspect_app", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr
+    listed = {
+        line.split()[0]: line
+        for line in shown.stdout.split("Commands:")[1].splitlines()
+        if line.strip()
+    }
+    for name in ("audit", "backup", "checklists", "export", "jobs", "restore", "users"):
+        assert CJK.search(listed[name]), listed[name]

@@ -6,11 +6,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from ..i18n import option
 from .anchor import AnchorError, Verdict, anchor_log, verify_log
 from .services import ChainProblem
 
-audit_cli = AppGroup("audit", help="Audit log commands.")
+audit_cli = AppGroup("audit", help=_l("Audit log commands."))
 
 
 def describe(problem: ChainProblem) -> str:
@@ -123,13 +125,16 @@ def _anchor_file() -> str:
     return current_app.config["AUDIT_ANCHOR_FILE"]
 
 
-@audit_cli.command("verify")
+@audit_cli.command(
+    "verify",
+    help=_l(
+        "Exit 0 when the log is intact, 1 naming what is wrong otherwise.\n\n"
+        "Checks every event's hash (keyed ones with the audit key), that the "
+        "chain reaches its head, and that the log still holds what the last "
+        "anchor recorded."
+    ),
+)
 def verify_command() -> None:
-    """Exit 0 when the log is intact, 1 naming what is wrong otherwise.
-
-    Checks every event's hash (keyed ones with the audit key), that the chain reaches its head,
-    and that the log still holds what the last anchor recorded.
-    """
     verdict = verify_log(_anchor_file())
     if verdict.problems:
         _report_problems(verdict)
@@ -153,13 +158,16 @@ def verify_command() -> None:
         )
 
 
-@audit_cli.command("anchor")
-@click.option("--syslog", is_flag=True, help="Also send the anchor line to the local syslog.")
+@audit_cli.command(
+    "anchor",
+    help=_l(
+        "Verify the log, then append its head (event, hash, count, time, MAC) "
+        "to the anchor file.\n\nExit 1 without writing when the log is broken or "
+        "the anchor cannot be written."
+    ),
+)
+@option("--syslog", is_flag=True, help=_l("Also send the anchor line to the local syslog."))
 def anchor_command(syslog: bool) -> None:
-    """Verify the log, then append its head (event, hash, count, time, MAC) to the anchor file.
-
-    Exit 1 without writing when the log is broken or the anchor cannot be written.
-    """
     address = current_app.config["AUDIT_SYSLOG_ADDRESS"] if syslog else None
     try:
         anchor, verdict = anchor_log(_anchor_file(), syslog_address=address)

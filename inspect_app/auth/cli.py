@@ -5,25 +5,26 @@ import sys
 import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import labels
 from ..errors import DomainError
+from ..i18n import CommandOption, option
 from ..models import ROLES
 from . import services
 
-users_cli = AppGroup("users", help="User account commands.")
+users_cli = AppGroup("users", help=_l("User account commands."))
 
 
-@users_cli.command("create")
+@users_cli.command("create", help=_l("Create USERNAME with ROLE; the password is prompted for."))
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--unit", "unit_code", help="Unit code (for --role unit).")
-@click.option("--department", "department_code", help="Department code (for --role inspector).")
-@click.option("--name", "display_name", default="", help="Display name.")
-@click.option("--email", default="", help="E-mail address for reminders (optional).")
-@click.password_option(help="Prompted for when not given.")
+@option("--role", type=click.Choice(ROLES), required=True, help=_l("The account's role."))
+@option("--unit", "unit_code", help=_l("Unit code (for --role unit)."))
+@option("--department", "department_code", help=_l("Department code (for --role inspector)."))
+@option("--name", "display_name", default="", help=_l("Display name."))
+@option("--email", default="", help=_l("E-mail address for reminders (optional)."))
+@click.password_option(cls=CommandOption, help=_l("Prompted for when not given."))
 def create_command(username, role, unit_code, department_code, display_name, email, password):
-    """Create USERNAME with ROLE; the password is prompted for."""
     try:
         user = services.create_user(
             username,
@@ -46,10 +47,9 @@ def create_command(username, role, unit_code, department_code, display_name, ema
     )
 
 
-@users_cli.command("unlock")
+@users_cli.command("unlock", help=_l("Clear USERNAME's failed logins and lock."))
 @click.argument("username")
 def unlock_command(username):
-    """Clear USERNAME's failed logins and lock."""
     try:
         user = services.unlock_account(services.user_by_username(username).id, actor=None)
     except DomainError as err:
@@ -58,10 +58,14 @@ def unlock_command(username):
     click.echo(_("Unlocked %(name)s.", name=user.username))
 
 
-@users_cli.command("reset-mfa")
+@users_cli.command(
+    "reset-mfa",
+    help=_l(
+        "Turn two-step login off for USERNAME (lost phone); every session of the account ends."
+    ),
+)
 @click.argument("username")
 def reset_mfa_command(username):
-    """Turn two-step login off for USERNAME (lost phone); every session of the account ends."""
     try:
         user = services.reset_mfa(services.user_by_username(username).id, actor=None)
     except DomainError as err:
@@ -75,10 +79,15 @@ def reset_mfa_command(username):
     )
 
 
-@users_cli.command("reseal-mfa")
+@users_cli.command(
+    "reseal-mfa",
+    help=_l(
+        "Seal every two-step secret under the current SECRET_KEY (after "
+        "rotating it; the old key stays in SECRET_KEY_FALLBACKS until this has "
+        "run)."
+    ),
+)
 def reseal_mfa_command():
-    """Seal every two-step secret under the current SECRET_KEY (after rotating it; the old key
-    stays in SECRET_KEY_FALLBACKS until this has run)."""
     result = services.reseal_mfa_secrets()
     click.echo(
         _(

@@ -16,18 +16,20 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..errors import DomainError
+from ..i18n import option
 from . import loader, services, xlsx
 from .errors import ChecklistError, Problem
 
-checklists_cli = AppGroup("checklists", help="Checklist template commands.")
+checklists_cli = AppGroup("checklists", help=_l("Checklist template commands."))
 
-lang_option = click.option(
+lang_option = option(
     "--lang",
     type=click.Choice(["zh", "en"]),
     default=None,
-    help="Language of the messages (default: Chinese, or English when LANG starts with en).",
+    help=_l("Language of the messages (default: Chinese, or English when LANG starts with en)."),
 )
 
 
@@ -62,11 +64,13 @@ def _paths_or_default(paths: tuple[str, ...]) -> tuple[str, ...]:
     return (str(folder) if shown.startswith("..") else shown,)
 
 
-@checklists_cli.command("validate")
+@checklists_cli.command(
+    "validate",
+    help=_l("Check checklist files (default: the checklists/ folder) and report every problem."),
+)
 @click.argument("paths", nargs=-1)
 @lang_option
 def validate_command(paths: tuple[str, ...], lang: str | None) -> None:
-    """Check checklist files (default: the checklists/ folder) and report every problem."""
     with _speaking(lang):
         paths = _paths_or_default(paths)
         if not paths:
@@ -92,11 +96,16 @@ def validate_command(paths: tuple[str, ...], lang: str | None) -> None:
             )
 
 
-@checklists_cli.command("load")
+@checklists_cli.command(
+    "load",
+    help=_l(
+        "Load checklist files into the database in one transaction (default: "
+        "the checklists/ folder)."
+    ),
+)
 @click.argument("paths", nargs=-1)
 @lang_option
 def load_command(paths: tuple[str, ...], lang: str | None) -> None:
-    """Load checklist files into the database in one transaction (default: the checklists/ folder)."""
     with _speaking(lang):
         paths = _paths_or_default(paths)
         if not paths:
@@ -132,17 +141,26 @@ def load_command(paths: tuple[str, ...], lang: str | None) -> None:
             click.echo(line)
 
 
-@checklists_cli.command("export-xlsx")
-@click.argument("key")
-@click.option(
-    "--version", "version", default=None, help="Version to export (default: the latest loaded)."
+@checklists_cli.command(
+    "export-xlsx",
+    help=_l(
+        "Write a loaded template version as an Excel workbook (sheets settings, items, options)."
+    ),
 )
-@click.option(
-    "-o", "--output", "output", required=True, type=click.Path(dir_okay=False, writable=True)
+@click.argument("key")
+@option(
+    "--version", "version", default=None, help=_l("Version to export (default: the latest loaded).")
+)
+@option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help=_l("The workbook to write (.xlsx)."),
 )
 @lang_option
 def export_xlsx_command(key: str, version: str | None, output: str, lang: str | None) -> None:
-    """Write a loaded template version as an Excel workbook (sheets settings, items, options)."""
     with _speaking(lang):
         template = services.find_version(key, version)
         if template is None:
@@ -166,14 +184,21 @@ def export_xlsx_command(key: str, version: str | None, output: str, lang: str | 
         )
 
 
-@checklists_cli.command("import-xlsx")
+@checklists_cli.command(
+    "import-xlsx",
+    help=_l("Turn a checklist workbook into a YAML file, with the same validation as YAML files."),
+)
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
-    "-o", "--output", "output", required=True, type=click.Path(dir_okay=False, writable=True)
+@option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help=_l("The YAML file to write."),
 )
 @lang_option
 def import_xlsx_command(file: str, output: str, lang: str | None) -> None:
-    """Turn a checklist workbook into a YAML file, with the same validation as YAML files."""
     with _speaking(lang):
         if not Path(file).is_file():
             _report([Problem(file, message=_("no such file or folder"))])

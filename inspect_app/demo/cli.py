@@ -3,14 +3,19 @@
 import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-demo_cli = AppGroup("demo", help="Demo data.")
+from ..i18n import option
+
+demo_cli = AppGroup("demo", help=_l("Demo data."))
 
 
-@demo_cli.command("seed")
-@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+@demo_cli.command(
+    "seed",
+    help=_l("Create demo departments, units, systems, users and the year's rounds (idempotent)."),
+)
+@option("--if-empty", is_flag=True, help=_l("Do nothing when the database already has users."))
 def seed_command(if_empty: bool) -> None:
-    """Create demo departments, units, systems, users and the year's rounds (idempotent)."""
     from .seed import has_users, seed
 
     if if_empty and has_users():

@@ -12,18 +12,19 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..errors import DomainError
-from ..i18n import select_locale
+from ..i18n import option, select_locale
 from . import build_inspection, build_round, build_unit_ledger, build_year
 
-export_cli = AppGroup("export", help="Write Excel workbooks (summaries, ledgers, records).")
+export_cli = AppGroup("export", help=_l("Write Excel workbooks (summaries, ledgers, records)."))
 
-_output = click.option(
+_output = option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The file to write (default: the workbook's own name in this folder).",
+    help=_l("The file to write (default: the workbook's own name in this folder)."),
 )
 
 
@@ -55,35 +56,36 @@ def _run(builder, params: dict[str, Any], output: Path | None) -> None:
     click.echo(_("Wrote %(file)s.", file=target))
 
 
-@export_cli.command("round")
+@export_cli.command(
+    "round", help=_l("The round workbook: summary, findings, ledger, statistics, answers.")
+)
 @click.argument("year", type=int)
 @click.argument("seq", type=int)
 @_output
 def round_command(year: int, seq: int, output: Path | None) -> None:
-    """The round workbook: summary, findings, ledger, statistics, answers."""
     _run(build_round, {"year": year, "seq": seq}, output)
 
 
-@export_cli.command("year")
+@export_cli.command(
+    "year",
+    help=_l("The year workbook: units by round, trend, annual figures, repeats, ledger, answers."),
+)
 @click.argument("year", type=int)
 @_output
 def year_command(year: int, output: Path | None) -> None:
-    """The year workbook: units by round, trend, annual figures, repeats, ledger, answers."""
     _run(build_year, {"year": year}, output)
 
 
-@export_cli.command("unit")
+@export_cli.command("unit", help=_l("One unit's rectification ledger of a year."))
 @click.argument("code")
 @click.argument("year", type=int)
 @_output
 def unit_command(code: str, year: int, output: Path | None) -> None:
-    """One unit's rectification ledger of a year."""
     _run(build_unit_ledger, {"unit": code, "year": year}, output)
 
 
-@export_cli.command("inspection")
+@export_cli.command("inspection", help=_l("One inspection's record: answers and findings."))
 @click.argument("inspection_id", type=int)
 @_output
 def inspection_command(inspection_id: int, output: Path | None) -> None:
-    """One inspection's record: answers and findings."""
     _run(build_inspection, {"inspection_id": inspection_id}, output)

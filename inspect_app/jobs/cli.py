@@ -12,31 +12,37 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from ..i18n import option
 from . import queue, services
 
-jobs_cli = AppGroup("jobs", help="Background jobs: the consumer and the cleanup.")
+jobs_cli = AppGroup("jobs", help=_l("Background jobs: the consumer and the cleanup."))
 
 
-@jobs_cli.command("worker")
-@click.option(
+@jobs_cli.command(
+    "worker",
+    help=_l(
+        "Run the job consumer until stopped.\n\nCtrl-C (SIGINT) lets running jobs "
+        "finish first (a second Ctrl-C stops at once); SIGTERM stops at once "
+        "and marks running jobs as interrupted."
+    ),
+)
+@option(
     "--workers",
     "-w",
     type=click.IntRange(1, 32),
     default=None,
-    help="Jobs run at once (threads). Default: JOBS_WORKERS.",
+    help=_l("Jobs run at once (threads). Default: JOBS_WORKERS."),
 )
-@click.option(
+@option(
     "--no-periodic",
     is_flag=True,
-    help="Do not run the cleanup every 15 minutes here (with several consumers, one is enough).",
+    help=_l(
+        "Do not run the cleanup every 15 minutes here (with several consumers, one is enough)."
+    ),
 )
 def worker_command(workers: int | None, no_periodic: bool) -> None:
-    """Run the job consumer until stopped.
-
-    Ctrl-C (SIGINT) lets running jobs finish first (a second Ctrl-C stops at once); SIGTERM
-    stops at once and marks running jobs as interrupted.
-    """
     runtime = queue.runtime()
     huey = runtime.huey
     if huey.immediate:
@@ -66,9 +72,11 @@ def worker_command(workers: int | None, no_periodic: bool) -> None:
     consumer.run()
 
 
-@jobs_cli.command("cleanup")
+@jobs_cli.command(
+    "cleanup",
+    help=_l("Delete expired job files and give up jobs that stopped reporting (for cron)."),
+)
 def cleanup_command() -> None:
-    """Delete expired job files and give up jobs that stopped reporting (for cron)."""
     report = services.cleanup()
     click.echo(
         _(

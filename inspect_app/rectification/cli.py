@@ -5,25 +5,30 @@ from datetime import date, datetime
 import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from ..clock import local_today
+from ..i18n import option
 
-rectification_cli = AppGroup("rectification", help="Rectification commands.")
+rectification_cli = AppGroup("rectification", help=_l("Rectification commands."))
 
 
-@rectification_cli.command("remind")
-@click.option(
+@rectification_cli.command(
+    "remind",
+    help=_l(
+        "Reopen expired risk acceptances, store due and overdue reminders, "
+        "e-mail what is new.\n\nSafe to run as often as you like: each reminder "
+        "is stored and e-mailed once."
+    ),
+)
+@option(
     "--today",
     "today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Run as on this day (YYYY-MM-DD); by default today in the office's time zone.",
+    help=_l("Run as on this day (YYYY-MM-DD); by default today in the office's time zone."),
 )
 def remind_command(today: datetime | None) -> None:
-    """Reopen expired risk acceptances, store due and overdue reminders, e-mail what is new.
-
-    Safe to run as often as you like: each reminder is stored and e-mailed once.
-    """
     from ..notifications import mail
     from . import reminders, services
 
