@@ -33,6 +33,18 @@ lang_option = option(
 )
 
 
+def _output(help_text):
+    """The -o option of a command that writes a file (required)."""
+    return option(
+        "-o",
+        "--output",
+        "output",
+        required=True,
+        type=click.Path(dir_okay=False, writable=True),
+        help=help_text,
+    )
+
+
 def _locale(lang: str | None) -> str:
     if lang == "en" or (lang is None and os.environ.get("LANG", "").lower().startswith("en")):
         return "en"
@@ -151,14 +163,7 @@ def load_command(paths: tuple[str, ...], lang: str | None) -> None:
 @option(
     "--version", "version", default=None, help=_l("Version to export (default: the latest loaded).")
 )
-@option(
-    "-o",
-    "--output",
-    "output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True),
-    help=_l("The workbook to write (.xlsx)."),
-)
+@_output(_l("The workbook to write (.xlsx)."))
 @lang_option
 def export_xlsx_command(key: str, version: str | None, output: str, lang: str | None) -> None:
     with _speaking(lang):
@@ -189,14 +194,7 @@ def export_xlsx_command(key: str, version: str | None, output: str, lang: str | 
     help=_l("Turn a checklist workbook into a YAML file, with the same validation as YAML files."),
 )
 @click.argument("file", type=click.Path(dir_okay=False))
-@option(
-    "-o",
-    "--output",
-    "output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True),
-    help=_l("The YAML file to write."),
-)
+@_output(_l("The YAML file to write."))
 @lang_option
 def import_xlsx_command(file: str, output: str, lang: str | None) -> None:
     with _speaking(lang):
