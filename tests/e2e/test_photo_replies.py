@@ -168,12 +168,14 @@ def test_a_photo_the_server_refuses_is_kept_on_the_device_to_be_saved_then_disca
     )
 
 
-def test_the_sync_from_another_page_keeps_a_refused_photo_too(tablet, live_app):
+def _refused_by_the_sync(page, live_app, refuse) -> tuple:
+    """A photo taken while the upload fails, then sent by sync.js from another page, where the
+    evidence route answers with `refuse(route)`. Returns the refused photos' box, the
+    inspection's id and the photos stored for it before."""
     with live_app.app_context():
         inspection = e2e_inspection("photos")
         iid = inspection.id
         sixth = sorted(inspection.template.items, key=lambda i: i.position)[5].id
-    page = tablet
     _login(page, "inspector1")
     page.goto(f"/inspections/{iid}")
     evidence = f"**/api/v1/inspections/{iid}/evidence"
@@ -183,17 +185,38 @@ def test_the_sync_from_another_page_keeps_a_refused_photo_too(tablet, live_app):
     )
     page.locator(f"#i{sixth} [data-pending] img").wait_for()
     page.unroute(evidence)
-    page.route(evidence, lambda route: route.fulfill(status=409, json=_submitted("已提交。")))
+    page.route(evidence, refuse)
     stored = _photos(live_app, iid)
     page.goto("/inspections/")  # not the filling page: sync.js sends it, at once when online
     box = page.locator("[data-refused-photos]")
     box.wait_for(state="visible", timeout=20000)
+    return box, iid, stored
+
+
+def test_the_sync_from_another_page_keeps_a_refused_photo_too(tablet, live_app):
+    page = tablet
+    box, iid, stored = _refused_by_the_sync(
+        page, live_app, lambda route: route.fulfill(status=409, json=_submitted("已提交。"))
+    )
     assert "已提交。" in box.inner_text()
     assert page.locator("[data-pending-bar]").is_hidden()
     page.on("dialog", lambda dialog: dialog.accept())
     box.get_by_role("button", name="丢弃").click()
     box.wait_for(state="hidden")
     assert _photos(live_app, iid) == stored
+
+
+def test_the_sync_says_a_proxys_413_in_words(tablet, live_app):
+    """It said "服务器应答 413": the filling page said the file is too large, the sync did not."""
+    box, _iid, _stored = _refused_by_the_sync(
+        tablet,
+        live_app,
+        lambda route: route.fulfill(
+            status=413, content_type="text/html", body="<html><h1>413 Request Entity Too Large"
+        ),
+    )
+    assert "文件太大，服务器不接收。" in box.inner_text()
+    assert "413" not in box.inner_text()
 
 
 def test_a_500_is_refused_not_retried_forever_and_a_200_that_is_no_json_is_sent_again(

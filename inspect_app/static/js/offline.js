@@ -123,7 +123,9 @@ function showRefusedPhotos(photos) {
     const url = URL.createObjectURL(photo.blob);
     photoUrls.push(url);
     const save = Object.assign(document.createElement("a"), { href: url, download: photo.name, className: "button secondary", textContent: fmt(T.savePhoto, { name: photo.name }) });
-    const reason = photo.refused.message || fmt(T.refusedStatus, { status: photo.refused.status });
+    // No message: a proxy's own page (nginx's 413), said in words as the filling page says it.
+    const { message, status } = photo.refused;
+    const reason = message || (status === 413 ? T.tooLarge : fmt(T.refusedStatus, { status }));
     const where = photo.where || `#${photo.inspection_id}`;
     const why = Object.assign(document.createElement("span"), { textContent: fmt(T.refusedFor, { where, reason }) });
     const discard = Object.assign(document.createElement("button"), { type: "button", className: "button secondary", textContent: T.discardPhoto });
