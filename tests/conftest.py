@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from inspect_app import create_app
 from inspect_app.extensions import db, limiter
+from inspect_app.models import AuditEvent
 
 from . import factories
 
@@ -237,3 +238,30 @@ def pytest_sessionstart(session):
 
     script = Path(__file__).resolve().parent.parent / "scripts" / "i18n.py"
     subprocess.run([sys.executable, str(script), "compile"], check=True, capture_output=True)
+
+
+# Every action an audit event is made with anywhere in the tests, for the check below: the
+# label test reads the code for actions written as literals, and six calls pass a name made at
+# run time (rectification's bulk actions, a round's or a unit's change, a login's outcome).
+_AUDITED_ACTIONS: set[str] = set()
+
+
+@sa.event.listens_for(AuditEvent, "init")
+def _saw_an_audit_event(target, args, kwargs) -> None:
+    _AUDITED_ACTIONS.add(kwargs.get("action") or "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_audited_action_has_a_label():
+    """The audit pages show an action's label; one without shows its code. Checked once the
+    session's tests have run (each worker its own): a missing label fails the last test's
+    teardown. Actions of the test.* family are the tests' own."""
+    yield
+    from inspect_app.labels import AUDIT_ACTION_LABELS
+
+    unlabelled = {
+        action
+        for action in _AUDITED_ACTIONS
+        if not action.startswith("test.") and action not in AUDIT_ACTION_LABELS
+    }
+    assert sorted(unlabelled) == [], "audit actions without a label in labels.py"
