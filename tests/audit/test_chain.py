@@ -145,9 +145,9 @@ def test_concurrent_appends_from_many_threads_keep_one_chain(new_database_url, t
 def test_record_takes_the_client_address_as_an_argument_outside_a_request(ctx):
     from inspect_app.models import AuditEvent
 
-    event = audit.record(None, "job.run", object_type="Job", ip="192.0.2.4")
+    event = audit.record(None, "test.job_run", object_type="Job", ip="192.0.2.4")
     assert event.ip == "192.0.2.4"
-    assert audit.record(None, "job.run", object_type="Job").ip == ""
+    assert audit.record(None, "test.job_run", object_type="Job").ip == ""
     db.session.commit()
     assert db.session.get(AuditEvent, event.id).ip == "192.0.2.4"
 

@@ -32,7 +32,7 @@ def _write_legacy_events(app, n: int) -> None:
                     created_at=utcnow(),
                     actor_id=None,
                     actor_name="system",
-                    action="legacy.event",
+                    action="test.legacy_event",
                     object_type="T",
                     object_id=str(i),
                     unit_id=None,
