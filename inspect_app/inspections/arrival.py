@@ -2,7 +2,8 @@
 which registers the visit's start (time, place, team) on the record.
 
 The code is derived from the unit's id with the app's secret key, so it needs no column and
-cannot be guessed; rotating SECRET_KEY changes every code (reprint them).
+cannot be guessed. Rotating SECRET_KEY changes every code; the old codes still open while the old
+key is in SECRET_KEY_FALLBACKS, so the new ones can be printed meanwhile (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from ..models import Unit, User, Visit, utcnow
 CODE_LENGTH = 8
 
 
-def arrival_code(unit: Unit) -> str:
-    """The unit's short code: 8 letters and digits (base32 of a keyed hash of its id)."""
-    key = current_app.config["SECRET_KEY"].encode()
+def arrival_code(unit: Unit, key: str | bytes | None = None) -> str:
+    """The unit's short code: 8 letters and digits (base32 of a hash of its id keyed with `key`,
+    by default SECRET_KEY)."""
+    key = key or current_app.config["SECRET_KEY"]
+    key = key if isinstance(key, bytes) else str(key).encode()
     digest = hmac.new(key, f"unit-arrival:{unit.id}".encode(), hashlib.sha256).digest()
     return base64.b32encode(digest).decode()[:CODE_LENGTH]
 
@@ -45,8 +48,10 @@ def unit_for_code(code: str) -> Unit | None:
     code = (code or "").strip().upper().replace(" ", "")[:CODE_LENGTH]
     if len(code) != CODE_LENGTH:
         return None
+    cfg = current_app.config
+    keys = [k for k in (cfg["SECRET_KEY"], *cfg["SECRET_KEY_FALLBACKS"]) if k]
     for unit in db.session.scalars(sa.select(Unit).where(Unit.active.is_(True))):
-        if hmac.compare_digest(arrival_code(unit), code):
+        if any(hmac.compare_digest(arrival_code(unit, key), code) for key in keys):
             return unit
     return None
 

@@ -34,6 +34,26 @@ def test_scanning_the_units_code_registers_the_arrival_of_todays_visit(ctx, make
         arrival.register_arrival(code, actor=lead)
 
 
+def test_a_units_printed_code_still_opens_while_the_old_key_is_a_fallback(app, ctx, make):
+    """Rotating SECRET_KEY changed every code at once: the printed ones stopped working before
+    the new ones could be printed. They work until the old key leaves SECRET_KEY_FALLBACKS."""
+    unit = make.unit()
+    printed = arrival.arrival_code(unit)
+    old, fallbacks = app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"]
+    try:
+        app.config["SECRET_KEY"] = "a-new-secret-key-after-rotation-0123456789"
+        app.config["SECRET_KEY_FALLBACKS"] = [old]
+        new = arrival.arrival_code(unit)
+        assert new != printed  # the unit's page shows the new code to print
+        assert arrival.unit_for_code(printed).id == unit.id
+        assert arrival.unit_for_code(new).id == unit.id
+        app.config["SECRET_KEY_FALLBACKS"] = []  # the rotation is over
+        assert arrival.unit_for_code(printed) is None
+        assert arrival.unit_for_code(new).id == unit.id
+    finally:
+        app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"] = old, fallbacks
+
+
 def test_with_the_scan_required_an_unregistered_visit_cannot_be_submitted(
     app, ctx, make, monkeypatch
 ):
