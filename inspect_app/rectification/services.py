@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import audit, inputs, storage
 from ..auth import permissions
 from ..checklists import basis
+from ..clock import utc_to_local
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
@@ -346,7 +347,14 @@ def _text(value: Any, what: str, *, required: bool = False, limit: int = MAX_TEX
     return text
 
 
-def _date(value: Any, what: str, *, today: date, not_before: date | None = None) -> date:
+def _date(
+    value: Any,
+    what: str,
+    *,
+    today: date,
+    not_before: date | None = None,
+    not_after: date | None = None,
+) -> date:
     if not isinstance(value, date):
         raise ValidationFailed(_("%(what)s is required.", what=what), details={"field": what})
     if not_before is not None and value < not_before:
@@ -354,9 +362,27 @@ def _date(value: Any, what: str, *, today: date, not_before: date | None = None)
             _("%(what)s cannot be before %(date)s.", what=what, date=not_before.isoformat()),
             details={"field": what},
         )
+    if not_after is not None and value > not_after:
+        raise ValidationFailed(
+            _("%(what)s cannot be after %(date)s.", what=what, date=not_after.isoformat()),
+            details={"field": what},
+        )
     if value > today + timedelta(days=MAX_DAYS_AHEAD):
         raise ValidationFailed(_("%(what)s is too far ahead.", what=what), details={"field": what})
     return value
+
+
+def _after_the_deadline(item: RectificationItem, today: date) -> date:
+    """The first day an extension may move the item's deadline to: after the current one (and
+    after today)."""
+    return max(today, item.due_date or today) + timedelta(days=1)
+
+
+def _found_on(item: RectificationItem) -> date:
+    """The day of the inspection that found the item's problem (its planned day, else the day
+    the item was made)."""
+    inspection = item.finding.inspection
+    return inspection.scheduled_on or utc_to_local(item.created_at).date()
 
 
 @dataclass
@@ -486,7 +512,14 @@ def respond(
         data = {
             "cause": _text(cause, _("The cause"), required=True),
             "measures": _text(measures, _("The measures taken"), required=True),
-            "completed_on": _date(completed_on, _("The completion date"), today=today).isoformat(),
+            # done between the inspection that found it and today
+            "completed_on": _date(
+                completed_on,
+                _("The completion date"),
+                today=today,
+                not_before=min(_found_on(item), today),
+                not_after=today,
+            ).isoformat(),
             "responsible_person": _text(
                 responsible_person, _("The responsible person"), required=True, limit=MAX_NAME
             ),
@@ -553,7 +586,7 @@ def request_extension(
                 proposed_date,
                 _("The proposed date"),
                 today=today,
-                not_before=max(today, item.due_date or today) + timedelta(days=1),
+                not_before=_after_the_deadline(item, today),
             ).isoformat(),
             "interim_measures": _text(interim_measures, _("The interim measures"), required=True),
             "due_date": item.due_date.isoformat() if item.due_date else None,
@@ -604,7 +637,7 @@ def decide_extension(
                 due_date or date.fromisoformat(request.data["proposed_date"]),
                 _("The new due date"),
                 today=today,
-                not_before=today,
+                not_before=_after_the_deadline(item, today),  # more time, never less
             )
             data = {"from": item.due_date.isoformat() if item.due_date else None}
             item.due_date = new_due
@@ -639,11 +672,20 @@ class Recheck:
     checked_by: str
 
 
-def _recheck_data(recheck: Recheck | None, today: date) -> dict[str, Any]:
+def _recheck_data(item: RectificationItem, recheck: Recheck | None, today: date) -> dict[str, Any]:
     if recheck is None:
         return {}
     if not isinstance(recheck.checked_on, date) or recheck.checked_on > today:
         raise ValidationFailed(_("Give the day of the re-check, not a day in the future."))
+    if item.responded_at is not None:  # it checks what the unit reported
+        reported = min(utc_to_local(item.responded_at).date(), today)
+        if recheck.checked_on < reported:
+            raise ValidationFailed(
+                _(
+                    "The re-check cannot be before the unit's report of %(date)s.",
+                    date=reported.isoformat(),
+                )
+            )
     return {
         "recheck": {
             "checked_on": recheck.checked_on.isoformat(),
@@ -670,7 +712,7 @@ def verify(
         item = load(item_id, actor=actor, action="rectification.verify", lock=True)
         _check_version(item, expected_version)
         _check_move(item, "closed")
-        data = _recheck_data(recheck, today)
+        data = _recheck_data(item, recheck, today)
         message = _text(note, _("The note"))
         checked = fs.check(files)
         before = _state(item)
@@ -711,7 +753,7 @@ def return_item(
         message = _text(reason, _("The reason"), required=True)
         new_due = _date(due_date, _("The new due date"), today=today, not_before=today)
         data = {
-            **_recheck_data(recheck, today),
+            **_recheck_data(item, recheck, today),
             "from": item.due_date.isoformat() if item.due_date else None,
             "to": new_due.isoformat(),
         }
@@ -917,7 +959,7 @@ class BulkRefusal:
     message: str
 
 
-def _check_bulk(item: RectificationItem, action: str) -> None:
+def _check_bulk(item: RectificationItem, action: str, due_date: date | None) -> None:
     if action == "verify":
         _check_move(item, "closed")
     elif action == "return":
@@ -925,6 +967,13 @@ def _check_bulk(item: RectificationItem, action: str) -> None:
     elif item.status not in states.UNIT_TURN:
         raise InvalidTransition(
             _("Only an item pending rectification or returned can be given more time.")
+        )
+    elif item.due_date is not None and due_date <= item.due_date:  # more time, never less
+        raise InvalidTransition(
+            _(
+                "The new due date must be after the current one, %(date)s.",
+                date=item.due_date.isoformat(),
+            )
         )
 
 
@@ -958,7 +1007,7 @@ def bulk(
             try:
                 item = load(item_id, actor=actor, action=_BULK_PERMISSION[action], lock=True)
                 _check_version(item, versions[item_id])
-                _check_bulk(item, action)
+                _check_bulk(item, action, due_date)
                 items.append(item)
             except (NotFound, NotAllowed, InvalidTransition, Conflict) as err:
                 refusals.append(BulkRefusal(item_id, err.code, err.message))

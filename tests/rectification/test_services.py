@@ -253,6 +253,80 @@ def test_extension_must_propose_a_later_date(ctx, world):
         )
 
 
+def test_a_granted_extension_cannot_shorten_the_deadline(ctx, world):
+    """A grant to a date before the current deadline was saved and told the unit "granted"."""
+    item_id = world["items"][0]
+    rs.request_extension(
+        item_id,
+        actor=user(world["liaison"]),
+        reason="需采购设备",
+        proposed_date=date(2026, 7, 31),
+        interim_measures="临时关闭外网访问",
+        today=TODAY,
+    )
+    for earlier in (date(2026, 6, 10), date(2026, 6, 20)):  # before, and on, the deadline
+        with pytest.raises(ValidationFailed):
+            rs.decide_extension(
+                item_id, actor=user(world["office"]), grant=True, due_date=earlier, today=TODAY
+            )
+    item = _item(item_id)
+    assert item.due_date == date(2026, 6, 20) and item.pending_extension is not None
+    rs.decide_extension(
+        item_id, actor=user(world["office"]), grant=True, due_date=date(2026, 6, 21), today=TODAY
+    )
+    assert _item(item_id).due_date == date(2026, 6, 21)
+
+
+def test_a_bulk_extension_to_an_earlier_date_changes_nothing_and_names_the_items(ctx, world):
+    first, second, _third = world["items"]
+    office = user(world["office"])
+    rs.bulk({second: 0}, "extend", actor=office, due_date=date(2026, 7, 31), today=TODAY)
+    with pytest.raises(
+        ValidationFailed
+    ) as err:  # later than the first's deadline, not the second's
+        rs.bulk(
+            {first: 0, second: 1}, "extend", actor=office, due_date=date(2026, 7, 15), today=TODAY
+        )
+    assert [d["item_id"] for d in err.value.details] == [second]
+    assert (_item(first).due_date, _item(second).due_date) == (date(2026, 6, 20), date(2026, 7, 31))
+
+
+def test_a_completion_date_lies_between_the_inspection_and_today(ctx, world):
+    from inspect_app.models import Inspection
+
+    db.session.get(Inspection, world["inspection"]).scheduled_on = date(2026, 5, 20)
+    db.session.commit()
+    item_id = world["items"][0]
+    for wrong in (date(2026, 6, 2), date(2026, 5, 19), date(1990, 1, 1)):  # ahead; before it
+        with pytest.raises(ValidationFailed):
+            _respond(item_id, world["liaison"], completed_on=wrong)
+    assert _item(item_id).status == "open"
+    assert _respond(item_id, world["liaison"], completed_on=date(2026, 5, 20)).status == "submitted"
+
+
+def test_a_recheck_is_dated_no_earlier_than_the_units_report(ctx, world):
+    item_id = world["items"][0]
+    _respond(item_id, world["liaison"])  # reported today (TODAY is the day the tests call today)
+    for wrong in (date(2000, 1, 1), TODAY - timedelta(days=1)):
+        with pytest.raises(ValidationFailed):
+            rs.verify(
+                item_id,
+                actor=user(world["office"]),
+                recheck=rs.Recheck(wrong, "张三"),
+                expected_version=1,
+                today=TODAY,
+            )
+    assert _item(item_id).status == "submitted"
+    item = rs.verify(
+        item_id,
+        actor=user(world["office"]),
+        recheck=rs.Recheck(TODAY, "张三"),
+        expected_version=1,
+        today=TODAY,
+    )
+    assert item.status == "closed"
+
+
 def test_risk_acceptance_reopens_the_item_when_it_ends(ctx, world):
     item_id = world["items"][0]
     rs.accept_risk(

@@ -682,7 +682,7 @@ BODIES = {
         "json": {
             "cause": "制度缺失",
             "measures": "已印发制度",
-            "completed_on": "2026-05-01",
+            "completed_on": local_today().isoformat(),  # after the inspection, not ahead
             "responsible_person": "赵六",
         }
     },
