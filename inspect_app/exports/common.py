@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
@@ -53,11 +53,16 @@ def _whole(value: Any, *, lo: int, hi: int, label: str) -> int:
 
 
 def check_params(params: Any, actor: User | None) -> dict[str, Any]:
-    """The parameters every kind takes: the language (zh_Hans_CN or en; the default when
-    absent) and who asks (actor_id, or the actor the caller names; None on the command line)."""
+    """The parameters every kind takes: the language (zh_Hans_CN or en; when absent, the
+    language of the moment: the page's where a job is started, the job's where it runs) and who
+    asks (actor_id, or the actor the caller names; None on the command line)."""
     if not isinstance(params, dict):
         raise ValidationFailed(_("The export parameters are not valid."))
-    locale = normalise(str(params.get("locale") or "")) or current_app.config["DEFAULT_LOCALE"]
+    locale = (
+        normalise(str(params.get("locale") or ""))
+        or normalise(str(get_locale() or ""))
+        or current_app.config["DEFAULT_LOCALE"]
+    )
     actor_id = params.get("actor_id")
     if actor_id is not None:
         actor_id = _whole(actor_id, lo=1, hi=inputs.DB_INT_MAX, label=_("The user"))

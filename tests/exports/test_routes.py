@@ -45,6 +45,22 @@ def test_a_coordinator_starts_the_round_workbook_as_a_job_and_downloads_it(app, 
     assert _sheets(response)[:2] == ["说明", "汇总"]
 
 
+
+def test_a_workbook_started_in_english_is_written_in_english(app, web_data):
+    """The job said locale=en, but its parameters were checked with the default language and
+    carried zh_Hans_CN: every sheet came out in Chinese."""
+    web = _as(app, web_data["users"]["office"])
+    web.get("/exports/?lang=en")  # the language sticks to the session
+    for kind, params, first_sheet in (
+        ("export.round", {"year": YEAR, "seq": 3}, "About"),
+        ("export.year", {"year": YEAR}, "About"),
+    ):
+        started = web.post("/exports/start", {"kind": kind, **params})
+        assert started.status_code == 302, started.get_data(as_text=True)[-400:]
+        response = web.get(started.headers["Location"] + "/file")
+        assert response.status_code == 200
+        assert _sheets(response)[0] == first_sheet, kind
+
 def test_an_unknown_round_is_a_400_naming_it(app, web_data):
     web = _as(app, web_data["users"]["office"])
     response = web.post("/exports/start", {"kind": "export.round", "year": 2031, "seq": 2})
