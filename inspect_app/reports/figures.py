@@ -152,7 +152,7 @@ def _due(today: date):
 
 
 def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+    return part / whole if whole else None  # rounded only where it is shown
 
 
 def _added(one, other):

@@ -295,3 +295,17 @@ def test_department_rows_exist(data):
     assert db.session.query(Department).count() >= 2
     assert db.session.query(InspectionMember).count() > 0
     assert db.session.query(Round).count() == 4
+
+
+def test_a_rate_is_rounded_once_where_it_is_shown(app):
+    """5 of 11 closed is 45.45…%: the figures kept 0.4545, which the dashboard then showed as
+    45.4% (half to even) and Excel as 45.5%. The figure is exact; only its display rounds."""
+    from flask_babel import force_locale
+
+    from inspect_app.dashboard.routes import percent
+    from inspect_app.reports.figures import Rectification
+
+    rate = Rectification(findings=11, closed=5).rate
+    assert rate == 5 / 11
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        assert percent(rate) == "45.5%"
