@@ -122,7 +122,7 @@ def _write_units_by_round(book: Book, scope: Scope, rounds: list[figures.RoundRo
         Column(_("Overdue"), 9),
         Column(_("Repeat findings"), 9),
         Column(_("Rectification rate"), 10, "percent"),
-        Column(_("Inspections against the yearly cap"), 12),
+        Column(_("Visits against the yearly cap"), 12),
     ]
     book.progress.expect(len(year_rows) + 1)
     sheet = book.table(_("Year summary"), columns)
@@ -132,7 +132,7 @@ def _write_units_by_round(book: Book, scope: Scope, rounds: list[figures.RoundRo
             unit = per_round[r.seq].get(row.unit_id)
             cells += [unit.inspections, unit.figures.findings] if unit else [0, 0]
         f = row.figures
-        cap = f"{row.inspections} / {row.cap}" if row.cap else str(row.inspections)
+        cap = f"{row.visits} / {row.cap}" if row.cap else str(row.visits)
         cells += [row.inspections, f.findings, f.closed, f.overdue, f.repeats, f.rate, cap]
         sheet.row(cells)
     total = figures.rectification(scope, book.today)

@@ -14,7 +14,8 @@ unit) and returns plain values. Definitions, used everywhere the figure is shown
 - overdue: items of the unit's turn (open, returned) past their due date; overdue days = today -
   due date, summed or per item.
 - repeat findings: findings that repeat an earlier round's finding of the same unit and item.
-- visits: inspections of a unit in the year against its yearly cap (国办发〔2024〕54号).
+- visits: a unit's visits (入企次数) in the year, whatever the filters and however many checklists
+  each visit filled, against its yearly cap (国办发〔2024〕54号), as round planning counts them.
 - coverage: units with a done inspection in the scope, of them key units (重点单位), against the
   active units (and active key units) of the directory in the scope's unit kind or unit.
 - departments: per lead department, its findings and their rectification; per department, the
@@ -48,6 +49,7 @@ from ..models import (
     RectificationItem,
     Round,
     Unit,
+    Visit,
 )
 from ..models.inspection import INSPECTION_STATUSES, ON_RECORD_STATUSES
 from ..models.org import kind_setting
@@ -560,6 +562,7 @@ class UnitRow:
     inspections: int
     figures: Rectification
     cap: int | None = None
+    visits: int = 0  # in the year, against the cap
 
 
 def per_unit(scope: Scope, today: date, grid: FindingsGrid | None = None) -> list[UnitRow]:
@@ -577,8 +580,14 @@ def per_unit(scope: Scope, today: date, grid: FindingsGrid | None = None) -> lis
         .group_by(Inspection.unit_id)
         .subquery()
     )
+    visits = (
+        sa.select(sa.func.count(Visit.id))
+        .join(Round, Round.id == Visit.round_id)
+        .where(Round.year == scope.year, Visit.unit_id == Unit.id)
+        .scalar_subquery()
+    )
     stmt = sa.select(
-        Unit.id, Unit.code, Unit.name, Unit.kind, Unit.inspection_cap, inspections.c.n
+        Unit.id, Unit.code, Unit.name, Unit.kind, Unit.inspection_cap, inspections.c.n, visits
     ).join(inspections, inspections.c.unit_id == Unit.id)
     caps = current_app.config.get("INSPECTION_CAPS", {})
     nothing = ("", "", Rectification())
@@ -591,8 +600,9 @@ def per_unit(scope: Scope, today: date, grid: FindingsGrid | None = None) -> lis
             n,
             grid.units.get(unit_id, nothing)[2],
             cap if cap is not None else kind_setting(caps, kind),
+            year_visits,
         )
-        for unit_id, code, name, kind, cap, n in db.session.execute(stmt)
+        for unit_id, code, name, kind, cap, n, year_visits in db.session.execute(stmt)
     ]
     return sorted(rows, key=lambda r: (-r.figures.overdue, -r.figures.findings, r.code))
 

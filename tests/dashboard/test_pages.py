@@ -165,6 +165,9 @@ def test_the_tables_equal_the_figures_service(app, login_as, data):
             assert list(table) == [str(u.unit_id) for u in units]  # in the service's order
             for u in units:
                 cells = table[str(u.unit_id)]
+                assert cells[1] == str(u.inspections)
+                if not scope.round_id:  # the year's visits against the cap
+                    assert cells.pop(2) == (f"{u.visits} / {u.cap}" if u.cap else str(u.visits))
                 assert cells[2:5] == [
                     str(u.figures.findings),
                     str(u.figures.high_open),

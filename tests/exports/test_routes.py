@@ -45,7 +45,6 @@ def test_a_coordinator_starts_the_round_workbook_as_a_job_and_downloads_it(app, 
     assert _sheets(response)[:2] == ["说明", "汇总"]
 
 
-
 def test_a_workbook_started_in_english_is_written_in_english(app, web_data):
     """The job said locale=en, but its parameters were checked with the default language and
     carried zh_Hans_CN: every sheet came out in Chinese."""
@@ -60,6 +59,7 @@ def test_a_workbook_started_in_english_is_written_in_english(app, web_data):
         response = web.get(started.headers["Location"] + "/file")
         assert response.status_code == 200
         assert _sheets(response)[0] == first_sheet, kind
+
 
 def test_an_unknown_round_is_a_400_naming_it(app, web_data):
     web = _as(app, web_data["users"]["office"])

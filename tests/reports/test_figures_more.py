@@ -1,13 +1,13 @@
 """The figures the dashboard and the annual report add (cross tables, coverage, departments, sums
 of rounds), each compared with counts taken straight from the rows, like test_figures.py."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import reduce
 
 import pytest
 
 from inspect_app.extensions import db
-from inspect_app.models import Finding, Unit
+from inspect_app.models import Finding, Unit, Visit
 from inspect_app.reports import figures
 from inspect_app.reports.figures import InspectionCounts, Rectification, Scope
 
@@ -141,3 +141,21 @@ def test_a_unit_inspected_twice_in_a_round_has_one_row_with_both_inspections_fin
     rows = {r.round_id: r for r in figures.per_round(Scope(YEAR), TODAY)}
     round_scope = Scope(YEAR, round_id=first_round.id)
     assert rows[first_round.id].figures.__dict__ == _expected_rectification(_findings(round_scope))
+
+
+def test_a_units_visits_not_its_checklists_are_held_against_the_yearly_cap(ctx, make):
+    """The dashboard and the year workbook said 5 / 4 (over the cap) for a unit visited three
+    times, two visits with two checklists each; round planning, counting visits, said 3 of 4."""
+    from inspect_app.rounds.services import year_counts
+
+    unit = make.unit(code="CAP1")
+    year = 2031
+    first, second = make.round(year=year, seq=1), make.round(year=year, seq=2)
+    for rnd in (first, second):
+        one = make.inspection(unit=unit, round=rnd)
+        make.inspection(unit=unit, round=rnd, visit=db.session.get(Visit, one.visit_id))
+    make.inspection(unit=unit, round=second)
+    db.session.commit()
+    [row] = figures.per_unit(Scope(year), date(year, 12, 1))
+    assert (row.inspections, row.visits) == (5, 3)
+    assert year_counts(year, [unit.id]) == {unit.id: row.visits}
