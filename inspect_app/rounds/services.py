@@ -611,6 +611,9 @@ def update_round(
         errors["theme"] = _("Choose a theme.")
     if nature not in ROUND_NATURES:
         errors["nature"] = _("Choose the nature of the inspection.")
+    for name, day in (("start_date", start_date), ("end_date", end_date)):
+        if day and day.year != rnd.year:  # a round of the year's plan lies in that year
+            errors[name] = _("A round of %(year)d takes place in %(year)d.", year=rnd.year)
     if start_date and end_date and end_date < start_date:
         errors["end_date"] = _("The end date cannot be before the start date.")
     wanted = set(department_ids or [])
@@ -619,6 +622,8 @@ def update_round(
     )
     if len(departments) != len(wanted):
         errors["departments"] = _("Choose departments from the list.")
+    elif not departments:
+        errors["departments"] = _("Choose the departments taking part in the round.")
     if errors:
         raise ValidationFailed(" ".join(errors.values()), details=errors)
     before = _round_snapshot(rnd)

@@ -56,6 +56,17 @@ def test_plan_year_refuses_an_absurd_year(ctx, make):
         services.plan_year(1999, actor=make.user(role="coordinator"))
 
 
+def _a_department() -> int:
+    from inspect_app.models import Department
+
+    department = db.session.scalars(sa.select(Department).order_by(Department.id)).first()
+    if department is None:
+        department = Department(code="CAC", name="网信办")
+        db.session.add(department)
+        db.session.flush()
+    return department.id
+
+
 def _edit(rnd, actor, **changes):
     values = dict(
         title="第三轮",
@@ -63,7 +74,7 @@ def _edit(rnd, actor, **changes):
         nature="enterprise_inspection",
         start_date=date(2026, 5, 1),
         end_date=date(2026, 5, 30),
-        department_ids=[],
+        department_ids=[_a_department()],
         notes="",
     )
     values.update(changes)
@@ -90,6 +101,10 @@ def test_update_round_changes_fields_and_departments_and_audits(ctx, make):
         ({"nature": "police_raid"}, "nature"),
         ({"title": "  "}, "title"),
         ({"department_ids": [999_999]}, "departments"),
+        ({"department_ids": []}, "departments"),  # a round nobody takes part in
+        ({"start_date": date(1900, 1, 1)}, "start_date"),  # a round of 2026 lies in 2026
+        ({"start_date": date(2025, 12, 31)}, "start_date"),
+        ({"end_date": date(2027, 1, 20)}, "end_date"),
     ],
 )
 def test_update_round_refuses_bad_input_and_changes_nothing(ctx, make, changes, field):
