@@ -4,6 +4,7 @@ the id converter for URLs."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request, send_file
@@ -66,6 +67,20 @@ def int_arg(
             _("%(what)s must be a whole number from %(lo)d to %(hi)d.", what=label, lo=lo, hi=hi)
         )
     return value
+
+
+def date_arg(name: str) -> date | None:
+    """The query argument `name` as a date (YYYY-MM-DD), None when it is absent or empty. Raises
+    ValidationFailed (400) for anything else."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:  # strptime takes 2026-1-5 too, and any length
+            return datetime.strptime(raw, "%Y-%m-%d").date()
+    except ValueError:
+        pass
+    raise ValidationFailed(_("Enter a date as YYYY-MM-DD."))
 
 
 def page_arg() -> int:

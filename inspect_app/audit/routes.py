@@ -1,25 +1,17 @@
 """Browsing the audit log: coordinators see everything, a unit user only its own unit's events."""
 
-from datetime import datetime
-
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.permissions import action_required, get_visible_or_404
+from ..errors import ValidationFailed
 from ..labels import OBJECT_TYPE_LABELS
 from ..models import AuditEvent
-from ..web import int_arg
+from ..web import date_arg, int_arg
 from . import browse
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-
-
-def _parse_date(value: str | None):
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date() if value else None
-    except ValueError:
-        return None
 
 
 @bp.get("/")
@@ -31,13 +23,16 @@ def index():
         k: (request.args.get(k) or "").strip()[:100]
         for k in ("action", "actor", "object_type", "object_id", "since", "until")
     }
+    since, until = date_arg("since"), date_arg("until")
+    if since and until and until < since:
+        raise ValidationFailed(_("The end date cannot be before the start date."))
     filters = browse.Filters(
         action=browse.action_choice(args["action"]),
         actor=args["actor"],
         object_type=args["object_type"],
         object_id=args["object_id"],
-        since=_parse_date(args["since"]),
-        until=_parse_date(args["until"]),
+        since=since,
+        until=until,
     )
     page = browse.browse(
         current_user,

@@ -175,3 +175,18 @@ def test_the_pager_offers_only_pages_that_hold_events(app, login_as, eight_event
     assert _ids(page) == [] and _link(page, "after") is None
     back = office.get(_link(page, "before")).get_data(as_text=True)
     assert _ids(back) == sorted(eight_events, reverse=True)[:3]
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("since=2026-13-01", "请按 YYYY-MM-DD 格式填写日期。"),
+        ("until=abc", "请按 YYYY-MM-DD 格式填写日期。"),
+        ("since=2026-12-09&until=2026-12-01", "结束日期不能早于开始日期。"),
+    ],
+)
+def test_a_bad_date_filter_is_a_400_that_says_so(login_as, query, says):
+    """It was ignored: the whole log was listed under a filter the page still showed."""
+    response = login_as("coordinator").get(f"/audit/?{query}")
+    assert response.status_code == 400
+    assert says in response.get_data(as_text=True)

@@ -774,6 +774,7 @@ BODIES = {
         "nature": "enterprise_inspection",
         "start_date": f"{w.year}-01-01",
         "end_date": f"{w.year}-12-31",
+        "departments": [str(w.ids["department"]["dept"])],
     },
     "rounds.status": lambda w, t: {"to": "closed", "confirm": "1"},
     "rounds.assign": _assign_form,
