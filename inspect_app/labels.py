@@ -1,6 +1,7 @@
 """Display names for stored codes (roles, unit kinds, statuses), translated per request."""
 
 import json
+from types import SimpleNamespace
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -294,6 +295,23 @@ def localized(obj, field: str) -> str:
     return getattr(obj, field, "") or ""
 
 
+def answer_value(item, value):
+    """An answer's value as people read it: for a choice, its option's label (English where the
+    page is, when the checklist has one), not the value it stores; other values as they are."""
+    if value is None or getattr(item, "kind", None) != "choice":
+        return value
+    return choice_labels(getattr(item, "options", None)).get(value, value)
+
+
+def choice_labels(options: list | None) -> dict:
+    """A choice item's options as {stored value: label in the page's language}."""
+    return {
+        option.get("value"): localized(SimpleNamespace(**option), "label") or option.get("value")
+        for option in options or []
+        if isinstance(option, dict) and "value" in option
+    }
+
+
 def label(mapping: dict, code: str | None) -> str:
     if code is None:
         return ""
@@ -328,6 +346,7 @@ def register(app: Flask) -> None:
         legal_basis_text=legal_basis_text,
         citer_for=citer_for,
         localized=localized,
+        answer_value=answer_value,
         audit_action_label=lambda code: label(AUDIT_ACTION_LABELS, code),
         audit_family_label=lambda code: label(AUDIT_FAMILY_LABELS, code),
         object_type_label=lambda code: label(OBJECT_TYPE_LABELS, code),

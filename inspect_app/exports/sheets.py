@@ -427,6 +427,13 @@ def _value_text(value: Any) -> Any:
     return str(value)
 
 
+def _chosen(options: dict | None, value: Any) -> Any:
+    """A choice answer's label (options: labels.choice_labels of its item), else the value."""
+    if options and isinstance(value, str | int) and not isinstance(value, bool):
+        return options.get(value, value)
+    return value
+
+
 def write_answers(book: Book, where: Filter) -> None:
     """检查明细: every answer of the inspections in `where`, in round, unit and item order."""
     total = count_answers(where, book.actor)
@@ -452,6 +459,7 @@ def write_answers(book: Book, where: Filter) -> None:
             ChecklistItem.text,
             ChecklistItem.text_en,
             Answer.result,
+            Answer.item_id,
             Answer.value,
             Answer.note,
             Answer.finding_description,
@@ -465,6 +473,13 @@ def write_answers(book: Book, where: Filter) -> None:
     ).order_by(Round.year, Round.seq, Unit.code, Inspection.id, ChecklistItem.position)
     results = _texts(labels.RESULT_LABELS)
     statuses = _texts(labels.INSPECTION_STATUS_LABELS)
+    # a choice's label, not the value it stores (the library's choice items: a few)
+    choices = {
+        item_id: labels.choice_labels(options)
+        for item_id, options in db.session.execute(
+            sa.select(ChecklistItem.id, ChecklistItem.options).where(ChecklistItem.kind == "choice")
+        )
+    }
     rounds: dict[tuple[int, int], str] = {}
     objects: dict[tuple, str] = {}
     rows = db.session.execute(stmt.execution_options(yield_per=YIELD_PER))
@@ -489,7 +504,7 @@ def write_answers(book: Book, where: Filter) -> None:
                 (english and r.section_title_en) or r.section_title,
                 (english and r.text_en) or r.text,
                 results.get(r.result, r.result),
-                _value_text(r.value),
+                _value_text(_chosen(choices.get(r.item_id), r.value)),
                 r.note,
                 r.finding_description,
             )

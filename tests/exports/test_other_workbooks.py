@@ -19,7 +19,7 @@ from inspect_app.exports import (
     validate_unit_ledger,
 )
 from inspect_app.extensions import db
-from inspect_app.models import Finding, Inspection, Round
+from inspect_app.models import Finding, Inspection, Round, User
 from inspect_app.reports import figures
 from inspect_app.reports.figures import Scope
 
@@ -183,3 +183,29 @@ def test_libreoffice_converts_every_workbook_to_pdf(data, tmp_path, cleanup):
     for target in files:
         pdf = target.with_suffix(".pdf")
         assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF"), target.name
+
+
+def test_a_choice_answer_is_written_as_its_label(ctx, make, cleanup):
+    """检查明细 wrote the value a choice stores ("yearly"), not what the inspector chose (每年)."""
+    from inspect_app.inspections import answering
+
+    from ..inspections.conftest import change
+
+    options = [{"value": "yearly", "label": "每年", "label_en": "Yearly"}]
+    template = make.template(
+        key="CHX",
+        items=[{"code": "C-01", "text": "多久一次？", "kind": "choice", "options": options}],
+    )
+    inspection = make.inspection(template=template)
+    lead = db.session.get(User, inspection.lead_id)
+    answering.apply_changes(
+        inspection.id, [change(template.items[0].id, value="yearly")], actor=lead
+    )
+    for locale, shown in (("zh_Hans_CN", "每年"), ("en", "Yearly")):
+        path, _name, _mime = build_inspection(
+            {"inspection_id": inspection.id, "locale": locale}, None
+        )
+        cleanup.append(path)
+        header, rows = table(list(read_calamine(path).values())[1])
+        column = header.index("填写值" if locale != "en" else "Value entered")
+        assert [r[column] for r in rows] == [shown]

@@ -141,3 +141,32 @@ def test_the_printed_record_has_every_element(app, setup):
     assert r.status_code == 302
     html = b.get(f"/inspections/{setup['inspection']}/record").get_data(as_text=True)
     assert html.count("/inspections/visit-files/") == 2
+
+
+def test_the_record_prints_a_choices_label_not_its_stored_value(app, make):
+    """A choice answered 每年 printed "yearly", the value the checklist stores, in both languages."""
+    with app.app_context():
+        options = [
+            {"value": "never", "label": "从未", "label_en": "Never"},
+            {"value": "yearly", "label": "每年", "label_en": "Yearly"},
+        ]
+        template = make.template(
+            key="CHO",
+            items=[
+                {"code": "C-01", "text": "多久研究一次？", "kind": "choice", "options": options}
+            ],
+        )
+        inspection = make.inspection(template=template)
+        lead = db.session.get(User, inspection.lead_id)
+        answering.apply_changes(
+            inspection.id, [change(template.items[0].id, value="yearly")], actor=lead
+        )
+        iid, username = inspection.id, lead.username
+    b = Browser(app.test_client())
+    b.login(username)
+    cells = re.findall(
+        r'data-label="结论">([^<]*)<', b.get(f"/inspections/{iid}/record").get_data(as_text=True)
+    )
+    assert cells == ["每年"], cells
+    english = b.get(f"/inspections/{iid}/record?lang=en").get_data(as_text=True)
+    assert re.findall(r'data-label="Result">([^<]*)<', english) == ["Yearly"]
