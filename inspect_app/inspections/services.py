@@ -28,6 +28,7 @@ from ..checklists.conditions import applies, visible_codes
 from ..clock import local_today
 from ..errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
+from ..labels import localized
 from ..models import (
     Answer,
     Attachment,
@@ -304,7 +305,7 @@ def missing_for_submit(
     held = duties.visit_findings_by_duty(inspection) if linked else {}
     for item in active:
         answer = answers.get(item.id)
-        label = f"{item.code} {item.text}"
+        label = f"{item.code} {localized(item, 'text')}"
         if not _is_answered(item, answer) and linked.get(item.id):
             continue  # answered once, in another checklist of the visit (one defect, one finding)
         if not _is_answered(item, answer):

@@ -11,6 +11,7 @@ from inspect_app.models import (
     Answer,
     Attachment,
     AuditEvent,
+    ChecklistItem,
     Finding,
     Inspection,
     RectificationItem,
@@ -270,6 +271,24 @@ def test_submit_page_lists_what_is_missing_with_links(app, setup):
     html = b.get(f"/inspections/{setup['inspection']}/submit").get_data(as_text=True)
     assert f"/inspections/{setup['inspection']}#i{setup['items']['T-01']}" in html
 
+
+
+def test_the_submit_page_names_missing_items_in_the_pages_language(app, setup):
+    """In English it listed "T-01 <the Chinese question> is not answered."."""
+    with app.app_context():
+        items = ChecklistItem.__table__  # past the guard on a version in use: a test's shortcut
+        db.session.execute(
+            items.update()
+            .where(items.c.id == setup["items"]["T-01"])
+            .values(text_en="Is a person responsible named?")
+        )
+        db.session.commit()
+        chinese = db.session.get(ChecklistItem, setup["items"]["T-01"]).text
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    html = b.get(f"/inspections/{setup['inspection']}/submit?lang=en").get_data(as_text=True)
+    assert "T-01 Is a person responsible named? is not answered." in html
+    assert chinese not in html
 
 def test_submit_through_the_page_creates_findings_and_a_draft_numbered_only_on_approval(
     app, setup, login_as
