@@ -4,6 +4,7 @@ import io
 
 import pytest
 
+from inspect_app.clock import local_today
 from inspect_app.extensions import db
 from inspect_app.models import RectificationItem, User
 
@@ -20,12 +21,14 @@ def _as(app, user_id) -> Browser:
     return b
 
 
-RESPONSE = {
-    "cause": "制度缺失",
-    "measures": "已印发网络安全责任制文件",
-    "completed_on": "2026-05-30",
-    "responsible_person": "赵六",
-}
+def _response() -> dict:
+    """A rectification report, its work done today (between the inspection and today)."""
+    return {
+        "cause": "制度缺失",
+        "measures": "已印发网络安全责任制文件",
+        "completed_on": local_today().isoformat(),
+        "responsible_person": "赵六",
+    }
 
 
 def test_a_unit_lists_exactly_its_own_items(app, world):  # noqa: F811
@@ -39,7 +42,7 @@ def test_a_unit_lists_exactly_its_own_items(app, world):  # noqa: F811
 def test_another_units_item_is_not_found(app, world):  # noqa: F811
     b = _as(app, world["liaison"])
     assert b.get(f"/api/v1/rectification/items/{world['other_item']}").status_code == 404
-    r = b.post_json(f"/api/v1/rectification/items/{world['other_item']}/response", RESPONSE)
+    r = b.post_json(f"/api/v1/rectification/items/{world['other_item']}/response", _response())
     assert r.status_code == 404
 
 
@@ -48,7 +51,7 @@ def test_unit_responds_with_a_photo_then_the_office_verifies(app, world):  # noq
     unit = _as(app, world["liaison"])
     r = unit.client.post(
         f"/api/v1/rectification/items/{item_id}/response",
-        data={**RESPONSE, "version": "0", "file": (io.BytesIO(jpeg_bytes()), "整改后.jpg")},
+        data={**_response(), "version": "0", "file": (io.BytesIO(jpeg_bytes()), "整改后.jpg")},
         headers={"X-CSRFToken": unit.token()},
         content_type="multipart/form-data",
     )
@@ -70,7 +73,7 @@ def test_unit_responds_with_a_photo_then_the_office_verifies(app, world):  # noq
 
 def test_unit_cannot_verify_its_own_item(app, world):  # noqa: F811
     unit = _as(app, world["liaison"])
-    unit.post_json(f"/api/v1/rectification/items/{world['items'][0]}/response", RESPONSE)
+    unit.post_json(f"/api/v1/rectification/items/{world['items'][0]}/response", _response())
     r = unit.post_json(f"/api/v1/rectification/items/{world['items'][0]}/verify", {})
     assert r.status_code == 403
 
@@ -78,10 +81,10 @@ def test_unit_cannot_verify_its_own_item(app, world):  # noqa: F811
 @pytest.mark.parametrize(
     "payload",
     [
-        {**RESPONSE, "completed_on": "2026-13-45"},
-        {**RESPONSE, "cause": ["not", "text"]},
-        {**RESPONSE, "version": "v1"},
-        {**RESPONSE, "measures": ""},
+        {**_response(), "completed_on": "2026-13-45"},
+        {**_response(), "cause": ["not", "text"]},
+        {**_response(), "version": "v1"},
+        {**_response(), "measures": ""},
     ],
 )
 def test_bad_input_is_a_400_and_changes_nothing(app, world, payload):  # noqa: F811
@@ -146,14 +149,14 @@ def test_an_administrator_cannot_respond_as_the_unit_only_enter_a_paper_response
     with app.app_context():
         admin_id = make.user(role="admin").id
     admin = _as(app, admin_id)
-    r = admin.post_json(f"/api/v1/rectification/items/{item_id}/response", RESPONSE)
+    r = admin.post_json(f"/api/v1/rectification/items/{item_id}/response", _response())
     assert r.status_code == 403
     with app.app_context():
         item = db.session.get(RectificationItem, item_id)
         assert (item.status, item.version) == ("open", 0)
     r = admin.post_json(
         f"/api/v1/rectification/items/{item_id}/response",
-        {**RESPONSE, "on_behalf": True, "source": "单位盖章纸质整改报告"},
+        {**_response(), "on_behalf": True, "source": "单位盖章纸质整改报告"},
     )
     assert r.status_code == 200, r.get_json()
     [event] = r.get_json()["events"]
