@@ -6,7 +6,7 @@ none ("无逾期未整改问题"), never "0个". Counts are joined as a Chinese 
 
 from __future__ import annotations
 
-from flask_babel import format_date, format_percent
+from flask_babel import format_date, format_percent, ngettext
 from flask_babel import gettext as _
 
 from ..labels import CATEGORY_LABELS, LEAD_LABELS, label
@@ -105,7 +105,14 @@ def overview(report: AnnualReport) -> list[str]:
             )
         missed = c.key_units_total - c.key_units
         if missed > 0:
-            out.append(_("%(n)d key units have not been inspected this year.", n=missed))
+            out.append(
+                ngettext(
+                    "%(n)d key unit has not been inspected this year.",
+                    "%(n)d key units have not been inspected this year.",
+                    missed,
+                    n=missed,
+                )
+            )
     return out
 
 
@@ -116,8 +123,10 @@ def problems(report: AnnualReport) -> list[str]:
     out = []
     if f.findings:
         out.append(
-            _(
+            ngettext(
+                "The inspections found %(n)d problem, which is %(parts)s.",
                 "The inspections found %(n)d problems, of which %(parts)s.",
+                f.findings,
                 n=f.findings,
                 parts=_list(_severity_parts(report)),
             )
@@ -138,7 +147,12 @@ def problems(report: AnnualReport) -> list[str]:
         )
     elif answered:
         out.append(
-            _("None of the %(answered)d checklist items answered was compliant.", answered=answered)
+            ngettext(
+                "The %(answered)d checklist item answered was not compliant.",
+                "None of the %(answered)d checklist items answered was compliant.",
+                answered,
+                answered=answered,
+            )
         )
     types = [
         _named(label(CATEGORY_LABELS, code) or _("Other"), n) for code, n in report.categories if n
@@ -147,9 +161,12 @@ def problems(report: AnnualReport) -> list[str]:
         out.append(_("By type, the problems were mainly in %(types)s.", types=_list(types)))
     if f.repeats:
         out.append(
-            _(
+            ngettext(
+                "%(n)d problem had been found before at the same unit and checklist item in an "
+                "earlier round.",
                 "%(n)d problems had been found before at the same unit and checklist item in an "
                 "earlier round.",
+                f.repeats,
                 n=f.repeats,
             )
         )
@@ -163,9 +180,12 @@ def rectification(report: AnnualReport) -> list[str]:
     day = format_date(report.today, "long")
     if f.closed:
         out = [
-            _(
+            ngettext(
+                "As of %(date)s, %(closed)d problem has been rectified and closed, a "
+                "rectification rate of %(rate)s.",
                 "As of %(date)s, %(closed)d problems have been rectified and closed, a "
                 "rectification rate of %(rate)s.",
+                f.closed,
                 date=day,
                 closed=f.closed,
                 rate=_percent(f.rate),
@@ -175,9 +195,12 @@ def rectification(report: AnnualReport) -> list[str]:
         out = [_("As of %(date)s, no problem has been closed yet.", date=day)]
     if f.closed_on_time:
         out.append(
-            _(
+            ngettext(
+                "Of the %(due)d problem past its deadline or closed, %(on_time)d was closed on "
+                "time, an on-time rate of %(rate)s.",
                 "Of the %(due)d problems past their deadline or closed, %(on_time)d were closed on "
                 "time, an on-time rate of %(rate)s.",
+                f.due,
                 due=f.due,
                 on_time=f.closed_on_time,
                 rate=_percent(f.on_time_rate),
@@ -185,17 +208,28 @@ def rectification(report: AnnualReport) -> list[str]:
         )
     elif f.due:
         out.append(
-            _(
+            ngettext(
+                "The %(due)d problem past its deadline or closed was not closed on time.",
                 "None of the %(due)d problems past their deadline or closed was closed on time.",
+                f.due,
                 due=f.due,
             )
         )
     if f.submitted:
-        out.append(_("For %(n)d problems the unit's report awaits verification.", n=f.submitted))
+        out.append(
+            ngettext(
+                "For %(n)d problem the unit's report awaits verification.",
+                "For %(n)d problems the unit's report awaits verification.",
+                f.submitted,
+                n=f.submitted,
+            )
+        )
     if f.overdue:
         out.append(
-            _(
+            ngettext(
+                "%(n)d problem is overdue and not rectified, %(days)d days overdue in all.",
                 "%(n)d problems are overdue and not rectified, %(days)d days overdue in all.",
+                f.overdue,
                 n=f.overdue,
                 days=f.overdue_days,
             )
@@ -211,10 +245,22 @@ def rectification(report: AnnualReport) -> list[str]:
         out.append(_("No unit had a problem found again."))
     if f.escalated:
         out.append(
-            _("%(n)d problems were handed over to the competent authorities.", n=f.escalated)
+            ngettext(
+                "%(n)d problem was handed over to the competent authorities.",
+                "%(n)d problems were handed over to the competent authorities.",
+                f.escalated,
+                n=f.escalated,
+            )
         )
     if f.risk_accepted:
-        out.append(_("For %(n)d problems a risk was accepted for a time.", n=f.risk_accepted))
+        out.append(
+            ngettext(
+                "For %(n)d problem a risk was accepted for a time.",
+                "For %(n)d problems a risk was accepted for a time.",
+                f.risk_accepted,
+                n=f.risk_accepted,
+            )
+        )
     return out
 
 
@@ -264,7 +310,9 @@ def _department(name: str, inspections: int, g) -> str:
             **counts,
         )
     if g.overdue:
-        text += _(" %(n)d of them are overdue.", n=g.overdue)
+        text += ngettext(
+            " %(n)d of them is overdue.", " %(n)d of them are overdue.", g.overdue, n=g.overdue
+        )
     return text
 
 

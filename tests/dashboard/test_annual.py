@@ -181,6 +181,21 @@ def test_sentences_for_a_year_with_problems_none_closed(app):
     assert "市保密局牵头问题4个，均未销号。" in text
 
 
+
+def test_sentences_of_one_read_in_the_singular_in_english(app):
+    """"1 problems had been found before…", "For 1 problems a risk was accepted…"."""
+    from flask_babel import force_locale
+
+    one = {"findings": 1, "repeats": 1, "escalated": 1, "risk_accepted": 1, "overdue": 1}
+    with app.test_request_context(), force_locale("en"):
+        sections = annual.sections(_report(**one, due=1, submitted=1, overdue_days=3))
+    text = " ".join(p for part in sections.values() for p in part)
+    assert "1 problem had been found before" in text
+    assert "1 problem was handed over" in text
+    assert "For 1 problem a risk was accepted" in text
+    assert "1 problem is overdue" in text and "1 of them is overdue." in text
+    assert not re.search(r"\b1 problems\b|\b1 of them are\b", text), text
+
 def test_the_report_reads_in_english(login_as, data):
     html = login_as("viewer").get(f"/dashboard/annual?year={YEAR}&lang=en").get_data(as_text=True)
     assert "Report on the network security inspections of 2026" in html
