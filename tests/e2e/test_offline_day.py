@@ -35,6 +35,8 @@ UNITS = {
     "update": "U009",
     "switch": "U008",
     "claimed": "U007",
+    "conflict": "U006",
+    "conflict_kept": "U005",
 }
 
 OUTBOX = """async () => {
@@ -320,6 +322,100 @@ def test_submission_offline_waits_for_the_answers_is_refused_then_sent_once(
             )
         ).all()
         assert len(submits) == 1
+        db.session.remove()
+
+
+def test_an_answer_met_by_a_conflict_offline_is_kept_and_holds_back_the_submission(
+    browser, live_server, live_app
+):
+    """The inspector's offline answer met a colleague's change: the page dropped it from the
+    device, said "all changes saved", and that sent the submission made offline, without the
+    problem found (no finding, no rectification item)."""
+    inspection_id = _inspection(live_app, UNITS["conflict"], 2)
+    url = f"/inspections/{inspection_id}"
+    context = _fresh_context(browser, live_server, "inspector1")  # the lead
+    other = _fresh_context(browser, live_server, "inspector2")
+    page, colleague = context.new_page(), other.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_selector("#fill-form")
+        _wait_cached(page, f"{url}/submit")
+        items = page.locator("fieldset.q")
+        for n in range(2):
+            items.nth(n).get_by_text("符合", exact=True).click()
+        _wait_saved(page)
+        context.set_offline(True)
+        items.nth(0).get_by_text("不符合", exact=True).click()
+        page.wait_for_selector("fieldset.q >> nth=0 >> .nc")
+        _until(page, f"() => ({OUTBOX})().then((o) => o.changes >= 1)")
+        colleague.goto(url)  # meanwhile, online, a note on the same item
+        colleague.locator("fieldset.q").nth(0).locator("textarea[name^='n']").fill("同事的备注")
+        _wait_saved(colleague)
+        page.locator(f"a[href$='{url}/submit']").click()
+        page.wait_for_url(f"**{url}/submit")
+        _sign_and_submit(page)
+        page.wait_for_url(f"**{url}")
+        page.wait_for_selector(f"[data-submission='{inspection_id}'] .flash")
+
+        context.set_offline(False)
+        page.evaluate("() => window.dispatchEvent(new Event('online'))")
+        mine = page.locator("fieldset.q >> nth=0 >> .mine")
+        mine.wait_for(timeout=30000)
+        page.wait_for_timeout(4000)  # a "saved" state sent the submission 3 s after it
+        assert page.url.endswith(url)
+        assert page.locator("[data-save-state]").get_attribute("data-kind") == "failed"
+        assert "被他人修改" in page.locator("[data-save-state]").inner_text()
+        page.reload()  # kept on the device, still offered
+        mine.wait_for(timeout=30000)
+        with live_app.app_context():
+            assert db.session.get(Inspection, inspection_id).status == "in_progress"
+            db.session.remove()
+
+        mine.get_by_role("button", name="采用我的答案").click()
+        page.wait_for_url(f"**{url}/record", timeout=30000)  # then the submission goes
+    finally:
+        context.close()
+        other.close()
+    with live_app.app_context():
+        inspection = db.session.get(Inspection, inspection_id)
+        assert inspection.status == "submitted"
+        first = db.session.scalars(
+            sa.select(Answer).where(Answer.inspection_id == inspection_id).order_by(Answer.item_id)
+        ).first()
+        assert (first.result, first.note) == ("noncompliant", "同事的备注")
+        assert db.session.query(Finding).filter_by(inspection_id=inspection_id).count() == 1
+        db.session.remove()
+
+
+def test_keeping_the_current_answer_ends_a_conflict_and_says_saved(browser, live_server, live_app):
+    inspection_id = _inspection(live_app, UNITS["conflict_kept"], 1)
+    url = f"/inspections/{inspection_id}"
+    context = _fresh_context(browser, live_server, "inspector1")
+    other = _fresh_context(browser, live_server, "inspector2")
+    page, colleague = context.new_page(), other.new_page()
+    try:
+        page.goto(url)
+        colleague.goto(url)
+        colleague.locator("fieldset.q").nth(0).get_by_text("不适用", exact=True).click()
+        _wait_saved(colleague)
+        page.locator("fieldset.q").nth(0).get_by_text("符合", exact=True).click()
+        mine = page.locator("fieldset.q >> nth=0 >> .mine")
+        mine.wait_for(timeout=30000)
+        _wait_state(page, "failed")
+        mine.get_by_role("button", name="保留现有答案").click()
+        _wait_saved(page)
+        _until(page, f"() => ({OUTBOX})().then((o) => !o.changes)")
+        page.reload()
+        page.wait_for_selector("#fill-form")
+        assert page.locator(".mine").count() == 0
+    finally:
+        context.close()
+        other.close()
+    with live_app.app_context():
+        [answer] = db.session.scalars(
+            sa.select(Answer).where(Answer.inspection_id == inspection_id)
+        )
+        assert answer.result == "not_applicable"
         db.session.remove()
 
 

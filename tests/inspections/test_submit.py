@@ -272,7 +272,6 @@ def test_submit_page_lists_what_is_missing_with_links(app, setup):
     assert f"/inspections/{setup['inspection']}#i{setup['items']['T-01']}" in html
 
 
-
 def test_the_submit_page_names_missing_items_in_the_pages_language(app, setup):
     """In English it listed "T-01 <the Chinese question> is not answered."."""
     with app.app_context():
@@ -289,6 +288,7 @@ def test_the_submit_page_names_missing_items_in_the_pages_language(app, setup):
     html = b.get(f"/inspections/{setup['inspection']}/submit?lang=en").get_data(as_text=True)
     assert "T-01 Is a person responsible named? is not answered." in html
     assert chinese not in html
+
 
 def test_submit_through_the_page_creates_findings_and_a_draft_numbered_only_on_approval(
     app, setup, login_as

@@ -322,19 +322,60 @@ export function describe(fields, results) {
   return parts.join(" · ");
 }
 
-export function offerMine(el, fields, ctx) {
+// A change met by a conflict (with the item's later changes) stays on the device, holding back
+// a submission, beside its item and the server's answer until the inspector picks one: nothing
+// entered is lost. Only the fields the inspector changed are offered again (not the note someone
+// else wrote meanwhile). Kept under the change's own id before the later ones go, so the outbox
+// never lacks it. ctx: fill.js conflictCtx.
+export async function keepConflict(el, change, later, server, ctx) {
+  const all = Object.assign({}, change.fields, ...later.map((c) => c.fields));
+  const touched = [change, ...later].flatMap((c) => c.touched || Object.keys(c.fields));
+  const fields = Object.fromEntries(touched.map((key) => [key, all[key]]));
+  const kept = { ...change, fields, conflict: server, sent: false };
+  ctx.conflicts.set(kept.item_id, kept);
+  await ctx.persist(kept);
+  for (const c of later) await ctx.forget(c);
+  offerConflict(el, kept, ctx);
+}
+
+// Use my answer again, or keep the current one: either ends the conflict.
+export function offerConflict(el, change, ctx) {
+  const end = () => {
+    ctx.conflicts.delete(change.item_id);
+    return ctx.forget(change);
+  };
+  offerMine(el, change.fields, {
+    text: ctx.text("mine", { value: describe(change.fields, ctx.results) }),
+    button: ctx.text("useMine"),
+    other: ctx.text("keepTheirs"),
+    apply: async () => {
+      await end();
+      ctx.use(el, change.fields);
+    },
+    discard: async () => {
+      await end();
+      ctx.kept();
+    },
+  });
+}
+
+// A conflict's offer beside its item: use my answer (ctx.apply) or keep the other (ctx.discard).
+function offerMine(el, fields, ctx) {
   el.querySelector(".mine")?.remove();
   const box = document.createElement("p");
   box.className = "mine";
   box.textContent = `${ctx.text} `;
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "button secondary";
-  button.textContent = ctx.button;
-  button.addEventListener("click", () => {
-    ctx.apply();
-    box.remove();
-  });
-  box.append(button);
+  for (const [label, action] of [[ctx.button, ctx.apply], [ctx.other, ctx.discard]]) {
+    if (!label || !action) continue;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button secondary";
+    button.textContent = label;
+    button.addEventListener("click", () => {
+      box.remove();
+      action();
+    });
+    box.append(button);
+  }
   el.querySelector(".ph").before(box);
 }

@@ -15,6 +15,7 @@ const inspectionId = form ? Number(form.dataset.inspection) : 0;
 const userId = form ? Number(form.dataset.user) : 0;
 
 const queues = new Map(); // item id -> [change, ...]; the head may be in flight
+const conflicts = new Map(); // item id -> a change met by a conflict (keepConflict)
 let inflight = false;
 let token = csrfToken();
 let store = null;
@@ -31,6 +32,12 @@ function pendingCount() {
   let n = 0;
   for (const q of queues.values()) n += q.length;
   return n;
+}
+
+function settle() {
+  const [item] = conflicts.keys(); // one waits for a choice beside its item: not "saved"
+  if (item) setState(fmt(T.failed, { msg: fmt(T.conflict, { code: codeOf(itemEl(item)) }) }), "failed");
+  else setState(T.saved, "saved");
 }
 
 function uuid() {
@@ -70,6 +77,8 @@ const SEVERITY = { h: "high", m: "medium", l: "low" };
 // Radio values are one letter on the page (see _item.html).
 const RESULTS = { c: "compliant", n: "noncompliant", x: "not_applicable" };
 const SHORT = { compliant: "c", noncompliant: "n", not_applicable: "x" };
+// What an input sets, by its name's prefix (_item.html)
+const FIELDS_OF = { r: ["result"], val: ["value"], na: ["result"], n: ["note"], fd: ["finding_description"], fs: ["finding_severity"], fdd: ["finding_deadline_days"] };
 
 // ---- reading the inputs --------------------------------------------------------------------
 
@@ -204,15 +213,17 @@ async function forget(change) {
   if (store) await store.delete(change.change_id);
 }
 
-function enqueue(el, fields) {
+// `touched`: the fields the inspector changed, all a conflict offers again (not others' note)
+function enqueue(el, fields, touched = Object.keys(fields)) {
   const id = Number(itemId(el));
   const q = queues.get(id) || [];
   let change = q[q.length - 1];
   if (!change || change.sent) {
-    change = { change_id: uuid(), item_id: id, base_version: q.length ? null : versionOf(el), seq: seq++, fields: {} };
+    change = { change_id: uuid(), item_id: id, base_version: q.length ? null : versionOf(el), seq: seq++, fields: {}, touched: [] };
     q.push(change);
   }
   Object.assign(change.fields, fields);
+  change.touched = [...new Set([...(change.touched || []), ...touched])];
   queues.set(id, q);
   persist(change);
   if (navigator.onLine) setState(T.saving, "pending");
@@ -265,8 +276,28 @@ function showServerValues(el, answer) {
   if (answer.result === "noncompliant") ensureFinding(el);
   const fd = form.elements.namedItem(`fd${id}`);
   if (fd) fd.value = answer.finding_description ?? "";
+  // stale, they would go back with the item's next change
+  const fs = form.elements.namedItem(`fs${id}`);
+  if (fs && answer.finding_severity) fs.value = answer.finding_severity;
+  const fdd = form.elements.namedItem(`fdd${id}`);
+  if (fdd && answer.finding_deadline_days != null) fdd.value = answer.finding_deadline_days;
   showResultClass(el);
 }
+
+// What fill-media.js keepConflict and offerConflict work with (a change met by a conflict).
+const conflictCtx = {
+  conflicts,
+  persist,
+  forget,
+  text: (key, args) => fmt(T[key], args || {}),
+  results: T.results,
+  use: (el, fields) => {
+    showServerValues(el, { ...fieldsOf(el), ...fields });
+    enqueue(el, fields);
+    scheduleFlush(0);
+  },
+  kept: () => pendingCount() || settle(),
+};
 
 async function flush() {
   if (inflight || readonly) return;
@@ -279,7 +310,7 @@ async function flush() {
     batch.push(head);
   }
   if (!batch.length) {
-    if (!pendingCount()) setState(T.saved, "saved");
+    if (!pendingCount()) settle();
     return;
   }
   inflight = true;
@@ -306,30 +337,19 @@ async function flush() {
         const q = queues.get(change.item_id);
         q.shift();
         if (!q.length) queues.delete(change.item_id);
-        await forget(change);
-        if (result.status === "applied" || result.status === "duplicate") {
-          if (result.answer) applyServerAnswer(el, result.answer);
-          if (q.length && q[0].base_version === null) q[0].base_version = versionOf(el);
-        } else if (result.status === "conflict") {
-          // Show the server's answer, but keep what this inspector entered beside it, with a
-          // button that re-applies it on top of the current version: nothing is lost.
-          const mine = Object.assign({}, change.fields, ...q.map((later) => later.fields));
-          for (const later of q) await forget(later);
+        if (result.status === "conflict") {
+          await (await import("./fill-media.js")).keepConflict(el, change, q, result.server, conflictCtx);
           queues.delete(change.item_id);
           applyServerAnswer(el, result.server);
           showServerValues(el, result.server);
-          import("./fill-media.js").then((media) =>
-            media.offerMine(el, mine, {
-              text: fmt(T.mine, { value: media.describe(mine, T.results) }),
-              button: T.useMine,
-              apply: () => {
-                showServerValues(el, { ...fieldsOf(el), ...mine });
-                enqueue(el, mine);
-                scheduleFlush(0);
-              },
-            }),
-          );
           problem = fmt(T.conflict, { code: codeOf(el) });
+          continue;
+        }
+        await forget(change);
+        if (result.status === "applied" || result.status === "duplicate") {
+          el.classList.remove("q-error");
+          if (result.answer) applyServerAnswer(el, result.answer);
+          if (q.length && q[0].base_version === null) q[0].base_version = versionOf(el);
         } else {
           problem = result.message;
           el.classList.add("q-error");
@@ -349,7 +369,7 @@ async function flush() {
   if (problem) setState(fmt(T.failed, { msg: problem }), "failed");
   else if (pendingCount()) scheduleFlush(0);
   else {
-    setState(T.saved, "saved");
+    settle();
     sendPhotos(); // the server answers again: a photo it could not take waits no longer
   }
 }
@@ -419,9 +439,13 @@ function onInput(event) {
   const typing = event.type === "input" && (event.target.tagName === "TEXTAREA" || event.target.type === "number");
   if (event.type === "input" && !typing) return;
   const fields = fieldsOf(el);
-  if (fields.result === "noncompliant" && ensureFinding(el)) Object.assign(fields, fieldsOf(el));
+  const touched = [...(FIELDS_OF[event.target.name.match(/^[a-z]*/)[0]] || Object.keys(fields))];
+  if (fields.result === "noncompliant" && ensureFinding(el)) {
+    Object.assign(fields, fieldsOf(el)); // the finding's first draft is this inspector's too
+    touched.push("finding_description", "finding_severity", "finding_deadline_days");
+  }
   showResultClass(el);
-  enqueue(el, fields);
+  enqueue(el, fields, touched);
   refreshVisibility();
   scheduleFlush(typing ? 600 : 0);
 }
@@ -440,13 +464,18 @@ async function restore() {
   for (const change of saved) {
     const el = itemEl(change.item_id);
     if (!el) continue;
+    if (change.conflict) {
+      conflicts.set(change.item_id, change); // the page shows the server's answer already
+      import("./fill-media.js").then((media) => media.offerConflict(el, change, conflictCtx));
+      continue;
+    }
     change.sent = false;
     const q = queues.get(change.item_id) || [];
     q.push(change);
     queues.set(change.item_id, q);
     showServerValues(el, { ...fieldsOf(el), ...change.fields });
   }
-  if (saved.length) scheduleFlush(0);
+  if (saved.length) scheduleFlush(0); // with only conflicts: says they wait for a choice
   sendPhotos();
 }
 

@@ -127,7 +127,9 @@ export function syncAll(userId, skipInspection = 0) {
 async function run(userId, skipInspection) {
   try {
     const waiting = await pending(userId);
-    const changes = waiting.changes.filter((c) => c.inspection_id !== skipInspection);
+    // A conflict the filling page kept waits there for the inspector's choice: not sent again,
+    // but it holds back its inspection's submission (sendSubmission).
+    const changes = waiting.changes.filter((c) => c.inspection_id !== skipInspection && !c.conflict);
     const store = await openStore("changes");
     for (const id of new Set(changes.map((c) => c.inspection_id))) {
       await sendChanges(id, changes.filter((c) => c.inspection_id === id), store);
