@@ -224,11 +224,24 @@ def _write_report_figures(book: Book, scope: Scope, rounds: list[figures.RoundRo
     counts = figures.inspection_counts(scope)
     comp = figures.compliance(scope)
     rect = figures.rectification(scope, today)
+    cover = figures.coverage(scope)
     severities = dict(figures.findings_by(scope, "severity"))
+    held = [r for r in rounds if r.inspections.done]  # as the 通报 counts them
     sheet.row((_("Overview"),))
     for row in (
-        (_("Rounds"), len(rounds)),
-        (_("Units inspected"), len(units)),
+        (_("Rounds held"), len(held), None, _("of %(n)d planned", n=len(rounds))),
+        (
+            _("Units covered"),
+            cover.units,
+            cover.rate,
+            _("of %(n)d units in the directory", n=cover.units_total),
+        ),
+        (
+            _("Key units covered"),
+            cover.key_units,
+            cover.key_rate,
+            _("of %(n)d key units", n=cover.key_units_total),
+        ),
         (_("Inspections planned"), counts.total),
         (_("Inspections done"), counts.done),
         (_("Compliance rate"), None, comp.rate),

@@ -209,3 +209,22 @@ def test_a_choice_answer_is_written_as_its_label(ctx, make, cleanup):
         header, rows = table(list(read_calamine(path).values())[1])
         column = header.index("填写值" if locale != "en" else "Value entered")
         assert [r[column] for r in rows] == [shown]
+
+
+def test_the_report_figures_sheet_states_what_the_annual_report_states(data, cleanup):
+    """The sheet said 6 rounds and 16 units inspected where the 通报 said 5 rounds held and 14
+    units covered: the same headings, other definitions."""
+    from inspect_app.dashboard.services import annual_report
+
+    path, _name, _mime = build_year({"year": YEAR, "locale": "zh_Hans_CN"}, None)
+    cleanup.append(path)
+    rows = {r[0]: r[1:] for r in read_calamine(path)["通报数据"][1:] if r and r[0]}
+    report = annual_report(YEAR, data["today"])
+    assert rows["开展检查轮次"][0] == len(report.rounds_held)
+    c = report.coverage
+    for name, count, rate in (
+        ("检查覆盖单位", c.units, c.rate),
+        ("检查覆盖重点单位", c.key_units, c.key_rate),
+    ):
+        assert (rows[name][0], rows[name][1] or None) == (count, rate), name  # no rate: empty
+    assert rows["计划检查"][0] == report.inspections.total
