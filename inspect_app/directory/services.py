@@ -83,6 +83,10 @@ _LENGTHS = {
 # --- shape checks (no database) -----------------------------------------------------------------
 
 
+# A code of the directory: typed in imports, addresses and commands.
+CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+
+
 def _text(values: Mapping[str, Any], key: str) -> str:
     value = values.get(key)
     return "" if value is None else str(value).strip()
@@ -94,8 +98,8 @@ def _check_text(clean, errors, key, *, required=False, max_len=None, code=False)
         errors[key] = _("This field is required.")
     elif max_len is not None and len(value) > max_len:
         errors[key] = _("At most %(n)d characters.", n=max_len)
-    elif code and value and any(c.isspace() for c in value):
-        errors[key] = _("A code may not contain spaces.")
+    elif code and value and not CODE.fullmatch(value):
+        errors[key] = _("A code may be made of letters, digits and - _ . / only.")
 
 
 def credit_code_error(value: str) -> str | None:
@@ -274,8 +278,13 @@ def department_query(user: User) -> sa.Select:
     return permissions.scope(sa.select(Department), Department, user).order_by(Department.code)
 
 
+def same_code(column, code: str) -> sa.ColumnElement[bool]:
+    """A code whatever the case of its letters: to people U001 and u001 are one code."""
+    return sa.func.upper(column) == code.upper()
+
+
 def _department_code_taken(code: str, exclude_id: int | None) -> bool:
-    stmt = sa.select(Department.id).where(Department.code == code)
+    stmt = sa.select(Department.id).where(same_code(Department.code, code))
     if exclude_id is not None:
         stmt = stmt.where(Department.id != exclude_id)
     return db.session.scalar(stmt) is not None
@@ -365,9 +374,11 @@ def _unit_by_code(code: str) -> Unit | None:
 def _unit_db_errors(clean: dict[str, Any], unit: Unit | None) -> tuple[Unit | None, dict[str, str]]:
     errors: dict[str, str] = {}
     own_id = unit.id if unit is not None else None
-    other = _unit_by_code(clean["code"])
-    if other is not None and other.id != own_id:
-        errors["code"] = _("Another unit already has the code %(code)s.", code=clean["code"])
+    other = db.session.scalar(
+        sa.select(Unit).where(same_code(Unit.code, clean["code"]), Unit.id != (own_id or 0))
+    )
+    if other is not None:
+        errors["code"] = _("Another unit already has the code %(code)s.", code=other.code)
     if clean["credit_code"]:
         holder = db.session.scalar(sa.select(Unit).where(Unit.credit_code == clean["credit_code"]))
         if holder is not None and holder.id != own_id:
@@ -467,9 +478,13 @@ def system_query(
 
 def _system_db_errors(clean: dict[str, Any], system: System | None) -> tuple[Unit | None, dict]:
     errors: dict[str, str] = {}
-    other = db.session.scalar(sa.select(System).where(System.code == clean["code"]))
-    if other is not None and (system is None or other.id != system.id):
-        errors["code"] = _("Another system already has the code %(code)s.", code=clean["code"])
+    other = db.session.scalar(
+        sa.select(System).where(
+            same_code(System.code, clean["code"]), System.id != (system.id if system else 0)
+        )
+    )
+    if other is not None:
+        errors["code"] = _("Another system already has the code %(code)s.", code=other.code)
     unit = _unit_by_code(clean["unit_code"])
     if unit is None:
         errors["unit_code"] = _("No unit has the code %(code)s.", code=clean["unit_code"])

@@ -181,9 +181,8 @@ def test_sentences_for_a_year_with_problems_none_closed(app):
     assert "市保密局牵头问题4个，均未销号。" in text
 
 
-
 def test_sentences_of_one_read_in_the_singular_in_english(app):
-    """"1 problems had been found before…", "For 1 problems a risk was accepted…"."""
+    """ "1 problems had been found before…", "For 1 problems a risk was accepted…"."""
     from flask_babel import force_locale
 
     one = {"findings": 1, "repeats": 1, "escalated": 1, "risk_accepted": 1, "overdue": 1}
@@ -195,6 +194,7 @@ def test_sentences_of_one_read_in_the_singular_in_english(app):
     assert "For 1 problem a risk was accepted" in text
     assert "1 problem is overdue" in text and "1 of them is overdue." in text
     assert not re.search(r"\b1 problems\b|\b1 of them are\b", text), text
+
 
 def test_the_report_reads_in_english(login_as, data):
     html = login_as("viewer").get(f"/dashboard/annual?year={YEAR}&lang=en").get_data(as_text=True)

@@ -148,6 +148,25 @@ def test_a_taken_code_or_credit_code_is_refused(login_as, app, make):
     assert "持码单位" in html
 
 
+@pytest.mark.parametrize("code", ["QA😀", "QA<script>", "单位一", "A B", "-A"])
+def test_a_code_is_letters_digits_and_a_few_marks(login_as, app, code):
+    """Codes are typed in imports, URLs and commands: 'QA😀' and 'QA<script>' were saved."""
+    response = login_as("coordinator").post("/directory/units/new", form_data(code=code))
+    assert response.status_code == 400
+    assert "编号只能由字母、数字和 - _ . / 组成" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Unit.id)).where(Unit.code == code)) == 0
+
+
+def test_a_code_taken_in_other_letters_case_is_refused(login_as, app, make):
+    """u001 was saved beside U001, although an import updates a unit by its code."""
+    with app.app_context():
+        make.unit(code="U777", name="已有单位")
+    response = login_as("coordinator").post("/directory/units/new", form_data(code="u777"))
+    assert response.status_code == 400
+    assert "U777" in response.get_data(as_text=True)
+
+
 def test_editing_a_unit_audits_only_the_changed_fields(login_as, app, make):
     with app.app_context():
         unit = make.unit(code="ED1", name="旧名称", kind="soe", contact_name="王五")
