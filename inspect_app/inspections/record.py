@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from .. import audit, inputs, storage
+from ..clock import day_start_utc
 from ..errors import InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
@@ -87,7 +88,8 @@ def update_record(
     texts: place, remote_authorisation, unit_reply, representative_post, representative_phone,
     unit_statement, refusal_witness. Refused (InvalidTransition) once the notice is approved: the
     record is then on file. Raises ValidationFailed for an end before the start, a start in the
-    future, remote testing without its authorisation or a refusal without a witness. Commits.
+    future or before the round's year, remote testing without its authorisation or a refusal
+    without a witness. Commits.
     """
     visit = _visit_for_update(inspection_id, actor=actor)
     if visit.notice_status == "approved":
@@ -110,8 +112,14 @@ def update_record(
     problems = []
     if method not in INSPECTION_METHODS:
         problems.append(_("Choose the method of inspection."))
-    if started_at and started_at > (now or utcnow()):
+    now = now or utcnow()
+    if started_at and started_at > now:
         problems.append(_("The start cannot be in the future."))
+    if ended_at and ended_at > now:
+        problems.append(_("The end cannot be in the future."))
+    year = visit.round.year  # the visit belongs to a round of that year's plan
+    if started_at and started_at < day_start_utc(date(year, 1, 1)):
+        problems.append(_("The start cannot be before %(year)d, the year of the round.", year=year))
     if started_at and ended_at and ended_at < started_at:
         problems.append(_("The end cannot be before the start."))
     if method == "remote" and not clean["remote_authorisation"]:

@@ -379,6 +379,11 @@ def _record_form(visit) -> VisitRecordForm:
 @bp.get("/<int:inspection_id>/record")
 @login_required
 def record(inspection_id: int):
+    return _record_page(inspection_id)
+
+
+def _record_page(inspection_id: int, record_form: VisitRecordForm | None = None, status=200):
+    """The record; with `record_form`, the record's form as it was sent (refused: 400)."""
     ctx = services.fill_context(inspection_id, actor=_actor())
     visit = ctx.inspection.visit
     return render_template(
@@ -387,12 +392,12 @@ def record(inspection_id: int):
         rec=visit_record.record_context(visit),
         served_form=_served_form(visit),
         approve_form=ApproveNoticeForm(),
-        record_form=_record_form(visit),
+        record_form=record_form or _record_form(visit),
         sign_form=SignRecordForm(),
         recording_form=UploadRecordingForm(),
         recordings_removable=not visit_record.record_signed(visit),
         reopen_form=ReopenForm(),
-    )
+    ), status
 
 
 @bp.post("/<int:inspection_id>/visit-record")
@@ -400,9 +405,9 @@ def record(inspection_id: int):
 def update_record(inspection_id: int):
     services.load(inspection_id, actor=_actor(), action="inspection.fill")  # 404/403 first
     form = VisitRecordForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit():  # shown again as typed: nothing entered is lost
         flash(_("The record could not be saved: check the times and the lengths."), "error")
-        return redirect(url_for(".record", inspection_id=inspection_id))
+        return _record_page(inspection_id, form, 400)
     try:
         visit_record.update_record(
             inspection_id,
@@ -417,7 +422,7 @@ def update_record(inspection_id: int):
         )
     except ValidationFailed as err:
         flash(err.message, "error")
-        return redirect(url_for(".record", inspection_id=inspection_id))
+        return _record_page(inspection_id, form, 400)
     flash(_("The inspection record was saved."), "success")
     return redirect(url_for(".record", inspection_id=inspection_id))
 
@@ -463,14 +468,14 @@ def upload_recording(inspection_id: int):
     form = UploadRecordingForm()
     if not form.validate_on_submit():
         flash(" ".join(form.file.errors) or _("Choose a recording to upload."), "error")
-        return record(inspection_id), 400
+        return _record_page(inspection_id, status=400)
     try:
         visit_record.attach_recording(
             inspection_id, form.file.data.stream, actor=_actor(), filename=form.file.data.filename
         )
     except ValidationFailed as err:
         flash(err.message, "error")
-        return record(inspection_id), 400
+        return _record_page(inspection_id, status=400)
     flash(_("The recording was added to the evidence list."), "success")
     return redirect(url_for(".record", inspection_id=inspection_id))
 

@@ -68,6 +68,9 @@ def test_the_record_facts_are_checked_and_audited(ctx, setup):
         {"unit_refused_to_sign": True, "refusal_witness": ""},
         {"method": "telepathy"},
         {"place": "地" * 301},
+        # before the year of the round: "1999年12月8日 10:00 至 2026年…" was printed
+        {"started_at": local_to_utc(datetime(1999, 12, 8, 10, 0))},
+        {"ended_at": local_to_utc(datetime(2099, 1, 1, 10, 0))},  # ahead of now
     ):
         with pytest.raises(ValidationFailed):
             record.update_record(setup["inspection"], actor=lead, **_facts(**bad))
@@ -170,3 +173,23 @@ def test_the_record_prints_a_choices_label_not_its_stored_value(app, make):
     assert cells == ["每年"], cells
     english = b.get(f"/inspections/{iid}/record?lang=en").get_data(as_text=True)
     assert re.findall(r'data-label="Result">([^<]*)<', english) == ["Yearly"]
+
+
+def test_a_refused_record_comes_back_with_what_was_typed(app, setup):
+    """A refused save redirected to the record as it was: a long statement typed was gone."""
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    statement = "被检查单位对第3项有异议，称相关日志由上级单位统一留存。" * 5
+    response = b.post(
+        f"/inspections/{setup['inspection']}/visit-record",
+        {
+            "started_at": "2099-01-01T10:00",  # ahead of now
+            "method": "onsite",
+            "place": "三楼机房",
+            "unit_statement": statement,
+        },
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert statement in html and "三楼机房" in html
+    assert "开始时间不能晚于当前时间。" in html

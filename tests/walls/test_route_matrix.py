@@ -21,7 +21,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from inspect_app.clock import local_today
+from inspect_app.clock import local_today, utc_to_local
+from inspect_app.models.base import utcnow
 
 from ..conftest import TEST_PASSWORD
 from ..directory.conftest import units_workbook
@@ -800,7 +801,8 @@ BODIES = {
     "rounds.advance_served": lambda w, t: {"served_on": local_today().isoformat()},
     "inspections.arrive": lambda w, t: {"code": w.ids["arrival_code"]["A"]},
     "inspections.update_record": lambda w, t: {
-        "started_at": f"{local_today().isoformat()}T09:00",
+        # this minute: 09:00 today was in the future before 09:00 (the start is checked)
+        "started_at": utc_to_local(utcnow()).strftime("%Y-%m-%dT%H:%M"),
         "method": "onsite",
         "place": "墙测机房",
     },
