@@ -45,3 +45,23 @@ def test_office_pages_have_44px_targets_and_fit_the_screen(tablet, width):
         if not tablet.evaluate("document.documentElement.scrollWidth <= window.innerWidth"):
             problems.setdefault(url, []).append("page wider than the screen")
     assert problems == {}
+
+
+def test_the_record_and_filling_pages_have_44px_targets(tablet, live_app):
+    """The record's start and end (datetime-local) were 21 px tall, 下一未答项 40 px."""
+    from .conftest import e2e_inspection
+
+    with live_app.app_context():
+        iid = e2e_inspection("papercuts").id
+    _login(tablet, "inspector1")
+    heights = {}
+    for url, selector in (
+        (f"/inspections/{iid}/record", "input[type=datetime-local]"),
+        (f"/inspections/{iid}", ".next-q"),
+    ):
+        tablet.goto(url)
+        for n, box in enumerate(tablet.locator(selector).all()):
+            if box.is_visible():
+                heights[f"{selector} {n}"] = box.bounding_box()["height"]
+    assert len(heights) >= 3
+    assert {k: h for k, h in heights.items() if h < 44} == {}
