@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from ..auth import permissions
 from ..extensions import db
@@ -41,11 +41,27 @@ def due_soon_clause(today: date, days: int):
     )
 
 
+def extension_waiting_clause():
+    """Items with an extension request neither granted nor refused yet (the SQL of
+    RectificationItem.pending_extension)."""
+    asked, decided = aliased(RectificationEvent), aliased(RectificationEvent)
+    later_decision = sa.exists().where(
+        decided.item_id == asked.item_id,
+        decided.id > asked.id,
+        decided.kind.in_(("extension_granted", "extension_refused")),
+    )
+    return sa.exists().where(
+        asked.item_id == RectificationItem.id,
+        asked.kind == "extension_requested",
+        ~later_decision,
+    )
+
+
 @dataclass
 class ItemFilter:
     """Filters of the item lists; empty values filter nothing."""
 
-    status: str = ""  # a status, or "overdue" / "due_soon"
+    status: str = ""  # a status, or "overdue" / "due_soon" / "extension" (a request waits)
     unit_id: int | None = None
     round_id: int | None = None
     year: int | None = None
@@ -72,6 +88,8 @@ def items_query(actor: User, filters: ItemFilter, *, today: date, soon_days: int
         stmt = stmt.where(overdue_clause(today))
     elif filters.status == "due_soon":
         stmt = stmt.where(due_soon_clause(today, soon_days))
+    elif filters.status == "extension":
+        stmt = stmt.where(extension_waiting_clause())
     elif filters.status:
         stmt = stmt.where(RectificationItem.status == filters.status)
     if filters.statuses:
@@ -264,7 +282,8 @@ def filter_choices(actor: User) -> tuple[list[Unit], list[Round]]:
 
 
 def counts(actor: User, *, today: date, soon_days: int) -> dict[str, int]:
-    """Overdue, due soon and awaiting verification among the items the actor may see."""
+    """Overdue, due soon, awaiting verification and waiting for an extension decision, among
+    the items the actor may see."""
     base = permissions.scope(
         sa.select(sa.func.count(RectificationItem.id)), RectificationItem, actor
     )
@@ -272,4 +291,5 @@ def counts(actor: User, *, today: date, soon_days: int) -> dict[str, int]:
         "overdue": db.session.scalar(base.where(overdue_clause(today))) or 0,
         "due_soon": db.session.scalar(base.where(due_soon_clause(today, soon_days))) or 0,
         "submitted": db.session.scalar(base.where(RectificationItem.status == "submitted")) or 0,
+        "extension": db.session.scalar(base.where(extension_waiting_clause())) or 0,
     }

@@ -53,7 +53,7 @@ STEPS = {
     "notification": forms.NotificationForm,
 }
 # The statuses a filter may name besides the stored ones.
-DERIVED = ("overdue", "due_soon")
+DERIVED = ("overdue", "due_soon", "extension")
 
 
 def _soon() -> int:

@@ -207,3 +207,29 @@ def test_the_unit_page_shows_its_findings_across_rounds(app, site):
     assert f"/rectification/?unit={site.ids['unit']}" in html
     mine = text(browser(app, site, "liaison").get("/directory/my-unit"))
     assert site.codes["open"] in mine and site.codes["other"] not in mine
+
+
+def test_a_waiting_extension_request_is_counted_and_listed_until_decided(app, site):
+    """Only the bell led to a request: the ledger showed the item as 待整改 with no marker."""
+    liaison, office = browser(app, site, "liaison"), browser(app, site, "office")
+    asked = liaison.post(
+        f"/rectification/items/{site.items['open']}/extension",
+        {
+            "extension-version": "0",
+            "extension-reason": "设备采购周期长",
+            "extension-proposed_date": (site.today + timedelta(days=40)).isoformat(),
+            "extension-interim_measures": "临时关闭外网访问",
+        },
+    )
+    assert asked.status_code == 302
+    ledger = text(office.get("/rectification/"))
+    assert "status=extension" in ledger and "延期待审批 <b>1</b>" in ledger
+    waiting = text(office.get("/rectification/?status=extension"))
+    assert site.codes["open"] in waiting and waiting.count("延期待审批") == 3  # link, option, row
+    assert site.codes["overdue"] not in waiting and site.codes["soon"] not in waiting
+    refused = office.post(
+        f"/rectification/items/{site.items['open']}/extension/decide",
+        {"decide-version": "1", "decide-decision": "refuse", "decide-reason": "理由不充分"},
+    )
+    assert refused.status_code == 302
+    assert site.codes["open"] not in text(office.get("/rectification/?status=extension"))
