@@ -1,10 +1,12 @@
 """Locale choice: ?lang=, then the user's setting, then Accept-Language; zh_Hans_CN by default.
 On the command line: the shell's language (LC_ALL or LANG), Chinese unless it is English."""
 
+import functools
 import json
 import os
 
 import click
+from babel import support
 from flask import (
     Flask,
     current_app,
@@ -15,10 +17,12 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, format_time, get_translations
+from flask_babel import format_date, format_time, get_locale, get_translations, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.routing import BuildError
+from wtforms.i18n import messages_path as wtforms_messages_path
 
 from .extensions import babel
 
@@ -93,8 +97,48 @@ def context_translations():
     return catalog
 
 
+# WTForms' own messages that its Chinese catalog leaves untranslated: ours translates them, and
+# forms read WTForms' catalog merged with ours (wtforms_translations).
+_WTFORMS_UNTRANSLATED = (
+    _l("Date must be at least %(min)s."),
+    _l("Date must be at most %(max)s."),
+    _l("Date must be between %(min)s and %(max)s."),
+    _l("This field cannot be edited."),
+    _l("This field is disabled and cannot have a value."),
+    _l("Not a valid week value."),
+)
+
+
+def _wtforms_plurals():  # never called: marks WTForms' one plural message for the catalog
+    return ngettext(
+        "'%(value)s' is not a valid choice for this field.",
+        "'%(value)s' are not valid choices for this field.",
+        1,
+    )
+
+
+@functools.cache
+def _wtforms_catalog(locale: str, ours: support.Translations) -> support.Translations:
+    catalog = support.Translations.load(wtforms_messages_path(), [locale], domain="wtforms")
+    if isinstance(catalog, support.Translations):
+        catalog.merge(ours)  # ours first where both have a message
+        return catalog
+    return ours
+
+
+def wtforms_translations() -> support.Translations:
+    """The catalog form messages come from: WTForms' own, for the request's language, merged
+    with ours (Flask-WTF reads it from the request: request.wtforms_translations)."""
+    return _wtforms_catalog(str(get_locale()), context_translations())
+
+
 def register(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+
+    @app.before_request
+    def _form_messages() -> None:
+        request.wtforms_translations = wtforms_translations()
+
     # Templates' _() and ngettext through the catalog kept for the request (flask_babel's own
     # callables look it up again at every call).
     app.jinja_env.install_gettext_callables(

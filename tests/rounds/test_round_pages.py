@@ -388,3 +388,18 @@ def test_the_visit_page_and_the_plan_warn_when_the_sector_regulator_is_not_on_th
     assert "flash-warning" in html and "能源监管办" in html  # flashed after saving
     with app.app_context():
         assert db.session.get(Inspection, world["inspection"]).scheduled_on == date(2026, 5, 12)
+
+
+def test_a_tampered_choice_is_refused_in_the_users_language(login_as, world):
+    """ "'999' is not a valid choice for this field." came in English on a Chinese page: WTForms'
+    own Chinese catalog lacks that message."""
+    data = {
+        "title": "第三轮",
+        "theme": "key_systems",
+        "nature": "enterprise_inspection",
+        "departments": ["999"],
+    }
+    response = login_as("coordinator").post(f"/rounds/{world['round']}/edit", data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "&#39;999&#39; 不是此字段的有效选项。" in html and "not a valid choice" not in html
