@@ -333,21 +333,26 @@ def _step(item_id: int, step: str, command: Callable[[Any, RectificationItem], A
         try:
             command(form, item)
         except (ValidationFailed, Conflict, InvalidTransition, StorageUnavailable) as err:
-            form.add_service_error(err)
-            if request.files:
+            form.add_service_error(err)  # said once, in the form: the flash only points there
+            if _files_chosen():
                 form.form_errors.append(
                     _("Files are not kept when a step is refused: choose them again.")
                 )
-            flash(err.message, "error")
+            flash(_("Check the highlighted fields; nothing was saved."), "error")
             return _render_item(item_id, bound={step: form}, status=err.status_code)
         flash(done, "success")
         return redirect(url_for(".show", item_id=item_id, _anchor="history"))
     if form.stale():
         form.form_errors.append(_("The page was incomplete. Reload it and try again."))
-    if request.files:
+    if _files_chosen():
         form.form_errors.append(_("Files are not kept when a step is refused: choose them again."))
     flash(_("Check the highlighted fields; nothing was saved."), "error")
     return _render_item(item_id, bound={step: form}, status=400)
+
+
+def _files_chosen() -> bool:
+    """Whether the request carries a file (a form's empty file inputs are sent nameless)."""
+    return any(f.filename for _name, f in request.files.items(multi=True))
 
 
 def _version(form) -> int:

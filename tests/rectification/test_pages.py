@@ -405,3 +405,23 @@ def test_refusing_an_extension_needs_a_reason(app, site):
     )
     assert response.status_code == 400 and 'id="decide-reason-error"' in text(response)
     assert item(app, site.items["open"]) == before
+
+
+def test_a_refusal_is_said_once_and_files_are_mentioned_only_when_chosen(app, site):
+    """The refusal showed at the top and again at its field, and "files are not kept" came
+    once per file input although no file was chosen."""
+    import io
+
+    liaison = browser(app, site, "liaison")
+    early = (site.today - timedelta(days=1)).isoformat()
+    form = {
+        "extension-version": "0",
+        "extension-reason": "设备采购周期长",
+        "extension-proposed_date": early,
+        "extension-interim_measures": "临时关闭外网访问",
+    }
+    page = visible_text(text(liaison.post(_url(site, "open", "/extension"), form)))
+    assert page.count("不能早于") == 1, page
+    empty = {**respond_form(0), "respond-completed_on": "", "respond-files": (io.BytesIO(b""), "")}
+    page = visible_text(text(liaison.post(_url(site, "open", "/respond"), empty)))
+    assert "请重新选择" not in page
