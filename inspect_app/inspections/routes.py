@@ -263,10 +263,15 @@ def save(inspection_id: int):
         abort(400)
     ctx = services.fill_context(inspection_id, actor=_actor(), action="inspection.fill")
     changes = _changes_from_form(ctx, request.form)
+    codes = {item.id: item.code for item in ctx.items}
     problems = []
     if changes:
         outcomes = answering.apply_changes(inspection_id, changes, actor=_actor())
-        problems = [o for o in outcomes if o["status"] in ("conflict", "rejected")]
+        problems = [
+            {**o, "item_code": codes.get(change["item_id"], "")}
+            for o, change in zip(outcomes, changes, strict=True)
+            if o["status"] in ("conflict", "rejected")
+        ]
     for key, upload in request.files.items(multi=True):
         if re.fullmatch(r"p\d+", key) and upload and upload.filename:
             try:
@@ -279,7 +284,11 @@ def save(inspection_id: int):
                 )
             except (DomainError, ValueError) as err:
                 problems.append(
-                    {"status": "rejected", "message": getattr(err, "message", str(err))}
+                    {
+                        "status": "rejected",
+                        "message": getattr(err, "message", str(err)),
+                        "item_code": codes.get(int(key[1:]), ""),
+                    }
                 )
     delete = request.form.get("del", "")
     deleted = re.fullmatch(r"[0-9]{1,9}", delete) and evidence.delete_evidence_of(
@@ -296,8 +305,11 @@ def save(inspection_id: int):
                 ),
                 "warning",
             )
-        else:
-            flash(problem["message"], "error")
+        else:  # which item: a 40-item form gives no other hint
+            flash(
+                _("%(item)s: %(message)s", item=problem["item_code"], message=problem["message"]),
+                "error",
+            )
     if not problems and not deleted:
         flash(_("Saved."), "success")
     return redirect(url_for(".fill", inspection_id=inspection_id))

@@ -144,6 +144,28 @@ def test_last_rounds_answer_is_shown_beside_the_item(app, big):
     assert html.count("上轮备注") == 120
 
 
+
+def test_a_save_without_javascript_names_the_item_of_each_refusal(app, setup):
+    """"请输入 … 之间的数字。" and "只接受 JPEG…" named no item: on a 40-item checklist the
+    inspector could not find the problem."""
+    import io
+
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    number, photo = setup["items"]["T-06"], setup["items"]["T-01"]
+    response = b.post(
+        f"/inspections/{setup['inspection']}/save",
+        {
+            "versions": f"{number}:0 {photo}:0",
+            f"val{number}": "1e300",
+            f"p{photo}": (io.BytesIO(b"not a picture"), "fake.jpg"),
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "T-06：请输入" in page
+    assert "T-01：" in page
+
 def test_page_save_without_javascript_applies_changed_answers(app, setup):
     b = Browser(app.test_client())
     b.login(setup["lead"])
