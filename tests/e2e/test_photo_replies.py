@@ -370,3 +370,29 @@ def test_answers_the_device_cannot_keep_are_said_so_offline_and_sent_when_back(
         )
         assert answer.result == "not_applicable"
         db.session.remove()
+
+
+def test_the_same_photo_twice_shows_one_thumbnail_and_a_pdf_is_a_file(tablet, live_app):
+    """Two thumbnails for one stored file (deleting one left the other on a deleted file); a
+    PDF was announced as "照片已保存"."""
+    with live_app.app_context():
+        inspection = e2e_inspection("photos")
+        iid = inspection.id
+        ninth = sorted(inspection.template.items, key=lambda i: i.position)[8].id
+    page = tablet
+    _login(page, "inspector1")
+    page.goto(f"/inspections/{iid}")
+    photo = {"name": "p0.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}
+    box = f"document.querySelectorAll('#i{ninth} .ph a"
+    for n in (1, 2):
+        page.locator(f"#i{ninth} input[type=file]").set_input_files(files=[photo])
+        _until(
+            page, f"{box}[data-pending]').length === 0 && {STATE}.textContent.includes('已保存')"
+        )
+        page.wait_for_timeout(300)
+        assert page.evaluate(f"{box}[data-att]').length") == 1, n
+    scan = io.BytesIO()
+    Image.new("RGB", (200, 280), (255, 255, 255)).save(scan, "PDF")
+    pdf = {"name": "扫描件.pdf", "mimeType": "application/pdf", "buffer": scan.getvalue()}
+    page.locator(f"#i{ninth} input[type=file]").set_input_files(files=[pdf])
+    _until(page, f"{STATE}.textContent === '文件已保存'")

@@ -144,9 +144,8 @@ def test_last_rounds_answer_is_shown_beside_the_item(app, big):
     assert html.count("上轮备注") == 120
 
 
-
 def test_a_save_without_javascript_names_the_item_of_each_refusal(app, setup):
-    """"请输入 … 之间的数字。" and "只接受 JPEG…" named no item: on a 40-item checklist the
+    """ "请输入 … 之间的数字。" and "只接受 JPEG…" named no item: on a 40-item checklist the
     inspector could not find the problem."""
     import io
 
@@ -165,6 +164,7 @@ def test_a_save_without_javascript_names_the_item_of_each_refusal(app, setup):
     page = response.get_data(as_text=True)
     assert "T-06：请输入" in page
     assert "T-01：" in page
+
 
 def test_page_save_without_javascript_applies_changed_answers(app, setup):
     b = Browser(app.test_client())

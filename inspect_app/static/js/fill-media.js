@@ -120,6 +120,12 @@ async function send(photo, ctx) {
 }
 
 function show(link, body, ctx) {
+  // The same file again on this item: the server keeps one copy, and the page shows one.
+  if (document.querySelector(`.ph a[data-att="${body.id}"]`)) {
+    forgetBlob(link);
+    link.remove();
+    return;
+  }
   link.href = body.url;
   link.dataset.att = body.id;
   delete link.dataset.pending;
@@ -182,7 +188,7 @@ export async function uploadFile(el, input, ctx) {
   input.value = "";
   try {
     show(link, await send(photo, ctx), ctx);
-    ctx.say("uploaded");
+    ctx.say(pdf ? "uploadedFile" : "uploaded");
   } catch (err) {
     const queued = { ...photo, id: crypto.randomUUID(), inspection_id: ctx.inspectionId, user_id: ctx.userId };
     if (!(err instanceof TypeError)) {

@@ -387,7 +387,7 @@ function mediaCtx() {
     delLabel: T.del,
     text: (key, args) => fmt(T[key], args || {}),
     say: (key, args) =>
-      setState(fmt(T[key], args || {}), key === "failed" || key === "login" || key === "deleteOffline" || key === "photoRefused" || key === "photoNotKept" ? "failed" : key === "uploaded" || key === "deleted" ? "saved" : key === "photoQueued" || key === "photoLater" ? "offline" : "pending"),
+      setState(fmt(T[key], args || {}), key === "failed" || key === "login" || key === "deleteOffline" || key === "photoRefused" || key === "photoNotKept" ? "failed" : key === "uploaded" || key === "uploadedFile" || key === "deleted" ? "saved" : key === "photoQueued" || key === "photoLater" ? "offline" : "pending"),
   };
 }
 
