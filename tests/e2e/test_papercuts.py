@@ -168,3 +168,19 @@ def test_audit_event_notice_and_record_fit_a_phone_and_still_print_on_a4(phone, 
         pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
         assert 1 <= pages <= 6, (url, pages)
         page.emulate_media(media="screen")
+
+
+def test_an_items_error_outline_clears_once_it_saves(tablet, live_app):
+    """A refused change outlines its item in red; the outline stayed after the item saved."""
+    with live_app.app_context():
+        iid = e2e_inspection("papercuts").id
+    _login(tablet, "inspector1")
+    tablet.goto(f"/inspections/{iid}")
+    item = tablet.locator("fieldset.q:not([hidden])").nth(10)
+    item_id = item.get_attribute("id")
+    note = item.locator("textarea[name^='n']")
+    note.fill("长" * 5001)  # over the server's 5,000 characters: refused
+    _until(tablet, f"document.getElementById('{item_id}').classList.contains('q-error')")
+    note.fill("已查看")
+    _until(tablet, "document.querySelector('[data-save-state]').dataset.kind === 'saved'")
+    assert "q-error" not in item.get_attribute("class")
