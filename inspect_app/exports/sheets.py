@@ -27,6 +27,7 @@ from ..models import (
     Answer,
     ChecklistItem,
     ChecklistTemplate,
+    Department,
     Finding,
     Inspection,
     RectificationEvent,
@@ -278,6 +279,7 @@ class FindingSheets:
 
     def write(self) -> None:
         kinds = _texts(labels.UNIT_KIND_LABELS)
+        leads = department_names()
         severities = _texts(labels.SEVERITY_LABELS)
         statuses = _texts(labels.RECTIFICATION_STATUS_LABELS)
         categories = _texts(labels.CATEGORY_LABELS)
@@ -313,7 +315,7 @@ class FindingSheets:
                         severity,
                         r.major_hazard,
                         r.required_action,
-                        r.lead_department,
+                        leads.get(r.lead_department, r.lead_department),
                         repeat,
                         r.earlier_code,
                     )
@@ -415,6 +417,14 @@ def count_answers(where: Filter, actor=None) -> int:
         db.session.scalar(_answer_filters(_answer_base(sa.func.count(Answer.id)), where, actor))
         or 0
     )
+
+
+def department_names() -> dict[str, str]:
+    """Department codes to the names a reader knows them by (the directory's, else the label of
+    a lead department's code)."""
+    names = {code: str(name) for code, name in labels.LEAD_LABELS.items()}
+    names.update(db.session.execute(sa.select(Department.code, Department.name)).all())
+    return names
 
 
 def _value_text(value: Any) -> Any:
@@ -617,9 +627,13 @@ def write_statistics(book: Book, scope: Scope, title: str) -> None:
             for k, n in figures.findings_by(scope, "category")
         ],
     )
+    leads = department_names()
     by_department = table(
         _("Findings by lead department"),
-        [(k or _("Not set"), n) for k, n in figures.findings_by(scope, "lead_department")],
+        [
+            (leads.get(k, k) or _("Not set"), n)
+            for k, n in figures.findings_by(scope, "lead_department")
+        ],
     )
     rect_statuses = _texts(labels.RECTIFICATION_STATUS_LABELS)
     table(

@@ -17,7 +17,6 @@ from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import (
     ChecklistItem,
-    Department,
     Finding,
     Inspection,
     RectificationItem,
@@ -34,6 +33,7 @@ from .sheets import (
     Filter,
     FindingSheets,
     _texts,
+    department_names,
     round_name,
     write_answers,
     write_statistics,
@@ -272,7 +272,7 @@ def _write_report_figures(book: Book, scope: Scope, rounds: list[figures.RoundRo
         )
     sheet.row(())
     sheet.row((_("Lead departments"),))
-    names = dict(db.session.execute(sa.select(Department.code, Department.name)).all())
+    names = department_names()
     for code, n in figures.findings_by(scope, "lead_department"):
         dept = figures.rectification(Scope(scope.year, department=code), today) if code else None
         sheet.row(

@@ -228,3 +228,15 @@ def test_the_report_figures_sheet_states_what_the_annual_report_states(data, cle
     ):
         assert (rows[name][0], rows[name][1] or None) == (count, rate), name  # no rate: empty
     assert rows["计划检查"][0] == report.inspections.total
+
+
+def test_lead_departments_are_named_not_coded(data, cleanup):
+    """问题清单 and 统计 wrote CAC / PSB where 通报数据 wrote the departments' names."""
+    path, _name, _mime = build_year({"year": YEAR, "locale": "zh_Hans_CN"}, None)
+    cleanup.append(path)
+    sheets = read_calamine(path)
+    header, rows = table(sheets["问题清单"])
+    leads = {r[header.index("牵头部门")] for r in rows}
+    assert leads and leads <= {"网信", "公安"}, leads
+    cells = {c for row in sheets["统计"] for c in row if isinstance(c, str)}
+    assert {"网信", "公安"} & cells and not {"CAC", "PSB"} & cells
