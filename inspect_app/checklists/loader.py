@@ -156,7 +156,9 @@ def read_yaml(raw: bytes, source: str) -> tuple[Any, Any, list[Problem]]:
             [
                 Problem(
                     source,
-                    message=_l("YAML syntax error: %(detail)s", detail=detail),
+                    message=_l(
+                        "YAML syntax error (in the parser's words: %(detail)s)", detail=detail
+                    ),
                     expected=_l("valid YAML"),
                     **where,
                 )
@@ -169,7 +171,9 @@ def read_yaml(raw: bytes, source: str) -> tuple[Any, Any, list[Problem]]:
             [
                 Problem(
                     source,
-                    message=_l("YAML syntax error: %(detail)s", detail=str(err)),
+                    message=_l(
+                        "YAML syntax error (in the parser's words: %(detail)s)", detail=str(err)
+                    ),
                     expected=_l("valid YAML"),
                     line=1,
                     column=1,

@@ -128,8 +128,9 @@ def diff():
 @action_required("checklists.edit")
 def upload():
     form = UploadChecklistForm()
-    if not form.validate_on_submit():
-        return render_template("checklists/upload.html", form=form, max_mb=_max_mb(), checked=None)
+    if not form.validate_on_submit():  # a form sent without its file is refused (400)
+        page = render_template("checklists/upload.html", form=form, max_mb=_max_mb(), checked=None)
+        return page, 400 if request.method == "POST" else 200
     raw, filename = form.file.data.read(), form.file.data.filename
     if request.form.get("action") == "load":
         try:

@@ -200,7 +200,7 @@ def test_upload_of_bad_yaml_names_the_line(coordinator, loaded):
 
 def test_upload_requires_a_file(coordinator):
     response = coordinator.post("/checklists/upload?lang=en", {"action": "check"})
-    assert response.status_code == 200 and "Choose a file to upload." in response.get_data(
+    assert response.status_code == 400 and "Choose a file to upload." in response.get_data(
         as_text=True
     )
 

@@ -165,7 +165,8 @@ def test_bad_cells_name_sheet_cell_and_field(en):
         "book.xlsx:items!I3: sections.0.items.0.severity: urgent is not an allowed value (expected one of: high, medium, low)",
         "book.xlsx:items!K4: sections.0.items.1.deadline_days: must be a whole number (expected a whole number)",
         "book.xlsx:items!D5: sections.0.items.2.text: required field is missing",
-        "book.xlsx:items!P6: applies_if: YAML syntax error: while parsing a flow sequence expected ',' or ']', but got '<stream end>' "
+        "book.xlsx:items!P6: applies_if: YAML syntax error (in the parser's words: while parsing a flow "
+        "sequence expected ',' or ']', but got '<stream end>') "
         "(expected YAML flow syntax, e.g. {unit.is_cii: true})",
         "book.xlsx:items!C7: sections.1.items.1.code: duplicate code TESTU-01; it is first used at book.xlsx:items!C3 "
         "(expected a code used once in the file)",
