@@ -69,6 +69,8 @@ def _paginate(stmt):
 def _submit(form, command: Callable[[], Any]) -> Any:
     """Run command when the form is valid; on a service refusal put its messages on the form."""
     if not form.validate_on_submit():
+        if form.is_submitted():  # the fields say what is wrong; the top of the page says so too
+            flash(_("Please correct the marked fields."), "error")
         return None
     try:
         return command()

@@ -223,3 +223,11 @@ def test_a_bad_credit_code_is_reported_together_with_other_form_errors(login_as)
         "/directory/units/new", form_data(kind="", credit_code="12990000MB0000001X")
     ).get_data(as_text=True)
     assert 'id="kind-error"' in html and 'id="credit_code-error"' in html
+
+
+def test_an_empty_unit_form_says_at_the_top_that_fields_need_correcting(login_as):
+    """The fields were marked, but the top of the page said nothing (as it does otherwise)."""
+    response = login_as("coordinator").post("/directory/units/new", {})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "请更正标出的项目。" in html and 'class="field has-error"' in html
