@@ -21,7 +21,7 @@ def _shown(action: str) -> str:
 
 
 def _ids(page: str) -> list[int]:
-    return [int(n) for n in re.findall(r'<td><a href="/audit/(\d+)">', page)]
+    return [int(n) for n in re.findall(r'<td data-label="#"><a href="/audit/(\d+)">', page)]
 
 
 def _link(page: str, key: str) -> str | None:
