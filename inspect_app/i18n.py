@@ -137,7 +137,8 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def _form_messages() -> None:
-        request.wtforms_translations = wtforms_translations()
+        if request.endpoint != "static":  # the locale reads the login: never for a static file
+            request.wtforms_translations = wtforms_translations()
 
     # Templates' _() and ngettext through the catalog kept for the request (flask_babel's own
     # callables look it up again at every call).

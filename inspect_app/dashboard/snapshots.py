@@ -64,7 +64,7 @@ ASKED = "asked-"
 ASKED_KEEP = timedelta(days=7)
 # Part of every stored key: a release that changes what the figures hold changes this, and
 # reads none of an older release's rows.
-FORMAT = 1
+FORMAT = 2  # 2: a unit's row holds its visits against the cap; rates are exact
 # Rows of earlier days are read no more (a key holds its day); the task deletes those older
 # than this.
 KEEP = timedelta(days=2)

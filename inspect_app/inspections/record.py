@@ -117,9 +117,17 @@ def update_record(
         problems.append(_("The start cannot be in the future."))
     if ended_at and ended_at > now:
         problems.append(_("The end cannot be in the future."))
-    year = visit.round.year  # the visit belongs to a round of that year's plan
-    if started_at and started_at < day_start_utc(date(year, 1, 1)):
-        problems.append(_("The start cannot be before %(year)d, the year of the round.", year=year))
+    # A visit belongs to a round of a year's plan; it may start in the year before (a first
+    # round under way early: the demo does it in January), not earlier (1999 was accepted).
+    earliest = date(visit.round.year - 1, 1, 1)
+    if started_at and started_at < day_start_utc(earliest):
+        problems.append(
+            _(
+                "The start is too early for a round of %(year)d: not before %(date)s.",
+                year=visit.round.year,
+                date=earliest.isoformat(),
+            )
+        )
     if started_at and ended_at and ended_at < started_at:
         problems.append(_("The end cannot be before the start."))
     if method == "remote" and not clean["remote_authorisation"]:

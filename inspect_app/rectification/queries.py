@@ -50,10 +50,14 @@ def extension_waiting_clause():
         decided.id > asked.id,
         decided.kind.in_(("extension_granted", "extension_refused")),
     )
-    return sa.exists().where(
-        asked.item_id == RectificationItem.id,
-        asked.kind == "extension_requested",
-        ~later_decision,
+    return sa.and_(
+        # a request the unit's report or the office's close overtook has nothing left to decide
+        RectificationItem.status.in_(UNIT_TURN_STATUSES),
+        sa.exists().where(
+            asked.item_id == RectificationItem.id,
+            asked.kind == "extension_requested",
+            ~later_decision,
+        ),
     )
 
 

@@ -379,9 +379,13 @@ def _after_the_deadline(item: RectificationItem, today: date) -> date:
 
 
 def _found_on(item: RectificationItem) -> date:
-    """The day of the inspection that found the item's problem (its planned day, else the day
-    the item was made)."""
+    """The day of the inspection that found the item's problem: the visit's recorded start (or
+    arrival), else its planned day, else the day the item was made."""
     inspection = item.finding.inspection
+    visit = inspection.visit
+    started = visit.started_at or visit.arrived_at if visit is not None else None
+    if started is not None:
+        return utc_to_local(started).date()
     return inspection.scheduled_on or utc_to_local(item.created_at).date()
 
 
@@ -677,13 +681,17 @@ def _recheck_data(item: RectificationItem, recheck: Recheck | None, today: date)
         return {}
     if not isinstance(recheck.checked_on, date) or recheck.checked_on > today:
         raise ValidationFailed(_("Give the day of the re-check, not a day in the future."))
-    if item.responded_at is not None:  # it checks what the unit reported
-        reported = min(utc_to_local(item.responded_at).date(), today)
-        if recheck.checked_on < reported:
+    # It checks work the unit reports done: not before the day the report says it was done (the
+    # day a paper report was typed in, 代录, may come after an on-site re-check).
+    done = [e.data.get("completed_on") for e in item.events if e.kind == "response"]
+    if done and done[-1]:
+        completed = min(date.fromisoformat(done[-1]), today)
+        if recheck.checked_on < completed:
             raise ValidationFailed(
                 _(
-                    "The re-check cannot be before the unit's report of %(date)s.",
-                    date=reported.isoformat(),
+                    "The re-check cannot be before the day the unit reports the work done, "
+                    "%(date)s.",
+                    date=completed.isoformat(),
                 )
             )
     return {

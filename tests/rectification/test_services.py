@@ -1,6 +1,6 @@
 """Every move of a rectification item and every refusal, as service calls on a real database."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -484,3 +484,16 @@ def test_every_move_writes_an_event_and_an_audit_event(ctx, world):
         unit_id=world["unit"], object_type="RectificationItem"
     )
     assert unit_events.count() == 2  # the unit sees its own item's history in the audit log
+
+
+def test_a_completion_date_counts_from_the_day_the_visit_began_not_its_plan(ctx, world):
+    """Planned for 05-20 but held on 05-05: a fix on 05-07 was refused as before the inspection."""
+    from inspect_app.clock import local_to_utc
+    from inspect_app.models import Inspection
+
+    inspection = db.session.get(Inspection, world["inspection"])
+    inspection.scheduled_on = date(2026, 5, 20)
+    inspection.visit.started_at = local_to_utc(datetime(2026, 5, 5, 9, 0))
+    db.session.commit()
+    item = _respond(world["items"][0], world["liaison"], completed_on=date(2026, 5, 7))
+    assert item.status == "submitted"
