@@ -290,7 +290,7 @@ def test_items_and_sections_have_a_scroll_margin_below_the_sticky_bars(app):
     """A jump to #i<id> (missing list, next unanswered) or #s<n> (section chips) must not land
     under the sticky progress bar and section heading (tests/e2e/test_papercuts.py measures it)."""
     css = (ROOT / "inspect_app/static/css/app.css").read_text(encoding="utf-8")
-    assert ".q { scroll-margin-top: 136px;" in css and ".sec { scroll-margin-top:" in css
+    assert ".q { scroll-margin-top: 140px;" in css and ".sec { scroll-margin-top:" in css
 
 
 def test_fill_page_links_the_next_unanswered_item(app, setup):
