@@ -334,13 +334,16 @@ export function describe(fields, results) {
 // else wrote meanwhile). Kept under the change's own id before the later ones go, so the outbox
 // never lacks it. ctx: fill.js conflictCtx.
 export async function keepConflict(el, change, later, server, ctx) {
-  const all = Object.assign({}, change.fields, ...later.map((c) => c.fields));
+  // One kept for the item before (a second conflict, or two found in the outbox) joins this one.
+  const earlier = ctx.conflicts.get(change.item_id);
+  const all = Object.assign({}, earlier?.fields, change.fields, ...later.map((c) => c.fields));
   const touched = [change, ...later].flatMap((c) => c.touched || Object.keys(c.fields));
-  const fields = Object.fromEntries(touched.map((key) => [key, all[key]]));
-  const kept = { ...change, fields, conflict: server, sent: false };
+  const fields = Object.fromEntries([...Object.keys(earlier?.fields || {}), ...touched].map((key) => [key, all[key]]));
+  const kept = { ...change, fields, touched: Object.keys(fields), conflict: server, sent: false };
   ctx.conflicts.set(kept.item_id, kept);
   await ctx.persist(kept);
   for (const c of later) await ctx.forget(c);
+  if (earlier && earlier.change_id !== kept.change_id) await ctx.forget(earlier);
   offerConflict(el, kept, ctx);
 }
 

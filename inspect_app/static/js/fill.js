@@ -296,7 +296,7 @@ const conflictCtx = {
     enqueue(el, fields);
     scheduleFlush(0);
   },
-  kept: () => pendingCount() || settle(),
+  kept: () => (pendingCount() ? scheduleFlush(0) : settle()),
 };
 
 async function flush() {
@@ -338,10 +338,13 @@ async function flush() {
         q.shift();
         if (!q.length) queues.delete(change.item_id);
         if (result.status === "conflict") {
-          await (await import("./fill-media.js")).keepConflict(el, change, q, result.server, conflictCtx);
+          // The item's queue ends here, before any wait: what is typed meanwhile builds on the
+          // server's answer, shown now.
+          const later = q.splice(0);
           queues.delete(change.item_id);
           applyServerAnswer(el, result.server);
           showServerValues(el, result.server);
+          await (await import("./fill-media.js")).keepConflict(el, change, later, result.server, conflictCtx);
           problem = fmt(T.conflict, { code: codeOf(el) });
           continue;
         }
@@ -386,8 +389,11 @@ function mediaCtx() {
     label: T.photoAlt,
     delLabel: T.del,
     text: (key, args) => fmt(T[key], args || {}),
-    say: (key, args) =>
-      setState(fmt(T[key], args || {}), key === "failed" || key === "login" || key === "deleteOffline" || key === "photoRefused" || key === "photoNotKept" ? "failed" : key === "uploaded" || key === "uploadedFile" || key === "deleted" ? "saved" : key === "photoQueued" || key === "photoLater" ? "offline" : "pending"),
+    say: (key, args) => {
+      const kind = key === "failed" || key === "login" || key === "deleteOffline" || key === "photoRefused" || key === "photoNotKept" ? "failed" : key === "uploaded" || key === "uploadedFile" || key === "deleted" ? "saved" : key === "photoQueued" || key === "photoLater" ? "offline" : "pending";
+      if (kind === "saved" && conflicts.size) settle(); // a photo saved: a conflict still waits
+      else setState(fmt(T[key], args || {}), kind);
+    },
   };
 }
 
@@ -465,8 +471,8 @@ async function restore() {
     const el = itemEl(change.item_id);
     if (!el) continue;
     if (change.conflict) {
-      conflicts.set(change.item_id, change); // the page shows the server's answer already
-      import("./fill-media.js").then((media) => media.offerConflict(el, change, conflictCtx));
+      // the page shows the server's answer already; two kept for one item are one (the later)
+      import("./fill-media.js").then((media) => media.keepConflict(el, change, [], change.conflict, conflictCtx));
       continue;
     }
     change.sent = false;
