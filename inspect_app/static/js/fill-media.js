@@ -388,3 +388,14 @@ function offerMine(el, fields, ctx) {
   }
   el.querySelector(".ph").before(box);
 }
+
+// The first unanswered item below the sticky bars, else the first one from the top (fill.js
+// lends its test of an unanswered item; loaded here, off the filling page's first weight).
+export function nextUnanswered(form, unanswered) {
+  const items = [...form.querySelectorAll("fieldset.q")].filter(unanswered);
+  if (!items.length) return;
+  const el = items.find((q) => q.getBoundingClientRect().top > 140) || items[0];
+  el.scrollIntoView({ block: "start" });
+  el.querySelector("input, select, textarea")?.focus({ preventScroll: true });
+  history.replaceState(null, "", `#${el.id}`);
+}

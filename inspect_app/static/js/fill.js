@@ -411,19 +411,12 @@ async function sendPhotos() {
 
 const unanswered = (el) => !el.hidden && (answerValue(el) === null || answerValue(el) === "");
 
-// The first unanswered item below the sticky bars, else the first one from the top.
-function nextUnanswered(event) {
-  const items = [...form.querySelectorAll("fieldset.q")].filter(unanswered);
-  if (!items.length) return;
-  event.preventDefault();
-  const el = items.find((q) => q.getBoundingClientRect().top > 140) || items[0];
-  el.scrollIntoView({ block: "start" });
-  el.querySelector("input, select, textarea")?.focus({ preventScroll: true });
-  history.replaceState(null, "", `#${el.id}`);
-}
-
 function onClick(event) {
-  if (event.target.closest("[data-next]")) nextUnanswered(event);
+  // The link is hidden once everything is answered (refreshProgress); fill-media.js goes on.
+  if (event.target.closest("[data-next]")) {
+    event.preventDefault();
+    import("./fill-media.js").then((media) => media.nextUnanswered(form, unanswered));
+  }
   const del = event.target.closest("button.del");
   if (!del || readonly) return;
   event.preventDefault();
@@ -513,6 +506,9 @@ if (form && !readonly) {
   restore();
 }
 if (form) {
+  // Each item's guidance disclosure gets its summary here (its text 120 times was a twentieth of
+  // the page; without scripts the page links the guidance page instead).
+  for (const d of form.querySelectorAll("details[data-g]")) d.prepend(Object.assign(document.createElement("summary"), { textContent: T.guidance }));
   refreshVisibility();
   document.addEventListener("click", onClick);
 }
