@@ -190,25 +190,22 @@ def test_a_refused_file_keeps_nothing_and_a_failed_commit_leaves_no_file(ctx, wo
     assert after == before
 
 
-def test_extension_asked_then_granted_moves_the_due_date_and_keeps_both(ctx, world):
-    item_id = world["items"][0]
-    rs.request_extension(
+def _ask_extension(item_id, world, proposed, reason="需采购设备", measures="临时关闭外网访问"):
+    return rs.request_extension(
         item_id,
         actor=user(world["liaison"]),
-        reason="需采购设备",
-        proposed_date=date(2026, 7, 31),
-        interim_measures="临时关闭外网访问",
+        reason=reason,
+        proposed_date=proposed,
+        interim_measures=measures,
         today=TODAY,
     )
+
+
+def test_extension_asked_then_granted_moves_the_due_date_and_keeps_both(ctx, world):
+    item_id = world["items"][0]
+    _ask_extension(item_id, world, date(2026, 7, 31))
     with pytest.raises(InvalidTransition):  # one request at a time
-        rs.request_extension(
-            item_id,
-            actor=user(world["liaison"]),
-            reason="再延",
-            proposed_date=date(2026, 8, 31),
-            interim_measures="同上",
-            today=TODAY,
-        )
+        _ask_extension(item_id, world, date(2026, 8, 31), reason="再延", measures="同上")
     rs.decide_extension(item_id, actor=user(world["office"]), grant=True, today=TODAY)
     item = _item(item_id)
     assert item.due_date == date(2026, 7, 31)
@@ -222,14 +219,7 @@ def test_extension_asked_then_granted_moves_the_due_date_and_keeps_both(ctx, wor
 
 def test_extension_refused_needs_a_reason_and_keeps_the_date(ctx, world):
     item_id = world["items"][0]
-    rs.request_extension(
-        item_id,
-        actor=user(world["liaison"]),
-        reason="人手不足",
-        proposed_date=date(2026, 7, 1),
-        interim_measures="加强巡查",
-        today=TODAY,
-    )
+    _ask_extension(item_id, world, date(2026, 7, 1), reason="人手不足", measures="加强巡查")
     with pytest.raises(ValidationFailed):
         rs.decide_extension(item_id, actor=user(world["office"]), grant=False, today=TODAY)
     with pytest.raises(NotAllowed):
@@ -242,28 +232,14 @@ def test_extension_refused_needs_a_reason_and_keeps_the_date(ctx, world):
 
 
 def test_extension_must_propose_a_later_date(ctx, world):
-    with pytest.raises(ValidationFailed):
-        rs.request_extension(
-            world["items"][0],
-            actor=user(world["liaison"]),
-            reason="x",
-            proposed_date=date(2026, 6, 10),  # before the current due date
-            interim_measures="y",
-            today=TODAY,
-        )
+    with pytest.raises(ValidationFailed):  # before the current due date
+        _ask_extension(world["items"][0], world, date(2026, 6, 10))
 
 
 def test_a_granted_extension_cannot_shorten_the_deadline(ctx, world):
     """A grant to a date before the current deadline was saved and told the unit "granted"."""
     item_id = world["items"][0]
-    rs.request_extension(
-        item_id,
-        actor=user(world["liaison"]),
-        reason="需采购设备",
-        proposed_date=date(2026, 7, 31),
-        interim_measures="临时关闭外网访问",
-        today=TODAY,
-    )
+    _ask_extension(item_id, world, date(2026, 7, 31))
     for earlier in (date(2026, 6, 10), date(2026, 6, 20)):  # before, and on, the deadline
         with pytest.raises(ValidationFailed):
             rs.decide_extension(
