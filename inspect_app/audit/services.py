@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import random
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -171,13 +172,61 @@ def _advance_head(
 
 
 @dataclass(frozen=True)
+class Rider:
+    """PostgreSQL: a transaction's own writes, sent in the statement that writes its audit
+    events and moves the chain's head instead of in one of their own (an answer batch's:
+    bench/README.md, "Load on PostgreSQL"). `ctes` are data-modifying CTEs ("name AS (…), …";
+    no name `events`, no parameter `rows`, `chain`, `last` or `hash`), and `returning` what
+    the statement reads back of them, for the rider's check."""
+
+    ctes: str
+    returning: str
+
+    def alone(self) -> sa.TextClause:
+        """The rider as a statement of its own."""
+        return _rider_alone(self)
+
+
+def ride_on_commit(rider: Rider, params: dict[str, Any], check: Callable[[sa.Row], None]) -> bool:
+    """Send `rider` with `params` in the statement that writes this transaction's audit events
+    at its commit; `check` gets the row it returns, and what it raises comes out of the commit
+    (the caller rolls back). False, and nothing is kept, when the rider cannot go that way (not
+    PostgreSQL, no event recorded yet, or inside a savepoint): the caller sends it itself."""
+    session = db.session()
+    if (
+        session.in_nested_transaction()
+        or not session.info.get("audit_pending")
+        or session.get_bind().dialect.name != "postgresql"
+    ):
+        return False
+    session.info["audit_rider"] = (rider, params, check)
+    return True
+
+
+@functools.cache
+def _events_write(rider: Rider | None) -> sa.TextClause:
+    """PostgreSQL: the events (:rows) written and the head moved, in one statement (a
+    data-modifying WITH runs to completion whether or not the UPDATE reads it); with a rider's
+    CTEs before and its `returning` read back."""
+    events = f"events AS ({json_insert(_EVENTS.name, ['id', *_EVENT_COLUMNS], 'rows')})"
+    head = f"UPDATE {_HEADS.name} SET last_event_id = :last, hash = :hash WHERE id = :chain"
+    if rider is None:
+        return sa.text(f"WITH {events} {head}")
+    return sa.text(f"WITH {rider.ctes}, {events} {head} RETURNING {rider.returning}")
+
+
+@functools.cache
+def _rider_alone(rider: Rider) -> sa.TextClause:
+    return sa.text(f"WITH {rider.ctes} SELECT {rider.returning}")
+
+
+@dataclass(frozen=True)
 class _HeadStatements:
     chains: int  # AUDIT_CHAINS, within 1–64
     postgres: bool
     take: sa.Update  # the lowest free head, counted on by :n events (:k may change a figure)
     insert: sa.Insert  # SQLite: the events, their ids back in order
     move: sa.Update  # SQLite: the head to :last and :hash
-    write: sa.TextClause  # PostgreSQL: both in one statement, the events as JSON (:rows)
 
 
 @functools.cache
@@ -199,12 +248,6 @@ def _head_statements(chains: int, postgres: bool) -> _HeadStatements:
         move=sa.update(_HEADS)
         .where(_HEADS.c.id == sa.bindparam("chain"))
         .values(last_event_id=sa.bindparam("last"), hash=sa.bindparam("hash")),
-        # Every column of the model sent (one it does not know keeps its default); a
-        # data-modifying WITH runs to completion whether or not the UPDATE reads it.
-        write=sa.text(
-            f"WITH written AS ({json_insert(_EVENTS.name, ['id', *_EVENT_COLUMNS], 'rows')})"
-            f" UPDATE {_HEADS.name} SET last_event_id = :last, hash = :hash WHERE id = :chain"
-        ),
     )
 
 
@@ -302,7 +345,14 @@ def _chain_pending(session) -> None:
     PostgreSQL (two on SQLite), all from statements built once (bench/README.md; docs/deploy.md
     "Growth").
     """
-    if session.in_nested_transaction() or not session.info.get("audit_pending"):
+    if session.in_nested_transaction():
+        return
+    if not session.info.get("audit_pending"):
+        # a rider whose events were dropped since (never seen: ride_on_commit is refused in a
+        # savepoint) still goes, on its own
+        if "audit_rider" in session.info:
+            rider, params, check = session.info.pop("audit_rider")
+            check(session.connection().execute(rider.alone(), params).one())
         return
     events = [ev for _, ev in session.info.pop("audit_pending")]
     session.flush()  # the changes first: a failing flush leaves nothing chained
@@ -329,18 +379,17 @@ def _chain_pending(session) -> None:
         # the INSERT, in the rows' order
         ids = conn.execute(statements.insert, rows).scalars().all()
         conn.execute(statements.move, {"chain": chain, "last": ids[-1], "hash": prev})
-    else:  # PostgreSQL: the ids drawn under the head's lock; events and head in one statement
+    else:  # PostgreSQL: the ids drawn under the head's lock; events and head in one statement,
+        # with the rider's writes if one is waiting (ride_on_commit)
         for row, event_id in zip(rows, ids, strict=True):
             row["id"] = event_id
-        conn.execute(
-            statements.write,
-            {
-                "rows": json_rows(rows),
-                "chain": chain,
-                "last": ids[-1],
-                "hash": prev,
-            },
+        rider, params, check = session.info.pop("audit_rider", None) or (None, {}, None)
+        result = conn.execute(
+            _events_write(rider),
+            {**params, "rows": json_rows(rows), "chain": chain, "last": ids[-1], "hash": prev},
         )
+        if check is not None:
+            check(result.one())
     for ev, event_id in zip(events, ids, strict=True):
         set_committed_value(ev, "id", event_id)
 
@@ -359,6 +408,8 @@ def _tell_figures(session) -> None:
 @sa.event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back(session, transaction) -> None:
     """Events recorded inside a transaction or savepoint that was rolled back go with it."""
+    if transaction.parent is None:
+        session.info.pop("audit_rider", None)  # its writes were never sent
     pending = session.info.get("audit_pending")
     if not pending:
         return
@@ -381,6 +432,7 @@ def _forget_uncommitted(session, transaction) -> None:
     """A session closed without committing leaves no event for its next transaction."""
     if transaction.parent is None and not transaction.nested:
         session.info.pop("audit_pending", None)
+        session.info.pop("audit_rider", None)
         session.info.pop("audit_figures_changed", None)
 
 

@@ -24,9 +24,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import audit, inputs
-from ..errors import ValidationFailed
+from ..auth import permissions
+from ..errors import NotFound, ValidationFailed
 from ..extensions import db
-from ..models import Answer, AppliedChange, ChecklistItem, Inspection, User, utcnow
+from ..models import (
+    Answer,
+    AppliedChange,
+    ChecklistItem,
+    Inspection,
+    InspectionMember,
+    User,
+    utcnow,
+)
 from ..models.base import json_insert, json_rows
 from ..models.inspection import ANSWER_RESULTS
 from .services import ANSWER_FIELDS, ensure_started, items_of, load, require_fill
@@ -227,10 +236,6 @@ def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None, f
     inspection with its team (locked), the named items with their answers, the known
     change_ids (unless `fresh`: taken for new), then the new change_ids and the answers (_write:
     one statement on PostgreSQL), and the audit chain at commit."""
-    inspection = load(
-        inspection_id, actor=actor, action="inspection.fill", lock=True, team_only=True
-    )
-    require_fill(actor, inspection)
     # Only the items and answers this batch names are loaded: a batch touches a few of the
     # checklist's items, and loading all of them was most of its cost (bench/load.py).
     named = {
@@ -241,8 +246,14 @@ def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None, f
         and 1 <= c["item_id"] <= inputs.DB_INT_MAX  # a larger one is no item: rejected below
     }
     conn = db.session.connection()
-    items, answers = _items_and_answers_named(conn, inspection, named)
+    inspection, items, answers = _locked_with_named(conn, inspection_id, named)
+    if inspection is None or not permissions.is_visible(actor, inspection):
+        raise NotFound(_("No such inspection."))
+    require_fill(actor, inspection)
     if inspection.status == "planned" or len(answers) < len(items):
+        inspection = load(
+            inspection_id, actor=actor, action="inspection.fill", lock=True, team_only=True
+        )
         ensure_started(inspection, actor, items_of(inspection))
         db.session.flush()
         items, answers = _items_and_answers_named(conn, inspection, named)
@@ -271,11 +282,12 @@ def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None, f
 @dataclass(frozen=True)
 class _BatchStatements:
     named: sa.Select
+    locked_named: sa.Select
     known_changes: sa.Select
     any_known: sa.Select
     store_changes: sa.Insert
     write_answers: sa.Update
-    write_both: sa.TextClause | None  # PostgreSQL: the two in one statement
+    write_both: audit.Rider | None  # PostgreSQL: the two in one statement
 
 
 _ANSWER_COLUMNS = (
@@ -304,6 +316,7 @@ def _statements_for(dialect: str) -> _BatchStatements:
     and keeps it)."""
     items, answers, users = ChecklistItem.__table__, Answer.__table__, User.__table__
     applied = AppliedChange.__table__
+    insp, members = Inspection.__table__, InspectionMember.__table__
     ids = sa.bindparam("ids", expanding=True)
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return _BatchStatements(
@@ -327,6 +340,36 @@ def _statements_for(dialect: str) -> _BatchStatements:
             )
             .where(items.c.template_id == sa.bindparam("template_id"), items.c.id.in_(ids))
         ),
+        locked_named=(
+            sa.select(
+                insp.c.id,
+                insp.c.status,
+                insp.c.lead_id,
+                insp.c.unit_id,
+                insp.c.template_id,
+                sa.select(sa.func.aggregate_strings(sa.cast(members.c.user_id, sa.String), ","))
+                .where(members.c.inspection_id == insp.c.id)
+                .scalar_subquery(),
+                items.c.id,
+                items.c.code,
+                items.c.kind,
+                items.c.options,
+                *(answers.c[name] for name in _ANSWER_COLUMNS),
+                users.c.username,
+            )
+            .select_from(
+                insp.outerjoin(
+                    items, sa.and_(items.c.template_id == insp.c.template_id, items.c.id.in_(ids))
+                )
+                .outerjoin(
+                    answers,
+                    sa.and_(answers.c.item_id == items.c.id, answers.c.inspection_id == insp.c.id),
+                )
+                .outerjoin(users, users.c.id == answers.c.updated_by_id)
+            )
+            .where(insp.c.id == sa.bindparam("inspection_id"))
+            .with_for_update(of=insp)
+        ),
         known_changes=sa.select(
             applied.c.change_id, applied.c.inspection_id, applied.c.request_hash, applied.c.response
         ).where(applied.c.change_id.in_(ids)),
@@ -348,29 +391,71 @@ def _statements_for(dialect: str) -> _BatchStatements:
     )
 
 
-def _write_both(applied: sa.Table, answers: sa.Table) -> sa.TextClause:
+def _write_both(applied: sa.Table, answers: sa.Table) -> audit.Rider:
     """PostgreSQL: the new change_ids and the answers in one statement, each list sent as JSON
-    (:changes, :answers; json_rows) and counted back. The changes go in through json_insert
+    (:changes, :answers; json_rows) and counted back; sent with the batch's audit events
+    (audit.ride_on_commit), or alone when there are none. The changes go in through json_insert
     (_APPLIED_COLUMNS); the answers' fields are read with their columns' own types. A JSON null
     becomes SQL NULL, as an answer's value is written (never JSON null); a data-modifying WITH
-    runs to completion whether or not the SELECT reads it."""
+    runs to completion whether or not the statement reads it."""
     dialect = postgresql.dialect()
     columns = ", ".join(
         f"{name} {answers.c[name].type.compile(dialect=dialect)}" for name in _ANSWER_WRITE
     )
     assignments = ", ".join(f"{name} = w.{name}" for name in _ANSWER_WRITE)
-    return sa.text(
-        f"WITH stored AS ({json_insert(applied.name, _APPLIED_COLUMNS, 'changes')}"
+    return audit.Rider(
+        ctes=f"stored AS ({json_insert(applied.name, _APPLIED_COLUMNS, 'changes')}"
         " ON CONFLICT (change_id) DO NOTHING RETURNING 1),"
         f" written AS (UPDATE {answers.name} AS a SET {assignments}"
         f" FROM json_to_recordset(CAST(:answers AS json)) AS w(id integer, base integer, {columns})"
-        " WHERE a.id = w.id AND a.version = w.base RETURNING 1)"
-        " SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM written)"
+        " WHERE a.id = w.id AND a.version = w.base RETURNING 1)",
+        returning="(SELECT count(*) FROM stored), (SELECT count(*) FROM written)",
     )
 
 
 def _statements() -> _BatchStatements:
     return _statements_for(db.session.get_bind().dialect.name)
+
+
+def _locked_with_named(
+    conn: sa.Connection, inspection_id: int, ids: set[int]
+) -> tuple[Inspection | None, dict[int, _Item], dict[int, _Answer]]:
+    """The inspection, locked, as far as its permission checks read it (a transient copy), with
+    the items of its checklist among `ids` and their answers, in one statement."""
+    items, answers = {}, {}
+    inspection = None
+    rows = conn.execute(
+        _statements().locked_named, {"inspection_id": inspection_id, "ids": list(ids)}
+    )
+    for (
+        iid,
+        status,
+        lead_id,
+        unit_id,
+        template_id,
+        team,
+        item_id,
+        code,
+        kind,
+        options,
+        answer_id,
+        *rest,
+    ) in rows:
+        if inspection is None:
+            inspection = Inspection(
+                id=iid,
+                status=status,
+                lead_id=lead_id,
+                unit_id=unit_id,
+                template_id=template_id,
+                members=[InspectionMember(user_id=int(u)) for u in (team or "").split(",") if u],
+            )
+        if item_id is None:
+            continue
+        items[item_id] = _Item(item_id, code, kind, options)
+        if answer_id is not None:
+            answers[item_id] = _Answer(answer_id, *rest)
+    return inspection, items, answers
 
 
 def _items_and_answers_named(
@@ -506,23 +591,26 @@ def _write(conn: sa.Connection, batch: _Batch) -> None:
         for answer_id, answer in batch.touched.items()
     ]
     if statements.write_both is not None:
-        stored, updated = conn.execute(
-            statements.write_both,
-            {
-                "changes": json_rows(batch.remembered),
-                "answers": json_rows(answers),
-            },
-        ).one()
-    else:
-        stored = updated = 0
-        if batch.remembered:
-            stored = len(conn.execute(statements.store_changes, batch.remembered).all())
-        if answers:
-            updated = conn.execute(
-                statements.write_answers,
-                [{f"w_{key}": value for key, value in row.items()} for row in answers],
-            ).rowcount
-    if stored != len(batch.remembered):
+        params = {"changes": json_rows(batch.remembered), "answers": json_rows(answers)}
+        check = functools.partial(_check_written, len(batch.remembered), len(answers))
+        if not audit.ride_on_commit(statements.write_both, params, check):
+            check(conn.execute(statements.write_both.alone(), params).one())
+        return
+    stored = updated = 0
+    if batch.remembered:
+        stored = len(conn.execute(statements.store_changes, batch.remembered).all())
+    if answers:
+        updated = conn.execute(
+            statements.write_answers,
+            [{f"w_{key}": value for key, value in row.items()} for row in answers],
+        ).rowcount
+    _check_written(len(batch.remembered), len(answers), (stored, updated))
+
+
+def _check_written(changes: int, answers: int, counts: tuple[int, int]) -> None:
+    """What _write stored and wrote, against what it sent."""
+    stored, updated = counts
+    if stored != changes:
         raise _Retry("a change_id was stored meanwhile")
-    if updated != len(answers):
+    if updated != answers:
         raise _Retry("an answer moved without the inspection's lock")

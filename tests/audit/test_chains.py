@@ -158,3 +158,72 @@ def test_the_heads_statement_is_planned_once_whatever_the_number_of_events(ctx):
         )
     ).one()
     assert custom <= 5 and generic >= 20, (generic, custom)
+
+
+_UNIT_RENAME = audit.Rider(
+    ctes="renamed AS (UPDATE units SET name = CAST(:name AS text) WHERE id = :unit RETURNING 1)",
+    returning="(SELECT count(*) FROM renamed)",
+)
+
+
+def test_a_riders_writes_go_with_the_events_and_its_check_sees_what_they_did(ctx, make):
+    """ride_on_commit (an answer batch's writes, bench/README.md): on PostgreSQL the rider's
+    writes are sent in the statement that writes the commit's events; elsewhere it is refused
+    and the caller sends them itself."""
+    unit = make.unit(name="旧名称")
+    audit.record(None, "test.event", unit, after={"n": 1})
+    seen = []
+    ridden = audit.ride_on_commit(_UNIT_RENAME, {"name": "新名称", "unit": unit.id}, seen.append)
+    assert ridden is (db.engine.dialect.name == "postgresql")
+    if not ridden:
+        return
+    before = db.session.scalar(sa.text("SELECT name FROM units WHERE id = :u"), {"u": unit.id})
+    assert before == "旧名称"  # nothing is sent before the commit
+    db.session.commit()
+    assert [tuple(row) for row in seen] == [(1,)]
+    db.session.expire_all()
+    assert db.session.get(type(unit), unit.id).name == "新名称"
+    assert audit.verify_chain()[1] is None
+
+
+def test_a_riders_failed_check_undoes_the_commit(ctx, make):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("riders go with the events on PostgreSQL")
+    unit = make.unit(name="旧名称")
+    unit_id = unit.id
+    audit.record(None, "test.event", unit, after={"n": 1})
+
+    def refuse(row):
+        raise LookupError(f"renamed {row[0]}")
+
+    assert audit.ride_on_commit(_UNIT_RENAME, {"name": "新名称", "unit": unit_id}, refuse)
+    with pytest.raises(LookupError):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.get(type(unit), unit_id).name == "旧名称"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
+
+
+def test_a_rider_of_a_rolled_back_transaction_does_not_reach_the_next_one(ctx, make):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("riders go with the events on PostgreSQL")
+    unit = make.unit(name="旧名称")
+    unit_id = unit.id
+    audit.record(None, "test.event", unit, after={"n": 1})
+    seen = []
+    assert audit.ride_on_commit(_UNIT_RENAME, {"name": "新名称", "unit": unit_id}, seen.append)
+    db.session.rollback()
+    audit.record(None, "test.event", object_type="Unit", object_id=unit_id, after={"n": 2})
+    db.session.commit()
+    assert seen == []
+    assert db.session.get(type(unit), unit_id).name == "旧名称"
+
+
+def test_a_rider_is_refused_without_an_event_or_inside_a_savepoint(ctx, make):
+    unit = make.unit()
+    params = {"name": "x", "unit": unit.id}
+    assert not audit.ride_on_commit(_UNIT_RENAME, params, print)  # no event yet
+    with db.session.begin_nested():
+        audit.record(None, "test.event", unit, after={"n": 1})
+        assert not audit.ride_on_commit(_UNIT_RENAME, params, print)
+    db.session.commit()
