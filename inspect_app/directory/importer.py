@@ -455,12 +455,18 @@ def _convert_row(
 # --- checks across rows and against the database ---------------------------------------------
 
 
-def _duplicates(rows: list[_Row], key: str, spec: Spec, errors: list[RowError]) -> None:
+def _duplicates(
+    rows: list[_Row], key: str, spec: Spec, errors: list[RowError], *, fold: bool = False
+) -> None:
+    """A value that appears in an earlier row too (with `fold`, whatever its letters' case: a
+    code)."""
     first: dict[Any, int] = {}
     for row in rows:
         value = row.values.get(key)
         if not value:
             continue
+        if fold:
+            value = _folded(value)
         if value in first:
             errors.append(
                 RowError(
@@ -473,28 +479,34 @@ def _duplicates(rows: list[_Row], key: str, spec: Spec, errors: list[RowError]) 
             first[value] = row.number
 
 
+def _folded(code: str) -> str:
+    """A code whatever the case of its letters (services.same_code): to people U001 and u001
+    are one code, so a row names the unit or system whose code differs only so."""
+    return code.upper()
+
+
 def _chunks(items: list, size: int = 500) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
 def _units_by_code(codes) -> dict[str, Unit]:
+    """The units with these codes, by their folded code (_folded)."""
     found: dict[str, Unit] = {}
-    for chunk in _chunks(sorted(set(codes))):
-        found.update(
-            {u.code: u for u in db.session.scalars(sa.select(Unit).where(Unit.code.in_(chunk)))}
-        )
+    for chunk in _chunks(sorted({_folded(code) for code in codes})):
+        stmt = sa.select(Unit).where(sa.func.upper(Unit.code).in_(chunk))
+        found.update({_folded(u.code): u for u in db.session.scalars(stmt)})
     return found
 
 
 def _check_units_against_db(rows: list[_Row], errors: list[RowError]) -> dict[str, Unit]:
-    in_file = {row.values["code"]: row for row in rows}
+    in_file = {_folded(row.values["code"]): row for row in rows}
     wanted = set(in_file) | {r.values["parent_code"] for r in rows if r.values["parent_code"]}
     known = _units_by_code(wanted)
     parent_header = UNITS.column("parent_code").header
     for row in rows:
         parent = row.values["parent_code"]
-        if parent and parent not in in_file and parent not in known:
+        if parent and _folded(parent) not in in_file and _folded(parent) not in known:
             errors.append(
                 RowError(
                     row.number,
@@ -514,10 +526,10 @@ def _check_units_against_db(rows: list[_Row], errors: list[RowError]) -> dict[st
     credit_header = UNITS.column("credit_code").header
     for row in rows:
         holder = holders.get(row.values["credit_code"] or "")
-        if holder and holder != row.values["code"]:
+        if holder and _folded(holder) != _folded(row.values["code"]):
             moving_away = (
-                holder in in_file
-                and in_file[holder].values["credit_code"] != row.values["credit_code"]
+                _folded(holder) in in_file
+                and in_file[_folded(holder)].values["credit_code"] != row.values["credit_code"]
             )
             if not moving_away:
                 errors.append(
@@ -532,12 +544,18 @@ def _check_units_against_db(rows: list[_Row], errors: list[RowError]) -> dict[st
 
 
 def _check_cycles(rows: list[_Row], in_file: dict[str, _Row], errors: list[RowError]) -> None:
+    """in_file: the rows by folded code; so are the codes compared here."""
     parent_of = _parent_codes()
-    parent_of.update({code: row.values["parent_code"] or None for code, row in in_file.items()})
+    parent_of.update(
+        {
+            code: _folded(row.values["parent_code"]) if row.values["parent_code"] else None
+            for code, row in in_file.items()
+        }
+    )
     header = UNITS.column("parent_code").header
     for row in rows:
-        seen = {row.values["code"]}
-        node = parent_of.get(row.values["code"])
+        seen = {_folded(row.values["code"])}
+        node = parent_of.get(_folded(row.values["code"]))
         while node is not None:
             if node in seen:
                 errors.append(
@@ -553,9 +571,12 @@ def _check_cycles(rows: list[_Row], in_file: dict[str, _Row], errors: list[RowEr
 
 
 def _parent_codes() -> dict[str, str | None]:
+    """Every unit's parent, by folded code."""
     parent = sa.orm.aliased(Unit)
     stmt = sa.select(Unit.code, parent.code).outerjoin(parent, Unit.parent_id == parent.id)
-    return dict(db.session.execute(stmt).all())
+    return {
+        _folded(code): _folded(above) if above else None for code, above in db.session.execute(stmt)
+    }
 
 
 def _check_systems_against_db(rows: list[_Row], errors: list[RowError]) -> dict[str, Unit]:
@@ -563,7 +584,7 @@ def _check_systems_against_db(rows: list[_Row], errors: list[RowError]) -> dict[
     header = SYSTEMS.column("unit_code").header
     for row in rows:
         code = row.values["unit_code"]
-        if code and code not in units:
+        if code and _folded(code) not in units:
             errors.append(
                 RowError(
                     row.number,
@@ -622,7 +643,7 @@ def import_units(data: bytes, *, actor: User, filename: str = "") -> ImportRepor
     """
     permissions.require(actor, "directory.import")
     rows, errors = _read(data, UNITS)
-    _duplicates(rows, "code", UNITS, errors)
+    _duplicates(rows, "code", UNITS, errors, fold=True)
     _duplicates(rows, "credit_code", UNITS, errors)
     known = _check_units_against_db(rows, errors) if not errors else {}
     _finish(errors, UNITS)
@@ -633,20 +654,24 @@ def import_units(data: bytes, *, actor: User, filename: str = "") -> ImportRepor
         befores: dict[str, dict | None] = {}
         with db.session.no_autoflush:
             for row in rows:
-                code = row.values["code"]
+                code = _folded(row.values["code"])
                 unit = units.get(code)
                 befores[code] = services.unit_snapshot(unit) if unit is not None else None
+                # a unit found keeps its code as the directory spells it
+                kept = ("parent_code",) if unit is None else ("parent_code", "code")
                 if unit is None:
                     unit = units[code] = Unit()
                     db.session.add(unit)
-                services.assign(unit, {k: v for k, v in row.values.items() if k != "parent_code"})
+                services.assign(unit, {k: v for k, v in row.values.items() if k not in kept})
             for row in rows:
                 parent = row.values["parent_code"]
                 services.assign(
-                    units[row.values["code"]], {"parent": units[parent] if parent else None}
+                    units[_folded(row.values["code"])],
+                    {"parent": units[_folded(parent)] if parent else None},
                 )
         for row in rows:
-            unit, before = units[row.values["code"]], befores[row.values["code"]]
+            code = _folded(row.values["code"])
+            unit, before = units[code], befores[code]
             after = services.unit_snapshot(unit)
             old, new = services.changed(before or {}, after)
             if before is None:
@@ -670,20 +695,22 @@ def import_systems(data: bytes, *, actor: User, filename: str = "") -> ImportRep
     """
     permissions.require(actor, "directory.import")
     rows, errors = _read(data, SYSTEMS)
-    _duplicates(rows, "code", SYSTEMS, errors)
+    _duplicates(rows, "code", SYSTEMS, errors, fold=True)
     units = _check_systems_against_db(rows, errors) if not errors else {}
     _finish(errors, SYSTEMS)
     report = ImportReport("systems", rows=len(rows))
 
     def apply() -> None:
         existing: dict[str, System] = {}
-        for chunk in _chunks([r.values["code"] for r in rows]):
-            stmt = sa.select(System).where(System.code.in_(chunk))
-            existing.update({s.code: s for s in db.session.scalars(stmt)})
+        for chunk in _chunks([_folded(r.values["code"]) for r in rows]):
+            stmt = sa.select(System).where(sa.func.upper(System.code).in_(chunk))
+            existing.update({_folded(s.code): s for s in db.session.scalars(stmt)})
         for row in rows:
             values = {k: v for k, v in row.values.items() if k != "unit_code"}
-            values["unit"] = units[row.values["unit_code"]]
-            system = existing.get(row.values["code"])
+            values["unit"] = units[_folded(row.values["unit_code"])]
+            system = existing.get(_folded(row.values["code"]))
+            if system is not None:
+                del values["code"]  # as the directory spells it
             if system is None:
                 system = System(**values)
                 db.session.add(system)

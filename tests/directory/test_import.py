@@ -147,6 +147,53 @@ def test_reimport_updates_rows_by_code_instead_of_duplicating(rctx, make):
     assert update.before == {"name": "导入单位2"} and update.after == {"name": "改名后的单位"}
 
 
+def test_a_code_in_other_letters_case_updates_the_unit_it_names(rctx, make):
+    """To people U002 and u002 are one code (the form refuses such twins): a re-import typed in
+    lower case updates the unit, under the code as the directory spells it."""
+    actor = make.user(role="coordinator")
+    import_units(units_workbook([unit_row(n) for n in range(1, 3)]), actor=actor)
+    row = unit_row(2, code="u002", name="改名后的单位")
+    report = import_units(units_workbook([row]), actor=actor)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 0)
+    assert unit_count() == 2
+    unit = db.session.scalar(sa.select(Unit).where(Unit.name == "改名后的单位"))
+    assert unit.code == "U002"
+
+
+def test_codes_differing_only_in_letters_case_in_one_file_are_duplicates(rctx, make):
+    actor = make.user(role="coordinator")
+    rows = [unit_row(1), unit_row(2), unit_row(3, code="u001")]
+    errors = rejected(units_workbook(rows), actor)
+    assert [(e.row, e.column) for e in errors] == [(4, "单位编号")]
+    assert unit_count() == 0
+
+
+def test_a_parent_code_in_other_letters_case_finds_its_unit(rctx, make):
+    actor = make.user(role="coordinator")
+    make.unit(code="TOP")
+    rows = [unit_row(1, parent_code="u002"), unit_row(2, parent_code="top")]
+    import_units(units_workbook(rows), actor=actor)
+    child = db.session.scalar(sa.select(Unit).where(Unit.code == "U001"))
+    assert child.parent.code == "U002" and child.parent.parent.code == "TOP"
+
+
+def test_a_parent_loop_through_codes_in_other_letters_case_is_reported(rctx, make):
+    actor = make.user(role="coordinator")
+    rows = [unit_row(1, parent_code="u002"), unit_row(2, parent_code="u001")]
+    errors = rejected(units_workbook(rows), actor)
+    assert {(e.row, e.column) for e in errors} == {(2, "上级单位编号"), (3, "上级单位编号")}
+    assert all("形成循环" in e.message for e in errors)
+
+
+def test_a_units_own_credit_code_under_its_code_in_other_case_is_not_taken(rctx, make):
+    actor = make.user(role="coordinator")
+    import_units(units_workbook([unit_row(1)]), actor=actor)
+    report = import_units(
+        units_workbook([unit_row(1, code="u001", contact_name="王五")]), actor=actor
+    )
+    assert (report.created, report.updated) == (0, 1)
+
+
 def test_parent_units_may_come_later_in_the_same_file_or_from_the_directory(rctx, make):
     actor = make.user(role="coordinator")
     make.unit(code="TOP")
@@ -344,6 +391,23 @@ def test_systems_reimport_updates_by_code_and_can_move_a_system(rctx, make):
     ]
     update = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "system.update"))
     assert update.after == {"unit_code": "U002", "internet_facing": True}
+
+
+def test_systems_codes_match_whatever_their_letters_case(rctx, make):
+    actor = make.user(role="coordinator")
+    make.unit(code="U001")
+    make.unit(code="U002")
+    import_systems(systems_workbook([system_row(1, "U001")]), actor=actor)
+    report = import_systems(systems_workbook([system_row(1, "u002", code="s001")]), actor=actor)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 0)
+    [system] = db.session.scalars(sa.select(System)).all()
+    assert (system.code, system.unit.code) == ("S001", "U002")
+    errors = rejected(
+        systems_workbook([system_row(2, "U001"), system_row(3, "U001", code="s002")]),
+        actor,
+        "systems",
+    )
+    assert [(e.row, e.column) for e in errors] == [(3, "系统编号")]
 
 
 def test_systems_import_reports_duplicate_codes_and_missing_names(rctx, make):
