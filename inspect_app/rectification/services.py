@@ -1008,7 +1008,9 @@ def bulk(
         raise ValidationFailed(_("Select at most 500 items at a time."))
     message = _text(note, _("The note"), required=action == "return")
     if action in ("return", "extend"):
-        due_date = _date(due_date, _("The new due date"), today=today, not_before=today)
+        # an extension gives at least one more day, as a single grant does (_after_the_deadline)
+        earliest = today + timedelta(days=1) if action == "extend" else today
+        due_date = _date(due_date, _("The new due date"), today=today, not_before=earliest)
     with _command():
         items, refusals = [], []
         for item_id in sorted(versions):  # one lock order: two bulk runs cannot deadlock

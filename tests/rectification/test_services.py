@@ -267,6 +267,24 @@ def test_a_bulk_extension_to_an_earlier_date_changes_nothing_and_names_the_items
     assert (_item(first).due_date, _item(second).due_date) == (date(2026, 6, 20), date(2026, 7, 31))
 
 
+def test_an_overdue_item_is_extended_to_tomorrow_at_the_earliest_singly_and_in_bulk(ctx, world):
+    """A single grant refused today as the new date while a bulk extension took it: both now
+    give at least one more day (_after_the_deadline)."""
+    first, second, _third = world["items"]
+    office = user(world["office"])
+    late = date(2026, 6, 25)  # both items' deadline, 20 June, has passed
+    _ask_extension(first, world, date(2026, 7, 31))
+    with pytest.raises(ValidationFailed):
+        rs.decide_extension(first, actor=office, grant=True, due_date=late, today=late)
+    with pytest.raises(ValidationFailed):
+        rs.bulk({second: 0}, "extend", actor=office, due_date=late, today=late)
+    assert (_item(first).due_date, _item(second).due_date) == (date(2026, 6, 20), date(2026, 6, 20))
+    tomorrow = late + timedelta(days=1)
+    rs.decide_extension(first, actor=office, grant=True, due_date=tomorrow, today=late)
+    rs.bulk({second: 0}, "extend", actor=office, due_date=tomorrow, today=late)
+    assert _item(first).due_date == _item(second).due_date == tomorrow
+
+
 def test_a_completion_date_lies_between_the_inspection_and_today(ctx, world):
     from inspect_app.models import Inspection
 
