@@ -121,24 +121,38 @@ def export_dir() -> Path:
 
 class Progress:
     """Rows written over the whole workbook, reported as progress(done, total) at most every
-    PROGRESS_EVERY rows (sheets report their own rows in batches)."""
+    PROGRESS_EVERY rows (sheets report their own rows in batches).
+
+    A sheet expects its rows as it begins; the big ones (the findings, the answers) are counted
+    before the first sheet (`ahead`), so the bar does not read full after a small first sheet
+    and fall back when the big ones begin."""
 
     def __init__(self, report: ProgressFn | None):
         self._report = report
         self.total = 0
         self.done = 0
         self._last = 0
+        self._ahead: dict[str, int] = {}
 
     def expect(self, rows: int) -> None:
         self.total += rows
 
+    def ahead(self, key: str, rows: int) -> None:
+        """Expect now the rows a later sheet will write, which it then takes (`taken`)."""
+        self._ahead[key] = rows
+        self.total += rows
+
+    def taken(self, key: str) -> int | None:
+        """The rows expected ahead under `key` (once), or None: the sheet expects its own."""
+        return self._ahead.pop(key, None)
+
     def __call__(self, rows: int) -> None:
         self.done += rows
-        if self._report is not None and (
-            self.done - self._last >= PROGRESS_EVERY or self.done >= self.total
-        ):
+        # Not when the rows reach the total expected so far: a sheet that expects its rows only
+        # once written (a few) reaches it on the way; the end is told by finish.
+        if self._report is not None and self.done - self._last >= PROGRESS_EVERY:
             self._last = self.done
-            self._report(min(self.done, max(self.total, self.done)), max(self.total, self.done))
+            self._report(self.done, max(self.total, self.done))
 
     def finish(self) -> None:
         if self._report is not None:
@@ -285,6 +299,7 @@ def readme(book: Book, title: str, facts: Sequence[tuple[str, Any]], sheets: Seq
         sheet.row((key, value))
     sheet.row(())
     sheet.row((_("Sheets"), "、".join(sheets)))
+    book.progress.expect(sheet.rows_written)  # before close, which reports them
     sheet.close()
 
 

@@ -15,6 +15,7 @@ from .common import Book, ProgressFn, Result
 from .sheets import (
     Filter,
     FindingSheets,
+    count_ahead,
     round_name,
     write_answers,
     write_per_unit,
@@ -48,6 +49,7 @@ def _write(book: Book, params: dict[str, Any]) -> str:
     rnd = common.find_round(params["year"], params["seq"])
     scope = Scope(rnd.year, round_id=rnd.id)
     where = Filter(round_id=rnd.id)
+    count_ahead(book, where)
     names = [
         _("About"),
         _("Summary"),

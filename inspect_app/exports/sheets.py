@@ -263,15 +263,22 @@ def _iso_date(text: str | None) -> date | None:
         return None
 
 
+def count_ahead(book: Book, where: Filter) -> None:
+    """Count the rows of 问题清单 and 整改台账 (FindingSheets, both) and of 检查明细
+    (write_answers) before the workbook's first sheet, for its progress bar (common.Progress)."""
+    book.progress.ahead("findings", 2 * count_findings(where, book.actor))
+    book.progress.ahead("answers", count_answers(where, book.actor))
+
+
 class FindingSheets:
     """问题清单 and 整改台账 written side by side from one pass over the findings."""
 
     def __init__(self, book: Book, where: Filter, *, findings: bool = True, ledger: bool = True):
         self.book, self.where = book, where
-        self.total = count_findings(where, book.actor)
         self.findings = self.ledger = None
         sheets = int(findings) + int(ledger)
-        book.progress.expect(self.total * sheets)
+        if book.progress.taken("findings") is None:  # else expected by count_ahead
+            book.progress.expect(count_findings(where, book.actor) * sheets)
         if findings:
             self.findings = book.table(_("Finding list"), finding_columns())
         if ledger:
@@ -446,8 +453,8 @@ def _chosen(options: dict | None, value: Any) -> Any:
 
 def write_answers(book: Book, where: Filter) -> None:
     """检查明细: every answer of the inspections in `where`, in round, unit and item order."""
-    total = count_answers(where, book.actor)
-    book.progress.expect(total)
+    if book.progress.taken("answers") is None:
+        book.progress.expect(count_answers(where, book.actor))
     sheet = book.table(_("Answer details"), answer_columns())
     locale = get_locale()
     english = locale is not None and locale.language == "en"

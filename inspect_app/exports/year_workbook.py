@@ -33,6 +33,7 @@ from .sheets import (
     Filter,
     FindingSheets,
     _texts,
+    count_ahead,
     department_names,
     round_name,
     write_answers,
@@ -67,6 +68,7 @@ def _write(book: Book, params: dict[str, Any]) -> str:
     year = params["year"]
     scope = Scope(year)
     rounds = figures.per_round(scope, book.today)
+    count_ahead(book, Filter(year=year))
     names = [
         _("About"),
         _("Year summary"),

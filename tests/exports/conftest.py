@@ -235,3 +235,15 @@ def table(rows: list, header_row: int = 1) -> tuple[tuple, list]:
     header = tuple(rows[header_row - 1])
     body = [r for r in rows[header_row:] if any(v not in (None, "") for v in r)]
     return header, body
+
+
+def reads_full_only_at_the_end(calls, where):
+    """A workbook's progress reports: never full before the end, and the big sheets' rows
+    counted from the first report on."""
+    from inspect_app.exports.sheets import count_answers, count_findings
+
+    assert len(calls) >= 3 and calls[-1][0] == calls[-1][1]
+    assert all(done < total or (done, total) == calls[-1] for done, total in calls), calls
+    # the first report already counts the findings (问题清单 and 整改台账) and the answers
+    big = 2 * count_findings(where) + count_answers(where)
+    assert big > 0 and calls[0][1] >= calls[0][0] + big, calls

@@ -18,12 +18,20 @@ from inspect_app.exports import (
     build_year,
     validate_unit_ledger,
 )
+from inspect_app.exports.sheets import Filter
 from inspect_app.extensions import db
 from inspect_app.models import Finding, Inspection, Round, User
 from inspect_app.reports import figures
 from inspect_app.reports.figures import Scope
 
-from .conftest import YEAR, formula_cells, read_calamine, read_openpyxl, table
+from .conftest import (
+    YEAR,
+    formula_cells,
+    read_calamine,
+    read_openpyxl,
+    reads_full_only_at_the_end,
+    table,
+)
 
 
 @pytest.fixture
@@ -240,3 +248,13 @@ def test_lead_departments_are_named_not_coded(data, cleanup):
     assert leads and leads <= {"网信", "公安"}, leads
     cells = {c for row in sheets["统计"] for c in row if isinstance(c, str)}
     assert {"网信", "公安"} & cells and not {"CAC", "PSB"} & cells
+
+
+def test_the_year_workbooks_progress_bar_reads_full_only_at_the_end(data, monkeypatch):
+    monkeypatch.setattr("inspect_app.exports.common.PROGRESS_EVERY", 5)
+    calls = []
+    path, _name, _mime = build_year(
+        {"year": YEAR, "locale": "zh_Hans_CN"}, lambda done, total: calls.append((done, total))
+    )
+    os.unlink(path)
+    reads_full_only_at_the_end(calls, Filter(year=YEAR))

@@ -11,6 +11,7 @@ import pytest
 
 from inspect_app.errors import ValidationFailed
 from inspect_app.exports import build_round, validate_round
+from inspect_app.exports.sheets import Filter
 from inspect_app.extensions import db
 from inspect_app.models import Answer, Finding, Inspection
 from inspect_app.reports import figures
@@ -26,6 +27,7 @@ from .conftest import (
     formula_cells,
     read_calamine,
     read_openpyxl,
+    reads_full_only_at_the_end,
     table,
 )
 
@@ -190,6 +192,21 @@ def test_progress_counts_every_row_up_to_the_total(built):
     assert calls and calls[-1][0] == calls[-1][1]
     done = [c[0] for c in calls]
     assert done == sorted(done)
+
+
+def test_the_progress_bar_reads_full_only_at_the_end(data, monkeypatch):
+    """Each sheet added its rows to the total as it began, and a report was made whenever the
+    rows reached it, so the bar read full after the first sheet (119 / 119), then fell back
+    (119 / 1,296): now the findings and answers, most of the rows, are counted before the
+    first row is written, and only the end reads full."""
+    monkeypatch.setattr("inspect_app.exports.common.PROGRESS_EVERY", 5)
+    calls = []
+    path, _name, _mime = build_round(
+        {"year": YEAR, "seq": 3, "locale": "zh_Hans_CN", "actor_id": data["users"]["office"]},
+        lambda done, total: calls.append((done, total)),
+    )
+    os.unlink(path)
+    reads_full_only_at_the_end(calls, Filter(round_id=data["rounds"]["r3"]))
 
 
 def test_the_readme_says_who_made_it_and_when(data, built):
