@@ -204,3 +204,13 @@ def test_the_audit_pages_type_filter_reads_no_log(login_as, app, make):
     for code in OBJECT_TYPE_LABELS:
         assert f'<option value="{code}"' in html
     assert 'value="Import"' in html  # the directory import's events
+
+
+def test_a_recorded_event_carries_every_column_of_the_log():
+    """record() keeps a plain Recorded, written by statement at the commit: a column added to
+    AuditEvent must be one of its fields too, or the commit would fail."""
+    from dataclasses import fields
+
+    from inspect_app.audit.services import Recorded
+
+    assert {f.name for f in fields(Recorded)} == {c.name for c in AuditEvent.__table__.columns}
