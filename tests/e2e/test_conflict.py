@@ -101,3 +101,82 @@ def _noted(live_app):
         answers = db.session.query(Answer).filter_by(inspection_id=inspection.id).all()
         db.session.remove()
     return next((a for a in answers if a.note == "补充备注"), None)
+
+
+_SAVED = "() => document.querySelector('[data-save-state]').dataset.kind === 'saved'"
+
+
+def _two_tablets(browser, live_server):
+    contexts = [
+        browser.new_context(**IPAD, base_url=live_server, locale="zh-CN", service_workers="block")
+        for _ in range(2)
+    ]
+    return contexts, [c.new_page() for c in contexts]
+
+
+def test_an_offer_of_only_a_risk_level_names_it(browser, live_server):
+    """The offer described only a result, value, note and description: a conflict on the risk
+    level alone read "…someone else changed this item first: ."."""
+    contexts, (first, second) = _two_tablets(browser, live_server)
+    item = "fieldset.q:not([hidden]) >> nth=9"
+    try:
+        _login(first, "inspector1")
+        _login(second, "inspector2")
+        _open(first, "示例物流信息服务有限公司")
+        first.locator(item).get_by_text("不符合", exact=True).tap()
+        first.wait_for_function(_SAVED)
+        _open(second, "示例物流信息服务有限公司")  # opened now: it sees the finding
+        first.locator(item).locator("textarea[name^='fd']").fill("经查，另有说明")
+        first.wait_for_function(_SAVED)
+        second.locator(item).locator("select[name^='fs']").select_option("low")
+        offer = second.locator(item).locator(".mine")
+        offer.wait_for()
+        assert "风险等级: 低" in offer.inner_text()
+        assert ": ." not in offer.inner_text()
+    finally:
+        for c in contexts:
+            c.close()
+
+
+def test_after_a_conflict_with_no_finding_on_the_server_a_new_finding_starts_afresh(
+    browser, live_server, live_app
+):
+    """The risk level chosen for a finding that lost its conflict stayed in the hidden finding
+    and went with the item's next change: the item's own risk level and deadline are shown."""
+    contexts, (first, second) = _two_tablets(browser, live_server)
+    item = "fieldset.q:not([hidden]) >> nth=11"
+    try:
+        _login(first, "inspector1")
+        _login(second, "inspector2")
+        _open(first, "示例物流信息服务有限公司")
+        _open(second, "示例物流信息服务有限公司")
+        own = second.locator(item).get_attribute("data-d")  # the item's level and deadline
+        other = "low" if own[0] != "l" else "high"
+        first.locator(item).get_by_text("符合", exact=True).tap()
+        first.wait_for_function(_SAVED)
+        second.context.set_offline(True)
+        second.locator(item).get_by_text("不符合", exact=True).tap()
+        second.locator(item).locator("select[name^='fs']").select_option(other)
+        second.locator(item).locator("input[name^='fdd']").fill("200")
+        second.context.set_offline(False)
+        second.locator(item).locator(".mine").wait_for()
+        second.locator(item).get_by_role("button", name="保留现有答案").click()
+        second.wait_for_function(_SAVED)
+        second.locator(item).get_by_text("不符合", exact=True).tap()
+        second.wait_for_function(_SAVED)
+    finally:
+        for c in contexts:
+            c.close()
+    with live_app.app_context():
+        inspection = e2e_inspection("conflict")
+        answers = db.session.query(Answer).filter_by(inspection_id=inspection.id).all()
+        [answer] = [
+            a
+            for a in answers
+            if a.result == "noncompliant"
+            and a.updated_by.username == "inspector2"
+            and a.version == 2
+        ]
+        db.session.remove()
+    levels = {"h": "high", "m": "medium", "l": "low"}
+    assert (answer.finding_severity, answer.finding_deadline_days) == (levels[own[0]], int(own[1:]))

@@ -325,6 +325,16 @@ export function describe(fields, results) {
   if (fields.value !== undefined && fields.value !== null) parts.push(String(fields.value));
   if (fields.note) parts.push(fields.note);
   if (fields.finding_description) parts.push(fields.finding_description);
+  // the risk level and deadline by their labels, from the finding's template (an offer of
+  // only these described nothing: "…first: .")
+  const finding = document.getElementById("nc-template")?.content;
+  const level = finding?.querySelector("select");
+  const labelled = (input, value) => `${input?.closest("label")?.firstChild.textContent.trim() || ""}: ${value}`;
+  if (fields.finding_severity) {
+    const option = [...(level?.options || [])].find((o) => o.value === fields.finding_severity);
+    parts.push(labelled(level, option ? option.textContent : fields.finding_severity));
+  }
+  if (fields.finding_deadline_days != null) parts.push(labelled(finding?.querySelector("input"), fields.finding_deadline_days));
   return parts.join(" · ");
 }
 

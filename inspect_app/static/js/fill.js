@@ -276,11 +276,12 @@ function showServerValues(el, answer) {
   if (answer.result === "noncompliant") ensureFinding(el);
   const fd = form.elements.namedItem(`fd${id}`);
   if (fd) fd.value = answer.finding_description ?? "";
-  // stale, they would go back with the item's next change
+  // stale, they would go back with the item's next change; with no finding on the server, the
+  // item's own (as a new finding starts: ensureFinding)
   const fs = form.elements.namedItem(`fs${id}`);
-  if (fs && answer.finding_severity) fs.value = answer.finding_severity;
+  if (fs) fs.value = answer.finding_severity || SEVERITY[el.dataset.d[0]];
   const fdd = form.elements.namedItem(`fdd${id}`);
-  if (fdd && answer.finding_deadline_days != null) fdd.value = answer.finding_deadline_days;
+  if (fdd) fdd.value = answer.finding_deadline_days ?? el.dataset.d.slice(1);
   showResultClass(el);
 }
 
