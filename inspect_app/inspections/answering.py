@@ -233,9 +233,9 @@ class _Batch:
 
 def _apply_batch(inspection_id, changes, *, actor: User, now: datetime | None, fresh: bool):
     """One try at a batch, in the same few statements whatever its size (bench/load.py): the
-    inspection with its team (locked), the named items with their answers, the known
-    change_ids (unless `fresh`: taken for new), then the new change_ids and the answers (_write:
-    one statement on PostgreSQL), and the audit chain at commit."""
+    inspection (locked) with the named items and their answers, the known change_ids (unless
+    `fresh`: taken for new), then the new change_ids and the answers (_write: on PostgreSQL
+    sent with the audit events at the commit)."""
     # Only the items and answers this batch names are loaded: a batch touches a few of the
     # checklist's items, and loading all of them was most of its cost (bench/load.py).
     named = {

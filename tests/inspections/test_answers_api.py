@@ -273,13 +273,13 @@ def test_upper_case_replay_of_an_applied_change_id_is_refused_and_the_batch_kept
 
 
 def test_a_batch_costs_the_same_few_statements_whatever_its_size(app, big):
-    """bench/load.py: statements per batch set its throughput. The login 1, the inspection
-    with its team 1, the items with their answers 1, the new change_ids and the answers 1
-    (none is read first: a batch with a known one is worked out again), the audit chain 2 (the
-    head with the events' ids, then the events and the head moved). On SQLite the change_ids
-    and the answers are two statements (executemany), and the head is moved apart from the
-    events, which are written one INSERT each (SQLite promises no order of the ids an INSERT
-    returns)."""
+    """bench/load.py: statements per batch set its throughput. On PostgreSQL: the login 1, the
+    inspection (locked, with its team) and the items with their answers 1, the audit chain's
+    head with the events' ids 1, then the events, the head moved, the new change_ids and the
+    answers 1 (none is read first: a batch with a known one is worked out again). On SQLite
+    the change_ids and the answers are two statements (executemany) before the commit, and the
+    head is moved apart from the events, which are written one INSERT each (SQLite promises no
+    order of the ids an INSERT returns)."""
     b = Browser(app.test_client())
     b.login(big["lead"])
     ids = big["item_ids"]
