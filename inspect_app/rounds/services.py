@@ -622,7 +622,8 @@ def update_round(
     )
     if len(departments) != len(wanted):
         errors["departments"] = _("Choose departments from the list.")
-    elif not departments:
+    elif not departments and db.session.scalar(sa.select(Department.id).limit(1)) is not None:
+        # (with none in the directory yet, a round planned then stays editable)
         errors["departments"] = _("Choose the departments taking part in the round.")
     if errors:
         raise ValidationFailed(" ".join(errors.values()), details=errors)

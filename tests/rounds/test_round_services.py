@@ -116,6 +116,30 @@ def test_update_round_refuses_bad_input_and_changes_nothing(ctx, make, changes, 
     assert rnd.title == "原标题" and _events("round.update") == []
 
 
+def test_a_round_is_editable_before_any_department_is_in_the_directory(ctx, make):
+    """A year planned before the directory held a department gave rounds that could not be
+    saved again: "Choose the departments" with none to choose. With departments in the
+    directory, at least one must take part."""
+    coordinator = make.user(role="coordinator")
+    rnd = make.round(seq=3, title="原标题")
+    services.update_round(
+        rnd.id,
+        actor=coordinator,
+        title="新标题",
+        theme="key_units",
+        nature=rnd.nature,
+        start_date=None,
+        end_date=None,
+        department_ids=[],
+    )
+    db.session.refresh(rnd)
+    assert rnd.title == "新标题" and rnd.departments == []
+    make.department(code="PSB")
+    with pytest.raises(ValidationFailed) as err:
+        _edit(rnd, coordinator, title="再改", department_ids=[])
+    assert "departments" in err.value.details
+
+
 def test_round_moves_planned_active_closed(ctx, make):
     coordinator = make.user(role="coordinator")
     rnd = make.round(start_date=date(2026, 1, 5), end_date=date(2026, 1, 20))
