@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -42,6 +43,7 @@ from .forms import (
     UploadRecordingForm,
     VisitRecordForm,
 )
+from .services import ANSWER_FIELDS
 
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
 
@@ -159,7 +161,15 @@ def rate_visit(visit_id: int):
 @bp.get("/<int:inspection_id>")
 @login_required
 def fill(inspection_id: int):
+    return _fill_page(inspection_id)
+
+
+def _fill_page(inspection_id: int, typed: dict[int, dict] | None = None) -> str:
+    """The filling page; `typed`: refused changes of a save without JavaScript by item, shown
+    as typed over the stored answers (_as_typed) so nothing typed is lost."""
     ctx = services.fill_context(inspection_id, actor=_actor())
+    for item_id, change in (typed or {}).items():
+        ctx.answers[item_id] = _as_typed(ctx.answers.get(item_id), change)
     editable = ctx.inspection.is_editable and permissions.can(
         _actor(), "inspection.fill", ctx.inspection
     )
@@ -170,6 +180,15 @@ def fill(inspection_id: int):
         form=EmptyForm(),
         finding_prefill=services.finding_prefill,
     )
+
+
+def _as_typed(answer, change: dict) -> SimpleNamespace:
+    """An answer as a refused form showed it: the typed fields over the stored ones, with the
+    stored id and version. A copy, never the stored answer (the session would write it)."""
+    values = {name: getattr(answer, name, None) for name in ("id", "version", *ANSWER_FIELDS)}
+    values["version"] = values["version"] or 0
+    values.update({name: change[name] for name in ANSWER_FIELDS if name in change})
+    return SimpleNamespace(**values)
 
 
 @bp.get("/<int:inspection_id>/guidance")
@@ -265,6 +284,7 @@ def save(inspection_id: int):
     changes = _changes_from_form(ctx, request.form)
     codes = {item.id: item.code for item in ctx.items}
     problems = []
+    typed = {}  # refused changes, shown again as typed
     if changes:
         outcomes = answering.apply_changes(inspection_id, changes, actor=_actor())
         problems = [
@@ -272,6 +292,11 @@ def save(inspection_id: int):
             for o, change in zip(outcomes, changes, strict=True)
             if o["status"] in ("conflict", "rejected")
         ]
+        typed = {
+            change["item_id"]: change
+            for o, change in zip(outcomes, changes, strict=True)
+            if o["status"] == "rejected"
+        }
     for key, upload in request.files.items(multi=True):
         if re.fullmatch(r"p\d+", key) and upload and upload.filename:
             try:
@@ -312,6 +337,8 @@ def save(inspection_id: int):
             )
     if not problems and not deleted:
         flash(_("Saved."), "success")
+    if typed:  # the page again, not a redirect: what was typed would be lost
+        return _fill_page(inspection_id, typed), 422
     return redirect(url_for(".fill", inspection_id=inspection_id))
 
 

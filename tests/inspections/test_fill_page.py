@@ -166,6 +166,35 @@ def test_a_save_without_javascript_names_the_item_of_each_refusal(app, setup):
     assert "T-01：" in page
 
 
+def test_a_refused_save_without_javascript_shows_what_was_typed(app, setup):
+    """The page came back with the stored answer: the refused number, and the note typed with
+    it, were gone. It is shown again as typed, beside the refusal; the other item's change is
+    saved, and the stored answer is untouched."""
+    b = Browser(app.test_client())
+    b.login(setup["lead"])
+    number, other = setup["items"]["T-06"], setup["items"]["T-01"]
+    response = b.post(
+        f"/inspections/{setup['inspection']}/save",
+        {
+            "versions": f"{number}:0 {other}:0",
+            f"val{number}": "1e300",
+            f"n{number}": "核对了两遍",
+            f"r{other}": "c",
+        },
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "T-06：请输入" in page
+    assert f'name=val{number} value="1e300"' in page
+    assert "核对了两遍" in page
+    with app.app_context():
+        stored = {a.item_id: a for a in db.session.query(Answer)}
+        assert stored[other].result == "compliant"
+        assert stored[number].value is None and stored[number].note in (None, "")
+    again = b.get(f"/inspections/{setup['inspection']}").get_data(as_text=True)
+    assert "1e300" not in again  # shown once, as typed; never stored
+
+
 def test_page_save_without_javascript_applies_changed_answers(app, setup):
     b = Browser(app.test_client())
     b.login(setup["lead"])
@@ -278,9 +307,8 @@ def test_page_save_with_an_odd_deadline_digit_is_a_clear_refusal_not_a_500(app, 
             f"fdd{item}": "\u00b2",
         },
     )
-    assert r.status_code == 302
-    flashed = b.get(f"/inspections/{setup['inspection']}").get_data(as_text=True)
-    assert "期限" in flashed
+    assert r.status_code == 422  # the page again, as typed (not a redirect)
+    assert "期限" in r.get_data(as_text=True)
 
 
 # --- papercuts from the UX review --------------------------------------------------------------
