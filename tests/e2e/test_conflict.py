@@ -180,3 +180,55 @@ def test_after_a_conflict_with_no_finding_on_the_server_a_new_finding_starts_afr
         db.session.remove()
     levels = {"h": "high", "m": "medium", "l": "low"}
     assert (answer.finding_severity, answer.finding_deadline_days) == (levels[own[0]], int(own[1:]))
+
+
+def test_a_second_conflict_on_an_item_joins_the_first_and_both_are_applied_at_once(
+    browser, live_server, live_app
+):
+    """b7b869f: a second conflict on an item left the first in the outbox, holding back a
+    submission while the page said saved. The two join one offer, and using it applies both."""
+    contexts, (first, second) = _two_tablets(browser, live_server)
+    item = "fieldset.q:not([hidden]) >> nth=13"
+    try:
+        _login(first, "inspector1")
+        _login(second, "inspector2")
+        _open(first, "示例物流信息服务有限公司")
+        _open(second, "示例物流信息服务有限公司")
+        second.context.set_offline(True)
+        second.locator(item).locator("textarea[name^='n']").fill("第一处备注")
+        first.locator(item).get_by_text("不适用", exact=True).tap()
+        first.wait_for_function(_SAVED)
+        second.context.set_offline(False)
+        second.locator(item).locator(".mine").wait_for()
+        second.context.set_offline(True)
+        second.locator(item).get_by_text("符合", exact=True).tap()
+        first.locator(item).locator("textarea[name^='n']").fill("他人备注")
+        first.wait_for_function(_SAVED)
+        second.context.set_offline(False)
+        offer = second.locator(item).locator(".mine")
+        offer.filter(has_text="符合").wait_for()
+        assert offer.count() == 1 and "第一处备注" in offer.inner_text()
+        offer.get_by_role("button", name="采用我的答案").click()
+        second.wait_for_function(_SAVED)
+        pending = second.evaluate(
+            """() => new Promise((done) => {
+                const open = indexedDB.open("inspect-outbox");
+                open.onsuccess = () => {
+                  const db = open.result;
+                  if (!db.objectStoreNames.contains("changes")) return done(0);
+                  const all = db.transaction("changes").objectStore("changes").getAll();
+                  all.onsuccess = () => done(all.result.length);
+                };
+                open.onerror = () => done(-1);
+            })"""
+        )
+        assert pending == 0
+    finally:
+        for c in contexts:
+            c.close()
+    with live_app.app_context():
+        inspection = e2e_inspection("conflict")
+        answers = db.session.query(Answer).filter_by(inspection_id=inspection.id).all()
+        noted = [(a.result, a.updated_by.username) for a in answers if a.note == "第一处备注"]
+        db.session.remove()
+    assert noted == [("compliant", "inspector2")]

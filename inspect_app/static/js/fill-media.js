@@ -346,7 +346,10 @@ export function describe(fields, results) {
 export async function keepConflict(el, change, later, server, ctx) {
   // One kept for the item before (a second conflict, or two found in the outbox) joins this one.
   const earlier = ctx.conflicts.get(change.item_id);
-  const all = Object.assign({}, earlier?.fields, change.fields, ...later.map((c) => c.fields));
+  // a change carries every field of its item; only those the inspector touched are theirs (the
+  // others, shown from the server, must not cover what the earlier conflict kept)
+  const mine = (c) => Object.fromEntries((c.touched || Object.keys(c.fields)).map((key) => [key, c.fields[key]]));
+  const all = Object.assign({}, earlier?.fields, mine(change), ...later.map(mine));
   const touched = [change, ...later].flatMap((c) => c.touched || Object.keys(c.fields));
   const fields = Object.fromEntries([...Object.keys(earlier?.fields || {}), ...touched].map((key) => [key, all[key]]));
   const kept = { ...change, fields, touched: Object.keys(fields), conflict: server, sent: false };
