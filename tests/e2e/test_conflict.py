@@ -232,3 +232,47 @@ def test_a_second_conflict_on_an_item_joins_the_first_and_both_are_applied_at_on
         noted = [(a.result, a.updated_by.username) for a in answers if a.note == "第一处备注"]
         db.session.remove()
     assert noted == [("compliant", "inspector2")]
+
+
+def test_changes_kept_for_an_inspection_submitted_meanwhile_are_shown_until_discarded(
+    browser, live_server, live_app
+):
+    """They stayed in the device's outbox, counted as waiting on every page, and nothing showed
+    them: the read-only page now lists each by its item until the inspector discards them."""
+    from inspect_app.models import Inspection
+
+    context = browser.new_context(
+        **IPAD, base_url=live_server, locale="zh-CN", service_workers="block"
+    )
+    page = context.new_page()
+    item = "fieldset.q:not([hidden]) >> nth=15"
+    with live_app.app_context():
+        inspection_id = e2e_inspection("conflict").id
+    try:
+        _login(page, "inspector2")
+        _open(page, "示例物流信息服务有限公司")
+        code = page.locator(item).locator("legend b").inner_text()
+        context.set_offline(True)
+        page.locator(item).locator("textarea[name^='n']").fill("来不及保存的备注")
+        page.wait_for_timeout(800)  # kept in the outbox (typing waits 600 ms)
+        with live_app.app_context():
+            db.session.get(Inspection, inspection_id).status = "submitted"
+            db.session.commit()
+        context.set_offline(False)
+        page.reload()
+        notice = page.locator("[data-unsent]")
+        notice.wait_for()
+        assert code in notice.inner_text() and "来不及保存的备注" in notice.inner_text()
+        page.once("dialog", lambda dialog: dialog.accept())
+        notice.get_by_role("button", name="丢弃这些修改").click()
+        notice.wait_for(state="detached")
+        page.reload()
+        page.wait_for_selector("#fill-form")
+        page.wait_for_timeout(500)
+        assert page.locator("[data-unsent]").count() == 0
+    finally:
+        context.close()
+        with live_app.app_context():
+            db.session.get(Inspection, inspection_id).status = "in_progress"
+            db.session.commit()
+            db.session.remove()

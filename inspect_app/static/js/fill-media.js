@@ -360,6 +360,32 @@ export async function keepConflict(el, change, later, server, ctx) {
   offerConflict(el, kept, ctx);
 }
 
+// Changes this device kept for an inspection that became read-only (submitted meanwhile): they
+// can never be sent, so they are listed above the checklist, each by its item, until the
+// inspector discards them. ctx: fill.js (store, text, results, codeOf).
+export function showUnsent(form, kept, ctx) {
+  const box = document.createElement("div");
+  box.className = "flash flash-warning";
+  box.setAttribute("role", "alert");
+  box.dataset.unsent = "";
+  const list = document.createElement("ul");
+  for (const change of kept) {
+    const li = document.createElement("li");
+    const link = Object.assign(document.createElement("a"), { href: `#i${change.item_id}`, textContent: ctx.codeOf(change.item_id) });
+    li.append(link, `: ${describe(change.fields, ctx.results)}`);
+    list.append(li);
+  }
+  const discard = Object.assign(document.createElement("button"), { type: "button", className: "button secondary", textContent: ctx.text("discardUnsent") });
+  discard.addEventListener("click", async () => {
+    if (!window.confirm(ctx.text("confirmDiscardUnsent"))) return;
+    for (const change of kept) await ctx.store.delete(change.change_id);
+    box.remove();
+    document.dispatchEvent(new Event("inspect:refused")); // offline.js counts the outbox again
+  });
+  box.append(Object.assign(document.createElement("p"), { textContent: ctx.text("unsent", { n: kept.length }) }), list, discard);
+  form.before(box);
+}
+
 // Use my answer again, or keep the current one: either ends the conflict.
 export function offerConflict(el, change, ctx) {
   const end = () => {

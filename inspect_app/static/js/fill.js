@@ -479,6 +479,17 @@ async function restore() {
   sendPhotos();
 }
 
+// Read-only now (submitted meanwhile): what this device kept for it can never be sent; it is
+// shown, to be copied, until the inspector discards it (fill-media.js showUnsent).
+if (form && readonly) {
+  openStore()
+    .then(async (s) => {
+      const kept = (await s.all()).filter((c) => c.inspection_id === inspectionId && c.user_id === userId);
+      if (kept.length) (await import("./fill-media.js")).showUnsent(form, kept, { store: s, text: (key, args) => fmt(T[key], args || {}), results: T.results, codeOf: (id) => (itemEl(id) ? codeOf(itemEl(id)) : `#${id}`) });
+    })
+    .catch(() => {});
+}
+
 if (form && !readonly) {
   form.addEventListener("change", onInput);
   form.addEventListener("input", onInput);
