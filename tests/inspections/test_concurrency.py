@@ -4,6 +4,7 @@ import threading
 import uuid
 
 import pytest
+import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from inspect_app import create_app
@@ -147,3 +148,71 @@ def test_one_new_change_id_sent_to_two_inspections_at_once_is_applied_once(other
         assert errors == []
         assert sorted(results[i][0]["status"] for i in pair) == ["applied", "rejected"]
         assert all(results[i][1]["status"] == "applied" for i in pair)
+
+
+@pytest.mark.parametrize(("base", "expected"), [(1, "conflict"), (2, "applied")])
+def test_a_batch_that_waited_for_the_inspections_lock_sees_the_answers_written_meanwhile(
+    other_app, base, expected
+):
+    """The lock was taken in the statement that read the answers: on PostgreSQL the other
+    rows of a statement that waits for a row lock are those of its start, so the batch worked
+    on the answer as it was before the holder wrote it (a change to the old value was told
+    "applied" and written nowhere; one on the new version was refused). The answers are read
+    after the lock."""
+    if not str(other_app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        pytest.skip("a writer waiting for a row lock: PostgreSQL (SQLite locks the database)")
+    with other_app.app_context():
+        make = Factory()
+        template = make.template(items=[{"code": "C-01", "text": "问题？"}])
+        lead = make.user(role="inspector")
+        inspection_id = make.inspection(template=template, members=[lead]).id
+        item, lead_id = template.items[0].id, lead.id
+        answering.apply_changes(
+            inspection_id,
+            [
+                {
+                    "change_id": str(uuid.uuid4()),
+                    "item_id": item,
+                    "base_version": 0,
+                    "result": "compliant",
+                }
+            ],
+            actor=db.session.get(User, lead_id),
+        )
+        db.session.remove()
+        engine = db.engine
+    with engine.connect() as holder:
+        holder.execute(
+            sa.text("SELECT id FROM inspections WHERE id = :i FOR UPDATE"), {"i": inspection_id}
+        )
+        holder.execute(  # another writer, under the inspection's lock: version 2
+            sa.text(
+                "UPDATE answers SET result = 'noncompliant', version = 2 WHERE inspection_id = :i"
+            ),
+            {"i": inspection_id},
+        )
+        outcome = {}
+
+        def work():
+            with other_app.app_context():
+                change = {
+                    "change_id": str(uuid.uuid4()),
+                    "item_id": item,
+                    "base_version": base,
+                    "result": "compliant",
+                }
+                [outcome["o"]] = answering.apply_changes(
+                    inspection_id, [change], actor=db.session.get(User, lead_id)
+                )
+                db.session.remove()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(1.0)  # it waits for the holder's lock
+        holder.commit()
+    thread.join()
+    assert outcome["o"]["status"] == expected, outcome
+    with other_app.app_context():
+        answer = db.session.scalars(sa.select(Answer).filter_by(inspection_id=inspection_id)).one()
+        stored = (answer.result, answer.version)
+    assert stored == (("noncompliant", 2) if expected == "conflict" else ("compliant", 3))
