@@ -251,6 +251,23 @@ def _saw_an_audit_event(target, args, kwargs) -> None:
     _AUDITED_ACTIONS.add(kwargs.get("action") or "")
 
 
+def _seeing_recorded_events() -> None:
+    """audit.record() makes a plain Recorded (no mapped AuditEvent, whose init the listener
+    above sees): its actions are seen as it is made."""
+    from inspect_app.audit.services import Recorded
+
+    made = Recorded.__init__
+
+    def init(self, *args, **kwargs):
+        _AUDITED_ACTIONS.add(kwargs.get("action") or "")
+        made(self, *args, **kwargs)
+
+    Recorded.__init__ = init
+
+
+_seeing_recorded_events()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def every_audited_action_has_a_label():
     """The audit pages show an action's label; one without shows its code. Checked once the

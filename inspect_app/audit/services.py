@@ -195,6 +195,7 @@ def ride_on_commit(rider: Rider, params: dict[str, Any], check: Callable[[sa.Row
     if (
         session.in_nested_transaction()
         or not session.info.get("audit_pending")
+        or "audit_rider" in session.info  # one rider a transaction: another goes on its own
         or session.get_bind().dialect.name != "postgresql"
     ):
         return False

@@ -227,3 +227,26 @@ def test_a_rider_is_refused_without_an_event_or_inside_a_savepoint(ctx, make):
         audit.record(None, "test.event", unit, after={"n": 1})
         assert not audit.ride_on_commit(_UNIT_RENAME, params, print)
     db.session.commit()
+
+
+def test_a_second_rider_in_one_transaction_is_refused_and_the_first_kept(ctx, make):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("riders go with the events on PostgreSQL")
+    unit = make.unit(name="旧名称")
+    audit.record(None, "test.event", unit, after={"n": 1})
+    seen = []
+    assert audit.ride_on_commit(_UNIT_RENAME, {"name": "新名称", "unit": unit.id}, seen.append)
+    assert not audit.ride_on_commit(_UNIT_RENAME, {"name": "别的", "unit": unit.id}, seen.append)
+    db.session.commit()
+    db.session.expire_all()
+    assert [tuple(row) for row in seen] == [(1,)] and unit.name == "新名称"
+
+
+def test_the_label_check_sees_the_actions_of_recorded_events(ctx):
+    """tests/conftest.py collects every action an event is made with (its label check):
+    record() makes a Recorded, no mapped AuditEvent, and went unseen."""
+    from ..conftest import _AUDITED_ACTIONS
+
+    audit.record(None, "test.seen_by_the_label_check", object_type="T", object_id=1)
+    db.session.rollback()
+    assert "test.seen_by_the_label_check" in _AUDITED_ACTIONS
