@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -490,23 +490,70 @@ def _chunks(items: list, size: int = 500) -> Iterator[list]:
         yield items[start : start + size]
 
 
-def _units_by_code(codes) -> dict[str, Unit]:
-    """The units with these codes, by their folded code (_folded)."""
-    found: dict[str, Unit] = {}
+class _ByCode:
+    """Directory rows found by code whatever the case of its letters (_folded): the row spelled
+    exactly as asked, else the only one spelled otherwise. Codes several rows share in other
+    spellings (U001 and u001, stored before codes were unique whatever their case) name none
+    but the exact one: any other spelling is `ambiguous`."""
+
+    def __init__(self, rows: Iterable[Any]):
+        self._exact: dict[str, Any] = {}
+        self._folded: dict[str, list[Any]] = {}
+        for row in rows:
+            self._exact[row.code] = row
+            self._folded.setdefault(_folded(row.code), []).append(row)
+
+    def get(self, code: str) -> Any | None:
+        if code in self._exact:
+            return self._exact[code]
+        matches = self._folded.get(_folded(code), [])
+        return matches[0] if len(matches) == 1 else None
+
+    def ambiguous(self, code: str) -> str:
+        """The spellings `code` could mean, joined ("" when it names one row or none)."""
+        matches = self._folded.get(_folded(code), [])
+        if code in self._exact or len(matches) < 2:
+            return ""
+        return "、".join(sorted(m.code for m in matches))
+
+
+def _by_code(model: type, codes: Iterable[str]) -> _ByCode:
+    """The rows of `model` (Unit, System) whose codes are these whatever their case."""
+    rows = []
     for chunk in _chunks(sorted({_folded(code) for code in codes})):
-        stmt = sa.select(Unit).where(sa.func.upper(Unit.code).in_(chunk))
-        found.update({_folded(u.code): u for u in db.session.scalars(stmt)})
-    return found
+        rows += db.session.scalars(sa.select(model).where(sa.func.upper(model.code).in_(chunk)))
+    return _ByCode(rows)
 
 
-def _check_units_against_db(rows: list[_Row], errors: list[RowError]) -> dict[str, Unit]:
+def _ambiguous(row: _Row, header: str, spellings: str) -> RowError:
+    return RowError(
+        row.number,
+        header,
+        _(
+            "Several entries of the directory have this code in other letter cases"
+            " (%(codes)s): write it exactly as one of them.",
+            codes=spellings,
+        ),
+    )
+
+
+def _check_units_against_db(rows: list[_Row], errors: list[RowError]) -> _ByCode:
+    """Parents, credit codes and loops, against the directory; returns the units found by the
+    rows' codes and parents' codes."""
     in_file = {_folded(row.values["code"]): row for row in rows}
     wanted = set(in_file) | {r.values["parent_code"] for r in rows if r.values["parent_code"]}
-    known = _units_by_code(wanted)
+    known = _by_code(Unit, [r.values["code"] for r in rows] + list(wanted))
+    code_header = UNITS.column("code").header
     parent_header = UNITS.column("parent_code").header
     for row in rows:
+        if spellings := known.ambiguous(row.values["code"]):
+            errors.append(_ambiguous(row, code_header, spellings))
         parent = row.values["parent_code"]
-        if parent and _folded(parent) not in in_file and _folded(parent) not in known:
+        if not parent or _folded(parent) in in_file:
+            continue
+        if spellings := known.ambiguous(parent):
+            errors.append(_ambiguous(row, parent_header, spellings))
+        elif known.get(parent) is None:
             errors.append(
                 RowError(
                     row.number,
@@ -519,45 +566,56 @@ def _check_units_against_db(rows: list[_Row], errors: list[RowError]) -> dict[st
             )
     # Credit codes must stay unique across the whole directory once this file is applied.
     credits = [r.values["credit_code"] for r in rows if r.values["credit_code"]]
-    holders: dict[str, str] = {}
+    holders: dict[str, tuple[int, str]] = {}
     for chunk in _chunks(credits):
-        stmt = sa.select(Unit.credit_code, Unit.code).where(Unit.credit_code.in_(chunk))
-        holders.update(dict(db.session.execute(stmt).all()))
+        stmt = sa.select(Unit.credit_code, Unit.id, Unit.code).where(Unit.credit_code.in_(chunk))
+        holders.update({credit: (uid, code) for credit, uid, code in db.session.execute(stmt)})
+    # the row that updates each unit of the directory
+    updating = {u.id: row for row in rows if (u := known.get(row.values["code"])) is not None}
     credit_header = UNITS.column("credit_code").header
     for row in rows:
         holder = holders.get(row.values["credit_code"] or "")
-        if holder and _folded(holder) != _folded(row.values["code"]):
+        if holder and updating.get(holder[0]) is not row:
             moving_away = (
-                _folded(holder) in in_file
-                and in_file[_folded(holder)].values["credit_code"] != row.values["credit_code"]
+                holder[0] in updating
+                and updating[holder[0]].values["credit_code"] != row.values["credit_code"]
             )
             if not moving_away:
                 errors.append(
                     RowError(
                         row.number,
                         credit_header,
-                        _("The unit %(code)s already has this credit code.", code=holder),
+                        _("The unit %(code)s already has this credit code.", code=holder[1]),
                     )
                 )
-    _check_cycles(rows, in_file, errors)
+    _check_cycles(rows, in_file, known, errors)
     return known
 
 
-def _check_cycles(rows: list[_Row], in_file: dict[str, _Row], errors: list[RowError]) -> None:
-    """in_file: the rows by folded code; so are the codes compared here."""
-    parent_of = _parent_codes()
-    parent_of.update(
-        {
-            code: _folded(row.values["parent_code"]) if row.values["parent_code"] else None
-            for code, row in in_file.items()
-        }
-    )
+def _check_cycles(
+    rows: list[_Row], in_file: dict[str, _Row], known: _ByCode, errors: list[RowError]
+) -> None:
+    """Loops through parents once the file is applied: each unit is a node (a directory's by
+    its id, a new one by its row), its parent the file's where a row says one."""
+
+    def node(code: str) -> tuple[str, Any]:
+        row = in_file.get(_folded(code))
+        unit = known.get(row.values["code"] if row is not None else code)
+        return ("unit", unit.id) if unit is not None else ("row", _folded(code))
+
+    parent_of: dict[tuple[str, Any], tuple[str, Any] | None] = {
+        ("unit", uid): ("unit", above) if above is not None else None
+        for uid, above in db.session.execute(sa.select(Unit.id, Unit.parent_id))
+    }
+    for row in rows:
+        parent = row.values["parent_code"]
+        parent_of[node(row.values["code"])] = node(parent) if parent else None
     header = UNITS.column("parent_code").header
     for row in rows:
-        seen = {_folded(row.values["code"])}
-        node = parent_of.get(_folded(row.values["code"]))
-        while node is not None:
-            if node in seen:
+        start = node(row.values["code"])
+        seen, current = {start}, parent_of.get(start)
+        while current is not None:
+            if current in seen:
                 errors.append(
                     RowError(
                         row.number,
@@ -566,33 +624,33 @@ def _check_cycles(rows: list[_Row], in_file: dict[str, _Row], errors: list[RowEr
                     )
                 )
                 break
-            seen.add(node)
-            node = parent_of.get(node)
+            seen.add(current)
+            current = parent_of.get(current)
 
 
-def _parent_codes() -> dict[str, str | None]:
-    """Every unit's parent, by folded code."""
-    parent = sa.orm.aliased(Unit)
-    stmt = sa.select(Unit.code, parent.code).outerjoin(parent, Unit.parent_id == parent.id)
-    return {
-        _folded(code): _folded(above) if above else None for code, above in db.session.execute(stmt)
-    }
-
-
-def _check_systems_against_db(rows: list[_Row], errors: list[RowError]) -> dict[str, Unit]:
-    units = _units_by_code({r.values["unit_code"] for r in rows if r.values["unit_code"]})
-    header = SYSTEMS.column("unit_code").header
+def _check_systems_against_db(rows: list[_Row], errors: list[RowError]) -> tuple[_ByCode, _ByCode]:
+    """Units named and systems to update, against the directory; returns both found by code."""
+    units = _by_code(Unit, [r.values["unit_code"] for r in rows if r.values["unit_code"]])
+    systems = _by_code(System, [r.values["code"] for r in rows])
+    unit_header = SYSTEMS.column("unit_code").header
+    code_header = SYSTEMS.column("code").header
     for row in rows:
+        if spellings := systems.ambiguous(row.values["code"]):
+            errors.append(_ambiguous(row, code_header, spellings))
         code = row.values["unit_code"]
-        if code and _folded(code) not in units:
+        if not code:
+            continue
+        if spellings := units.ambiguous(code):
+            errors.append(_ambiguous(row, unit_header, spellings))
+        elif units.get(code) is None:
             errors.append(
                 RowError(
                     row.number,
-                    header,
+                    unit_header,
                     _("No unit has the code %(code)s. Import or add the unit first.", code=code),
                 )
             )
-    return units
+    return units, systems
 
 
 # --- applying --------------------------------------------------------------------------------
@@ -645,30 +703,30 @@ def import_units(data: bytes, *, actor: User, filename: str = "") -> ImportRepor
     rows, errors = _read(data, UNITS)
     _duplicates(rows, "code", UNITS, errors, fold=True)
     _duplicates(rows, "credit_code", UNITS, errors)
-    known = _check_units_against_db(rows, errors) if not errors else {}
+    known = _check_units_against_db(rows, errors) if not errors else _ByCode([])
     _finish(errors, UNITS)
     report = ImportReport("units", rows=len(rows))
 
     def apply() -> None:
-        units = dict(known)
+        units: dict[str, Unit] = {}  # each row's, by its folded code
         befores: dict[str, dict | None] = {}
         with db.session.no_autoflush:
             for row in rows:
                 code = _folded(row.values["code"])
-                unit = units.get(code)
+                unit = known.get(row.values["code"])
                 befores[code] = services.unit_snapshot(unit) if unit is not None else None
                 # a unit found keeps its code as the directory spells it
                 kept = ("parent_code",) if unit is None else ("parent_code", "code")
                 if unit is None:
-                    unit = units[code] = Unit()
+                    unit = Unit()
                     db.session.add(unit)
+                units[code] = unit
                 services.assign(unit, {k: v for k, v in row.values.items() if k not in kept})
             for row in rows:
                 parent = row.values["parent_code"]
-                services.assign(
-                    units[_folded(row.values["code"])],
-                    {"parent": units[_folded(parent)] if parent else None},
-                )
+                # the file's unit of that code, else the directory's (_check_units_against_db)
+                above = (units.get(_folded(parent)) or known.get(parent)) if parent else None
+                services.assign(units[_folded(row.values["code"])], {"parent": above})
         for row in rows:
             code = _folded(row.values["code"])
             unit, before = units[code], befores[code]
@@ -696,19 +754,17 @@ def import_systems(data: bytes, *, actor: User, filename: str = "") -> ImportRep
     permissions.require(actor, "directory.import")
     rows, errors = _read(data, SYSTEMS)
     _duplicates(rows, "code", SYSTEMS, errors, fold=True)
-    units = _check_systems_against_db(rows, errors) if not errors else {}
+    units, systems = (
+        _check_systems_against_db(rows, errors) if not errors else (_ByCode([]), _ByCode([]))
+    )
     _finish(errors, SYSTEMS)
     report = ImportReport("systems", rows=len(rows))
 
     def apply() -> None:
-        existing: dict[str, System] = {}
-        for chunk in _chunks([_folded(r.values["code"]) for r in rows]):
-            stmt = sa.select(System).where(sa.func.upper(System.code).in_(chunk))
-            existing.update({_folded(s.code): s for s in db.session.scalars(stmt)})
         for row in rows:
             values = {k: v for k, v in row.values.items() if k != "unit_code"}
-            values["unit"] = units[_folded(row.values["unit_code"])]
-            system = existing.get(_folded(row.values["code"]))
+            values["unit"] = units.get(row.values["unit_code"])
+            system = systems.get(row.values["code"])
             if system is not None:
                 del values["code"]  # as the directory spells it
             if system is None:

@@ -194,6 +194,37 @@ def test_a_units_own_credit_code_under_its_code_in_other_case_is_not_taken(rctx,
     assert (report.created, report.updated) == (0, 1)
 
 
+@pytest.mark.parametrize("named", ["U001", "u001"])
+def test_codes_twinned_by_case_before_the_rule_are_matched_exactly(rctx, make, named):
+    """U001 and u001 stored before codes were unique whatever their case: a row names the one
+    it spells exactly (the folded match took whichever the database returned last, and could
+    rename the other unit, or give it a system)."""
+    actor = make.user(role="coordinator")
+    ids = {u.code: u.id for u in (make.unit(code="U001"), make.unit(code="u001"))}
+    import_units(units_workbook([unit_row(1, code=named, name="改名")]), actor=actor)
+    assert db.session.scalar(sa.select(Unit.id).where(Unit.name == "改名")) == ids[named]
+    import_systems(systems_workbook([system_row(1, named)]), actor=actor)
+    assert db.session.scalar(sa.select(System.unit_id)) == ids[named]
+    import_units(units_workbook([unit_row(2, parent_code=named)]), actor=actor)
+    child = db.session.scalar(sa.select(Unit).where(Unit.code == "U002"))
+    assert child.parent_id == ids[named]
+
+
+def test_a_code_twinned_by_case_named_in_a_third_spelling_is_refused_as_ambiguous(rctx, make):
+    actor = make.user(role="coordinator")
+    make.unit(code="Ab01")
+    make.unit(code="aB01")
+    for data, kind, column in (
+        (units_workbook([unit_row(1, code="AB01")]), "units", "单位编号"),
+        (units_workbook([unit_row(2, parent_code="ab01")]), "units", "上级单位编号"),
+        (systems_workbook([system_row(1, "AB01")]), "systems", "所属单位编号"),
+    ):
+        errors = rejected(data, actor, kind)
+        assert [e.column for e in errors] == [column]
+        assert "Ab01" in errors[0].message and "aB01" in errors[0].message
+    assert unit_count() == 2
+
+
 def test_parent_units_may_come_later_in_the_same_file_or_from_the_directory(rctx, make):
     actor = make.user(role="coordinator")
     make.unit(code="TOP")
