@@ -284,7 +284,7 @@ class Recorded:
     """An audit event recorded in a transaction and written at its commit (_chain_pending), as
     the row of AuditEvent it becomes, with its id, chain and hash once committed. A plain
     object: the event is written by statement, never through the session, and a mapped
-    object's bookkeeping was a tenth of an answer batch's CPU time (bench/README.md)."""
+    object's bookkeeping cost an answer batch a few percent of its CPU time (bench/README.md)."""
 
     created_at: datetime
     actor_id: int | None

@@ -467,10 +467,10 @@ def _apply_one(batch: _Batch, change: Any) -> dict[str, Any]:
     """One change of a batch: checked, then compare-and-set on the answer in memory, then
     remembered for replays. Nothing is written yet (_write does, for the whole batch).
 
-    Every writer of an inspection's answers holds its row lock (load(lock=True)), so the answer
-    loaded is the latest and the compare-and-set cannot lose to another writer; the one race
-    left is the same new change_id sent at once to another inspection, which only the
-    change_id's unique key settles (_write).
+    Every writer of an inspection's answers holds its row lock (load(lock=True), _locked), and a
+    batch reads its answers once it holds it, so the answer loaded is the latest and the
+    compare-and-set cannot lose to another writer; the one race left is the same new change_id
+    sent at once to another inspection, which only the change_id's unique key settles (_write).
     """
     if not isinstance(change, dict):
         return _rejected(None, _("A change must be an object."))

@@ -2,12 +2,32 @@
 their own answer, which one tap re-applies."""
 
 import re
+from contextlib import contextmanager
 
 from inspect_app.extensions import db
 from inspect_app.models import Answer
 
 from .conftest import IPAD, e2e_inspection
 from .test_smoke import _login
+
+_SAVED = "() => document.querySelector('[data-save-state]').dataset.kind === 'saved'"
+
+
+@contextmanager
+def _tablets(browser, live_server, users=("inspector1", "inspector2")):
+    """A tablet (an iPad's browser) logged in for each user; closed after."""
+    contexts = [
+        browser.new_context(**IPAD, base_url=live_server, locale="zh-CN", service_workers="block")
+        for _ in users
+    ]
+    try:
+        pages = [c.new_page() for c in contexts]
+        for page, user in zip(pages, users, strict=True):
+            _login(page, user)
+        yield pages
+    finally:
+        for c in contexts:
+            c.close()
 
 
 def _open(page, unit):
@@ -17,32 +37,18 @@ def _open(page, unit):
 
 
 def test_a_conflict_shows_the_other_answer_and_offers_mine(browser, live_server, live_app):
-    contexts = [
-        browser.new_context(**IPAD, base_url=live_server, locale="zh-CN", service_workers="block")
-        for _ in range(2)
-    ]
-    first, second = (c.new_page() for c in contexts)
-    try:
-        _login(first, "inspector1")
-        _login(second, "inspector2")
+    with _tablets(browser, live_server) as (first, second):
         _open(first, "示例物流信息服务有限公司")
         _open(second, "示例物流信息服务有限公司")
         item = "fieldset.q:not([hidden]) >> nth=5"
         first.locator(item).get_by_text("不适用", exact=True).tap()
-        first.wait_for_function(
-            "() => document.querySelector('[data-save-state]').dataset.kind === 'saved'"
-        )
+        first.wait_for_function(_SAVED)
         second.locator(item).get_by_text("符合", exact=True).tap()
         second.wait_for_selector(f"{item} >> .mine")
         assert second.locator(item).locator("input[value=x]").is_checked()  # the other answer
         second.locator(item).get_by_role("button", name="采用我的答案").click()
-        second.wait_for_function(
-            "() => document.querySelector('[data-save-state]').dataset.kind === 'saved'"
-        )
+        second.wait_for_function(_SAVED)
         assert second.locator(item).locator("input[value=c]").is_checked()
-    finally:
-        for c in contexts:
-            c.close()
     with live_app.app_context():
         inspection = e2e_inspection("conflict")
         results = [
@@ -59,24 +65,16 @@ def test_after_a_conflict_the_risk_level_and_deadline_are_the_servers_too(
 ):
     """The stale tablet showed the other inspector's description but its own old risk level and
     deadline, and its next change (a note) wrote them back over the other's."""
-    contexts = [
-        browser.new_context(**IPAD, base_url=live_server, locale="zh-CN", service_workers="block")
-        for _ in range(2)
-    ]
-    first, second = (c.new_page() for c in contexts)
     item = "fieldset.q:not([hidden]) >> nth=7"
-    saved = "() => document.querySelector('[data-save-state]').dataset.kind === 'saved'"
-    try:
-        _login(first, "inspector1")
-        _login(second, "inspector2")
+    with _tablets(browser, live_server) as (first, second):
         _open(first, "示例物流信息服务有限公司")
         first.locator(item).get_by_text("不符合", exact=True).tap()
-        first.wait_for_function(saved)
+        first.wait_for_function(_SAVED)
         _open(second, "示例物流信息服务有限公司")  # opened now: it sees the finding
         first.locator(item).locator("select[name^='fs']").select_option("low")
-        first.wait_for_function(saved)
+        first.wait_for_function(_SAVED)
         first.locator(item).locator("input[name^='fdd']").fill("90")
-        first.wait_for_function(saved)
+        first.wait_for_function(_SAVED)
         second.locator(item).locator("textarea[name^='fd']").fill("经查，另有说明")
         second.wait_for_selector(f"{item} >> .mine")
         assert second.locator(item).locator("select[name^='fs']").input_value() == "low"
@@ -87,9 +85,6 @@ def test_after_a_conflict_the_risk_level_and_deadline_are_the_servers_too(
                 break
             second.wait_for_timeout(200)
         assert second.locator("[data-save-state]").get_attribute("data-kind") == "failed"
-    finally:
-        for c in contexts:
-            c.close()
     answer = _noted(live_app)
     assert (answer.finding_severity, answer.finding_deadline_days) == ("low", 90)
 
@@ -103,25 +98,11 @@ def _noted(live_app):
     return next((a for a in answers if a.note == "补充备注"), None)
 
 
-_SAVED = "() => document.querySelector('[data-save-state]').dataset.kind === 'saved'"
-
-
-def _two_tablets(browser, live_server):
-    contexts = [
-        browser.new_context(**IPAD, base_url=live_server, locale="zh-CN", service_workers="block")
-        for _ in range(2)
-    ]
-    return contexts, [c.new_page() for c in contexts]
-
-
 def test_an_offer_of_only_a_risk_level_names_it(browser, live_server):
     """The offer described only a result, value, note and description: a conflict on the risk
     level alone read "…someone else changed this item first: ."."""
-    contexts, (first, second) = _two_tablets(browser, live_server)
     item = "fieldset.q:not([hidden]) >> nth=9"
-    try:
-        _login(first, "inspector1")
-        _login(second, "inspector2")
+    with _tablets(browser, live_server) as (first, second):
         _open(first, "示例物流信息服务有限公司")
         first.locator(item).get_by_text("不符合", exact=True).tap()
         first.wait_for_function(_SAVED)
@@ -133,9 +114,6 @@ def test_an_offer_of_only_a_risk_level_names_it(browser, live_server):
         offer.wait_for()
         assert "风险等级: 低" in offer.inner_text()
         assert ": ." not in offer.inner_text()
-    finally:
-        for c in contexts:
-            c.close()
 
 
 def test_after_a_conflict_with_no_finding_on_the_server_a_new_finding_starts_afresh(
@@ -143,11 +121,8 @@ def test_after_a_conflict_with_no_finding_on_the_server_a_new_finding_starts_afr
 ):
     """The risk level chosen for a finding that lost its conflict stayed in the hidden finding
     and went with the item's next change: the item's own risk level and deadline are shown."""
-    contexts, (first, second) = _two_tablets(browser, live_server)
     item = "fieldset.q:not([hidden]) >> nth=11"
-    try:
-        _login(first, "inspector1")
-        _login(second, "inspector2")
+    with _tablets(browser, live_server) as (first, second):
         _open(first, "示例物流信息服务有限公司")
         _open(second, "示例物流信息服务有限公司")
         own = second.locator(item).get_attribute("data-d")  # the item's level and deadline
@@ -164,9 +139,6 @@ def test_after_a_conflict_with_no_finding_on_the_server_a_new_finding_starts_afr
         second.wait_for_function(_SAVED)
         second.locator(item).get_by_text("不符合", exact=True).tap()
         second.wait_for_function(_SAVED)
-    finally:
-        for c in contexts:
-            c.close()
     with live_app.app_context():
         inspection = e2e_inspection("conflict")
         answers = db.session.query(Answer).filter_by(inspection_id=inspection.id).all()
@@ -187,11 +159,8 @@ def test_a_second_conflict_on_an_item_joins_the_first_and_both_are_applied_at_on
 ):
     """b7b869f: a second conflict on an item left the first in the outbox, holding back a
     submission while the page said saved. The two join one offer, and using it applies both."""
-    contexts, (first, second) = _two_tablets(browser, live_server)
     item = "fieldset.q:not([hidden]) >> nth=13"
-    try:
-        _login(first, "inspector1")
-        _login(second, "inspector2")
+    with _tablets(browser, live_server) as (first, second):
         _open(first, "示例物流信息服务有限公司")
         _open(second, "示例物流信息服务有限公司")
         second.context.set_offline(True)
@@ -223,9 +192,6 @@ def test_a_second_conflict_on_an_item_joins_the_first_and_both_are_applied_at_on
             })"""
         )
         assert pending == 0
-    finally:
-        for c in contexts:
-            c.close()
     with live_app.app_context():
         inspection = e2e_inspection("conflict")
         answers = db.session.query(Answer).filter_by(inspection_id=inspection.id).all()
@@ -241,37 +207,32 @@ def test_changes_kept_for_an_inspection_submitted_meanwhile_are_shown_until_disc
     them: the read-only page now lists each by its item until the inspector discards them."""
     from inspect_app.models import Inspection
 
-    context = browser.new_context(
-        **IPAD, base_url=live_server, locale="zh-CN", service_workers="block"
-    )
-    page = context.new_page()
     item = "fieldset.q:not([hidden]) >> nth=15"
     with live_app.app_context():
         inspection_id = e2e_inspection("conflict").id
     try:
-        _login(page, "inspector2")
-        _open(page, "示例物流信息服务有限公司")
-        code = page.locator(item).locator("legend b").inner_text()
-        context.set_offline(True)
-        page.locator(item).locator("textarea[name^='n']").fill("来不及保存的备注")
-        page.wait_for_timeout(800)  # kept in the outbox (typing waits 600 ms)
-        with live_app.app_context():
-            db.session.get(Inspection, inspection_id).status = "submitted"
-            db.session.commit()
-        context.set_offline(False)
-        page.reload()
-        notice = page.locator("[data-unsent]")
-        notice.wait_for()
-        assert code in notice.inner_text() and "来不及保存的备注" in notice.inner_text()
-        page.once("dialog", lambda dialog: dialog.accept())
-        notice.get_by_role("button", name="丢弃这些修改").click()
-        notice.wait_for(state="detached")
-        page.reload()
-        page.wait_for_selector("#fill-form")
-        page.wait_for_timeout(500)
-        assert page.locator("[data-unsent]").count() == 0
+        with _tablets(browser, live_server, ("inspector2",)) as (page,):
+            _open(page, "示例物流信息服务有限公司")
+            code = page.locator(item).locator("legend b").inner_text()
+            page.context.set_offline(True)
+            page.locator(item).locator("textarea[name^='n']").fill("来不及保存的备注")
+            page.wait_for_timeout(800)  # kept in the outbox (typing waits 600 ms)
+            with live_app.app_context():
+                db.session.get(Inspection, inspection_id).status = "submitted"
+                db.session.commit()
+            page.context.set_offline(False)
+            page.reload()
+            notice = page.locator("[data-unsent]")
+            notice.wait_for()
+            assert code in notice.inner_text() and "来不及保存的备注" in notice.inner_text()
+            page.once("dialog", lambda dialog: dialog.accept())
+            notice.get_by_role("button", name="丢弃这些修改").click()
+            notice.wait_for(state="detached")
+            page.reload()
+            page.wait_for_selector("#fill-form")
+            page.wait_for_timeout(500)
+            assert page.locator("[data-unsent]").count() == 0
     finally:
-        context.close()
         with live_app.app_context():
             db.session.get(Inspection, inspection_id).status = "in_progress"
             db.session.commit()
