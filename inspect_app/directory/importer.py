@@ -466,7 +466,7 @@ def _duplicates(
         if not value:
             continue
         if fold:
-            value = _folded(value)
+            value = services.folded_code(value)
         if value in first:
             errors.append(
                 RowError(
@@ -479,19 +479,13 @@ def _duplicates(
             first[value] = row.number
 
 
-def _folded(code: str) -> str:
-    """A code whatever the case of its letters (services.same_code): to people U001 and u001
-    are one code, so a row names the unit or system whose code differs only so."""
-    return code.upper()
-
-
 def _chunks(items: list, size: int = 500) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
 class _ByCode:
-    """Directory rows found by code whatever the case of its letters (_folded): the row spelled
+    """Directory rows found by code whatever the case of its letters (services.folded_code): the row spelled
     exactly as asked, else the only one spelled otherwise. Codes several rows share in other
     spellings (U001 and u001, stored before codes were unique whatever their case) name none
     but the exact one: any other spelling is `ambiguous`."""
@@ -501,17 +495,17 @@ class _ByCode:
         self._folded: dict[str, list[Any]] = {}
         for row in rows:
             self._exact[row.code] = row
-            self._folded.setdefault(_folded(row.code), []).append(row)
+            self._folded.setdefault(services.folded_code(row.code), []).append(row)
 
     def get(self, code: str) -> Any | None:
         if code in self._exact:
             return self._exact[code]
-        matches = self._folded.get(_folded(code), [])
+        matches = self._folded.get(services.folded_code(code), [])
         return matches[0] if len(matches) == 1 else None
 
     def ambiguous(self, code: str) -> str:
         """The spellings `code` could mean, joined ("" when it names one row or none)."""
-        matches = self._folded.get(_folded(code), [])
+        matches = self._folded.get(services.folded_code(code), [])
         if code in self._exact or len(matches) < 2:
             return ""
         return "、".join(sorted(m.code for m in matches))
@@ -520,8 +514,10 @@ class _ByCode:
 def _by_code(model: type, codes: Iterable[str]) -> _ByCode:
     """The rows of `model` (Unit, System) whose codes are these whatever their case."""
     rows = []
-    for chunk in _chunks(sorted({_folded(code) for code in codes})):
-        rows += db.session.scalars(sa.select(model).where(sa.func.upper(model.code).in_(chunk)))
+    for chunk in _chunks(sorted({services.folded_code(code) for code in codes})):
+        rows += db.session.scalars(
+            sa.select(model).where(services.code_folded_in(model.code, chunk))
+        )
     return _ByCode(rows)
 
 
@@ -540,7 +536,7 @@ def _ambiguous(row: _Row, header: str, spellings: str) -> RowError:
 def _check_units_against_db(rows: list[_Row], errors: list[RowError]) -> _ByCode:
     """Parents, credit codes and loops, against the directory; returns the units found by the
     rows' codes and parents' codes."""
-    in_file = {_folded(row.values["code"]): row for row in rows}
+    in_file = {services.folded_code(row.values["code"]): row for row in rows}
     wanted = set(in_file) | {r.values["parent_code"] for r in rows if r.values["parent_code"]}
     known = _by_code(Unit, [r.values["code"] for r in rows] + list(wanted))
     code_header = UNITS.column("code").header
@@ -549,7 +545,7 @@ def _check_units_against_db(rows: list[_Row], errors: list[RowError]) -> _ByCode
         if spellings := known.ambiguous(row.values["code"]):
             errors.append(_ambiguous(row, code_header, spellings))
         parent = row.values["parent_code"]
-        if not parent or _folded(parent) in in_file:
+        if not parent or services.folded_code(parent) in in_file:
             continue
         if spellings := known.ambiguous(parent):
             errors.append(_ambiguous(row, parent_header, spellings))
@@ -599,9 +595,9 @@ def _check_cycles(
     its id, a new one by its row), its parent the file's where a row says one."""
 
     def node(code: str) -> tuple[str, Any]:
-        row = in_file.get(_folded(code))
+        row = in_file.get(services.folded_code(code))
         unit = known.get(row.values["code"] if row is not None else code)
-        return ("unit", unit.id) if unit is not None else ("row", _folded(code))
+        return ("unit", unit.id) if unit is not None else ("row", services.folded_code(code))
 
     parent_of: dict[tuple[str, Any], tuple[str, Any] | None] = {
         ("unit", uid): ("unit", above) if above is not None else None
@@ -712,7 +708,7 @@ def import_units(data: bytes, *, actor: User, filename: str = "") -> ImportRepor
         befores: dict[str, dict | None] = {}
         with db.session.no_autoflush:
             for row in rows:
-                code = _folded(row.values["code"])
+                code = services.folded_code(row.values["code"])
                 unit = known.get(row.values["code"])
                 befores[code] = services.unit_snapshot(unit) if unit is not None else None
                 # a unit found keeps its code as the directory spells it
@@ -725,10 +721,14 @@ def import_units(data: bytes, *, actor: User, filename: str = "") -> ImportRepor
             for row in rows:
                 parent = row.values["parent_code"]
                 # the file's unit of that code, else the directory's (_check_units_against_db)
-                above = (units.get(_folded(parent)) or known.get(parent)) if parent else None
-                services.assign(units[_folded(row.values["code"])], {"parent": above})
+                above = (
+                    (units.get(services.folded_code(parent)) or known.get(parent))
+                    if parent
+                    else None
+                )
+                services.assign(units[services.folded_code(row.values["code"])], {"parent": above})
         for row in rows:
-            code = _folded(row.values["code"])
+            code = services.folded_code(row.values["code"])
             unit, before = units[code], befores[code]
             after = services.unit_snapshot(unit)
             old, new = services.changed(before or {}, after)

@@ -278,9 +278,19 @@ def department_query(user: User) -> sa.Select:
     return permissions.scope(sa.select(Department), Department, user).order_by(Department.code)
 
 
-def same_code(column, code: str) -> sa.ColumnElement[bool]:
+def folded_code(code: str) -> str:
     """A code whatever the case of its letters: to people U001 and u001 are one code."""
-    return sa.func.upper(column) == code.upper()
+    return code.upper()
+
+
+def code_folded_in(column, codes: list[str]) -> sa.ColumnElement[bool]:
+    """The column's code is one of these folded codes (folded_code), whatever its case."""
+    return sa.func.upper(column).in_(codes)
+
+
+def same_code(column, code: str) -> sa.ColumnElement[bool]:
+    """The column holds this code, whatever the case of its letters (folded_code)."""
+    return sa.func.upper(column) == folded_code(code)
 
 
 def _department_code_taken(code: str, exclude_id: int | None) -> bool:
